@@ -1,0 +1,29 @@
+package io.mailproxy.core.config;
+
+import io.mailproxy.core.Protocol;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One listening socket.
+ *
+ * @param client     a fixed client: connections are that client without AUTH (SMTP devices on the LAN)
+ * @param allowFrom  networks allowed to connect; empty means loopback only unless the bind address is loopback
+ */
+public record ListenerConfig(
+        Protocol protocol,
+        String bind,
+        int port,
+        Optional<String> client,
+        List<Cidr> allowFrom,
+        Optional<ListenerTls> tls) {
+
+    public ListenerConfig {
+        allowFrom = List.copyOf(allowFrom);
+    }
+
+    /** "imap 127.0.0.1:1143", for logs. */
+    public String describe() {
+        return protocol.configName() + " " + (bind.contains(":") ? "[" + bind + "]" : bind) + ":" + port;
+    }
+}

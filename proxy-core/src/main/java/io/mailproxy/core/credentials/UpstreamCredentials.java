@@ -1,0 +1,36 @@
+package io.mailproxy.core.credentials;
+
+import io.mailproxy.core.Protocol;
+import io.mailproxy.core.config.AccountConfig;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * What the connector logs in with: an XOAUTH2 token or a password. Completes off the event loop; fails with
+ * {@link io.mailproxy.core.upstream.UpstreamException} of kind {@code CREDENTIALS_UNAVAILABLE} when the token
+ * endpoint is down, a refresh token is missing, or a secret is not stored.
+ */
+public interface UpstreamCredentials {
+
+    sealed interface Login {
+        /** SASL XOAUTH2 as {@code user}. */
+        record Bearer(String user, AccessToken token) implements Login {
+            @Override
+            public String toString() {
+                return "Bearer[" + user + ", " + token + "]";
+            }
+        }
+
+        /** SASL PLAIN / LOGIN. */
+        record Password(String user, String password) implements Login {
+            @Override
+            public String toString() {
+                return "Password[" + user + ", ****]";
+            }
+        }
+    }
+
+    CompletableFuture<Login> loginFor(AccountConfig account, Protocol protocol);
+
+    /** The upstream rejected the token: drop it from the cache so the next login fetches a new one. */
+    default void invalidate(AccountConfig account, Protocol protocol) { }
+}

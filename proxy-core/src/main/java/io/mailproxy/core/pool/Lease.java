@@ -1,0 +1,27 @@
+package io.mailproxy.core.pool;
+
+import io.mailproxy.core.upstream.UpstreamSession;
+
+/**
+ * Exclusive use of one pooled, authenticated upstream channel. Exactly one of {@link #release} or {@link #discard}
+ * ends it; both are idempotent and may be called from any thread.
+ */
+public interface Lease {
+
+    UpstreamSession session();
+
+    /**
+     * Gives the channel back after the last tagged completion / final reply. The caller must first remove the
+     * handlers it added (leaving {@code "tls"} alone) and set AUTO_READ off. The pool resets it (UNSELECT, or
+     * SELECT of a mailbox that cannot exist; RSET) before reuse, and closes it if the reset fails.
+     *
+     * @param dirty true when the session did something the pool cannot undo (ENABLE, UNAUTHENTICATE, NOTIFY, a
+     *              command still in flight): the channel is closed instead
+     */
+    void release(boolean dirty);
+
+    /** Closes the channel (client vanished mid-command, aborted DATA, unknown state). */
+    default void discard() {
+        release(true);
+    }
+}
