@@ -1,5 +1,6 @@
 package io.mailproxy.core.runtime;
 
+import io.mailproxy.core.config.LimitsConfig;
 import io.mailproxy.core.config.ListenerConfig;
 import io.mailproxy.core.config.ListenerTls;
 import io.mailproxy.core.spi.Frontend;
@@ -19,15 +20,18 @@ final class ListenerGeneration implements ListenerContext {
     final ListenerConfig config;
     final InetAddress bindAddress;
     final Frontend frontend;
+    /** The limits of the configuration this generation came from (daemon-wide; the newest generation's apply). */
+    final LimitsConfig limits;
     private final Optional<SslContext> ssl;
     private final SessionRegistry sessions;
 
     ListenerGeneration(ListenerConfig config, InetAddress bindAddress, Frontend frontend, Optional<SslContext> ssl,
-                       SessionRegistry sessions) {
+                       LimitsConfig limits, SessionRegistry sessions) {
         this.config = config;
         this.bindAddress = bindAddress;
         this.frontend = frontend;
         this.ssl = ssl;
+        this.limits = limits;
         this.sessions = sessions;
     }
 

@@ -177,7 +177,7 @@ public final class ServerRuntime {
                     throw new ListenerException(lc, e.getMessage(), e);
                 }
             }
-            planned.put(key, new ListenerGeneration(lc, bindAddress, frontend, ssl, sessions));
+            planned.put(key, new ListenerGeneration(lc, bindAddress, frontend, ssl, newConfig.limits(), sessions));
         }
 
         Map<String, Listener> bound = new LinkedHashMap<>();
@@ -251,15 +251,15 @@ public final class ServerRuntime {
                         accept(listener, channel);
                     }
                 });
-        ChannelFuture future = bootstrap.bind(new InetSocketAddress(generation.bindAddress, generation.config.port()))
-                .awaitUninterruptibly();
+        ChannelFuture future = bootstrap.bind(new InetSocketAddress(generation.bindAddress, generation.config.port()));
+        listener.serverChannel = future.channel();
+        future.awaitUninterruptibly();
         if (!future.isSuccess()) {
             Throwable cause = future.cause();
             String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
             throw new ListenerException(generation.config, "cannot listen on " + generation.bindAddress.getHostAddress()
                     + ":" + generation.config.port() + ": " + reason, cause);
         }
-        listener.serverChannel = future.channel();
         return listener;
     }
 
@@ -300,9 +300,10 @@ public final class ServerRuntime {
             }
             channel.pipeline().addLast("session", SessionIds.mdcHandler());
 
-            String refusal = stopping ? "shutting down" : sessions.admit(session, config.limits());
+            String refusal = stopping ? "shutting down" : sessions.admit(session, g.limits);
             sessions.track(session);
             if (refusal != null) {
+                channel.pipeline().addLast("errors", SessionErrorHandler.INSTANCE);
                 log.warn("refused connection from {} to {}: {}", remote.getAddress().getHostAddress(),
                         listener.describe(), refusal);
                 refused(g, refusal);
@@ -316,6 +317,7 @@ public final class ServerRuntime {
                     Duration.between(session.opened, clock.instant()))));
             try {
                 g.frontend.initChannel(channel, g);
+                channel.pipeline().addLast("errors", SessionErrorHandler.INSTANCE);
             } catch (RuntimeException e) {
                 log.error("the {} frontend failed to set up a session; closing it", g.config.protocol().configName(),
                         e);
@@ -456,7 +458,7 @@ public final class ServerRuntime {
     /** One bound socket; its settings change with each reload. */
     private static final class Listener {
         volatile ListenerGeneration current;
-        Channel serverChannel;
+        volatile Channel serverChannel;
 
         Listener(ListenerGeneration current) {
             this.current = current;
@@ -465,7 +467,8 @@ public final class ServerRuntime {
         /** "imap 127.0.0.1:1143", with the real port. */
         String describe() {
             ListenerGeneration g = current;
-            InetSocketAddress local = serverChannel == null ? null : (InetSocketAddress) serverChannel.localAddress();
+            Channel channel = serverChannel;
+            InetSocketAddress local = channel == null ? null : (InetSocketAddress) channel.localAddress();
             if (local == null) {
                 return g.config.describe();
             }

@@ -75,6 +75,7 @@ final class LineFrontend implements Frontend {
                             ctx.pipeline().addFirst("tls", listener.newServerSslHandler(ctx.channel()).orElseThrow()));
                 }
                 case "SECURE?" -> ctx.writeAndFlush("+OK secure=" + listener.isSecure(ctx.channel()) + "\r\n");
+                case "THROW" -> throw new IllegalStateException("boom");
                 case "QUIT" -> ctx.writeAndFlush("+OK bye\r\n").addListener(ChannelFutureListener.CLOSE);
                 default -> ctx.writeAndFlush("echo " + line + "\r\n");
             }

@@ -380,6 +380,23 @@ class ServerRuntimeTest {
     }
 
     @Test
+    void anExceptionNoFrontendHandlerCaughtIsLoggedOnceAndClosesTheSession() {
+        ServerRuntime runtime = started(config(plain(Protocol.IMAP, "127.0.0.1", 0)));
+        LineClient client = client(runtime.boundAddresses().get(0));
+        String id = client.readLine().split(" ")[2];
+        client.send("THROW");
+        assertThat(client.readLine()).isNull();
+        await().atMost(Duration.ofSeconds(5)).until(() -> runtime.sessionCount() == 0);
+        assertThat(logs.events().stream().filter(e -> e.getLevel() == Level.WARN))
+                .singleElement()
+                .satisfies(e -> {
+                    assertThat(e.getFormattedMessage()).isEqualTo("unexpected error; closing the connection");
+                    assertThat(e.getThrowableProxy().getMessage()).isEqualTo("boom");
+                    assertThat(e.getMDCPropertyMap()).containsEntry("session", id);
+                });
+    }
+
+    @Test
     void aListenerWithoutFrontendIsAClearError() {
         ServerRuntime runtime = runtime(Map.of(Protocol.IMAP, new LineFrontend("imap")));
         assertThatThrownBy(() -> runtime.start(config(plain(Protocol.POP3, "127.0.0.1", 0))))
