@@ -215,7 +215,11 @@ public final class ServerRuntime {
                 listener.current = e.getValue();
                 logListening(listener);
             } else {
+                boolean changed = !listener.current.config.equals(e.getValue().config);
                 listener.current = e.getValue();
+                if (changed) {
+                    logListening(listener);
+                }
             }
             ordered.put(e.getKey(), listener);
         }
@@ -313,8 +317,8 @@ public final class ServerRuntime {
             Counter.builder("mailproxy.connections.accepted").tag("protocol", g.config.protocol().configName())
                     .register(meters).increment();
             log.debug("connection from {} to {}", remote, listener.describe());
-            channel.closeFuture().addListener(f -> SessionIds.run(channel, () -> log.debug("closed after {}",
-                    Duration.between(session.opened, clock.instant()))));
+            channel.closeFuture().addListener(f -> SessionIds.run(channel, () -> log.debug("closed after {} ms",
+                    Duration.between(session.opened, clock.instant()).toMillis())));
             try {
                 g.frontend.initChannel(channel, g);
                 channel.pipeline().addLast("errors", SessionErrorHandler.INSTANCE);
