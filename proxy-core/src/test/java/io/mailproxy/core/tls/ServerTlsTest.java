@@ -185,6 +185,8 @@ class ServerTlsTest {
             store.load(in, "changeit".toCharArray());
         }
         assertThat(store.getCertificate("mailproxy")).isEqualTo(minted.certificate());
+        assertThat(minted.trustStore().getCertificate("mailproxy")).isEqualTo(minted.certificate());
+        assertThat(minted.trustStore().isKeyEntry("mailproxy")).isFalse();
         assertThat(store.getKey("mailproxy", "changeit".toCharArray()).getEncoded())
                 .isEqualTo(minted.privateKey().getEncoded());
     }
