@@ -37,6 +37,11 @@ class ServerRuntimeTlsTest {
 
     private static final Transport TRANSPORT = Transport.detect();
     private static EventLoopGroup workers;
+    /** Minted once: RSA key generation is the slow part of these tests. */
+    private static ServerTls.SelfSigned cert;
+
+    @TempDir
+    static Path shared;
 
     @TempDir
     Path dir;
@@ -48,6 +53,7 @@ class ServerRuntimeTlsTest {
     @BeforeAll
     static void workers() {
         workers = TRANSPORT.newEventLoopGroup(2, "test-tls");
+        cert = ServerTls.selfSigned(shared);
     }
 
     @AfterAll
@@ -98,7 +104,6 @@ class ServerRuntimeTlsTest {
 
     @Test
     void anImplicitTlsListenerServesTheMintedCertificate() throws Exception {
-        ServerTls.SelfSigned cert = ServerTls.selfSigned(dir);
         InetSocketAddress address = start(TestConfigs.NO_LIMITS, TestConfigs.tls(Protocol.IMAP, "127.0.0.1", 0,
                 cert.listenerTls(ListenerTls.Mode.IMPLICIT)));
 
@@ -112,7 +117,6 @@ class ServerRuntimeTlsTest {
 
     @Test
     void aPlaintextClientOnAnImplicitTlsListenerGetsNoGreeting() throws Exception {
-        ServerTls.SelfSigned cert = ServerTls.selfSigned(dir);
         InetSocketAddress address = start(TestConfigs.NO_LIMITS, TestConfigs.tls(Protocol.IMAP, "127.0.0.1", 0,
                 cert.listenerTls(ListenerTls.Mode.IMPLICIT)));
         LineClient plain = LineClient.connect(address);
@@ -129,7 +133,6 @@ class ServerRuntimeTlsTest {
 
     @Test
     void overALimitTheRefusalTravelsOverTls() throws Exception {
-        ServerTls.SelfSigned cert = ServerTls.selfSigned(dir);
         InetSocketAddress address = start(new LimitsConfig(1, 1, Duration.ofSeconds(1), 1),
                 TestConfigs.tls(Protocol.IMAP, "127.0.0.1", 0, cert.listenerTls(ListenerTls.Mode.IMPLICIT)));
         assertThat(tlsClient(address, cert.certificate()).readLine()).startsWith("+OK imap");
@@ -140,7 +143,6 @@ class ServerRuntimeTlsTest {
 
     @Test
     void startTlsUpgradesWithTheListenersCertificate() throws Exception {
-        ServerTls.SelfSigned cert = ServerTls.selfSigned(dir);
         InetSocketAddress address = start(TestConfigs.NO_LIMITS, TestConfigs.tls(Protocol.IMAP, "127.0.0.1", 0,
                 cert.listenerTls(ListenerTls.Mode.STARTTLS)));
         LineClient plain = LineClient.connect(address);
