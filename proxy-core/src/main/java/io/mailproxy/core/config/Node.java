@@ -46,7 +46,7 @@ final class Node {
         return path;
     }
 
-    /** The full key of {@code key} (a HOCON path relative to this node), e.g. {@code mailproxy.clients."a@b".account}. */
+    /** The full key of {@code key} (a path relative to this node), e.g. {@code mailproxy.clients."a@b".account}. */
     String key(String key) {
         List<String> parts = new ArrayList<>(path);
         if (key != null && !key.isEmpty()) {

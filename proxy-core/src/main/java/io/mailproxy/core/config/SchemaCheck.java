@@ -104,7 +104,8 @@ final class SchemaCheck {
             error(value, keyPath, "expected an object" + (keys.isEmpty() ? "" : " with keys "
                     + String.join(", ", new TreeSet<>(keys))) + ", not " + Node.describe(value));
         } else if (actualObject && expected.valueType() != ConfigValueType.NULL) {
-            error(value, keyPath, "expected a single value (like the default " + expected.render() + "), not an object");
+            error(value, keyPath, "expected a single value (like the default " + expected.render()
+                    + "), not an object");
         }
     }
 
