@@ -19,11 +19,13 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -46,7 +48,9 @@ import javax.crypto.spec.SecretKeySpec;
  *       {@link #MAX_DELAY}) after the last failure, and is refused without a password check until then. A remembered
  *       correct password still gets in, so an attacker cannot lock out the app that knows it. An unknown login name
  *       runs Argon2 against a dummy hash with the default parameters, so its answer takes as long as a known
- *       name's, and it is slowed down the same way.</li>
+ *       name's, and it is slowed down the same way. Checks for one login name run one after another, so a burst
+ *       of parallel guesses gets no more tries than a sequence, and an app that opens several connections at once
+ *       costs one Argon2 run: the others find the first one's result in the cache.</li>
  * </ul>
  * The configuration is read through a supplier on every login, so a reload takes effect at once.
  */
@@ -76,6 +80,8 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
     private final Cache<String, String> verified;
     private final Cache<String, Failures> failures;
     private final String dummyHash;
+    /** The last pending check per login name; the next one waits for it. */
+    private final ConcurrentHashMap<String, CompletableFuture<LocalLogin>> inFlight = new ConcurrentHashMap<>();
 
     /**
      * @param config            the current configuration (read on every login, so reloads take effect)
@@ -118,40 +124,73 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
     @Override
     public CompletableFuture<LocalLogin> authenticate(String login, byte[] password, Protocol protocol,
                                                       SocketAddress remote) {
+        String cacheKey = cacheKey(login, password);
+        LocalLogin remembered = fromCache(login, cacheKey, protocol);
+        if (remembered != null) {
+            return CompletableFuture.completedFuture(remembered);
+        }
+        byte[] copy = password.clone();
+        CompletableFuture<LocalLogin> result = new CompletableFuture<>();
+        // Checks for one login name run one after another: a burst of guesses cannot outrun the slow-down, and
+        // when an app opens several connections at once, the first check fills the cache for the others.
+        AtomicReference<CompletableFuture<LocalLogin>> previous = new AtomicReference<>();
+        inFlight.compute(login, (k, old) -> {
+            previous.set(old);
+            return result;
+        });
+        result.whenComplete((r, e) -> {
+            Arrays.fill(copy, (byte) 0);
+            inFlight.remove(login, result);
+        });
+        if (previous.get() == null) {
+            start(login, copy, protocol, cacheKey, result);
+        } else {
+            previous.get().whenComplete((r, e) -> start(login, copy, protocol, cacheKey, result));
+        }
+        return result;
+    }
+
+    /** A login remembered as verified against the client's current hash, or null. */
+    private LocalLogin fromCache(String login, String cacheKey, Protocol protocol) {
         MailproxyConfig cfg = config.get();
         ClientConfig client = cfg.clients().get(login);
-        String cacheKey = cacheKey(login, password);
         String verifiedHash = verified.getIfPresent(cacheKey);
         if (client != null && verifiedHash != null && client.passwordHash().map(verifiedHash::equals).orElse(false)) {
-            return CompletableFuture.completedFuture(resolve(cfg, client, protocol));
+            return resolve(cfg, client, protocol);
+        }
+        return null;
+    }
+
+    /** This login name's turn: the cache again, then the slow-down, then Argon2 on the executor. */
+    private void start(String login, byte[] password, Protocol protocol, String cacheKey,
+                       CompletableFuture<LocalLogin> result) {
+        LocalLogin remembered = fromCache(login, cacheKey, protocol);
+        if (remembered != null) {
+            result.complete(remembered);
+            return;
         }
         Failures f = failures.getIfPresent(login);
         if (f != null && f.count() >= FREE_FAILURES) {
             Instant until = f.last().plus(delay(f.count()));
             Instant now = clock.instant();
             if (now.isBefore(until)) {
-                return CompletableFuture.completedFuture(new LocalLogin.Rejected("login " + login + " is slowed down"
-                        + " after " + f.count() + " failed attempts; the next check is allowed in "
+                result.complete(new LocalLogin.Rejected("login " + login + " is slowed down after " + f.count()
+                        + " failed attempts; the next check is allowed in "
                         + Math.max(1, Duration.between(now, until).toSeconds()) + " s"));
+                return;
             }
         }
-        byte[] copy = password.clone();
-        CompletableFuture<LocalLogin> result = new CompletableFuture<>();
         try {
             executor.execute(() -> {
                 try {
-                    result.complete(check(login, copy, protocol, cacheKey));
+                    result.complete(check(login, password, protocol, cacheKey));
                 } catch (RuntimeException | Error e) {
                     result.complete(new LocalLogin.Rejected("password check failed: " + e.getClass().getName()));
-                } finally {
-                    Arrays.fill(copy, (byte) 0);
                 }
             });
         } catch (RejectedExecutionException e) {
-            Arrays.fill(copy, (byte) 0);
             result.complete(new LocalLogin.Rejected("too many logins waiting for a password check"));
         }
-        return result;
     }
 
     /** Runs on the Argon2 executor. Reads the configuration again: it may have been reloaded while queued. */

@@ -346,7 +346,11 @@ class LocalIdentitiesTest {
         AtomicInteger inside = new AtomicInteger();
         AtomicInteger most = new AtomicInteger();
         CountDownLatch release = new CountDownLatch(1);
-        config.set(config(client("app", Optional.of(appHash), "a@contoso.com", Protocol.IMAP)));
+        List<ClientConfig> clients = new java.util.ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            clients.add(client("app" + i, Optional.of(appHash), "a@contoso.com", Protocol.IMAP));
+        }
+        config.set(config(clients.toArray(ClientConfig[]::new)));
         identities = new LocalIdentities(config::get, clock, 2, (password, phc) -> {
             most.accumulateAndGet(inside.incrementAndGet(), Math::max);
             try {
@@ -359,7 +363,7 @@ class LocalIdentitiesTest {
         });
         List<CompletableFuture<LocalLogin>> logins = new java.util.ArrayList<>();
         for (int i = 0; i < 6; i++) {
-            logins.add(identities.authenticate("app", "s3cret".getBytes(StandardCharsets.UTF_8), Protocol.IMAP,
+            logins.add(identities.authenticate("app" + i, "s3cret".getBytes(StandardCharsets.UTF_8), Protocol.IMAP,
                     REMOTE));
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> inside.get() == 2);
@@ -369,6 +373,38 @@ class LocalIdentitiesTest {
             assertThat(f.get(10, TimeUnit.SECONDS)).isInstanceOf(LocalLogin.Accepted.class);
         }
         assertThat(most).hasValue(2);
+    }
+
+    @Test
+    void parallelLoginsOfOneAppCostOneArgon2Run() throws Exception {
+        identities(4);
+        gate = new CountDownLatch(1);
+        List<CompletableFuture<LocalLogin>> logins = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            logins.add(identities.authenticate("app", "s3cret".getBytes(StandardCharsets.UTF_8), Protocol.IMAP,
+                    REMOTE));
+        }
+        gate.countDown();
+        for (CompletableFuture<LocalLogin> f : logins) {
+            assertThat(f.get(10, TimeUnit.SECONDS)).isInstanceOf(LocalLogin.Accepted.class);
+        }
+        assertThat(argon2Runs).hasValue(1);
+    }
+
+    @Test
+    void aBurstOfParallelGuessesGetsNoMoreTriesThanASequence() throws Exception {
+        identities(4);
+        gate = new CountDownLatch(1);
+        List<CompletableFuture<LocalLogin>> guesses = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            guesses.add(identities.authenticate("app", ("guess" + i).getBytes(StandardCharsets.UTF_8),
+                    Protocol.IMAP, REMOTE));
+        }
+        gate.countDown();
+        for (CompletableFuture<LocalLogin> f : guesses) {
+            assertThat(f.get(10, TimeUnit.SECONDS)).isInstanceOf(LocalLogin.Rejected.class);
+        }
+        assertThat(argon2Runs).hasValue(LocalIdentities.FREE_FAILURES);
     }
 
     @Test
