@@ -79,6 +79,62 @@ class ConfigLoaderTest {
                 + "from [192.168.10.0/24]: any host there acts as client scanner@contoso.com without a password");
     }
 
+    /** DESIGN.md's configuration example, verbatim but for the elided client id and hash. */
+    static final String DESIGN_EXAMPLE = """
+            mailproxy {
+              state-dir = ${?STATE_DIRECTORY}           # secret store, tokens, spool; else ./state
+              listeners = [                             # loopback unless allow-from says otherwise
+                { protocol = imap, bind = "127.0.0.1", port = 1143 }
+                { protocol = pop3, bind = "127.0.0.1", port = 1110 }
+                { protocol = smtp, bind = "127.0.0.1", port = 1025 }
+                { protocol = smtp, bind = "0.0.0.0", port = 2525, client = "scanner@contoso.com",   # fixed client: no AUTH
+                  allow-from = ["192.168.10.0/24"] }    # plaintext off-host only from these networks; warned at start-up
+                { protocol = imap, bind = "0.0.0.0", port = 993,                        # local TLS (PEM files)
+                  tls { mode = implicit, cert-file = "/etc/mailproxy/tls.crt", key-file = "/etc/mailproxy/tls.key" } }
+              ]                                          # tls.mode = starttls offers STARTTLS / STLS instead
+              upstreams.office365 { preset = office365, ca-file = null }   # or imap/pop3/smtp URLs of its own
+              oauth2.contoso {
+                tenant = "contoso.onmicrosoft.com"      # with the Microsoft authority; or token-endpoint etc. for any IdP
+                client-id = "00000000-0000-0000-0000-000000000000"
+                client-secret = "secret:contoso-app"    # "secret:NAME" is looked up in the secret store
+              }
+              accounts."reports@contoso.com" {          # key = mailbox unless `mailbox` says otherwise
+                upstream = office365
+                auth { type = oauth2, provider = contoso, grant = client-credentials }   # or refresh-token | password (ROPC)
+                # auth { type = oauth2, provider = contoso, grant = refresh-token, principal = "it-admin@contoso.com" }
+                # auth { type = password, password = "secret:reports-pw" }
+                from = "reports@contoso.com"            # address for sender rewriting; defaults to the mailbox
+                pool.imap { max = 8, min-idle = 1 }
+                pool.smtp { max = 3 }                   # Office 365 allows 3 concurrent SMTP connections per mailbox
+              }
+              clients."scanner@contoso.com" {           # key = the login name a legacy app sends
+                password = "$argon2id$v=19$m=19456,t=2,p=1$6TsaO6x0d/1VHi+RMFHh3g$UzixO+oXxpcFtCrdeC54+jfzIIxoxVzWNORFsE8jKNI"                # from ./mailproxy hash-password
+                account = "reports@contoso.com"
+                protocols = [pop3, smtp]
+                pop3 { source = imap, folder = INBOX, on-delete = "move:\\\\Trash" }     # source = pop3 passes through
+                smtp { sender = rewrite }               # envelope and From: become the account's `from`
+              }
+              admin { bind = "127.0.0.1", port = 9143 } # /metrics (Prometheus), /health, /status
+            }
+            """;
+
+    @Test
+    void designExampleIsValid() {
+        MailproxyConfig c = ConfigLoader.parse(DESIGN_EXAMPLE, "design", Map.of());
+        assertThat(c.stateDir()).isEqualTo(Path.of("./state"));
+        assertThat(c.listeners()).hasSize(5);
+        assertThat(c.listeners().get(4).tls()).contains(new ListenerTls(ListenerTls.Mode.IMPLICIT,
+                Path.of("/etc/mailproxy/tls.crt"), Path.of("/etc/mailproxy/tls.key")));
+        assertThat(c.upstreams().get("office365").caFile()).isEmpty();
+        ClientConfig scanner = c.clients().get("scanner@contoso.com");
+        assertThat(scanner.pop3().onDelete().moveTo()).contains("\\Trash");
+        assertThat(scanner.smtp().sender()).isEqualTo(ClientConfig.SmtpPolicy.Sender.REWRITE);
+        assertThat(c.accounts().get("reports@contoso.com").pool(Protocol.IMAP).minIdle()).isEqualTo(1);
+        assertThat(c.admin()).isEqualTo(new AdminConfig(true, "127.0.0.1", 9143));
+        assertThat(ConfigLoader.parse(DESIGN_EXAMPLE, "design", Map.of("STATE_DIRECTORY", "/srv/mp")).stateDir())
+                .isEqualTo(Path.of("/srv/mp"));
+    }
+
     @Test
     void exampleTakesTenantFromEnvironmentWhenSet() {
         MailproxyConfig c = ConfigLoader.load(EXAMPLE, Map.of("MAILPROXY_TENANT", "fabrikam.onmicrosoft.com"));
