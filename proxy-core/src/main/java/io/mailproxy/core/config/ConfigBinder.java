@@ -628,7 +628,7 @@ final class ConfigBinder {
                 entry.origin(), source);
     }
 
-    /** A socket clashes with one bound to the same port on the same address, or on the wildcard address. */
+    /** A socket clashes with one bound to the same port on the same address, or on a wildcard covering it. */
     private static String clash(String bind, int port, List<InetAddress> addresses, List<Integer> ports,
                                 List<String> names) {
         InetAddress a = address(bind);
@@ -637,11 +637,17 @@ final class ConfigBinder {
                 continue;
             }
             InetAddress b = addresses.get(i);
-            if (a.equals(b) || a.isAnyLocalAddress() || b.isAnyLocalAddress()) {
+            if (a.equals(b) || covers(a, b) || covers(b, a)) {
                 return names.get(i);
             }
         }
         return null;
+    }
+
+    /** A wildcard covers its own family; the IPv6 wildcard is dual-stack on Linux and covers IPv4 too. */
+    private static boolean covers(InetAddress wildcard, InetAddress other) {
+        return wildcard.isAnyLocalAddress()
+                && (wildcard instanceof java.net.Inet6Address || wildcard.getClass() == other.getClass());
     }
 
     private static void remember(String bind, int port, String name, List<InetAddress> addresses,

@@ -233,6 +233,20 @@ class ConfigValidationTest {
     }
 
     @Test
+    void ipv6WildcardClashesWithIpv4OnSamePort() {
+        expectError(valid("{ protocol = imap, bind = \"0.0.0.0\", port = 993, allow-from = [\"10.0.0.0/8\"] }\n"
+                                + " { protocol = imap, bind = \"::\", port = 993, allow-from = [\"fd00::/8\"] } #dup",
+                        UPSTREAM, OAUTH2, ACCOUNT, CLIENT),
+                "#dup", "mailproxy.listeners[1].port", "already used by imap 0.0.0.0:993");
+    }
+
+    @Test
+    void ipv4WildcardAndIpv6LoopbackMayShareAPort() {
+        parse(valid("{ protocol = imap, bind = \"0.0.0.0\", port = 993, allow-from = [\"10.0.0.0/8\"] }\n"
+                + " { protocol = imap, bind = \"::1\", port = 993 }", UPSTREAM, OAUTH2, ACCOUNT, CLIENT));
+    }
+
+    @Test
     void adminPortClashesWithListener() {
         String hocon = valid(LISTENER, UPSTREAM, OAUTH2, ACCOUNT, CLIENT)
                 .replace("mailproxy {\n", "mailproxy {\n  admin { port = 1025 }\n");
