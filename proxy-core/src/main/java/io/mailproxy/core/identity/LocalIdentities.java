@@ -52,7 +52,9 @@ import javax.crypto.spec.SecretKeySpec;
  *       of parallel guesses gets no more tries than a sequence, and an app that opens several connections at once
  *       costs one Argon2 run: the others find the first one's result in the cache.</li>
  * </ul>
- * The configuration is read through a supplier on every login, so a reload takes effect at once.
+ * The configuration is read through a supplier on every login, so a reload takes effect at once. The returned
+ * future completes on an Argon2 thread, or is already complete when no Argon2 run is needed (a remembered login, a
+ * name being slowed down): a frontend hops back to its event loop either way.
  */
 public final class LocalIdentities implements LocalAuthenticator, AutoCloseable {
 
