@@ -21,7 +21,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import java.util.random.RandomGenerator;
+import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,7 +59,7 @@ public final class PoolRegistry implements UpstreamPools, AutoCloseable {
      */
     public PoolRegistry(UpstreamConnector connector, Supplier<MailproxyConfig> config, Clock clock,
                         ScheduledExecutorService scheduler, MeterRegistry meters) {
-        this(new PoolEnv(connector, clock, scheduler, meters, RandomGenerator.of("L64X128MixRandom"),
+        this(new PoolEnv(connector, clock, scheduler, meters, new SplittableRandom(),
                 EXCHANGE_TIMEOUT, THROTTLE_INITIAL, THROTTLE_MAX, RETRY_INITIAL, new AtomicLong()),
                 config, HOUSEKEEPING_PERIOD);
     }
