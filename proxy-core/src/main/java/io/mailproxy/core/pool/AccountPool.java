@@ -106,9 +106,14 @@ final class AccountPool {
             if (closed) {
                 return CompletableFuture.failedFuture(closedReason);
             }
+            try {
+                w.timeout = env.scheduler().schedule(() -> timeout(w), config.acquireTimeout().toMillis(),
+                        TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                return CompletableFuture.failedFuture(new UpstreamException(Kind.UNREACHABLE,
+                        "mailproxy is shutting down", null, e));
+            }
             waiters.addLast(w);
-            w.timeout = env.scheduler().schedule(() -> timeout(w), config.acquireTimeout().toMillis(),
-                    TimeUnit.MILLISECONDS);
             afterChangeLocked(after);
         }
         run(after);

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -72,12 +73,26 @@ final class LineExchange extends ChannelInboundHandlerAdapter {
         } else {
             pipeline.addFirst(NAME, exchange);
         }
-        ScheduledFuture<?> timer = scheduler.schedule(() -> channel.eventLoop().execute(() -> exchange.fail(
-                new UpstreamException(Kind.TIMED_OUT, "no reply to " + exchange.verb() + " within " + timeout))),
-                timeout.toMillis(), TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> timer;
+        try {
+            timer = scheduler.schedule(() -> onTimeout(channel, exchange, timeout), timeout.toMillis(),
+                    TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            exchange.fail(new UpstreamException(Kind.UNREACHABLE, "mailproxy is shutting down", null, e));
+            return exchange.result;
+        }
         exchange.result.whenComplete((line, err) -> timer.cancel(false));
         exchange.start();
         return exchange.result;
+    }
+
+    private static void onTimeout(Channel channel, LineExchange exchange, Duration timeout) {
+        try {
+            channel.eventLoop().execute(() -> exchange.fail(new UpstreamException(Kind.TIMED_OUT,
+                    "no reply to " + exchange.verb() + " within " + timeout)));
+        } catch (RejectedExecutionException e) {
+            channel.close(); // its event loop is gone: nothing will ever answer
+        }
     }
 
     /** The tagged line's status word (OK, NO, BAD), upper-cased; empty when there is none. */

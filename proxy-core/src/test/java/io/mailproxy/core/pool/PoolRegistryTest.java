@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,11 +45,14 @@ class PoolRegistryTest {
 
     @BeforeAll
     static void startLoops() {
+        Awaitility.setDefaultPollDelay(Duration.ZERO);
+        Awaitility.setDefaultPollInterval(Duration.ofMillis(10));
         group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     }
 
     @AfterAll
     static void stopLoops() throws InterruptedException {
+        Awaitility.reset();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
 
