@@ -309,6 +309,46 @@ class PoolRegistryTest {
     }
 
     @Test
+    void leasesAreExclusiveUnderConcurrentUse() throws Exception {
+        PoolFixture f = imap(IMAP_CAPS, pool(3, 0));
+        Set<Channel> inUse = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicInteger overlaps = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger maxSeen = new java.util.concurrent.atomic.AtomicInteger();
+        ExecutorService threads = Executors.newFixedThreadPool(6);
+        List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+        for (int t = 0; t < 6; t++) {
+            int seed = t;
+            done.add(threads.submit(() -> {
+                java.util.Random random = new java.util.Random(seed);
+                for (int i = 0; i < 25; i++) {
+                    Lease lease = f.lease();
+                    Channel ch = lease.session().channel();
+                    if (!inUse.add(ch)) {
+                        overlaps.incrementAndGet();
+                    }
+                    maxSeen.accumulateAndGet(inUse.size(), Math::max);
+                    String tag = "t" + seed + "x" + i;
+                    assertThat(converse(lease, tag + " NOOP", PoolRegistryTest::isTaggedLine))
+                            .containsExactly(tag + " OK NOOP completed.");
+                    inUse.remove(ch);
+                    lease.release(random.nextInt(10) == 0);
+                }
+                return null;
+            }));
+        }
+        threads.shutdown();
+        for (var d : done) {
+            d.get(15, TimeUnit.SECONDS);
+        }
+        assertThat(overlaps).hasValue(0);
+        assertThat(maxSeen.get()).isLessThanOrEqualTo(3);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.snapshot().active() == 0);
+        assertThat(f.snapshot().idle()).isBetween(1, 3);
+        assertThat(f.upstream.received().stream().map(FakeUpstream.Received::connection).distinct()
+                .filter(f.upstream::isOpen).count()).isLessThanOrEqualTo(3);
+    }
+
+    @Test
     void waitersAreServedInArrivalOrderAsChannelsComeBack() throws Exception {
         PoolFixture f = imap(IMAP_CAPS, pool(1, 0));
         Lease a = f.lease();
