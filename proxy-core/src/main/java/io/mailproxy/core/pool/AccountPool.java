@@ -75,6 +75,13 @@ final class AccountPool {
         Waiter(Instant start) {
             this.start = start;
         }
+
+        void fail(Throwable e) {
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+            future.completeExceptionally(e);
+        }
     }
 
     AccountPool(PoolEnv env, AccountConfig account, Protocol protocol) {
@@ -150,7 +157,8 @@ final class AccountPool {
         }
         Instant now = env.clock().instant();
         PoolConfig cfg = config;
-        while (waiters.size() > countLocked(PooledChannel.State.CHECKING)) {
+        int probing = 0; // each probe started here will serve one waiter when it succeeds
+        while (waiters.size() > probing) {
             PooledChannel pc = idle.pollFirst();
             if (pc == null) {
                 break;
@@ -161,6 +169,7 @@ final class AccountPool {
                 retireLocked(pc, "token-expiring", after);
             } else if (Duration.between(pc.lastVerified, now).compareTo(cfg.idleProbeAfter()) > 0) {
                 pc.state.set(PooledChannel.State.CHECKING);
+                probing++;
                 after.add(() -> onLoop(pc, () -> probe(pc)));
             } else {
                 Waiter w = waiters.pollFirst();
@@ -178,7 +187,7 @@ final class AccountPool {
                     + accountName + "; no new " + protocol.configName() + " connections until " + throttledUntil);
             for (int i = 0; i < uncovered; i++) {
                 Waiter w = waiters.pollLast();
-                after.add(() -> w.future.completeExceptionally(e));
+                after.add(() -> w.fail(e));
             }
             return;
         }
@@ -207,7 +216,7 @@ final class AccountPool {
             if (lost) {
                 retireLocked(pc, closed ? "pool-closed" : "closed-by-upstream", after);
                 if (closed) {
-                    after.add(() -> w.future.completeExceptionally(closedReason));
+                    after.add(() -> w.fail(closedReason));
                 } else if (!w.future.isDone()) {
                     waiters.addFirst(w); // the channel died in the instant it was handed: try again first
                 }
@@ -310,7 +319,7 @@ final class AccountPool {
         }
         log.warn("{}: could not open an upstream connection: {}", name, e.toString());
         if (failWaiter) {
-            w.future.completeExceptionally(e);
+            w.fail(e);
         }
         run(after);
     }
@@ -599,7 +608,7 @@ final class AccountPool {
             closed = true;
             closedReason = reason;
             for (Waiter w : waiters) {
-                after.add(() -> w.future.completeExceptionally(reason));
+                after.add(() -> w.fail(reason));
             }
             waiters.clear();
             for (PooledChannel pc : List.copyOf(idle)) {
