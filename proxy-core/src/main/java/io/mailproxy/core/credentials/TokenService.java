@@ -499,7 +499,8 @@ public final class TokenService implements AutoCloseable {
             }
             Instant now = clock.instant();
             boolean refreshToken = key.grant() == AuthConfig.Grant.REFRESH_TOKEN;
-            if (usedSinceFetch || lastError != null && (usedSinceFetch || refreshToken)) {
+            if (usedSinceFetch || lastError != null) {
+                // in use, or failing: a failure is retried with backoff until it clears (or the key is evicted)
                 start().exceptionally(t -> null);
             } else if (refreshToken) {
                 // nobody asked since the last refresh: redeem the refresh token once per keep-alive period only
