@@ -193,8 +193,10 @@ public final class AuthorizationCodeLogin implements AutoCloseable {
         }
         try {
             AuthorizationResponse response;
+            java.util.Map<String, java.util.List<String>> raw;
             try {
                 response = AuthorizationResponse.parse(redirected);
+                raw = AuthorizationResponse.parseResponseParameters(redirected);
             } catch (ParseException e) {
                 throw new TokenException(TokenException.Reason.LOGIN_FAILED, "the redirect URL holds neither a code"
                         + " nor an error; paste the whole address the browser ended on");
@@ -206,7 +208,9 @@ public final class AuthorizationCodeLogin implements AutoCloseable {
             if (!response.indicatesSuccess()) {
                 AuthorizationErrorResponse error = response.toErrorResponse();
                 String code = error.getErrorObject().getCode();
-                String description = error.getErrorObject().getDescription();
+                // Nimbus drops the CR LF that separate Microsoft's reason from its trace ids: read the raw text
+                String description = raw.getOrDefault("error_description", java.util.List.of()).stream().findFirst()
+                        .orElse(error.getErrorObject().getDescription());
                 throw new TokenException(TokenException.Reason.LOGIN_FAILED, "sign-in failed: " + code
                         + (description == null ? "" : ": " + TokenEndpointClient.firstLine(description)),
                         code, java.util.List.of(), null);
