@@ -147,6 +147,20 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
         }
     }
 
+    /**
+     * Fetches the tokens of every OAuth 2.0 account ahead of the first login (IMAP scope, else the protocol of the
+     * account's first pool). This also starts each refresh token's keep-alive, so a refresh token is redeemed at
+     * least daily even if no client ever connects. Failures are recorded in {@link #status()}, not thrown.
+     */
+    public CompletableFuture<Void> warmUp(java.util.Collection<AccountConfig> accounts) {
+        CompletableFuture<?>[] all = accounts.stream()
+                .filter(a -> a.auth() instanceof AuthConfig.OAuth2)
+                .map(a -> loginFor(a, a.pools().isEmpty() || a.pools().containsKey(Protocol.IMAP)
+                        ? Protocol.IMAP : a.pools().keySet().iterator().next()).handle((ok, e) -> null))
+                .toArray(CompletableFuture[]::new);
+        return CompletableFuture.allOf(all);
+    }
+
     /** Each account's state, by account name, for {@code /health}, {@code /status} and {@code check}. */
     public Map<String, CredentialStatus> status() {
         Map<String, CredentialStatus> out = new TreeMap<>();

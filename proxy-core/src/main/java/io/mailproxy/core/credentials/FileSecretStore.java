@@ -121,7 +121,7 @@ public final class FileSecretStore implements SecretStore {
         } catch (IOException e) {
             throw new SecretStoreException("cannot create state directory " + stateDir + ": " + e.getMessage(), e);
         }
-        MasterKey masterKey = MasterKey.load(stateDir, env, random);
+        MasterKey masterKey = MasterKey.load(stateDir, env, random, Files.exists(stateDir.resolve(FILE_NAME)));
         FileSecretStore store = new FileSecretStore(stateDir, masterKey, random);
         if (Files.exists(store.file)) {
             FilePermissions.requirePrivate(store.file, "secret store");

@@ -39,7 +39,11 @@ final class MasterKey {
         return source;
     }
 
-    static MasterKey load(Path stateDir, Map<String, String> env, SecureRandom random) {
+    /**
+     * @param storeExists a store file is already there: then a missing key is an error, never a reason to make a
+     *                    new key (which could not open it, and would shadow the real one when it is restored)
+     */
+    static MasterKey load(Path stateDir, Map<String, String> env, SecureRandom random, boolean storeExists) {
         String credentialsDir = env.get("CREDENTIALS_DIRECTORY");
         if (credentialsDir != null && !credentialsDir.isBlank()) {
             Path file = Path.of(credentialsDir, CREDENTIAL_NAME);
@@ -58,6 +62,11 @@ final class MasterKey {
         }
         Path file = stateDir.resolve(KEY_FILE);
         if (!Files.exists(file)) {
+            if (storeExists) {
+                throw new SecretStoreException("secret store " + stateDir.resolve(FileSecretStore.FILE_NAME)
+                        + " exists but its master key was not found: restore " + file + ", or provide the key as the"
+                        + " systemd credential " + CREDENTIAL_NAME + " or in " + ENV_NAME);
+            }
             create(file, random);
         }
         FilePermissions.requirePrivate(file, "master key file");
@@ -74,8 +83,15 @@ final class MasterKey {
             try {
                 Files.write(tmp, text);
                 AtomicFiles.fsync(tmp);
-                // link-then-delete semantics: never overwrite a key another process made at the same moment
-                Files.createLink(file, tmp);
+                // link, not rename: never overwrite a key another process made at the same moment
+                try {
+                    Files.createLink(file, tmp);
+                } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
+                    if (noLinks instanceof FileAlreadyExistsException raced) {
+                        throw raced;
+                    }
+                    Files.move(tmp, file); // fails with FileAlreadyExistsException rather than replace
+                }
                 AtomicFiles.fsyncDirectory(file.getParent());
             } catch (FileAlreadyExistsException raced) {
                 // another process created it first: use theirs

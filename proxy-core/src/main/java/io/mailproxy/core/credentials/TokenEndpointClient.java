@@ -113,6 +113,7 @@ final class TokenEndpointClient {
     }
 
     HTTPResponse send(HTTPRequest request, URI endpoint) throws TokenException {
+        requireSecureEndpoint(endpoint);
         request.setConnectTimeout((int) connectTimeout.toMillis());
         request.setReadTimeout((int) readTimeout.toMillis());
         request.setFollowRedirects(false);
@@ -129,6 +130,19 @@ final class TokenEndpointClient {
                     + " answered HTTP " + response.getStatusCode() + firstLineOfError(response), null, List.of(), null);
         }
         return response;
+    }
+
+    /** Tokens and secrets travel only over https, except to a loopback address (a local test provider). */
+    static void requireSecureEndpoint(URI endpoint) throws TokenException {
+        if ("https".equalsIgnoreCase(endpoint.getScheme())) {
+            return;
+        }
+        String host = endpoint.getHost() == null ? "" : endpoint.getHost();
+        boolean loopback = host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("::1");
+        if (!"http".equalsIgnoreCase(endpoint.getScheme()) || !loopback) {
+            throw new TokenException(TokenException.Reason.CONFIGURATION, "endpoint " + endpoint + " is not https://"
+                    + " (plain http is allowed only on a loopback address)");
+        }
     }
 
     static TokenException unparsable(URI endpoint, HTTPResponse response) {

@@ -194,6 +194,22 @@ class DefaultUpstreamCredentialsTest {
     }
 
     @Test
+    void warmUpFetchesTokensAndRecordsFailuresWithoutThrowing() throws Exception {
+        store.put("contoso-app", APP_SECRET);
+        AccountConfig app = account("reports", "reports@contoso.com",
+                new AuthConfig.OAuth2("contoso", Grant.CLIENT_CREDENTIALS, Optional.empty(), Optional.empty(), Optional.empty()));
+        AccountConfig noLogin = account("me", DELEGATE,
+                new AuthConfig.OAuth2("contoso-public", Grant.REFRESH_TOKEN, Optional.empty(), Optional.empty(), Optional.empty()));
+        AccountConfig pw = account("pw", "pw@example.org", new AuthConfig.Password(Optional.empty(), SecretRef.parse("x")));
+        credentials.warmUp(List.of(app, noLogin, pw)).get(10, TimeUnit.SECONDS);
+        assertThat(credentials.status().keySet()).containsExactly("me", "reports");
+        assertThat(credentials.status().get("reports").ok()).isTrue();
+        assertThat(credentials.status().get("me").lastError()).hasValueSatisfying(m ->
+                assertThat(m).endsWith("run ./mailproxy login me"));
+        assertThat(idp.requests(FakeIdentityPlatform.GRANT_CLIENT_CREDENTIALS)).isEqualTo(1);
+    }
+
+    @Test
     void noSecretInLogsOrMessages() throws Exception {
         try (Fixtures.LogCapture logs = new Fixtures.LogCapture()) {
             store.put("contoso-app", "wrong-app-secret");

@@ -143,6 +143,17 @@ class FileSecretStoreTest {
     }
 
     @Test
+    void aLostKeyFileIsNotSilentlyReplaced() throws IOException {
+        FileSecretStore.open(dir, Map.of()).put("a", "b");
+        Files.delete(dir.resolve(MasterKey.KEY_FILE));
+        assertThatThrownBy(() -> FileSecretStore.open(dir, Map.of()))
+                .isInstanceOf(SecretStoreException.class)
+                .hasMessageContaining("exists but its master key was not found")
+                .hasMessageContaining("restore " + dir.resolve(MasterKey.KEY_FILE));
+        assertThat(Files.exists(dir.resolve(MasterKey.KEY_FILE))).isFalse();
+    }
+
+    @Test
     void malformedEnvironmentKeyIsRefused() {
         assertThatThrownBy(() -> FileSecretStore.open(dir, Map.of("MAILPROXY_MASTER_KEY", "too-short")))
                 .isInstanceOf(SecretStoreException.class)

@@ -384,6 +384,19 @@ class TokenServiceTest {
     }
 
     @Test
+    void plainHttpIsRefusedExceptOnLoopback() {
+        store.put("contoso-app", SECRET);
+        OAuth2ProviderConfig remote = new OAuth2ProviderConfig("evil", Optional.empty(),
+                java.net.URI.create("http://login.example.com/t/oauth2/v2.0/token"), null, null, "app",
+                Optional.of(new SecretRef.Stored("contoso-app")), Optional.empty(), Optional.empty(), Optional.empty(),
+                List.of(), List.of(), List.of(), List.of(APP));
+        service();
+        TokenException e = failure(tokens.token(remote, Grant.CLIENT_CREDENTIALS, "", Protocol.IMAP, Optional.empty()));
+        assertThat(e.reason()).isEqualTo(TokenException.Reason.CONFIGURATION);
+        assertThat(e.getMessage()).contains("is not https://");
+    }
+
+    @Test
     void invalidateDropsTheCachedToken() throws Exception {
         store.put("contoso-app", SECRET);
         service();
