@@ -461,6 +461,7 @@ public final class FakeIdentityPlatform implements AutoCloseable {
         return client;
     }
 
+    @SuppressWarnings("deprecation") // Entra ID accepts the SHA-1 x5t as well as x5t#S256
     private boolean verifyAssertion(HttpExchange exchange, Client client, SignedJWT jwt, String tenant)
             throws IOException {
         if (client.certificate().isEmpty()) {

@@ -79,6 +79,7 @@ final class ClientAssertions {
         return new Credential(cert, key);
     }
 
+    @SuppressWarnings("deprecation") // x5t (SHA-1) is deprecated in JOSE, but Entra ID still looks for it
     static PrivateKeyJWT create(Credential credential, String clientId, URI tokenEndpoint, Instant now)
             throws TokenException {
         try {

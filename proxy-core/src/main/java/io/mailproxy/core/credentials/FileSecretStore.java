@@ -195,23 +195,31 @@ public final class FileSecretStore implements SecretStore {
 
     private void update(UnaryOperator<TreeMap<String, String>> change) {
         lock.lock();
-        try (FileChannel lockChannel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
-                     FilePermissions.posix(lockFile.getParent()) ? new java.nio.file.attribute.FileAttribute<?>[] {FilePermissions.ownerOnly()}
-                             : new java.nio.file.attribute.FileAttribute<?>[0]);
-             FileLock ignored = lockChannel.lock()) {
-            Read current = read();
-            TreeMap<String, String> entries = new TreeMap<>(current.entries);
-            TreeMap<String, String> next = change.apply(entries);
-            AtomicFiles.write(file, encrypt(next));
-            synchronized (cacheLock) {
-                cachedVersion = version();
-                cached = Collections.unmodifiableMap(new TreeMap<>(next));
+        try (FileChannel lockChannel = openLockFile()) {
+            FileLock fileLock = lockChannel.lock(); // another process's store waits here; released with the channel
+            try {
+                Read current = read();
+                TreeMap<String, String> next = change.apply(new TreeMap<>(current.entries));
+                AtomicFiles.write(file, encrypt(next));
+                synchronized (cacheLock) {
+                    cachedVersion = version();
+                    cached = Collections.unmodifiableMap(new TreeMap<>(next));
+                }
+            } finally {
+                fileLock.release();
             }
         } catch (IOException e) {
             throw new SecretStoreException("cannot write secret store " + file + ": " + e.getMessage(), e);
         } finally {
             lock.unlock();
         }
+    }
+
+    private FileChannel openLockFile() throws IOException {
+        Set<StandardOpenOption> options = Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        return FilePermissions.posix(lockFile.toAbsolutePath().getParent())
+                ? FileChannel.open(lockFile, options, FilePermissions.ownerOnly())
+                : FileChannel.open(lockFile, options);
     }
 
     private Map<String, String> snapshot() {

@@ -23,7 +23,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -153,7 +152,7 @@ final class TokenEndpointClient {
 
     private static String firstLineOfError(HTTPResponse response) {
         try {
-            JSONObject body = response.getContentAsJSONObject();
+            JSONObject body = response.getBodyAsJSONObject();
             Object description = body.get("error_description");
             return description == null ? "" : ": " + firstLine(String.valueOf(description));
         } catch (ParseException | RuntimeException e) {
@@ -168,7 +167,7 @@ final class TokenEndpointClient {
         String description = error == null || error.getDescription() == null ? "" : error.getDescription();
         List<Long> codes = new ArrayList<>();
         try {
-            Object raw = response.getContentAsJSONObject().get("error_codes");
+            Object raw = response.getBodyAsJSONObject().get("error_codes");
             if (raw instanceof JSONArray array) {
                 for (Object o : array) {
                     if (o instanceof Number n) {
@@ -176,7 +175,7 @@ final class TokenEndpointClient {
                     }
                 }
             }
-            Object fullDescription = response.getContentAsJSONObject().get("error_description");
+            Object fullDescription = response.getBodyAsJSONObject().get("error_description");
             if (fullDescription != null) {
                 description = String.valueOf(fullDescription);
             }
@@ -209,13 +208,5 @@ final class TokenEndpointClient {
         String line = cut < 0 ? text : text.substring(0, cut);
         line = line.strip();
         return line.length() > 500 ? line.substring(0, 500) + "..." : line;
-    }
-
-    static Map<String, Object> json(HTTPResponse response) {
-        try {
-            return response.getContentAsJSONObject();
-        } catch (ParseException e) {
-            return Map.of();
-        }
     }
 }
