@@ -93,6 +93,7 @@ final class TokenEndpointClient {
         TokenRequest request = auth != null
                 ? new TokenRequest(provider.tokenEndpoint(), auth, grant, scope)
                 : new TokenRequest(provider.tokenEndpoint(), new ClientID(provider.clientId()), grant, scope);
+        Instant sent = clock.instant(); // expiry counts from the request, not the reply: never late
         HTTPResponse response = send(request.toHTTPRequest(), provider.tokenEndpoint());
         TokenResponse parsed;
         try {
@@ -108,7 +109,7 @@ final class TokenEndpointClient {
         long lifetime = at.getLifetime() > 0 ? at.getLifetime() : 3600;
         Optional<String> rt = Optional.ofNullable(ok.getTokens().getRefreshToken()).map(r -> r.getValue());
         String granted = at.getScope() != null ? at.getScope().toString() : scope == null ? "" : scope.toString();
-        return new Issued(at, clock.instant().plusSeconds(lifetime), rt, granted);
+        return new Issued(at, sent.plusSeconds(lifetime), rt, granted);
     }
 
     HTTPResponse send(HTTPRequest request, URI endpoint) throws TokenException {
