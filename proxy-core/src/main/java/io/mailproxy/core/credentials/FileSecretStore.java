@@ -241,7 +241,7 @@ public final class FileSecretStore implements SecretStore {
     private Object version() {
         try {
             BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-            return List.of(String.valueOf(a.fileKey()), a.size(), a.lastModifiedTime().toMillis());
+            return List.of(String.valueOf(a.fileKey()), a.size(), a.lastModifiedTime()); // mtime in ns on Linux
         } catch (IOException e) {
             return null;
         }
