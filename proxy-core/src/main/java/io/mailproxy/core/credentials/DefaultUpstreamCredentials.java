@@ -108,8 +108,11 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
                 .thenApply(token -> (Login) new Login.Bearer(account.mailbox(), token));
     }
 
-    /** Whose token: the delegate ({@code principal}), the ROPC user name, or the mailbox itself. */
-    static String principal(AccountConfig account, AuthConfig.OAuth2 auth) {
+    /**
+     * Whose token an account uses: the delegate ({@code principal}), the ROPC user name, or the mailbox itself; empty
+     * for app-only. {@code ./mailproxy login ACCOUNT} logs this principal in.
+     */
+    public static String principal(AccountConfig account, AuthConfig.OAuth2 auth) {
         return switch (auth.grant()) {
             case CLIENT_CREDENTIALS -> "";
             case REFRESH_TOKEN -> auth.principal().orElse(account.mailbox());
