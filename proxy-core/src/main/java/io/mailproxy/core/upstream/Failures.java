@@ -23,8 +23,9 @@ final class Failures {
 
     static UpstreamException classify(Throwable t, String during) {
         Throwable e = unwrap(t);
-        if (e instanceof UpstreamException u) {
-            return u;
+        UpstreamException typed = find(e, UpstreamException.class);
+        if (typed != null) {
+            return typed;
         }
         if (e instanceof ConnectTimeoutException) {
             return new UpstreamException(Kind.TIMED_OUT, "connect timed out (" + e.getMessage() + ")", null, null);

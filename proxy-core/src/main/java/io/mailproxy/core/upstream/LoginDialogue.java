@@ -41,6 +41,7 @@ abstract class LoginDialogue {
     private final Supplier<SslHandler> tlsHandlers;
     private final UpstreamCredentials credentials;
     private final Clock clock;
+    private final java.time.Duration credentialsWait;
     private final Instant started;
     private final String who;
     String greeting = "";
@@ -58,6 +59,7 @@ abstract class LoginDialogue {
         this.tlsHandlers = c.tlsHandlers();
         this.credentials = c.credentials();
         this.clock = c.clock();
+        this.credentialsWait = c.credentialsWait();
         this.started = clock.instant();
         this.who = account.name() + " " + endpoint;
     }
@@ -65,7 +67,8 @@ abstract class LoginDialogue {
     /** What a dialogue needs from the connector. */
     record Context(AccountConfig account, Protocol protocol, UpstreamEndpoint endpoint, Channel channel,
                    LineChannel lines, CompletableFuture<UpstreamSession> result, CompletableFuture<Login> login,
-                   Supplier<SslHandler> tlsHandlers, UpstreamCredentials credentials, Clock clock) { }
+                   Supplier<SslHandler> tlsHandlers, UpstreamCredentials credentials, Clock clock,
+                   java.time.Duration credentialsWait) { }
 
     static LoginDialogue create(Context c) {
         return switch (c.protocol()) {
@@ -142,18 +145,27 @@ abstract class LoginDialogue {
         return done;
     }
 
-    /** The credentials, on the channel's event loop. */
+    /**
+     * The credentials, on the channel's event loop. They were requested when the connection was started; once the
+     * upstream is ready for AUTH they get at most {@code credentialsWait} more (the reply timeout), so a hung token
+     * endpoint cannot hold a connection open forever.
+     */
     final CompletableFuture<Login> credentials() {
         CompletableFuture<Login> onLoop = new CompletableFuture<>();
+        io.netty.util.concurrent.ScheduledFuture<?> timer = channel.eventLoop().schedule(
+                () -> onLoop.completeExceptionally(new UpstreamException(Kind.CREDENTIALS_UNAVAILABLE,
+                        "no token or password for " + account.name() + " within " + credentialsWait.toMillis()
+                                + " ms (token endpoint slow or down?)")),
+                Math.max(1, credentialsWait.toNanos()), java.util.concurrent.TimeUnit.NANOSECONDS);
+        onLoop.whenComplete((l, e) -> timer.cancel(false));
         login.whenComplete((l, e) -> channel.eventLoop().execute(() -> {
             if (e != null) {
                 Throwable cause = Failures.unwrap(e);
                 onLoop.completeExceptionally(cause instanceof UpstreamException u ? u
                         : new UpstreamException(Kind.CREDENTIALS_UNAVAILABLE,
                                 "no credentials for " + account.name() + ": " + cause.getMessage(), null, null));
-            } else {
+            } else if (onLoop.complete(l)) {
                 usedLogin = l;
-                onLoop.complete(l);
             }
         }));
         return onLoop;

@@ -154,7 +154,7 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
             }
             LineChannel lines = (LineChannel) ch.pipeline().get(LineChannel.NAME);
             LoginDialogue.create(new LoginDialogue.Context(account, protocol, endpoint, ch, lines, result, login,
-                    tlsHandlers, credentials, clock)).start();
+                    tlsHandlers, credentials, clock, upstream.replyTimeout())).start();
         });
     }
 

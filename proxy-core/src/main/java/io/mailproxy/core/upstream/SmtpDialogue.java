@@ -50,7 +50,9 @@ final class SmtpDialogue extends LoginDialogue {
                 .thenCompose(g -> {
                     greeting = g.code() + " " + g.last();
                     if (g.code() != 220) {
-                        throw unchecked(failure(g, "greeting", false));
+                        UpstreamException f = failure(g, "greeting", false);
+                        throw unchecked(f.kind() != Kind.PROTOCOL_ERROR ? f : new UpstreamException(Kind.UNREACHABLE,
+                                "upstream refused the connection: " + g.text(), g.text(), null));
                     }
                     return ehlo();
                 })

@@ -43,6 +43,7 @@ final class ConnectorFixture implements AutoCloseable {
     final List<String> invalidated = new CopyOnWriteArrayList<>();
     private final List<io.netty.channel.Channel> opened = new CopyOnWriteArrayList<>();
     private Login login;
+    private java.util.function.Supplier<CompletableFuture<Login>> loginSource;
     private Duration connectTimeout = Duration.ofSeconds(5);
     private Duration handshakeTimeout = Duration.ofSeconds(5);
     private Duration replyTimeout = Duration.ofSeconds(5);
@@ -56,6 +57,12 @@ final class ConnectorFixture implements AutoCloseable {
 
     ConnectorFixture password(String user, String password) {
         this.login = new Login.Password(user, password);
+        return this;
+    }
+
+    /** Replaces the fake credential source (a failing or never-completing future). */
+    ConnectorFixture credentials(java.util.function.Supplier<CompletableFuture<Login>> source) {
+        this.loginSource = source;
         return this;
     }
 
@@ -87,10 +94,11 @@ final class ConnectorFixture implements AutoCloseable {
                 Map.of(), Map.of(account.name(), account), Map.of(), new AdminConfig(false, "127.0.0.1", 0),
                 new LimitsConfig(100, 100, Duration.ofSeconds(1), 1), ConfigFactory.empty());
         Login l = login;
+        java.util.function.Supplier<CompletableFuture<Login>> source = loginSource;
         UpstreamCredentials credentials = new UpstreamCredentials() {
             @Override
             public CompletableFuture<Login> loginFor(AccountConfig a, Protocol p) {
-                return CompletableFuture.supplyAsync(() -> l);
+                return source != null ? source.get() : CompletableFuture.supplyAsync(() -> l);
             }
 
             @Override

@@ -326,6 +326,25 @@ class NettyUpstreamConnectorScriptedTest {
         }
     }
 
+    @Test
+    void smtpServiceRefusedAtGreetingIsUnreachable() {
+        try (ScriptedUpstream up = ScriptedUpstream.builder(Dialect.SMTP).greeting("554 5.3.2 Service not available").start()) {
+            UpstreamException e = fixture.failure("smtp+starttls://127.0.0.1:" + up.port());
+            assertThat(e.kind()).isEqualTo(Kind.UNREACHABLE);
+            assertThat(e.upstreamReply()).contains("554 5.3.2 Service not available");
+        }
+    }
+
+    @Test
+    void refusedStartTlsIsATlsFailure() {
+        try (ScriptedUpstream up = Office365.smtp(CERTS.server()).account(MAILBOX, TOKEN).builder()
+                .on("STARTTLS", ex -> ex.reply("454 4.7.0 TLS not available due to temporary reason")).start()) {
+            UpstreamException e = fixture.failure("smtp+starttls://127.0.0.1:" + up.port());
+            assertThat(e.kind()).isEqualTo(Kind.TLS_FAILURE);
+            assertThat(e.upstreamReply()).contains("454 4.7.0 TLS not available due to temporary reason");
+        }
+    }
+
     private UpstreamException smtpAuthAnswer(String reply) {
         try (ScriptedUpstream up = Office365.smtp(CERTS.server()).account(MAILBOX, TOKEN)
                 .builder().on("AUTH", ex -> ex.reply(reply)).start()) {
@@ -404,6 +423,58 @@ class NettyUpstreamConnectorScriptedTest {
                 .builder().on("NOOP", ex -> ex.replyRaw(ex.tag() + " OK NOOP completed.\r\n* 3 EXISTS\r\n")).start()) {
             UpstreamException e = fixture.failure("imaps://127.0.0.1:" + up.port());
             assertThat(e.kind()).isEqualTo(Kind.PROTOCOL_ERROR);
+        }
+    }
+
+    @Test
+    void imapWithoutSaslIrSendsXoauth2AfterTheContinuation() throws Exception {
+        try (ScriptedUpstream up = Office365.imap(CERTS.server()).account(MAILBOX, TOKEN).builder()
+                .on("CAPABILITY", ex -> ex.reply("* CAPABILITY IMAP4rev1 AUTH=XOAUTH2 IDLE", ex.tag() + " OK done"))
+                .start()) {
+            UpstreamSession s = fixture.session("imaps://127.0.0.1:" + up.port());
+
+            assertThat(up.received()).containsExactly("A1 CAPABILITY", "A2 AUTHENTICATE XOAUTH2", xoauth2(MAILBOX, TOKEN),
+                    "A3 CAPABILITY", "A4 NOOP");
+            assertThat(s.capabilities()).containsExactlyInAnyOrder("IMAP4REV1", "AUTH=XOAUTH2", "IDLE");
+        }
+    }
+
+    @Test
+    void capabilitiesInTheAuthenticateReplyAreNotAskedForAgain() throws Exception {
+        try (ScriptedUpstream up = Office365.imap(CERTS.server()).account(MAILBOX, TOKEN).builder()
+                .on("AUTHENTICATE", ex -> ex.reply(ex.tag() + " OK [CAPABILITY IMAP4rev1 MOVE] Logged in"))
+                .start()) {
+            UpstreamSession s = fixture.session("imaps://127.0.0.1:" + up.port());
+
+            assertThat(up.received()).containsExactly("A1 CAPABILITY", "A2 AUTHENTICATE XOAUTH2 " + xoauth2(MAILBOX, TOKEN),
+                    "A3 NOOP");
+            assertThat(s.capabilities()).containsExactlyInAnyOrder("IMAP4REV1", "MOVE");
+        }
+    }
+
+    @Test
+    void missingCredentialsKeepTheirKindAndCloseTheConnection() {
+        fixture.credentials(() -> CompletableFuture.failedFuture(
+                new UpstreamException(Kind.CREDENTIALS_UNAVAILABLE, "refresh token for reports@contoso.com not stored")));
+        try (ScriptedUpstream up = Office365.smtp(CERTS.server()).account(MAILBOX, TOKEN).start()) {
+            UpstreamException e = fixture.failure("smtp+starttls://127.0.0.1:" + up.port());
+
+            assertThat(e.kind()).isEqualTo(Kind.CREDENTIALS_UNAVAILABLE);
+            assertThat(e.getMessage()).isEqualTo("refresh token for reports@contoso.com not stored");
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> up.openConnections() == 0);
+            assertThat(up.received()).doesNotContain("NOOP").noneMatch(l -> l.startsWith("AUTH"));
+        }
+    }
+
+    @Test
+    void credentialSourceThatNeverAnswersIsBoundedByTheReplyTimeout() {
+        fixture.timeouts(Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofMillis(400));
+        fixture.credentials(CompletableFuture::new);
+        try (ScriptedUpstream up = Office365.pop3(CERTS.server()).account(MAILBOX, TOKEN).start()) {
+            UpstreamException e = fixture.failure("pop3s://127.0.0.1:" + up.port());
+
+            assertThat(e.kind()).isEqualTo(Kind.CREDENTIALS_UNAVAILABLE);
+            assertThat(up.received()).containsExactly("CAPA");
         }
     }
 
