@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -161,7 +162,7 @@ public final class Office365 {
                 return;
             }
             String[] a = ex.args().split(" ");
-            switch (a[0].toUpperCase(java.util.Locale.ROOT)) {
+            switch (a[0].toUpperCase(Locale.ROOT)) {
                 case "XOAUTH2" -> {
                     if (a.length > 1) {
                         smtpXoauth2(ex, a[1]);
@@ -269,7 +270,7 @@ public final class Office365 {
                 return;
             }
             String[] a = ex.args().split(" ");
-            String mech = a[0].toUpperCase(java.util.Locale.ROOT);
+            String mech = a[0].toUpperCase(Locale.ROOT);
             if (!mech.equals("XOAUTH2") && !mech.equals("PLAIN")) {
                 ex.reply(ex.tag() + " NO The specified authentication mechanism is not supported.");
                 return;
@@ -353,7 +354,7 @@ public final class Office365 {
         });
         builder.on("AUTH", ex -> {
             String[] a = ex.args().split(" ");
-            String mech = a[0].toUpperCase(java.util.Locale.ROOT);
+            String mech = a[0].toUpperCase(Locale.ROOT);
             if (!mech.equals("XOAUTH2") && !mech.equals("PLAIN")) {
                 ex.reply("-ERR Unrecognized authentication type.");
                 return;

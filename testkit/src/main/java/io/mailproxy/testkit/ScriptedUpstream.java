@@ -21,12 +21,14 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -77,7 +79,7 @@ public final class ScriptedUpstream implements AutoCloseable {
     private final Channel serverChannel;
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final List<String> received = new CopyOnWriteArrayList<>();
-    private final Map<Integer, List<String>> receivedByConnection = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Integer, List<String>> receivedByConnection = new ConcurrentHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
     private final SslContext sslContext;
 
@@ -86,7 +88,7 @@ public final class ScriptedUpstream implements AutoCloseable {
         try {
             this.sslContext = b.certificate == null ? null
                     : SslContextBuilder.forServer(b.certificate.key(),
-                            b.certificate.chain().toArray(new java.security.cert.X509Certificate[0])).build();
+                            b.certificate.chain().toArray(new X509Certificate[0])).build();
         } catch (SSLException e) {
             throw new IllegalStateException("cannot build the server TLS context", e);
         }

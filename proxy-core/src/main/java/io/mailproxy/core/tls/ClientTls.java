@@ -7,6 +7,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -82,7 +83,7 @@ public final class ClientTls {
             ctx = build(upstream.name(), ca);
             SslContext prev = contexts.putIfAbsent(key, ctx);
             if (prev != null) {
-                ReferenceCountedSslContexts.release(ctx);
+                ReferenceCountUtil.release(ctx); // lost a race; OpenSSL contexts are reference counted
                 ctx = prev;
             }
         }
@@ -149,12 +150,5 @@ public final class ClientTls {
         }
         LOG.debug("upstream {}: {} system trust anchors plus {} from {}", upstreamName, n, i, caFile);
         return ks;
-    }
-
-    /** SslContexts built by OpenSSL may be reference counted; a duplicate that lost a race is released. */
-    private static final class ReferenceCountedSslContexts {
-        static void release(SslContext ctx) {
-            io.netty.util.ReferenceCountUtil.release(ctx);
-        }
     }
 }

@@ -11,13 +11,17 @@ import io.netty.channel.ChannelHandler;
 import io.netty.handler.ssl.SslHandler;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,7 +45,7 @@ abstract class LoginDialogue {
     private final Supplier<SslHandler> tlsHandlers;
     private final UpstreamCredentials credentials;
     private final Clock clock;
-    private final java.time.Duration credentialsWait;
+    private final Duration credentialsWait;
     private final Instant started;
     private final String who;
     String greeting = "";
@@ -68,7 +72,7 @@ abstract class LoginDialogue {
     record Context(AccountConfig account, Protocol protocol, UpstreamEndpoint endpoint, Channel channel,
                    LineChannel lines, CompletableFuture<UpstreamSession> result, CompletableFuture<Login> login,
                    Supplier<SslHandler> tlsHandlers, UpstreamCredentials credentials, Clock clock,
-                   java.time.Duration credentialsWait) { }
+                   Duration credentialsWait) { }
 
     static LoginDialogue create(Context c) {
         return switch (c.protocol()) {
@@ -152,11 +156,11 @@ abstract class LoginDialogue {
      */
     final CompletableFuture<Login> credentials() {
         CompletableFuture<Login> onLoop = new CompletableFuture<>();
-        io.netty.util.concurrent.ScheduledFuture<?> timer = channel.eventLoop().schedule(
+        ScheduledFuture<?> timer = channel.eventLoop().schedule(
                 () -> onLoop.completeExceptionally(new UpstreamException(Kind.CREDENTIALS_UNAVAILABLE,
                         "no token or password for " + account.name() + " within " + credentialsWait.toMillis()
                                 + " ms (token endpoint slow or down?)")),
-                Math.max(1, credentialsWait.toNanos()), java.util.concurrent.TimeUnit.NANOSECONDS);
+                Math.max(1, credentialsWait.toNanos()), TimeUnit.NANOSECONDS);
         onLoop.whenComplete((l, e) -> timer.cancel(false));
         login.whenComplete((l, e) -> channel.eventLoop().execute(() -> {
             if (e != null) {
@@ -209,8 +213,8 @@ abstract class LoginDialogue {
     }
 
     /** Lets a typed outcome leave a future's stage; {@link Failures#classify} unwraps it. */
-    static java.util.concurrent.CompletionException unchecked(UpstreamException e) {
-        return new java.util.concurrent.CompletionException(e);
+    static CompletionException unchecked(UpstreamException e) {
+        return new CompletionException(e);
     }
 
     final UpstreamException protocolError(String what, String reply) {
@@ -249,7 +253,7 @@ abstract class LoginDialogue {
         UpstreamSession session = new UpstreamSession(protocol, channel, greeting, capabilities, expires);
         if (result.complete(session)) {
             LOG.debug("{} logged in as {} in {} ms", who, loginUser(),
-                    java.time.Duration.between(started, clock.instant()).toMillis());
+                    Duration.between(started, clock.instant()).toMillis());
         } else {
             channel.close();
         }

@@ -10,6 +10,7 @@ import io.mailproxy.core.credentials.UpstreamCredentials.Login;
 import io.mailproxy.core.tls.ClientTls;
 import io.mailproxy.core.upstream.UpstreamException.Kind;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -26,6 +27,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.Supplier;
@@ -112,7 +114,7 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
         try {
             return InetAddress.getByName(host);
         } catch (UnknownHostException e) {
-            throw new java.util.concurrent.CompletionException(e);
+            throw new CompletionException(e);
         }
     }
 
@@ -160,7 +162,7 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
 
     private SslHandler newTlsHandler(UpstreamConfig upstream, UpstreamEndpoint endpoint, EventLoop loop) {
         try {
-            SslHandler h = tls.newHandler(upstream, io.netty.buffer.ByteBufAllocator.DEFAULT, endpoint.host(), endpoint.port());
+            SslHandler h = tls.newHandler(upstream, ByteBufAllocator.DEFAULT, endpoint.host(), endpoint.port());
             h.setHandshakeTimeoutMillis(millis(upstream.handshakeTimeout()));
             return h;
         } catch (SSLException e) {
