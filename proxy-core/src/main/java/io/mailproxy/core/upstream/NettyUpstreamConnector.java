@@ -39,7 +39,9 @@ import javax.net.ssl.SSLException;
  *
  * <p>The credentials are fetched while TCP and TLS are set up, so a token round trip overlaps the handshake. Host
  * names are resolved off the event loop. Every step is bounded: the connect timeout, the handshake timeout, and
- * the reply timeout for each reply, all from the upstream's configuration.
+ * the reply timeout for each reply (and for credentials still missing when the upstream is ready for AUTH), all from
+ * the upstream's configuration. The returned future completes on the connection's event loop (except for the
+ * configuration errors found before any I/O, which fail at once), with an {@link UpstreamException}.
  */
 public final class NettyUpstreamConnector implements UpstreamConnector {
 
@@ -87,7 +89,7 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
                     "upstream " + upstream.name() + " has no " + protocol.configName() + " endpoint"));
         }
         try {
-            tls.context(upstream); // fails early (and off the event loop) when the ca-file is unreadable
+            tls.context(upstream); // an unreadable ca-file fails here; later calls are a cache hit and one stat
         } catch (SSLException e) {
             return CompletableFuture.failedFuture(new UpstreamException(Kind.TLS_FAILURE, e.getMessage()));
         }
@@ -99,14 +101,21 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
         }
         CompletableFuture<Login> loginFuture = login;
         EventLoop loop = eventLoop != null ? eventLoop : group.next();
-        CompletableFuture.supplyAsync(() -> resolve(endpoint.host()), resolver).whenComplete((address, e) -> {
-            if (e != null) {
-                result.completeExceptionally(Failures.classify(e, "resolving " + endpoint.host()));
-            } else {
-                loop.execute(() -> open(account, protocol, upstream, endpoint, loop,
-                        new InetSocketAddress(address, endpoint.port()), loginFuture, result));
+        // no credentials at all: give up at once rather than log in halfway (the dialogue reports it otherwise)
+        loginFuture.whenComplete((l, e) -> {
+            if (e != null && Failures.unwrap(e) instanceof UpstreamException u) {
+                loop.execute(() -> result.completeExceptionally(u));
             }
         });
+        CompletableFuture.supplyAsync(() -> resolve(endpoint.host()), resolver).whenComplete((address, e) ->
+                loop.execute(() -> {
+                    if (e != null) {
+                        result.completeExceptionally(Failures.classify(e, "resolving " + endpoint.host()));
+                    } else {
+                        open(account, protocol, upstream, endpoint, loop, new InetSocketAddress(address, endpoint.port()),
+                                loginFuture, result);
+                    }
+                }));
         return result;
     }
 
@@ -124,7 +133,7 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
         if (result.isDone()) {
             return;
         }
-        Supplier<SslHandler> tlsHandlers = () -> newTlsHandler(upstream, endpoint, loop);
+        Supplier<SslHandler> tlsHandlers = () -> newTlsHandler(upstream, endpoint);
         Bootstrap b = new Bootstrap()
                 .group(loop)
                 .channel(channelClass)
@@ -160,7 +169,7 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
         });
     }
 
-    private SslHandler newTlsHandler(UpstreamConfig upstream, UpstreamEndpoint endpoint, EventLoop loop) {
+    private SslHandler newTlsHandler(UpstreamConfig upstream, UpstreamEndpoint endpoint) {
         try {
             SslHandler h = tls.newHandler(upstream, ByteBufAllocator.DEFAULT, endpoint.host(), endpoint.port());
             h.setHandshakeTimeoutMillis(millis(upstream.handshakeTimeout()));
