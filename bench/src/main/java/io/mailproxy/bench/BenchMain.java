@@ -1,0 +1,53 @@
+package io.mailproxy.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * {@code BenchMain NAME... [--runs N] [--warmups N] [--jar mailproxy.jar] [--results DIR]}: starts Dovecot and the
+ * identity provider, runs the named benchmarks (pool, imap-fetch, imap-login, imap-idle, pop3, smtp, or all),
+ * prints Markdown tables and appends them to DIR/NAME.md, and stops everything it started.
+ */
+public final class BenchMain {
+
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int runs = 7;
+        int warmups = 2;
+        Path jar = Path.of("proxy-daemon/target/mailproxy.jar");
+        Path results = Path.of("bench/results");
+        List<String> names = new java.util.ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--warmups" -> warmups = Integer.parseInt(args[++i]);
+                case "--jar" -> jar = Path.of(args[++i]);
+                case "--results" -> results = Path.of(args[++i]);
+                default -> names.add(args[i]);
+            }
+        }
+        if (names.isEmpty() || names.contains("all")) {
+            names = List.of("pool", "imap-fetch", "imap-login", "imap-idle", "pop3", "smtp");
+        }
+        if (runs < 5) {
+            throw new IllegalArgumentException("at least 5 runs");
+        }
+        Path scratch = Files.createTempDirectory("mailproxy-bench-");
+        System.err.println("scratch directory " + scratch);
+        try (Env env = Env.start(scratch)) {
+            for (String name : names) {
+                Report report = new Report(results, name);
+                switch (name) {
+                    case "pool" -> PoolBench.run(env, report, runs, warmups);
+                    case "imap-fetch", "imap-login", "imap-idle", "pop3", "smtp" ->
+                            ProxyBench.run(name, env, report, jar, runs, warmups);
+                    default -> throw new IllegalArgumentException("unknown benchmark " + name);
+                }
+            }
+        }
+        System.exit(0); // the Netty and HTTP server threads of a finished benchmark must not keep the JVM alive
+    }
+}
