@@ -40,6 +40,8 @@ final class Env implements AutoCloseable {
 
     static Env start(Path scratch) throws Exception {
         Files.createDirectories(scratch);
+        // Dovecot's mail processes (uid mail) and login processes must traverse the scratch tree
+        Files.setPosixFilePermissions(scratch, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         TokenServer idp = new TokenServer();
         SmtpSink sink = new SmtpSink();
         Dovecot dovecot = new Dovecot(scratch.resolve("dovecot"), idp.introspectionUrl(), sink.port());

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs mailproxy's benchmarks against a Dovecot upstream in its own process; see docs/BENCHMARKS.md.
+#
+#   bench/run.sh [pool|imap-fetch|imap-login|imap-idle|pop3|smtp|all ...] [--runs N] [--warmups N]
+#
+# Builds what is needed (the bench jar; the daemon jar unless only `pool` runs), installs Dovecot with apt-get when
+# it is missing, then runs the named benchmarks (default: all). Everything listens on loopback only (Dovecot on
+# 127.0.0.2, the daemon and the bench's identity provider on 127.0.0.1); Dovecot, the daemon and the scratch
+# configuration live in a temporary directory and are stopped when the benchmark ends. Tables are printed and
+# appended to bench/results/NAME.md. Needs root (Dovecot drops to its own users) and at least 5 runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v dovecot >/dev/null 2>&1; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond
+fi
+
+names=()
+for a in "$@"; do case "$a" in --*|[0-9]*) ;; *) names+=("$a");; esac; done
+modules=bench
+if [ "${#names[@]}" -eq 0 ] || [ "${names[*]}" != "pool" ]; then modules=bench,proxy-daemon; fi
+mvn -B -q -o -pl "$modules" -am package -DskipTests 2>/dev/null || mvn -B -q -pl "$modules" -am package -DskipTests
+
+# 2,000 IDLE sessions hold 2,000 sockets here, 4,000 in the daemon and 2,000+ in Dovecot
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# a hung benchmark still ends: the whole run is bounded (override with BENCH_TIMEOUT seconds)
+exec timeout -k 30 "${BENCH_TIMEOUT:-5400}" java -Xmx2g -jar bench/target/mailproxy-bench.jar "$@"
