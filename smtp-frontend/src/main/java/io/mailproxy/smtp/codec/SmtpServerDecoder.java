@@ -262,10 +262,10 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
                         ctx.fireChannelRead(new DataEnd(DataOutcome.COMPLETE, size));
                         return true;
                     }
-                    return refuse(start, i, DataOutcome.BARE_LINE_ENDING, true);
+                    return refuse(start, i, DataOutcome.BARE_LINE_ENDING, true, size);
                 }
                 if (b1 == '\n') {
-                    return refuse(start, i, DataOutcome.BARE_LINE_ENDING, true);
+                    return refuse(start, i, DataOutcome.BARE_LINE_ENDING, true, size);
                 }
                 // A stuffed dot (RFC 5321 4.5.2): forwarded as it is, not counted in the size.
                 i++;
@@ -277,20 +277,20 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
                     break;
                 }
                 if (buf.getByte(i + 1) != '\n') {
-                    return refuse(start, i, DataOutcome.BARE_LINE_ENDING, lineStart);
+                    return refuse(start, i, DataOutcome.BARE_LINE_ENDING, lineStart, size);
                 }
                 i += 2;
                 size += 2;
                 lineStart = true;
             } else if (b == '\n') {
-                return refuse(start, i, DataOutcome.BARE_LINE_ENDING, lineStart);
+                return refuse(start, i, DataOutcome.BARE_LINE_ENDING, lineStart, size);
             } else {
                 i++;
                 size++;
                 lineStart = false;
             }
             if (size > dataMax) {
-                return refuse(start, i, DataOutcome.TOO_BIG, lineStart);
+                return refuse(start, i, DataOutcome.TOO_BIG, lineStart, size);
             }
         }
         atLineStart = lineStart;
@@ -310,7 +310,11 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
     }
 
     /** Drops the message from {@code at} on; {@code lineStart} tells whether {@code at} starts a line. */
-    private boolean refuse(int start, int at, DataOutcome outcome, boolean lineStart) {
+    private boolean refuse(int start, int at, DataOutcome outcome, boolean lineStart, long size) {
+        dataSize = size;
+        // what came before is content like any other (so a split anywhere gives the same chunks); the session
+        // drops the upstream connection without the final dot anyway
+        emitChunk(start, at);
         buffered.readerIndex(at);
         enterDiscard(outcome, lineStart ? 2 : 0);
         ctx.fireChannelRead(new DataRefused(outcome));

@@ -8,7 +8,7 @@ import java.util.Base64;
 sealed interface SaslMechanism permits SaslMechanism.Plain, SaslMechanism.Login {
 
     /** What the exchange needs next. */
-    sealed interface Step permits Challenge, Credentials, Malformed { }
+    sealed interface Step permits Challenge, Credentials, Malformed, Refused { }
 
     /** Send {@code 334 <base64>} and wait for a response line. */
     record Challenge(String base64) implements Step { }
@@ -18,6 +18,9 @@ sealed interface SaslMechanism permits SaslMechanism.Plain, SaslMechanism.Login 
 
     /** The response cannot be decoded ({@code 501}). */
     record Malformed(String why) implements Step { }
+
+    /** The exchange asks for something not offered (acting as another user): {@code 535}. */
+    record Refused(String why) implements Step { }
 
     /** @param initial the initial response (RFC 4954 4), null when none was given */
     Step start(String initial);
@@ -67,8 +70,7 @@ sealed interface SaslMechanism permits SaslMechanism.Plain, SaslMechanism.Login 
                 String authzid = new String(raw, 0, first, StandardCharsets.UTF_8);
                 String authcid = new String(raw, first + 1, second - first - 1, StandardCharsets.UTF_8);
                 if (!authzid.isEmpty() && !authzid.equals(authcid)) {
-                    // acting as another user is not offered: treat as a failed login (535)
-                    return new Credentials(authcid + "\u0000as\u0000" + authzid, new byte[0]);
+                    return new Refused("PLAIN authorization identity differs from the user name");
                 }
                 return new Credentials(authcid, Arrays.copyOfRange(raw, second + 1, raw.length));
             } finally {

@@ -239,13 +239,9 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (state == SmtpState.CLOSED) {
             return;
         }
-        if (tx != null && tx.dead && tx.outstanding() == 0) {
-            if (tx.up != null) {
-                tx.up.release();
-            }
-            if (state != SmtpState.MAIL) {
-                tx = null;
-            }
+        if (tx != null && tx.dead && tx.outstanding() == 0 && state == SmtpState.READY) {
+            // MAIL was refused: once the replies to pipelined commands are in, the connection goes back
+            endTransaction();
         }
         while (deferred != null && !mustWait(deferred) && state != SmtpState.CLOSED) {
             String line = deferred;
@@ -449,6 +445,11 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         state = SmtpState.READY;
         if (step instanceof SaslMechanism.Malformed malformed) {
             error("501 5.5.2 Cannot decode response: " + malformed.why());
+            return;
+        }
+        if (step instanceof SaslMechanism.Refused refused) {
+            log.info("[{}] AUTH refused: {}", sid, refused.why());
+            error("535 5.7.8 Authentication credentials invalid");
             return;
         }
         SaslMechanism.Credentials credentials = (SaslMechanism.Credentials) step;
