@@ -4,6 +4,7 @@ import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.ListenerConfig;
 import io.mailproxy.core.spi.ListenerContext;
 import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import java.util.List;
 import java.util.Optional;
@@ -13,10 +14,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class FakeListener implements ListenerContext {
 
     private final Optional<String> fixedClient;
+    private final SslContext startTls;
     final AtomicInteger authenticated = new AtomicInteger();
 
     FakeListener(Optional<String> fixedClient) {
+        this(fixedClient, null);
+    }
+
+    /** @param startTls when set, the listener offers STARTTLS with this context */
+    FakeListener(Optional<String> fixedClient, SslContext startTls) {
         this.fixedClient = fixedClient;
+        this.startTls = startTls;
     }
 
     @Override
@@ -26,17 +34,17 @@ final class FakeListener implements ListenerContext {
 
     @Override
     public boolean startTlsAvailable() {
-        return false;
+        return startTls != null;
     }
 
     @Override
     public Optional<SslHandler> newServerSslHandler(Channel channel) {
-        return Optional.empty();
+        return startTls == null ? Optional.empty() : Optional.of(startTls.newHandler(channel.alloc()));
     }
 
     @Override
     public boolean isSecure(Channel channel) {
-        return false;
+        return channel.pipeline().get(SslHandler.class) != null;
     }
 
     @Override

@@ -47,15 +47,22 @@ final class Fixture implements AutoCloseable {
     final FakeListener listener;
     final SmtpSettings settings;
     private final Channel server;
+    final SmtpFrontend frontend;
+    /** Accepted client connections, for tests that act on the server side (shutdown). */
+    final java.util.List<Channel> sessions = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     Fixture() throws Exception {
         this(Optional.empty(), settings(35 * 1024 * 1024, 4096));
     }
 
     Fixture(Optional<String> fixedClient, SmtpSettings settings) throws Exception {
+        this(new FakeListener(fixedClient), settings);
+    }
+
+    Fixture(FakeListener listener, SmtpSettings settings) throws Exception {
         this.upstream = new FakeUpstream();
         this.pools = new FakePools(group, upstream.port());
-        this.listener = new FakeListener(fixedClient);
+        this.listener = listener;
         this.settings = settings;
         AccountConfig account = account();
         addClient("app", "secret", SmtpPolicy.DEFAULT, account);
@@ -63,11 +70,12 @@ final class Fixture implements AutoCloseable {
         addClient("dropper", "secret", new SmtpPolicy(SmtpPolicy.Sender.REWRITE, SmtpPolicy.OriginalFrom.DROP, 0, false), account);
         addClient("small", "secret", new SmtpPolicy(SmtpPolicy.Sender.KEEP, SmtpPolicy.OriginalFrom.REPLY_TO, 100, false), account);
         addClient("scanner@contoso.com", "", SmtpPolicy.DEFAULT, account);
-        SmtpFrontend frontend = new SmtpFrontend(services(), settings);
+        frontend = new SmtpFrontend(services(), settings);
         server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        sessions.add(ch);
                         frontend.initChannel(ch, listener);
                     }
                 })

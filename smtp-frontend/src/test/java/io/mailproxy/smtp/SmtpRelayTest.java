@@ -288,4 +288,93 @@ class SmtpRelayTest {
         }
         assertThat(fx.upstream.messages).containsExactly("scan\r\n");
     }
+
+    @Test
+    void shutdownDuringDataWaitsForTheFinalReply() throws Exception {
+        try (SmtpTestClient c = fx.client().login("app")) {
+            expect(c.command("MAIL FROM:<app@legacy.example>"), "250");
+            expect(c.command("RCPT TO:<a@contoso.com>"), "250");
+            expect(c.command("DATA"), "354");
+            c.send("Subject: during shutdown\r\n\r\nfirst half\r\n");
+            await().atMost(Duration.ofSeconds(5)).until(() -> fx.upstream.allReceived().contains("first half"));
+            io.netty.channel.Channel session = fx.sessions.get(0);
+            session.eventLoop().submit(() -> fx.frontend.shutdown(session)).sync();
+            c.send("second half\r\n.\r\n");
+            assertThat(c.reply()).startsWith("250 2.0.0 OK");
+            assertThat(c.reply()).isEqualTo("421 4.3.2 mx.test Service shutting down\r\n");
+            assertThat(c.closedByServer()).isTrue();
+        }
+        assertThat(fx.upstream.messages).containsExactly("Subject: during shutdown\r\n\r\nfirst half\r\nsecond half\r\n");
+    }
+
+    @Test
+    void largeMessageStreamsThroughExactly() throws Exception {
+        StringBuilder sb = new StringBuilder("Subject: big\r\n\r\n");
+        java.util.Random random = new java.util.Random(42);
+        while (sb.length() < 8 * 1024 * 1024) {
+            int len = random.nextInt(200);
+            for (int i = 0; i < len; i++) {
+                sb.append((char) (32 + random.nextInt(95)));
+            }
+            sb.append("\r\n");
+        }
+        String body = sb.toString().replace("\r\n.", "\r\n..");
+        try (SmtpTestClient c = fx.client().login("app")) {
+            expect(c.command("MAIL FROM:<app@legacy.example> SIZE=" + body.length()), "250");
+            expect(c.command("RCPT TO:<a@contoso.com>"), "250");
+            expect(c.command("DATA"), "354");
+            c.send(body + ".\r\n");
+            expect(c.reply(), "250 2.0.0");
+        }
+        assertThat(fx.upstream.messages).hasSize(1);
+        assertThat(fx.upstream.messages.get(0).equals(body)).as("delivered octets equal the sent ones").isTrue();
+    }
+
+    @Test
+    void startTlsDiscardsPipelinedPlaintextAndForgetsTheSession() throws Exception {
+        io.netty.handler.ssl.util.SelfSignedCertificate cert = new io.netty.handler.ssl.util.SelfSignedCertificate("mx.test");
+        io.netty.handler.ssl.SslContext tls = io.netty.handler.ssl.SslContextBuilder
+                .forServer(cert.certificate(), cert.privateKey()).build();
+        fx.close();
+        fx = new Fixture(new FakeListener(Optional.empty(), tls), Fixture.settings(1 << 20, 4096));
+        try (SmtpTestClient c = fx.client()) {
+            expect(c.reply(), "220 ");
+            assertThat(c.command("EHLO client.test")).contains("250-STARTTLS\r\n");
+            c.send("STARTTLS\r\nMAIL FROM:<injected@legacy.example>\r\n");
+            assertThat(c.reply()).isEqualTo("220 2.0.0 Ready to start TLS\r\n");
+            javax.net.ssl.SSLContext trustAll = javax.net.ssl.SSLContext.getInstance("TLS");
+            trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+                public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) { }
+                public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) { }
+                public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                    return new java.security.cert.X509Certificate[0];
+                }
+            }}, null);
+            javax.net.ssl.SSLSocket ssl = (javax.net.ssl.SSLSocket) trustAll.getSocketFactory()
+                    .createSocket(c.socket, "mx.test", c.socket.getPort(), true);
+            ssl.startHandshake();
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(ssl.getInputStream(),
+                    java.nio.charset.StandardCharsets.US_ASCII));
+            java.io.OutputStream out = ssl.getOutputStream();
+            out.write("NOOP\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.flush();
+            // the injected MAIL got no reply: the first reply over TLS is NOOP's
+            assertThat(in.readLine()).isEqualTo("250 2.0.0 OK");
+            out.write("MAIL FROM:<a@legacy.example>\r\nEHLO again\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.flush();
+            assertThat(in.readLine()).isEqualTo("503 5.5.1 Send EHLO or HELO first");
+            StringBuilder ehlo = new StringBuilder();
+            for (String l; (l = in.readLine()) != null; ) {
+                ehlo.append(l).append('\n');
+                if (l.startsWith("250 ")) {
+                    break;
+                }
+            }
+            assertThat(ehlo.toString()).contains("AUTH PLAIN LOGIN").doesNotContain("STARTTLS");
+            ssl.close();
+        } finally {
+            cert.delete();
+        }
+        assertThat(fx.pools.acquired.get()).isZero();
+    }
 }

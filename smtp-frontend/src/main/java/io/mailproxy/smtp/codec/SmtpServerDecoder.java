@@ -9,6 +9,7 @@ import io.mailproxy.smtp.codec.SmtpInbound.LineTooLong;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ByteProcessor;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 
@@ -244,8 +245,7 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
         boolean lineStart = atLineStart;
         long size = dataSize;
         while (i < limit) {
-            byte b = buf.getByte(i);
-            if (lineStart && b == '.') {
+            if (lineStart && buf.getByte(i) == '.') {
                 if (i + 1 >= limit) {
                     break;
                 }
@@ -272,25 +272,36 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
                 lineStart = false;
                 continue;
             }
-            if (b == '\r') {
-                if (i + 1 >= limit) {
-                    break;
-                }
-                if (buf.getByte(i + 1) != '\n') {
-                    return refuse(start, i, DataOutcome.BARE_LINE_ENDING, lineStart, size);
-                }
-                i += 2;
-                size += 2;
-                lineStart = true;
-            } else if (b == '\n') {
-                return refuse(start, i, DataOutcome.BARE_LINE_ENDING, lineStart, size);
-            } else {
-                i++;
-                size++;
+            // the rest of the line up to its CR or LF, in one pass
+            int eol = buf.forEachByte(i, limit - i, ByteProcessor.FIND_CRLF);
+            int segmentEnd = eol < 0 ? limit : eol;
+            if (segmentEnd > i) {
+                long before = size;
+                size += segmentEnd - i;
                 lineStart = false;
+                if (size > dataMax) {
+                    int at = i + (int) (dataMax - before) + 1;
+                    return refuse(start, at, DataOutcome.TOO_BIG, false, dataMax + 1);
+                }
+                i = segmentEnd;
             }
+            if (eol < 0) {
+                break;
+            }
+            if (buf.getByte(i) == '\n') {
+                return refuse(start, i, DataOutcome.BARE_LINE_ENDING, lineStart, size);
+            }
+            if (i + 1 >= limit) {
+                break;
+            }
+            if (buf.getByte(i + 1) != '\n') {
+                return refuse(start, i, DataOutcome.BARE_LINE_ENDING, lineStart, size);
+            }
+            i += 2;
+            size += 2;
+            lineStart = true;
             if (size > dataMax) {
-                return refuse(start, i, DataOutcome.TOO_BIG, lineStart, size);
+                return refuse(start, i, DataOutcome.TOO_BIG, true, size);
             }
         }
         atLineStart = lineStart;
@@ -329,27 +340,27 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
 
     private boolean discardData() {
         ByteBuf buf = buffered;
-        int limit = buf.writerIndex();
-        int match = endMatch;
-        for (int i = buf.readerIndex(); i < limit; i++) {
-            byte b = buf.getByte(i);
-            if (b == END[match]) {
-                match++;
-            } else {
-                match = b == '\r' ? 1 : 0;
-            }
-            if (match == END.length) {
-                buf.readerIndex(i + 1);
-                mode = Mode.COMMAND;
-                ctx.fireChannelRead(new DataEnd(dataOutcome, dataSize));
-                return true;
-            }
-            if (b != '\r' && b != '\n' && b != '.') {
-                dataSize++;
-            }
+        int found = buf.forEachByte(buf.readerIndex(), buf.readableBytes(), endFinder);
+        if (found < 0) {
+            buf.readerIndex(buf.writerIndex());
+            return false;
         }
-        endMatch = match;
-        buf.readerIndex(limit);
-        return false;
+        buf.readerIndex(found + 1);
+        mode = Mode.COMMAND;
+        ctx.fireChannelRead(new DataEnd(dataOutcome, dataSize));
+        return true;
     }
+
+    /** Matches {@code CRLF.CRLF} across calls; stops (returns false) at its last octet. */
+    private final ByteProcessor endFinder = b -> {
+        if (b == END[endMatch]) {
+            endMatch++;
+        } else {
+            endMatch = b == '\r' ? 1 : 0;
+        }
+        if (b != '\r' && b != '\n' && b != '.') {
+            dataSize++;
+        }
+        return endMatch != END.length;
+    };
 }
