@@ -2,6 +2,10 @@ package io.mailproxy.smtp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.mailproxy.core.config.ClientConfig.SmtpPolicy;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.smtp.codec.SmtpServerDecoder;
@@ -270,5 +274,32 @@ class SmtpSessionTest {
         String out = send("BAD\r\n".repeat(25));
         assertThat(out).endsWith("421 4.7.0 mx.test Too many errors, closing connection\r\n");
         assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void passwordsNeverReachTheLog() {
+        Logger root = (Logger)
+                org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        Level level = root.getLevel();
+        ListAppender<ILoggingEvent> appender = new ListAppender<>();
+        appender.start();
+        root.addAppender(appender);
+        root.setLevel(Level.DEBUG);
+        try {
+            open(Optional.empty());
+            output();
+            send("EHLO x\r\n");
+            assertThat(send("AUTH PLAIN " + b64("\0app\0Wr0ngPassw0rd") + "\r\n")).startsWith("535 ");
+            assertThat(send("AUTH LOGIN " + b64("app") + "\r\n")).startsWith("334 ");
+            assertThat(send(b64("s3cret") + "\r\n")).startsWith("235 ");
+        } finally {
+            root.detachAppender(appender);
+            root.setLevel(level);
+        }
+        assertThat(appender.list).isNotEmpty();
+        for (ILoggingEvent e : appender.list) {
+            assertThat(e.getFormattedMessage()).doesNotContain("Wr0ngPassw0rd").doesNotContain("s3cret")
+                    .doesNotContain(b64("s3cret")).doesNotContain(b64("\0app\0Wr0ngPassw0rd"));
+        }
     }
 }
