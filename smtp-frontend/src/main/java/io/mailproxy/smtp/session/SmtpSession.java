@@ -67,6 +67,8 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private LocalLogin.Accepted login;
     private SaslMechanism sasl;
     private boolean authPending;
+    /** STARTTLS answered, SslHandler not yet in place: no input may be read. */
+    private boolean tlsStarting;
     private Transaction tx;
     private String deferred;
     private boolean shuttingDown;
@@ -259,7 +261,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean hardBlocked() {
-        return state == SmtpState.CLOSED || authPending
+        return state == SmtpState.CLOSED || authPending || tlsStarting
                 || (tx != null && (tx.acquiring || tx.awaiting354 || tx.awaitingFinal || tx.backpressure
                         || (tx.outstanding() > 0 && !tx.up.pipelining())));
     }
@@ -378,9 +380,9 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         // Nothing the client pipelined behind STARTTLS may count (RFC 3207 5, CVE-2011-0411).
         decoder.pause();
         decoder.discardBuffered();
-        authPending = true; // hold input until the handler is in place
+        tlsStarting = true;
         ctx.writeAndFlush(ByteBufUtil.writeAscii(ctx.alloc(), "220 2.0.0 Ready to start TLS\r\n")).addListener(f -> {
-            authPending = false;
+            tlsStarting = false;
             if (!f.isSuccess() || state == SmtpState.CLOSED) {
                 return;
             }
@@ -638,10 +640,14 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (upstreamText != null && (kind == UpstreamException.Kind.THROTTLED || kind == UpstreamException.Kind.QUOTA)
                 && upstreamText.matches("[45]\\d\\d[ -].*")) {
             // Office 365's own reply (432 4.3.2, 554 5.2.0, 550 5.2.25x) reaches the client with its text
-            return SmtpReply.of(Integer.parseInt(upstreamText.substring(0, 3)), upstreamText.substring(4));
+            SmtpReply reply = SmtpReply.of(Integer.parseInt(upstreamText.substring(0, 3)), upstreamText.substring(4));
+            UpstreamTransaction.explain(reply, account.name()).ifPresent(hint ->
+                    log.warn("[{}] upstream replied {}: {}", sid, reply.oneLine(), hint));
+            return reply;
         }
-        if (kind == UpstreamException.Kind.LIMIT_REACHED || kind == UpstreamException.Kind.THROTTLED) {
-            return SmtpReply.of(451, "4.4.5 Too many connections to the upstream for this account, try again later");
+        if (kind == UpstreamException.Kind.LIMIT_REACHED || kind == UpstreamException.Kind.THROTTLED
+                || kind == UpstreamException.Kind.QUOTA) {
+            return SmtpReply.of(451, "4.4.5 Too many connections or messages for this account upstream, try again later");
         }
         if (kind == UpstreamException.Kind.TLS_FAILURE || kind == UpstreamException.Kind.CREDENTIALS_REJECTED
                 || kind == UpstreamException.Kind.CREDENTIALS_UNAVAILABLE) {
@@ -806,6 +812,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         if (t.abortReply != null || end.outcome() != DataOutcome.COMPLETE) {
             SmtpReply reply = t.abortReply != null ? t.abortReply : SmtpReply.of(451, "4.3.0 Message aborted");
+            count("aborted");
             endTransaction();
             state = SmtpState.READY;
             send(reply.encode());
@@ -828,6 +835,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             t.awaitingFinal = false;
+            count(r.code() == 250 ? "accepted" : r == UpstreamTransaction.LOST ? "upstream-lost" : "refused");
             if (r.code() == 250) {
                 log.info("[{}] message of {} octets for {} recipient(s) accepted by the upstream: {}", sid, size,
                         t.accepted, r.oneLine());
@@ -875,6 +883,11 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             t.cancelled = true;
         } else if (t.up != null) {
             if (t.outstanding() > 0 || t.awaitingFinal || decoder.inData() || state == SmtpState.DATA) {
+                if (decoder.inData() || t.awaitingFinal) {
+                    count("aborted");
+                    log.info("[{}] client left in the middle of a message; the upstream connection is closed"
+                            + " without the final dot", sid);
+                }
                 t.up.discard();
             } else {
                 t.up.release();
@@ -916,6 +929,10 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     // ---------------------------------------------------------------- replies, timers, shutdown
+
+    private void count(String result) {
+        services.meters().counter("mailproxy.smtp.messages", "result", result).increment();
+    }
 
     private void reply(String line) {
         send(line + "\r\n");

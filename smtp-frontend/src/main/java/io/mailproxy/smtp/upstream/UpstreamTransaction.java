@@ -85,6 +85,11 @@ public final class UpstreamTransaction {
         return tx;
     }
 
+    /** What the administrator must change after this Office 365 reply, if it is one of the known ones. */
+    public static java.util.Optional<String> explain(SmtpReply reply, String account) {
+        return Office365Replies.explain(reply, account);
+    }
+
     public UpstreamSession session() {
         return lease.session();
     }
