@@ -60,8 +60,13 @@ final class Fixture implements AutoCloseable {
     }
 
     Fixture(FakeListener listener, SmtpSettings settings) throws Exception {
+        this(listener, settings, -1);
+    }
+
+    /** @param upstreamPort a real SMTP server on loopback to relay to instead of the scripted one (-1: scripted) */
+    Fixture(FakeListener listener, SmtpSettings settings, int upstreamPort) throws Exception {
         this.upstream = new FakeUpstream();
-        this.pools = new FakePools(group, upstream.port());
+        this.pools = new FakePools(group, upstreamPort < 0 ? upstream.port() : upstreamPort);
         this.listener = listener;
         this.settings = settings;
         AccountConfig account = account();

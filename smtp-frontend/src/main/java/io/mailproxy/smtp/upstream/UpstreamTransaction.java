@@ -146,16 +146,20 @@ public final class UpstreamTransaction {
         if (finish()) {
             boolean dirty = !pending.isEmpty();
             // Our handlers come off on the upstream channel's own loop; the lease is handed back after that.
-            channel.eventLoop().execute(() -> {
-                channel.config().setOption(ChannelOption.AUTO_READ, false);
-                if (channel.pipeline().get(HANDLER) != null) {
-                    channel.pipeline().remove(HANDLER);
-                }
-                if (channel.pipeline().get(DECODER) != null) {
-                    channel.pipeline().remove(DECODER);
-                }
-                lease.release(dirty);
-            });
+            try {
+                channel.eventLoop().execute(() -> {
+                    channel.config().setOption(ChannelOption.AUTO_READ, false);
+                    if (channel.pipeline().get(HANDLER) != null) {
+                        channel.pipeline().remove(HANDLER);
+                    }
+                    if (channel.pipeline().get(DECODER) != null) {
+                        channel.pipeline().remove(DECODER);
+                    }
+                    lease.release(dirty);
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                lease.discard(); // the upstream's event loop is gone (shutdown)
+            }
         }
     }
 
