@@ -43,6 +43,7 @@ final class Fixture implements AutoCloseable {
     final ExecutorService executor = Executors.newSingleThreadExecutor();
     final FakeUpstream upstream;
     final FakePools pools;
+    private final UpstreamPools realPools;
     final FakeAuthenticator authenticator = new FakeAuthenticator(executor);
     final FakeListener listener;
     final SmtpSettings settings;
@@ -65,6 +66,12 @@ final class Fixture implements AutoCloseable {
 
     /** @param upstreamPort a real SMTP server on loopback to relay to instead of the scripted one (-1: scripted) */
     Fixture(FakeListener listener, SmtpSettings settings, int upstreamPort) throws Exception {
+        this(listener, settings, upstreamPort, null);
+    }
+
+    /** @param realPools pools to use instead of {@link FakePools} (core's PoolRegistry), or null */
+    Fixture(FakeListener listener, SmtpSettings settings, int upstreamPort, UpstreamPools realPools) throws Exception {
+        this.realPools = realPools;
         this.upstream = new FakeUpstream();
         this.pools = new FakePools(group, upstreamPort < 0 ? upstream.port() : upstreamPort);
         this.listener = listener;
@@ -125,7 +132,7 @@ final class Fixture implements AutoCloseable {
 
             @Override
             public UpstreamPools pools() {
-                return pools;
+                return realPools != null ? realPools : pools;
             }
 
             @Override
