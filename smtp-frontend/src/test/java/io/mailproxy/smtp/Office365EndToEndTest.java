@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.typesafe.config.ConfigFactory;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.config.AdminConfig;
@@ -40,6 +43,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * The whole path: a legacy client, this frontend, core's pool and connector, and the testkit's scripted Office 365
@@ -58,9 +62,13 @@ class Office365EndToEndTest {
 
     @BeforeEach
     void start() throws Exception {
+        script = Office365.smtp(TestCertificates.shared().server()).account(MAILBOX, TOKEN);
+        startWith(script.start());
+    }
+
+    private void startWith(ScriptedUpstream upstreamServer) throws Exception {
         TestCertificates certs = TestCertificates.shared();
-        script = Office365.smtp(certs.server()).account(MAILBOX, TOKEN);
-        office365 = script.start();
+        office365 = upstreamServer;
         UpstreamEndpoint endpoint = UpstreamEndpoint.parse("smtp+starttls://127.0.0.1:" + office365.port());
         UpstreamConfig upstream = new UpstreamConfig("office365", Optional.empty(), Map.of(Protocol.SMTP, endpoint),
                 Optional.of(certs.caPem()), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5));
@@ -103,8 +111,8 @@ class Office365EndToEndTest {
     void stop() throws Exception {
         pools.close();
         fx.close();
-        office365.close();
         scheduler.shutdownNow();
+        office365.close();
     }
 
     private static String xoauth2() {
@@ -134,5 +142,27 @@ class Office365EndToEndTest {
                 "DATA", "RSET", "MAIL FROM:<reports@contoso.com> SIZE=40");
         assertThat(script.messages()).hasSize(2)
                 .first().isEqualTo("Subject: report 1\r\n\r\n.dotted\r\nbody\r\n");
+    }
+
+    @Test
+    void noSendAsRightReachesTheClientAndTheLogSaysWhatToChange() throws Exception {
+        stop();
+        script = Office365.smtp(TestCertificates.shared().server()).account(MAILBOX, TOKEN);
+        script.builder().on("MAIL", ex -> ex.reply("550 5.7.60 SMTP; Client does not have permissions to send as this sender"));
+        startWith(script.start());
+        Logger logger = (Logger) LoggerFactory.getLogger("io.mailproxy.smtp");
+        ListAppender<ILoggingEvent> appender = new ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try (SmtpTestClient c = fx.client().login("app")) {
+            assertThat(c.command("MAIL FROM:<ceo@contoso.com>"))
+                    .isEqualTo("550 5.7.60 SMTP; Client does not have permissions to send as this sender\r\n");
+            assertThat(c.command("RCPT TO:<boss@contoso.com>")).startsWith("503 5.5.1");
+        } finally {
+            logger.detachAppender(appender);
+        }
+        assertThat(appender.list).anySatisfy(e -> assertThat(e.getFormattedMessage())
+                .contains("550 5.7.60").contains("Send As").contains("sender = rewrite"));
+        assertThat(office365.received().stream().filter(l -> l.startsWith("MAIL"))).hasSize(1); // never retried
     }
 }
