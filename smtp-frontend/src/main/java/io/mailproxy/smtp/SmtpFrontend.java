@@ -32,6 +32,7 @@ final class SmtpFrontend implements Frontend {
     }
 
     /** Turns a connection away in SMTP (RFC 5321 3.1: a 421 greeting) and closes. */
+    @Override
     public void refuse(Channel channel, String reason) {
         String text = "421 4.3.2 " + settings.hostname() + " " + reason.replaceAll("[\\r\\n]", " ") + "\r\n";
         channel.writeAndFlush(ByteBufUtil.writeUtf8(channel.alloc(), text)).addListener(ChannelFutureListener.CLOSE);

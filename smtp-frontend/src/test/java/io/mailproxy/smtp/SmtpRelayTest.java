@@ -377,4 +377,21 @@ class SmtpRelayTest {
         }
         assertThat(fx.pools.acquired.get()).isZero();
     }
+
+    @Test
+    void rsetAndQuitMidTransactionGiveTheConnectionBackWithoutADot() throws Exception {
+        try (SmtpTestClient c = fx.client().login("app")) {
+            expect(c.command("MAIL FROM:<app@legacy.example>"), "250");
+            expect(c.command("RCPT TO:<a@contoso.com>"), "250");
+            assertThat(c.command("RSET")).isEqualTo("250 2.0.0 OK\r\n");
+            await().atMost(Duration.ofSeconds(5)).until(() -> fx.pools.released.get() == 1);
+            assertThat(c.command("RCPT TO:<a@contoso.com>")).startsWith("503 5.5.1");
+            expect(c.command("MAIL FROM:<app@legacy.example>"), "250");
+            assertThat(c.command("QUIT")).startsWith("221 2.0.0");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.pools.released.get() == 2);
+        assertThat(fx.pools.discarded.get()).isZero();
+        assertThat(fx.pools.releasedUnclean.get()).isZero();
+        assertThat(fx.upstream.finalDots.get()).isZero();
+    }
 }
