@@ -66,4 +66,20 @@ class SmtpFrontendFactoryTest {
             ch.finishAndReleaseAll();
         }
     }
+
+    @Test
+    void createsFromTheDaemonsConfigLoader() {
+        io.mailproxy.core.config.MailproxyConfig config = io.mailproxy.core.config.ConfigLoader.parse(
+                "mailproxy.smtp { hostname = relay.contoso.com, max-message-size = 10 MiB, line-tolerance = 100 }",
+                "inline");
+        assertThat(SmtpSettings.from(config.section("smtp"), config.source()))
+                .extracting(SmtpSettings::hostname, SmtpSettings::maxMessageSize, SmtpSettings::maxLine)
+                .containsExactly("relay.contoso.com", 10L * 1024 * 1024, 1100);
+    }
+
+    @Test
+    void unknownSmtpKeyIsAConfigError() {
+        assertThatThrownBy(() -> io.mailproxy.core.config.ConfigLoader.parse("mailproxy.smtp.line-limt = 2000", "inline"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("line-limt");
+    }
 }
