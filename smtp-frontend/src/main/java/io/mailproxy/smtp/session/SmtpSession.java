@@ -637,13 +637,15 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         UpstreamException.Kind kind = failure instanceof UpstreamException ue ? ue.kind() : null;
         String upstreamText = failure instanceof UpstreamException ue ? ue.upstreamReply().orElse(null) : null;
         log.warn("[{}] no upstream SMTP connection for account {}: {}", sid, account.name(), String.valueOf(failure));
-        if (upstreamText != null && (kind == UpstreamException.Kind.THROTTLED || kind == UpstreamException.Kind.QUOTA)
-                && upstreamText.matches("[45]\\d\\d[ -].*")) {
-            // Office 365's own reply (432 4.3.2, 554 5.2.0, 550 5.2.25x) reaches the client with its text
-            SmtpReply reply = SmtpReply.of(Integer.parseInt(upstreamText.substring(0, 3)), upstreamText.substring(4));
-            UpstreamTransaction.explain(reply, account.name()).ifPresent(hint ->
-                    log.warn("[{}] upstream replied {}: {}", sid, reply.oneLine(), hint));
-            return reply;
+        SmtpReply upstreamReply = upstreamText != null && upstreamText.matches("[45]\\d\\d[ -].*")
+                ? SmtpReply.of(Integer.parseInt(upstreamText.substring(0, 3)), upstreamText.substring(4)) : null;
+        if (upstreamReply != null) {
+            // 5.7.139, 5.7.30 at login, 432 4.3.2, 554 5.2.0, 550 5.2.25x: say what the administrator must change
+            UpstreamTransaction.explain(upstreamReply, account.name()).ifPresent(hint ->
+                    log.warn("[{}] upstream replied {}: {}", sid, upstreamReply.oneLine(), hint));
+            if (kind == UpstreamException.Kind.THROTTLED || kind == UpstreamException.Kind.QUOTA) {
+                return upstreamReply; // Office 365's own reply reaches the client with its text
+            }
         }
         if (kind == UpstreamException.Kind.LIMIT_REACHED || kind == UpstreamException.Kind.THROTTLED
                 || kind == UpstreamException.Kind.QUOTA) {
