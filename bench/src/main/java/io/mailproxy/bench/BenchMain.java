@@ -42,6 +42,8 @@ public final class BenchMain {
                 Report report = new Report(results, name);
                 switch (name) {
                     case "pool" -> PoolBench.run(env, report, runs, warmups);
+                    case "direct-check" -> ProxyBench.directCheck(env);
+                    case "direct-idle" -> ProxyBench.directIdle(env);
                     case "imap-fetch", "imap-login", "imap-idle", "pop3", "smtp" ->
                             ProxyBench.run(name, env, report, jar, runs, warmups);
                     default -> throw new IllegalArgumentException("unknown benchmark " + name);

@@ -36,13 +36,16 @@ final class DaemonProcess implements AutoCloseable {
         this.log = log;
     }
 
-    static DaemonProcess start(Env env, Path jar, String tag, int poolMax, int minIdle) throws Exception {
+    /** Starts the daemon with listeners for {@code protocols} (imap, pop3, smtp) only. */
+    static DaemonProcess start(Env env, Path jar, String tag, int poolMax, int minIdle, String... protocols)
+            throws Exception {
         if (!Files.isRegularFile(jar)) {
             throw new IOException(jar + " is missing: build it with mvn -pl proxy-daemon -am package -DskipTests");
         }
-        int imap = freePort();
-        int pop3 = freePort();
-        int smtp = freePort();
+        List<String> wanted = List.of(protocols);
+        int imap = wanted.contains("imap") ? freePort() : 0;
+        int pop3 = wanted.contains("pop3") ? freePort() : 0;
+        int smtp = wanted.contains("smtp") ? freePort() : 0;
         Path conf = env.scratch.resolve("mailproxy-" + tag + ".conf");
         Files.writeString(conf, ProxyConfig.hocon(env, imap, pop3, smtp, poolMax, minIdle));
         Path log = env.scratch.resolve("mailproxy-" + tag + ".log");
@@ -53,7 +56,7 @@ final class DaemonProcess implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(new Thread(d::close));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         for (int port : new int[] {imap, pop3, smtp}) {
-            while (true) {
+            while (port > 0) {
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress("127.0.0.1", port), 500);
                     break;

@@ -46,7 +46,7 @@ final class ProxyConfig {
             b.append("      auth { type = oauth2, provider = bench, grant = password, username = \"").append(user)
                     .append("\", password = \"unused-by-the-bench-idp\" }\n");
             b.append("      pool.imap { max = ").append(poolMax).append(", min-idle = ").append(minIdle).append(" }\n");
-            b.append("      pool.smtp { max = 10 }\n");
+            b.append("      pool.smtp { max = 3 }\n");
             b.append("    }\n");
         }
         b.append("  }\n");
