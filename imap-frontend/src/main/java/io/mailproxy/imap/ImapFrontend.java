@@ -1,0 +1,44 @@
+package io.mailproxy.imap;
+
+import io.mailproxy.core.config.MailproxyConfig;
+import io.mailproxy.core.spi.CoreServices;
+import io.mailproxy.core.spi.Frontend;
+import io.mailproxy.core.spi.ListenerContext;
+import io.mailproxy.imap.codec.ImapCommandDecoder;
+import io.mailproxy.imap.session.ImapSessionHandler;
+import io.netty.channel.Channel;
+
+/** Installs the IMAP codec and session on each accepted connection. */
+final class ImapFrontend implements Frontend {
+
+    static final String DECODER = "imap-decoder";
+
+    private final CoreServices services;
+    private volatile Cached cached;
+
+    ImapFrontend(CoreServices services) {
+        this.services = services;
+    }
+
+    /** Settings are read per connection from the current config (a reload replaces it), parsed once per config. */
+    ImapSettings settings() {
+        MailproxyConfig config = services.config();
+        Cached c = cached;
+        if (c == null || c.config != config) {
+            c = new Cached(config, ImapSettings.from(config.section("imap")));
+            cached = c;
+        }
+        return c.settings;
+    }
+
+    @Override
+    public void initChannel(Channel channel, ListenerContext listener) {
+        ImapSettings settings = settings();
+        channel.config().setAutoRead(false);
+        ImapCommandDecoder decoder = new ImapCommandDecoder(settings.maxLineLength(), settings.maxLiteralBeforeLogin());
+        channel.pipeline().addLast(DECODER, decoder);
+        channel.pipeline().addLast(ImapSessionHandler.NAME, new ImapSessionHandler(services, listener, settings, decoder));
+    }
+
+    private record Cached(MailproxyConfig config, ImapSettings settings) { }
+}

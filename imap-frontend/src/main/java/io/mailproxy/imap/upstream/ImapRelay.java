@@ -1,0 +1,823 @@
+package io.mailproxy.imap.upstream;
+
+import io.mailproxy.core.imap.ImapLiteralChunk;
+import io.mailproxy.core.imap.ImapResponseDecoder;
+import io.mailproxy.core.imap.ImapResponseLine;
+import io.mailproxy.core.imap.ImapStatus;
+import io.mailproxy.core.imap.ImapValue;
+import io.mailproxy.core.pool.Lease;
+import io.mailproxy.core.spi.ShutdownEvent;
+import io.mailproxy.imap.ImapSettings;
+import io.mailproxy.imap.codec.ImapCommandDecoder;
+import io.mailproxy.imap.codec.ImapCommandError;
+import io.mailproxy.imap.codec.ImapCommandLine;
+import io.mailproxy.imap.policy.ClientPolicy;
+import io.mailproxy.imap.session.ImapState;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Relays a logged-in IMAP session between the client and a leased upstream connection, both ways, streaming and
+ * with backpressure (AUTO_READ off on both; a side is read only while the other is writable). It tracks command
+ * boundaries (tags, literals, continuations, IDLE/DONE) on the client side and response boundaries with core's
+ * {@link ImapResponseDecoder} on the upstream side, so it always knows when the upstream is idle.
+ *
+ * <p>Client tags pass through unchanged. LOGOUT is answered here and the lease released (dirty after ENABLE,
+ * NOTIFY and the like, or discarded when a command was in flight); an upstream that drops or says BYE gives the
+ * client {@code * BYE [UNAVAILABLE]}. All state lives on the client channel's event loop; upstream events hop there.
+ */
+public final class ImapRelay {
+
+    public static final String CLIENT_HANDLER = "imap-relay";
+    static final String UPSTREAM_DECODER = "imap-response-decoder";
+    static final String UPSTREAM_HANDLER = "imap-relay-upstream";
+
+    private static final Logger LOG = LoggerFactory.getLogger(ImapRelay.class);
+    private static final Object GATE = new Object();
+    /** Commands after which the upstream connection cannot be reused. */
+    private static final Set<String> DIRTYING = Set.of("ENABLE", "NOTIFY", "SETQUOTA", "X-MAILPROXY-DIRTY");
+
+    private final Channel client;
+    private final Channel upstream;
+    private final Lease lease;
+    private final ImapCommandDecoder decoder;
+    private final ClientPolicy policy;
+    private final ImapSettings settings;
+    private final String sessionId;
+    private final boolean literalPlus;
+
+    private final ArrayDeque<Object> backlog = new ArrayDeque<>();
+    private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+    /** Bytes for the upstream held behind a GATE: a synchronizing literal waiting for the upstream's "+". */
+    private final ArrayDeque<Object> gated = new ArrayDeque<>();
+
+    private ImapState state = ImapState.AUTHENTICATED;
+    private Cmd cmd;
+    private boolean idling;
+    private boolean dirty;
+    private boolean finished;
+    private String logoutTag;
+    private boolean shutdownPending;
+    private boolean draining;
+    private ScheduledFuture<?> idleTimer;
+
+    // upstream response state
+    private boolean upInResponse;
+    private CompositeByteBuf filtering;
+    private boolean filterOverflow;
+    private InFlight taggedFor;
+
+    private ImapRelay(Channel client, ImapCommandDecoder decoder, Lease lease, ClientPolicy policy, ImapSettings settings,
+                      String sessionId) {
+        this.client = client;
+        this.decoder = decoder;
+        this.lease = lease;
+        this.upstream = lease.session().channel();
+        this.policy = policy;
+        this.settings = settings;
+        this.sessionId = sessionId;
+        this.literalPlus = lease.session().hasCapability("LITERAL+");
+    }
+
+    /**
+     * Starts relaying. Called on the client's event loop after login; the caller has removed its own handler (or
+     * replaces {@code replacedHandler} with the relay) and passes the messages it decoded but did not yet handle.
+     */
+    public static ImapRelay start(Channel client, String replacedHandler, ImapCommandDecoder decoder, Lease lease,
+                                  ClientPolicy policy, ImapSettings settings, String sessionId, List<Object> pending) {
+        ImapRelay relay = new ImapRelay(client, decoder, lease, policy, settings, sessionId);
+        relay.backlog.addAll(pending);
+        decoder.setMaxLiteral(settings.maxLiteral());
+        client.pipeline().replace(replacedHandler, CLIENT_HANDLER, relay.new ClientSide());
+        relay.upstream.pipeline().addLast(UPSTREAM_DECODER, new ImapResponseDecoder(Math.max(settings.maxLineLength(),
+                ImapResponseDecoder.DEFAULT_MAX_LINE_LENGTH)));
+        relay.upstream.pipeline().addLast(UPSTREAM_HANDLER, relay.new UpstreamSide());
+        relay.touch();
+        if (!relay.upstream.isActive()) {
+            relay.upstreamLost("upstream connection closed before the relay started");
+            return relay;
+        }
+        relay.upstream.read();
+        relay.drainBacklog();
+        return relay;
+    }
+
+    public ImapState state() {
+        return state;
+    }
+
+    // ---------------------------------------------------------------- client side
+
+    private void onClient(Object msg) {
+        if (finished) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (paused() || !backlog.isEmpty() && !draining) {
+            backlog.add(msg);
+            return;
+        }
+        try {
+            if (msg instanceof ImapCommandLine seg) {
+                onSegment(seg);
+            } else if (msg instanceof ImapLiteralChunk chunk) {
+                onLiteral(chunk);
+            } else if (msg instanceof ImapCommandError err) {
+                onError(err);
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private boolean paused() {
+        return logoutTag != null || !gated.isEmpty();
+    }
+
+    private void drainBacklog() {
+        draining = true;
+        try {
+            while (!backlog.isEmpty() && !paused() && !finished) {
+                onClient(backlog.poll());
+            }
+        } finally {
+            draining = false;
+        }
+        if (finished) {
+            backlog.forEach(ReferenceCountUtil::release);
+            backlog.clear();
+        } else if (backlog.isEmpty() && !paused()) {
+            upstream.flush();
+            if (upstream.isWritable()) {
+                client.read();
+            }
+        }
+    }
+
+    private void onSegment(ImapCommandLine seg) {
+        if (seg.isFirst()) {
+            touch();
+            if (idling) {
+                // the line that ends IDLE ("DONE"); nothing else may come while idling
+                idling = false;
+                writeUpstream(seg.content().retain());
+                return;
+            }
+            String text = seg.text();
+            String[] words = text.split(" ", 4);
+            String tag = words[0];
+            String name = words.length > 1 ? stripLiteral(words[1]).toUpperCase(Locale.ROOT) : "";
+            if (name.equals("UID") && words.length > 2) {
+                name = "UID " + stripLiteral(words[2]).toUpperCase(Locale.ROOT);
+            }
+            String refusal = switch (name) {
+                case "LOGIN", "AUTHENTICATE" -> "BAD Already logged in";
+                case "STARTTLS" -> "BAD STARTTLS is only valid before login";
+                case "COMPRESS" -> "NO [CANNOT] COMPRESS is not available through this proxy";
+                case "UNAUTHENTICATE" -> "NO [CANNOT] UNAUTHENTICATE is not available through this proxy";
+                default -> null;
+            };
+            cmd = new Cmd(tag, name);
+            if (refusal != null) {
+                cmd.mode = Mode.DISCARD;
+                cmd.reply = refusal;
+            } else if (name.equals("LOGOUT")) {
+                if (!seg.endsCommand()) {
+                    cmd.mode = Mode.DISCARD;
+                    cmd.reply = "BAD LOGOUT takes no arguments";
+                } else {
+                    cmd = null;
+                    logoutTag = tag;
+                    tryFinish();
+                    return;
+                }
+            }
+        }
+        if (cmd == null) {
+            return; // a stray segment after a refused command
+        }
+        if (seg.endsCommand()) {
+            switch (cmd.mode) {
+                case COLLECT -> {
+                    cmd.add(seg.content().retain(), false);
+                    decide();
+                }
+                case STREAM -> writeUpstream(seg.content().retain());
+                case DISCARD -> {
+                    if (cmd.reply != null) {
+                        replyLocal(cmd.tag, cmd.reply);
+                    }
+                }
+                default -> throw new IllegalStateException();
+            }
+            cmd = null;
+            return;
+        }
+        long literal = seg.literalLength();
+        switch (cmd.mode) {
+            case COLLECT -> {
+                cmd.add(seg.content().retain(), seg.synchronizing());
+                if (literal <= settings.maxBufferedLiteral()
+                        && cmd.size + literal <= settings.maxLineLength() + 4L * settings.maxBufferedLiteral()) {
+                    acceptClientLiteral(seg);
+                    return;
+                }
+                decide(); // a large literal follows (an APPEND's message): judge on what we have, then stream
+                if (cmd.mode == Mode.STREAM) {
+                    acceptClientLiteral(seg);
+                } else {
+                    refuseLiteral(seg);
+                }
+            }
+            case STREAM -> {
+                forwardSegment(seg.content().retain(), seg.synchronizing());
+                acceptClientLiteral(seg);
+            }
+            case DISCARD -> refuseLiteral(seg);
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    private static String stripLiteral(String word) {
+        int brace = word.indexOf('{');
+        return brace >= 0 ? word.substring(0, brace) : word;
+    }
+
+    private void acceptClientLiteral(ImapCommandLine seg) {
+        if (seg.synchronizing()) {
+            client.writeAndFlush(ascii("+ Ready for literal data\r\n"));
+            decoder.acceptLiteral();
+        }
+    }
+
+    /** A command being refused before its literal: a synchronizing one is never sent, a LITERAL+ one is skipped. */
+    private void refuseLiteral(ImapCommandLine seg) {
+        if (seg.synchronizing()) {
+            decoder.rejectLiteral();
+            replyLocal(cmd.tag, cmd.reply);
+            cmd = null;
+        } else {
+            cmd.mode = Mode.DISCARD;
+        }
+    }
+
+    private void onLiteral(ImapLiteralChunk chunk) {
+        if (cmd == null) {
+            return;
+        }
+        switch (cmd.mode) {
+            case COLLECT -> cmd.add(chunk.content().retain(), false);
+            case STREAM -> writeUpstream(chunk.content().retain());
+            default -> { }
+        }
+    }
+
+    private void onError(ImapCommandError err) {
+        boolean forwarded = cmd != null && cmd.mode == Mode.STREAM;
+        if (cmd != null) {
+            cmd.releaseParts();
+            cmd = null;
+        }
+        LOG.info("{} IMAP client command refused: {}", sessionId, err.reason());
+        if (!err.recoverable() || forwarded) {
+            client.write(ascii(err.tag() + " BAD " + err.reason() + "\r\n"));
+            goodbye("* BYE " + err.reason() + ", closing\r\n", true);
+            return;
+        }
+        replyLocal(err.tag(), "BAD " + err.reason());
+    }
+
+    /** Applies the policy to the collected command (or its prefix) and forwards or refuses it. */
+    private void decide() {
+        byte[] bytes = cmd.bytes();
+        List<ImapValue> values = ImapValue.parse(bytes, 0, bytes.length);
+        ClientPolicy.Verdict verdict = policy.check(values);
+        switch (verdict) {
+            case ALLOW, ALLOW_AS_EXAMINE -> {
+                InFlight f = new InFlight(cmd.tag, cmd.name, verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE);
+                inFlight.add(f);
+                if (f.examine) {
+                    cmd.rewriteSelect();
+                }
+                if (cmd.name.equals("IDLE")) {
+                    idling = true;
+                }
+                if (DIRTYING.contains(cmd.name)) {
+                    dirty = true;
+                }
+                for (Part p : cmd.parts) {
+                    if (p.sync) {
+                        forwardSegment(p.buf, true);
+                    } else {
+                        writeUpstream(p.buf);
+                    }
+                }
+                cmd.parts.clear();
+                cmd.mode = Mode.STREAM;
+            }
+            case DENY_READ_ONLY, DENY_FOLDER -> {
+                cmd.releaseParts();
+                cmd.mode = Mode.DISCARD;
+                cmd.reply = verdict == ClientPolicy.Verdict.DENY_READ_ONLY
+                        ? "NO [NOPERM] This client has read-only access"
+                        : "NO [NOPERM] This client may not access that mailbox";
+                LOG.info("{} IMAP {} refused by policy: {}", sessionId, cmd.name, verdict);
+            }
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    /** Sends a segment that announces a synchronizing literal: as LITERAL+ if the upstream has it, else gated. */
+    private void forwardSegment(ByteBuf seg, boolean sync) {
+        if (!sync) {
+            writeUpstream(seg);
+        } else if (literalPlus) {
+            writeUpstream(toNonSynchronizing(seg));
+        } else {
+            writeUpstream(seg);
+            gated.add(GATE);
+        }
+    }
+
+    /** {@code ...{n}CRLF} becomes {@code ...{n+}CRLF}. */
+    private ByteBuf toNonSynchronizing(ByteBuf seg) {
+        try {
+            int end = seg.writerIndex();
+            int brace = end - 1;
+            while (brace > seg.readerIndex() && seg.getByte(brace) != '}') {
+                brace--;
+            }
+            ByteBuf out = upstream.alloc().buffer(seg.readableBytes() + 1);
+            out.writeBytes(seg, seg.readerIndex(), brace - seg.readerIndex());
+            out.writeByte('+');
+            out.writeBytes(seg, brace, end - brace);
+            return out;
+        } finally {
+            seg.release();
+        }
+    }
+
+    private void writeUpstream(ByteBuf buf) {
+        if (gated.isEmpty()) {
+            upstream.write(buf);
+        } else {
+            gated.add(buf);
+        }
+    }
+
+    /** The upstream's "+" to a gated literal: send what waited behind it, up to the next gate. */
+    private void openGate() {
+        if (gated.peek() == GATE) {
+            gated.poll();
+        }
+        Object o;
+        while ((o = gated.peek()) != null && o != GATE) {
+            upstream.write(gated.poll());
+        }
+        upstream.flush();
+        if (gated.isEmpty()) {
+            drainBacklog();
+        }
+    }
+
+    private void replyLocal(String tag, String reply) {
+        client.writeAndFlush(ascii(tag + " " + reply + "\r\n"));
+    }
+
+    // ---------------------------------------------------------------- upstream side
+
+    private void onUpstream(Object msg) {
+        if (finished) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        try {
+            if (msg instanceof ImapResponseLine line) {
+                upInResponse = !line.endsResponse();
+                onUpstreamLine(line);
+            } else if (msg instanceof ImapLiteralChunk chunk) {
+                upInResponse = true;
+                if (filtering != null) {
+                    filter(chunk.content());
+                } else {
+                    client.write(chunk.content().retain());
+                }
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onUpstreamLine(ImapResponseLine line) {
+        if (line.isFirst()) {
+            switch (line.kind()) {
+                case CONTINUATION -> {
+                    if (gated.peek() == GATE) {
+                        openGate(); // our own synchronizing literal: the client already had its "+"
+                    } else {
+                        client.write(line.content().retain());
+                    }
+                    return;
+                }
+                case TAGGED -> {
+                    taggedFor = removeInFlight(line.tag());
+                    if (taggedFor == null) {
+                        LOG.warn("{} IMAP upstream completed a command not sent: {}", sessionId, line.text());
+                    }
+                }
+                case UNTAGGED -> {
+                    taggedFor = null;
+                    if (line.status() == ImapStatus.BYE) {
+                        LOG.warn("{} IMAP upstream ended the session: {}", sessionId, line.text());
+                        upstreamLost("upstream said " + line.text());
+                        return;
+                    }
+                    String text = line.endsResponse() ? line.text() : "";
+                    if (line.endsResponse() && text.regionMatches(true, 0, "* CAPABILITY ", 0, 13)) {
+                        client.write(ascii(UpstreamCapabilities.rewriteLine(text) + "\r\n"));
+                        return;
+                    }
+                    if (policy.restrictsFolders() && ClientPolicy.isFilteredResponse(line.text())) {
+                        filtering = client.alloc().compositeBuffer(Integer.MAX_VALUE);
+                        filterOverflow = false;
+                    }
+                }
+                default -> throw new IllegalStateException();
+            }
+        }
+        if (filtering != null) {
+            filter(line.content());
+            if (line.endsResponse()) {
+                endFilter();
+            }
+            return;
+        }
+        if (line.kind() == ImapResponseLine.Kind.TAGGED && line.endsResponse()) {
+            completed(line);
+            return;
+        }
+        client.write(line.content().retain());
+    }
+
+    private void completed(ImapResponseLine line) {
+        InFlight f = taggedFor;
+        taggedFor = null;
+        ImapStatus status = line.status();
+        if (f != null && f.examine && line.isFirst()) {
+            // the client asked for SELECT: keep the reply consistent with what it sent
+            client.write(ascii(line.text().replaceFirst("(?i)\\bEXAMINE\\b", "SELECT") + "\r\n"));
+        } else {
+            client.write(line.content().retain());
+        }
+        if (f != null && status != null) {
+            switch (f.name) {
+                case "SELECT", "EXAMINE" -> state = status == ImapStatus.OK ? ImapState.SELECTED : ImapState.AUTHENTICATED;
+                case "CLOSE", "UNSELECT" -> state = status == ImapStatus.OK ? ImapState.AUTHENTICATED : state;
+                case "IDLE" -> idling = false;
+                default -> { }
+            }
+            if (status != ImapStatus.OK && !gated.isEmpty()) {
+                // the upstream refused a command whose literal we held back: drop it, and the rest of the command
+                gated.forEach(ReferenceCountUtil::release);
+                gated.clear();
+                if (cmd != null && cmd.tag.equals(f.tag)) {
+                    cmd.mode = Mode.DISCARD;
+                    cmd.reply = null;
+                }
+                drainBacklog();
+            }
+        }
+        tryFinish();
+    }
+
+    private void filter(ByteBuf bytes) {
+        if (filterOverflow) {
+            return;
+        }
+        if (filtering.readableBytes() + bytes.readableBytes() > settings.maxFilteredResponse()) {
+            filterOverflow = true;
+            return;
+        }
+        filtering.addComponent(true, bytes.retain());
+    }
+
+    private void endFilter() {
+        CompositeByteBuf buf = filtering;
+        filtering = null;
+        try {
+            if (filterOverflow) {
+                LOG.warn("{} IMAP dropped an untagged LIST/STATUS response over {} bytes", sessionId,
+                        settings.maxFilteredResponse());
+                return;
+            }
+            byte[] raw = ByteBufUtil.getBytes(buf);
+            List<ImapValue> values = ImapValue.parse(raw, 1, raw.length);
+            if (policy.showResponse(values)) {
+                client.write(buf.retain());
+            }
+        } finally {
+            buf.release();
+        }
+    }
+
+    private InFlight removeInFlight(String tag) {
+        for (Iterator<InFlight> it = inFlight.iterator(); it.hasNext(); ) {
+            InFlight f = it.next();
+            if (f.tag.equals(tag)) {
+                it.remove();
+                return f;
+            }
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- endings
+
+    /** LOGOUT or shutdown at the next safe point: no command in flight and none half received. */
+    private void tryFinish() {
+        if (finished || !inFlight.isEmpty() || !gated.isEmpty()) {
+            return;
+        }
+        if (logoutTag != null) {
+            client.write(ascii("* BYE Logging out\r\n"));
+            client.write(ascii(logoutTag + " OK LOGOUT completed\r\n"));
+            state = ImapState.LOGOUT;
+            finish(false);
+            client.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
+        } else if (shutdownPending && cmd == null) {
+            goodbye("* BYE [UNAVAILABLE] Server shutting down\r\n", false);
+        }
+    }
+
+    private void goodbye(String bye, boolean discard) {
+        state = ImapState.LOGOUT;
+        finish(discard);
+        client.writeAndFlush(ascii(bye)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void upstreamLost(String why) {
+        if (finished) {
+            return;
+        }
+        LOG.warn("{} IMAP upstream lost ({}): closing the client session", sessionId, why);
+        goodbye("* BYE [UNAVAILABLE] Connection to the mail server was lost, please reconnect\r\n", true);
+    }
+
+    /**
+     * Ends the relay and returns the lease: released when the upstream is idle (dirty if the session did what the
+     * pool cannot undo), discarded otherwise.
+     */
+    private void finish(boolean discard) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+        }
+        boolean idle = inFlight.isEmpty() && cmd == null && gated.isEmpty() && !idling && !upInResponse
+                && filtering == null;
+        boolean close = discard || !idle;
+        boolean dirtyRelease = dirty;
+        if (cmd != null) {
+            cmd.releaseParts();
+            cmd = null;
+        }
+        gated.forEach(ReferenceCountUtil::release);
+        gated.clear();
+        if (filtering != null) {
+            filtering.release();
+            filtering = null;
+        }
+        backlog.forEach(ReferenceCountUtil::release);
+        backlog.clear();
+        Runnable giveBack = () -> {
+            if (upstream.pipeline().get(UPSTREAM_HANDLER) != null) {
+                upstream.pipeline().remove(UPSTREAM_HANDLER);
+            }
+            if (upstream.pipeline().get(UPSTREAM_DECODER) != null) {
+                upstream.pipeline().remove(UPSTREAM_DECODER);
+            }
+            if (close) {
+                lease.discard();
+            } else {
+                lease.release(dirtyRelease);
+            }
+        };
+        LOG.debug("{} IMAP relay ends: lease {}", sessionId, close ? "discarded" : dirtyRelease ? "released dirty" : "released");
+        if (upstream.eventLoop().inEventLoop()) {
+            giveBack.run();
+        } else {
+            upstream.eventLoop().execute(giveBack);
+        }
+    }
+
+    /** (Re)starts the authenticated idle timer. */
+    private void touch() {
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+        }
+        long nanos = settings.idleTimeout().toNanos();
+        idleTimer = client.eventLoop().schedule(this::idleTimeout, nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void idleTimeout() {
+        if (finished) {
+            return;
+        }
+        if (idling || !inFlight.isEmpty() || cmd != null) {
+            touch(); // IDLE and running commands are not idleness
+            return;
+        }
+        LOG.info("{} IMAP session idle for {}, logging out", sessionId, settings.idleTimeout());
+        goodbye("* BYE Autologout; idle for too long\r\n", false);
+    }
+
+    private ByteBuf ascii(String s) {
+        return ByteBufUtil.writeUtf8(client.alloc(), s);
+    }
+
+    private void onClientLoop(Runnable r) {
+        if (client.eventLoop().inEventLoop()) {
+            r.run();
+        } else {
+            client.eventLoop().execute(r);
+        }
+    }
+
+    // ---------------------------------------------------------------- types
+
+    private enum Mode { COLLECT, STREAM, DISCARD }
+
+    private record Part(ByteBuf buf, boolean sync) { }
+
+    /** A client command being received. */
+    private final class Cmd {
+        final String tag;
+        final String name;
+        final List<Part> parts = new ArrayList<>();
+        long size;
+        Mode mode = Mode.COLLECT;
+        String reply;
+
+        Cmd(String tag, String name) {
+            this.tag = tag;
+            this.name = name;
+        }
+
+        void add(ByteBuf buf, boolean sync) {
+            size += buf.readableBytes();
+            parts.add(new Part(buf, sync));
+        }
+
+        byte[] bytes() {
+            byte[] out = new byte[(int) size];
+            int at = 0;
+            for (Part p : parts) {
+                int n = p.buf.readableBytes();
+                p.buf.getBytes(p.buf.readerIndex(), out, at, n);
+                at += n;
+            }
+            return out;
+        }
+
+        void rewriteSelect() {
+            Part first = parts.get(0);
+            String text = first.buf.toString(StandardCharsets.UTF_8);
+            int sp = text.indexOf(' ');
+            String rewritten = text.substring(0, sp + 1) + "EXAMINE" + text.substring(sp + 1 + "SELECT".length());
+            first.buf.release();
+            parts.set(0, new Part(ascii(rewritten), first.sync));
+        }
+
+        void releaseParts() {
+            parts.forEach(p -> p.buf.release());
+            parts.clear();
+        }
+    }
+
+    /** A command sent upstream and not yet completed. */
+    private record InFlight(String tag, String name, boolean examine) { }
+
+    /** The relay's handler on the client channel (after the command decoder). */
+    private final class ClientSide extends ChannelInboundHandlerAdapter {
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            onClient(msg);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (finished) {
+                return;
+            }
+            upstream.flush();
+            ctx.flush();
+            if (!paused() && backlog.isEmpty() && upstream.isWritable()) {
+                ctx.read();
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable() && !finished) {
+                upstream.read();
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ShutdownEvent) {
+                shutdownPending = true;
+                if (idling) {
+                    goodbye("* BYE [UNAVAILABLE] Server shutting down\r\n", true);
+                } else {
+                    tryFinish();
+                }
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (!finished) {
+                LOG.debug("{} IMAP client went away", sessionId);
+                finish(false); // finish() discards unless the upstream was idle
+            }
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("{} IMAP client connection failed", sessionId, cause);
+            finish(true);
+            ctx.close();
+        }
+    }
+
+    /** The relay's handler on the upstream channel (after core's response decoder). */
+    private final class UpstreamSide extends ChannelInboundHandlerAdapter {
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            onClientLoop(() -> onUpstream(msg));
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            onClientLoop(() -> {
+                if (finished) {
+                    return;
+                }
+                client.flush();
+                if (client.isWritable()) {
+                    upstream.read();
+                }
+            });
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable()) {
+                onClientLoop(() -> {
+                    if (!finished && !paused() && backlog.isEmpty()) {
+                        client.read();
+                    }
+                });
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            onClientLoop(() -> upstreamLost("connection closed"));
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            onClientLoop(() -> upstreamLost(String.valueOf(cause.getMessage())));
+            ctx.close();
+        }
+    }
+}
