@@ -64,6 +64,11 @@ public final class ImapCommandDecoder extends ByteToMessageDecoder {
         return inCommand;
     }
 
+    /** Bytes received but not yet decoded (bounded by the line limit: literals are never accumulated). */
+    int bufferedBytes() {
+        return actualReadableBytes();
+    }
+
     /** Drops whatever is buffered (STARTTLS: nothing sent in plaintext after the command may be used). */
     public void discardBuffered() {
         ByteBuf cumulation = internalBuffer();
@@ -182,7 +187,14 @@ public final class ImapCommandDecoder extends ByteToMessageDecoder {
         }
         scanned = 0;
         out.add(new ImapCommandError(ImapCommandError.Kind.LINE_TOO_LONG, tag, !first, first));
-        state = first ? State.DISCARD_LINE : State.FAILED;
+        int lf = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) '\n');
+        if (first && lf >= 0) {
+            in.readerIndex(lf + 1); // skip the line; the next command follows
+            inCommand = false;
+        } else {
+            in.skipBytes(in.readableBytes());
+            state = first ? State.DISCARD_LINE : State.FAILED;
+        }
     }
 
     /** The tag at the start of a command, or "*" when there is no valid one. */
