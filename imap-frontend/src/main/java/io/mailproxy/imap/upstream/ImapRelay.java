@@ -218,6 +218,9 @@ public final class ImapRelay {
                 case COLLECT -> {
                     cmd.add(seg.content().retain(), false);
                     decide();
+                    if (cmd.mode == Mode.DISCARD) {
+                        replyLocal(cmd.tag, cmd.reply);
+                    }
                 }
                 case STREAM -> writeUpstream(seg.content().retain());
                 case DISCARD -> {
