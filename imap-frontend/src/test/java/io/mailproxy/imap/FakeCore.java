@@ -103,8 +103,14 @@ public final class FakeCore implements CoreServices {
         };
     }
 
+    /** When set, acquire goes here instead of the scripted leases. */
+    public UpstreamPools pools;
+
     @Override
     public UpstreamPools pools() {
+        if (pools != null) {
+            return pools;
+        }
         return (account, protocol) -> {
             Object next = leases.poll();
             if (next instanceof FakeLease l) {
