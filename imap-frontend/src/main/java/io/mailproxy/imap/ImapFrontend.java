@@ -1,5 +1,7 @@
 package io.mailproxy.imap;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import io.mailproxy.core.config.MailproxyConfig;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
@@ -25,7 +27,9 @@ final class ImapFrontend implements Frontend {
         MailproxyConfig config = services.config();
         Cached c = cached;
         if (c == null || c.config != config) {
-            c = new Cached(config, ImapSettings.from(config.section("imap")));
+            Config defaults = ConfigFactory.defaultReference(ImapFrontend.class.getClassLoader()).getConfig("mailproxy.imap");
+            Config section = config.raw().hasPath("imap") ? config.section("imap").withFallback(defaults) : defaults;
+            c = new Cached(config, ImapSettings.from(section));
             cached = c;
         }
         return c.settings;

@@ -51,8 +51,12 @@ public final class ImapRelay {
 
     private static final Logger LOG = LoggerFactory.getLogger(ImapRelay.class);
     private static final Object GATE = new Object();
-    /** Commands after which the upstream connection cannot be reused. */
-    private static final Set<String> DIRTYING = Set.of("ENABLE", "NOTIFY", "SETQUOTA", "X-MAILPROXY-DIRTY");
+    /** Commands that change session state the pool cannot reset (RFC 5161, 5465, 5255, 5267). */
+    private static final Set<String> DIRTYING = Set.of("ENABLE", "NOTIFY", "LANGUAGE", "COMPARATOR", "CONTEXT",
+            "CANCELUPDATE");
+    /** Words that turn on CONDSTORE/QRESYNC for the rest of the session (RFC 7162 section 3.1). */
+    private static final java.util.regex.Pattern ENABLES_CONDSTORE = java.util.regex.Pattern.compile(
+            "(?i)\\b(CONDSTORE|QRESYNC|CHANGEDSINCE|UNCHANGEDSINCE|MODSEQ)\\b");
 
     private final Channel client;
     private final Channel upstream;
@@ -322,7 +326,8 @@ public final class ImapRelay {
                 if (cmd.name.equals("IDLE")) {
                     idling = true;
                 }
-                if (DIRTYING.contains(cmd.name)) {
+                if (DIRTYING.contains(cmd.name)
+                        || ENABLES_CONDSTORE.matcher(new String(bytes, StandardCharsets.ISO_8859_1)).find()) {
                     dirty = true;
                 }
                 for (Part p : cmd.parts) {

@@ -20,8 +20,7 @@ public final class UpstreamCapabilities {
         for (String cap : upstream) {
             String c = cap.toUpperCase(Locale.ROOT);
             if (c.equals("STARTTLS") || c.equals("LOGINDISABLED") || c.startsWith("AUTH=") || c.equals("SASL-IR")
-                    || c.startsWith("COMPRESS=") || c.equals("UNAUTHENTICATE") || c.equals("IMAP4REV1")
-                    || c.startsWith("X-MAILPROXY")) {
+                    || c.startsWith("COMPRESS=") || c.equals("UNAUTHENTICATE") || c.equals("IMAP4REV1")) {
                 continue;
             }
             out.add(cap);

@@ -115,6 +115,15 @@ class ImapRelayTest {
     }
 
     @Test
+    void condstoreMakesTheLeaseDirty() {
+        FakeCore.FakeLease lease = login();
+        h.send("f1 FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)\r\n");
+        h.reply("f1 OK done\r\n");
+        h.send("f2 LOGOUT\r\n");
+        assertThat(lease.endings).containsExactly("release(dirty)");
+    }
+
+    @Test
     void clientKilledMidFetchDiscardsTheLease() {
         FakeCore.FakeLease lease = login();
         h.send("f1 FETCH 1 BODY[]\r\n");
