@@ -8,7 +8,9 @@ import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.ListenerContext;
 import io.mailproxy.imap.codec.ImapCommandDecoder;
 import io.mailproxy.imap.session.ImapSessionHandler;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 
 /** Installs the IMAP codec and session on each accepted connection. */
 final class ImapFrontend implements Frontend {
@@ -42,6 +44,14 @@ final class ImapFrontend implements Frontend {
         ImapCommandDecoder decoder = new ImapCommandDecoder(settings.maxLineLength(), settings.maxLiteralBeforeLogin());
         channel.pipeline().addLast(DECODER, decoder);
         channel.pipeline().addLast(ImapSessionHandler.NAME, new ImapSessionHandler(services, listener, settings, decoder));
+    }
+
+    /** Turned away before a session starts: the greeting is a BYE (RFC 3501 section 7.1.5). */
+    @Override
+    public void refuse(Channel channel, String reason) {
+        String text = reason.replaceAll("[\\r\\n]", " ");
+        channel.writeAndFlush(ByteBufUtil.writeAscii(channel.alloc(), "* BYE [UNAVAILABLE] " + text + "\r\n"))
+                .addListener(ChannelFutureListener.CLOSE);
     }
 
     private record Cached(MailproxyConfig config, ImapSettings settings) { }

@@ -20,6 +20,21 @@ class ImapFrontendFactoryTest {
     }
 
     @Test
+    void refuseSaysByeUnavailable() {
+        io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel();
+        try {
+            new ImapFrontend(new FakeCore()).refuse(ch, "too many connections");
+            io.netty.buffer.ByteBuf out = ch.readOutbound();
+            assertThat(out.toString(java.nio.charset.StandardCharsets.US_ASCII))
+                    .isEqualTo("* BYE [UNAVAILABLE] too many connections\r\n");
+            out.release();
+            assertThat(ch.isOpen()).isFalse();
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    @Test
     void referenceConfHoldsTheDocumentedDefaults() {
         ImapSettings s = ImapSettings.from(ConfigFactory.defaultReference().getConfig("mailproxy.imap"));
         assertThat(s).isEqualTo(ImapSettings.DEFAULTS);
