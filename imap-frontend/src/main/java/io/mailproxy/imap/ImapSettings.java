@@ -14,10 +14,11 @@ public record ImapSettings(
         int maxFilteredResponse,
         Duration loginTimeout,
         Duration idleTimeout,
-        String greeting) {
+        String greeting,
+        Duration tokenHandoverMargin) {
 
     public static final ImapSettings DEFAULTS = new ImapSettings(65536, 8192, 157_286_400L, 65536, 65536,
-            Duration.ofSeconds(60), Duration.ofMinutes(30), "mailproxy ready");
+            Duration.ofSeconds(60), Duration.ofMinutes(30), "mailproxy ready", Duration.ofMinutes(2));
 
     public ImapSettings {
         if (maxLineLength < 1024) {
@@ -25,6 +26,9 @@ public record ImapSettings(
         }
         if (maxLiteralBeforeLogin < 0 || maxLiteral < 0 || maxBufferedLiteral < 0 || maxFilteredResponse < 1024) {
             throw new IllegalArgumentException("mailproxy.imap literal and response limits must not be negative");
+        }
+        if (tokenHandoverMargin.isNegative()) {
+            throw new IllegalArgumentException("mailproxy.imap.token-handover-margin must not be negative");
         }
         if (loginTimeout.isNegative() || loginTimeout.isZero() || idleTimeout.isNegative() || idleTimeout.isZero()) {
             throw new IllegalArgumentException("mailproxy.imap timeouts must be positive");
@@ -41,6 +45,7 @@ public record ImapSettings(
                 c.getBytes("max-filtered-response").intValue(),
                 c.getDuration("login-timeout"),
                 c.getDuration("idle-timeout"),
-                c.getString("greeting"));
+                c.getString("greeting"),
+                c.getDuration("token-handover-margin"));
     }
 }

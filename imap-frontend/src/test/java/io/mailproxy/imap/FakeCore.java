@@ -59,8 +59,13 @@ public final class FakeCore implements CoreServices {
 
     /** The next acquire hands out a lease over {@code upstream}, whose login left these capabilities. */
     public FakeLease nextLease(EmbeddedChannel upstream, String... capabilities) {
+        return nextLease(upstream, Optional.empty(), capabilities);
+    }
+
+    /** Same, with a token expiring at {@code expires}. */
+    public FakeLease nextLease(EmbeddedChannel upstream, Optional<java.time.Instant> expires, String... capabilities) {
         FakeLease lease = new FakeLease(new UpstreamSession(Protocol.IMAP, upstream, "* OK ready", Set.of(capabilities),
-                Optional.empty()));
+                expires));
         leases.add(lease);
         return lease;
     }
@@ -134,9 +139,12 @@ public final class FakeCore implements CoreServices {
         return new SimpleMeterRegistry();
     }
 
+    /** The injected clock (fixed; tests move it with the channels' scheduler time). */
+    public Clock clock = Clock.fixed(java.time.Instant.parse("2026-11-25T21:00:00Z"), java.time.ZoneOffset.UTC);
+
     @Override
     public Clock clock() {
-        return Clock.systemUTC();
+        return clock;
     }
 
     @Override

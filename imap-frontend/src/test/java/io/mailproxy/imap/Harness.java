@@ -12,6 +12,8 @@ public final class Harness implements AutoCloseable {
     public final FakeCore.FakeListener listener = new FakeCore.FakeListener();
     public final EmbeddedChannel client = new EmbeddedChannel();
     public final EmbeddedChannel upstream = new EmbeddedChannel();
+    /** A second upstream connection (the one a token hand-over moves to). */
+    public final EmbeddedChannel upstream2 = new EmbeddedChannel();
 
     public Harness start() {
         new ImapFrontend(core).initChannel(client, listener);
@@ -48,6 +50,7 @@ public final class Harness implements AutoCloseable {
         for (int i = 0; i < 5; i++) {
             client.runPendingTasks();
             upstream.runPendingTasks();
+            upstream2.runPendingTasks();
         }
     }
 
@@ -55,6 +58,19 @@ public final class Harness implements AutoCloseable {
     public String received() {
         settle();
         return drain(client);
+    }
+
+    /** The second upstream sends. */
+    public Harness reply2(String text) {
+        upstream2.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+        settle();
+        return this;
+    }
+
+    /** What the second upstream received since the last call. */
+    public String upstream2Got() {
+        settle();
+        return drain(upstream2);
     }
 
     /** What the upstream received since the last call. */
@@ -104,5 +120,6 @@ public final class Harness implements AutoCloseable {
     public void close() {
         client.finishAndReleaseAll();
         upstream.finishAndReleaseAll();
+        upstream2.finishAndReleaseAll();
     }
 }

@@ -401,7 +401,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         List<Object> pending = new ArrayList<>(backlog);
         backlog.clear();
         ImapRelay.start(ctx.channel(), NAME, decoder, lease, ClientPolicy.of(accepted.client().imap()), settings, sid(),
-                pending);
+                pending, services.pools(), accepted.account(), services.clock());
     }
 
     private void resume() {

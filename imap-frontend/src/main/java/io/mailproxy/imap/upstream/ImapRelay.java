@@ -1,11 +1,18 @@
 package io.mailproxy.imap.upstream;
 
+import io.mailproxy.core.Protocol;
+import io.mailproxy.core.config.AccountConfig;
+import io.mailproxy.core.imap.ImapClient;
+import io.mailproxy.core.imap.ImapCompletion;
 import io.mailproxy.core.imap.ImapLiteralChunk;
+import io.mailproxy.core.imap.ImapResponse;
+import io.mailproxy.core.imap.ImapResponseListener;
 import io.mailproxy.core.imap.ImapResponseDecoder;
 import io.mailproxy.core.imap.ImapResponseLine;
 import io.mailproxy.core.imap.ImapStatus;
 import io.mailproxy.core.imap.ImapValue;
 import io.mailproxy.core.pool.Lease;
+import io.mailproxy.core.pool.UpstreamPools;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.imap.ImapSettings;
 import io.mailproxy.imap.codec.ImapCommandDecoder;
@@ -23,6 +30,13 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -59,13 +73,16 @@ public final class ImapRelay {
             "(?i)\\b(CONDSTORE|QRESYNC|CHANGEDSINCE|UNCHANGEDSINCE|MODSEQ)\\b");
 
     private final Channel client;
-    private final Channel upstream;
-    private final Lease lease;
+    private Channel upstream;
+    private Lease lease;
     private final ImapCommandDecoder decoder;
     private final ClientPolicy policy;
     private final ImapSettings settings;
     private final String sessionId;
-    private final boolean literalPlus;
+    private boolean literalPlus;
+    private final UpstreamPools pools;
+    private final AccountConfig account;
+    private final Clock clock;
 
     private final ArrayDeque<Object> backlog = new ArrayDeque<>();
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
@@ -82,6 +99,20 @@ public final class ImapRelay {
     private boolean draining;
     private ScheduledFuture<?> idleTimer;
 
+    // token hand-over state
+    private ImapValue selectedMailbox;
+    private boolean selectedReadOnly;
+    private Long uidValidity;
+    private Long pendingUidValidity;
+    private String idleTag;
+    private boolean idleContinued;
+    private boolean handoverDue;
+    private boolean handingOver;
+    private String swallowTag;
+    private String resumeIdleTag;
+    private boolean swallowContinuation;
+    private ScheduledFuture<?> expiryTimer;
+
     // upstream response state
     private boolean upInResponse;
     private CompositeByteBuf filtering;
@@ -89,7 +120,10 @@ public final class ImapRelay {
     private InFlight taggedFor;
 
     private ImapRelay(Channel client, ImapCommandDecoder decoder, Lease lease, ClientPolicy policy, ImapSettings settings,
-                      String sessionId) {
+                      String sessionId, UpstreamPools pools, AccountConfig account, Clock clock) {
+        this.pools = pools;
+        this.account = account;
+        this.clock = clock;
         this.client = client;
         this.decoder = decoder;
         this.lease = lease;
@@ -105,15 +139,15 @@ public final class ImapRelay {
      * replaces {@code replacedHandler} with the relay) and passes the messages it decoded but did not yet handle.
      */
     public static ImapRelay start(Channel client, String replacedHandler, ImapCommandDecoder decoder, Lease lease,
-                                  ClientPolicy policy, ImapSettings settings, String sessionId, List<Object> pending) {
-        ImapRelay relay = new ImapRelay(client, decoder, lease, policy, settings, sessionId);
+                                  ClientPolicy policy, ImapSettings settings, String sessionId, List<Object> pending,
+                                  UpstreamPools pools, AccountConfig account, Clock clock) {
+        ImapRelay relay = new ImapRelay(client, decoder, lease, policy, settings, sessionId, pools, account, clock);
         relay.backlog.addAll(pending);
         decoder.setMaxLiteral(settings.maxLiteral());
         client.pipeline().replace(replacedHandler, CLIENT_HANDLER, relay.new ClientSide());
-        relay.upstream.pipeline().addLast(UPSTREAM_DECODER, new ImapResponseDecoder(Math.max(settings.maxLineLength(),
-                ImapResponseDecoder.DEFAULT_MAX_LINE_LENGTH)));
-        relay.upstream.pipeline().addLast(UPSTREAM_HANDLER, relay.new UpstreamSide());
+        relay.addRelayHandlers(relay.upstream);
         relay.touch();
+        relay.scheduleExpiry();
         if (!relay.upstream.isActive()) {
             relay.upstreamLost("upstream connection closed before the relay started");
             return relay;
@@ -152,7 +186,22 @@ public final class ImapRelay {
     }
 
     private boolean paused() {
-        return logoutTag != null || !gated.isEmpty();
+        return logoutTag != null || !gated.isEmpty() || handingOver;
+    }
+
+    private void addRelayHandlers(Channel ch) {
+        ch.pipeline().addLast(UPSTREAM_DECODER, new ImapResponseDecoder(Math.max(settings.maxLineLength(),
+                ImapResponseDecoder.DEFAULT_MAX_LINE_LENGTH)));
+        ch.pipeline().addLast(UPSTREAM_HANDLER, new UpstreamSide(ch));
+    }
+
+    private static void removeRelayHandlers(Channel ch) {
+        if (ch.pipeline().get(UPSTREAM_HANDLER) != null) {
+            ch.pipeline().remove(UPSTREAM_HANDLER);
+        }
+        if (ch.pipeline().get(UPSTREAM_DECODER) != null) {
+            ch.pipeline().remove(UPSTREAM_DECODER);
+        }
     }
 
     private void drainBacklog() {
@@ -318,13 +367,17 @@ public final class ImapRelay {
         ClientPolicy.Verdict verdict = policy.check(values);
         switch (verdict) {
             case ALLOW, ALLOW_AS_EXAMINE -> {
-                InFlight f = new InFlight(cmd.tag, cmd.name, verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE);
+                boolean selecting = cmd.name.equals("SELECT") || cmd.name.equals("EXAMINE");
+                InFlight f = new InFlight(cmd.tag, cmd.name, verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE,
+                        selecting && values.size() > 2 ? values.get(2) : null);
                 inFlight.add(f);
                 if (f.examine) {
                     cmd.rewriteSelect();
                 }
                 if (cmd.name.equals("IDLE")) {
                     idling = true;
+                    idleTag = cmd.tag;
+                    idleContinued = false;
                 }
                 if (DIRTYING.contains(cmd.name)
                         || ENABLES_CONDSTORE.matcher(new String(bytes, StandardCharsets.ISO_8859_1)).find()) {
@@ -437,10 +490,18 @@ public final class ImapRelay {
         if (line.isFirst()) {
             switch (line.kind()) {
                 case CONTINUATION -> {
-                    if (gated.peek() == GATE) {
+                    if (swallowContinuation) {
+                        swallowContinuation = false; // the "+ idling" of an IDLE restarted after a hand-over
+                        idleContinued = true;
+                        maybeHandover();
+                    } else if (gated.peek() == GATE) {
                         openGate(); // our own synchronizing literal: the client already had its "+"
                     } else {
                         client.write(line.content().retain());
+                        if (idling) {
+                            idleContinued = true;
+                            maybeHandover();
+                        }
                     }
                     return;
                 }
@@ -458,6 +519,9 @@ public final class ImapRelay {
                         return;
                     }
                     String text = line.endsResponse() ? line.text() : "";
+                    if (line.status() == ImapStatus.OK && text.regionMatches(true, 0, UIDVALIDITY, 0, UIDVALIDITY.length())) {
+                        pendingUidValidity = parseNumber(text, UIDVALIDITY.length());
+                    }
                     if (line.endsResponse() && text.regionMatches(true, 0, "* CAPABILITY ", 0, 13)) {
                         client.write(ascii(UpstreamCapabilities.rewriteLine(text) + "\r\n"));
                         return;
@@ -488,6 +552,13 @@ public final class ImapRelay {
         InFlight f = taggedFor;
         taggedFor = null;
         ImapStatus status = line.status();
+        if (swallowTag != null && line.tag().equals(swallowTag)) {
+            // the old connection's IDLE, ended by us for a hand-over: the client's IDLE goes on
+            swallowTag = null;
+            idling = false;
+            handoverSwitch();
+            return;
+        }
         if (f != null && f.examine && line.isFirst()) {
             // the client asked for SELECT: keep the reply consistent with what it sent
             client.write(ascii(line.text().replaceFirst("(?i)\\bEXAMINE\\b", "SELECT") + "\r\n"));
@@ -496,8 +567,18 @@ public final class ImapRelay {
         }
         if (f != null && status != null) {
             switch (f.name) {
-                case "SELECT", "EXAMINE" -> state = status == ImapStatus.OK ? ImapState.SELECTED : ImapState.AUTHENTICATED;
-                case "CLOSE", "UNSELECT" -> state = status == ImapStatus.OK ? ImapState.AUTHENTICATED : state;
+                case "SELECT", "EXAMINE" -> {
+                    state = status == ImapStatus.OK ? ImapState.SELECTED : ImapState.AUTHENTICATED;
+                    selectedMailbox = status == ImapStatus.OK ? f.mailbox : null;
+                    selectedReadOnly = f.examine || f.name.equals("EXAMINE");
+                    uidValidity = pendingUidValidity;
+                }
+                case "CLOSE", "UNSELECT" -> {
+                    if (status == ImapStatus.OK) {
+                        state = ImapState.AUTHENTICATED;
+                        selectedMailbox = null;
+                    }
+                }
                 case "IDLE" -> idling = false;
                 default -> { }
             }
@@ -513,6 +594,7 @@ public final class ImapRelay {
             }
         }
         tryFinish();
+        maybeHandover();
     }
 
     private void filter(ByteBuf bytes) {
@@ -600,9 +682,12 @@ public final class ImapRelay {
         if (idleTimer != null) {
             idleTimer.cancel(false);
         }
+        if (expiryTimer != null) {
+            expiryTimer.cancel(false);
+        }
         boolean idle = inFlight.isEmpty() && cmd == null && gated.isEmpty() && !idling && !upInResponse
                 && filtering == null;
-        boolean close = discard || !idle;
+        boolean close = discard || !idle || handingOver;
         boolean dirtyRelease = dirty;
         if (cmd != null) {
             cmd.releaseParts();
@@ -616,13 +701,10 @@ public final class ImapRelay {
         }
         backlog.forEach(ReferenceCountUtil::release);
         backlog.clear();
+        Channel upstream = this.upstream;
+        Lease lease = this.lease;
         Runnable giveBack = () -> {
-            if (upstream.pipeline().get(UPSTREAM_HANDLER) != null) {
-                upstream.pipeline().remove(UPSTREAM_HANDLER);
-            }
-            if (upstream.pipeline().get(UPSTREAM_DECODER) != null) {
-                upstream.pipeline().remove(UPSTREAM_DECODER);
-            }
+            removeRelayHandlers(upstream);
             if (close) {
                 lease.discard();
             } else {
@@ -668,6 +750,231 @@ public final class ImapRelay {
         } else {
             client.eventLoop().execute(r);
         }
+    }
+
+    // ---------------------------------------------------------------- token hand-over
+
+    /** Line and collection limit of the proxy's own commands in a hand-over (UID SEARCH ALL of a large mailbox). */
+    private static final String UIDVALIDITY = "* OK [UIDVALIDITY ";
+    private static final int HANDOVER_LIMIT = 16 * 1024 * 1024;
+
+    /** Arms the hand-over for before the upstream's token expires (Office 365 then ends the session). */
+    private void scheduleExpiry() {
+        if (expiryTimer != null) {
+            expiryTimer.cancel(false);
+        }
+        Optional<Instant> expires = lease.session().tokenExpiresAt();
+        if (expires.isEmpty() || pools == null || finished) {
+            return;
+        }
+        long delay = Duration.between(clock.instant(), expires.get().minus(settings.tokenHandoverMargin())).toNanos();
+        expiryTimer = client.eventLoop().schedule(() -> {
+            handoverDue = true;
+            maybeHandover();
+        }, Math.max(TimeUnit.SECONDS.toNanos(30), delay), TimeUnit.NANOSECONDS);
+    }
+
+    /** Starts the hand-over if one is due and the session is at a safe point (between commands, or in IDLE). */
+    private void maybeHandover() {
+        if (!handoverDue || handingOver || finished || logoutTag != null || shutdownPending) {
+            return;
+        }
+        boolean inIdle = idling && idleContinued && inFlight.size() == 1 && cmd == null && gated.isEmpty();
+        boolean quiet = !idling && inFlight.isEmpty() && cmd == null && gated.isEmpty() && !upInResponse && filtering == null;
+        if (!inIdle && !quiet) {
+            return;
+        }
+        handoverDue = false;
+        handingOver = true;
+        LOG.info("{} IMAP upstream token expires soon: moving the session to a fresh connection", sessionId);
+        if (inIdle) {
+            InFlight idle = inFlight.peek();
+            swallowTag = idle.tag;
+            resumeIdleTag = idle.tag;
+            upstream.writeAndFlush(ascii("DONE\r\n")); // its tagged OK is swallowed, then handoverSwitch()
+        } else {
+            resumeIdleTag = null;
+            handoverSwitch();
+        }
+    }
+
+    /** The old connection is idle: read the client's view from it, then open, select and compare a new one. */
+    private void handoverSwitch() {
+        Channel oldCh = upstream;
+        Lease oldLease = lease;
+        ImapValue mailbox = selectedMailbox;
+        boolean readOnly = selectedReadOnly;
+        Long expectedUidValidity = uidValidity;
+        CompletableFuture<ImapClient> oldImap = new CompletableFuture<>();
+        oldCh.eventLoop().execute(() -> {
+            removeRelayHandlers(oldCh);
+            oldImap.complete(ImapClient.attach(oldCh, "mpxh", HANDOVER_LIMIT, HANDOVER_LIMIT));
+        });
+        long[][] oldUids = new long[1][];
+        Lease[] newLease = new Lease[1];
+        ImapClient[] newImap = new ImapClient[1];
+        oldImap.thenCompose(imap -> {
+            if (mailbox == null) {
+                return CompletableFuture.completedFuture(null);
+            }
+            // other untagged responses (EXPUNGE, EXISTS, FETCH) still change the client's view: relay them
+            return imap.execute("UID SEARCH ALL", new ImapResponseListener() {
+                @Override
+                public void untagged(ImapResponseLine line) {
+                    if (line.isFirst() && line.endsResponse() && line.text().regionMatches(true, 0, "* SEARCH", 0, 8)) {
+                        oldUids[0] = parseSearch(line.text());
+                    } else {
+                        ByteBuf bytes = line.content().retain();
+                        onClientLoop(() -> relayDuringHandover(bytes));
+                    }
+                }
+
+                @Override
+                public void literal(ImapLiteralChunk chunk) {
+                    ByteBuf bytes = chunk.content().retain();
+                    onClientLoop(() -> relayDuringHandover(bytes));
+                }
+            });
+        }).thenCompose(done -> pools.acquire(account, Protocol.IMAP)).thenCompose(leased -> {
+            newLease[0] = leased;
+            CompletableFuture<ImapClient> attached = new CompletableFuture<>();
+            Channel ch = leased.session().channel();
+            ch.eventLoop().execute(() -> attached.complete(ImapClient.attach(ch, "mpxh", HANDOVER_LIMIT, HANDOVER_LIMIT)));
+            return attached;
+        }).thenCompose(imap -> {
+            newImap[0] = imap;
+            if (mailbox == null) {
+                return CompletableFuture.completedFuture((ImapCompletion) null);
+            }
+            return imap.execute((readOnly ? "EXAMINE " : "SELECT ") + astring(mailbox)).thenCompose(selected -> {
+                if (!selected.isOk()) {
+                    throw new CompletionException(new IllegalStateException("the new connection could not select the "
+                            + "mailbox: " + selected.status() + " " + selected.text()));
+                }
+                Long validity = selected.untagged().stream().map(ImapResponse::text)
+                        .filter(t -> t.regionMatches(true, 0, UIDVALIDITY, 0, UIDVALIDITY.length()))
+                        .map(t -> parseNumber(t, UIDVALIDITY.length())).findFirst().orElse(null);
+                if (expectedUidValidity != null && !expectedUidValidity.equals(validity)) {
+                    throw new CompletionException(new IllegalStateException("UIDVALIDITY changed from "
+                            + expectedUidValidity + " to " + validity));
+                }
+                return imap.execute("UID SEARCH ALL");
+            });
+        }).whenComplete((search, error) -> onClientLoop(() -> {
+            if (error != null || finished || (mailbox != null && oldUids[0] == null)) {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                if (newLease[0] != null) {
+                    Lease l = newLease[0];
+                    Channel ch = l.session().channel();
+                    ch.eventLoop().execute(() -> {
+                        if (newImap[0] != null) {
+                            newImap[0].detach();
+                        }
+                        l.discard();
+                    });
+                }
+                if (!finished) {
+                    LOG.warn("{} IMAP hand-over to a fresh upstream connection failed: {}", sessionId,
+                            cause == null ? "no UID list from the old connection" : cause.toString());
+                    goodbye("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n", true);
+                }
+                return;
+            }
+            long[] newUids = search == null ? new long[0]
+                    : search.first("SEARCH").map(r -> parseSearch(r.text())).orElse(new long[0]);
+            completeHandover(oldCh, oldLease, oldImap.join(), newLease[0], newImap[0], oldUids[0], newUids);
+        }));
+    }
+
+    private void relayDuringHandover(ByteBuf bytes) {
+        if (finished) {
+            bytes.release();
+        } else {
+            client.writeAndFlush(bytes);
+        }
+    }
+
+    /** Tells the client what changed between the two views, and moves the relay to the new connection. */
+    private void completeHandover(Channel oldCh, Lease oldLease, ImapClient oldImap, Lease next, ImapClient nextImap,
+                                  long[] oldUids, long[] newUids) {
+        if (oldUids != null) {
+            Arrays.sort(oldUids);
+            Arrays.sort(newUids);
+            int kept = 0;
+            StringBuilder changes = new StringBuilder();
+            for (int seq = oldUids.length; seq >= 1; seq--) {
+                if (Arrays.binarySearch(newUids, oldUids[seq - 1]) < 0) {
+                    changes.append("* ").append(seq).append(" EXPUNGE\r\n");
+                } else {
+                    kept++;
+                }
+            }
+            if (newUids.length > kept) {
+                changes.append("* ").append(newUids.length).append(" EXISTS\r\n");
+            }
+            if (changes.length() > 0) {
+                client.write(ascii(changes.toString()));
+            }
+        }
+        oldCh.eventLoop().execute(() -> {
+            oldImap.detach();
+            oldLease.discard(); // its token is about to expire: never back to the pool
+        });
+        Channel nextCh = next.session().channel();
+        lease = next;
+        upstream = nextCh;
+        literalPlus = next.session().hasCapability("LITERAL+");
+        nextCh.eventLoop().execute(() -> {
+            nextImap.detach();
+            addRelayHandlers(nextCh);
+            nextCh.read();
+        });
+        if (resumeIdleTag != null) {
+            // the client is still in IDLE: idle on the new connection under the client's own tag
+            upstream.writeAndFlush(ascii(resumeIdleTag + " IDLE\r\n"));
+            inFlight.add(new InFlight(resumeIdleTag, "IDLE", false, null));
+            idling = true;
+            idleTag = resumeIdleTag;
+            idleContinued = false;
+            swallowContinuation = true;
+            resumeIdleTag = null;
+        }
+        handingOver = false;
+        client.flush();
+        LOG.info("{} IMAP session moved to a fresh upstream connection", sessionId);
+        scheduleExpiry();
+        drainBacklog();
+    }
+
+    private static Long parseNumber(String text, int from) {
+        int end = from;
+        while (end < text.length() && Character.isDigit(text.charAt(end))) {
+            end++;
+        }
+        return end == from ? null : Long.parseLong(text.substring(from, end));
+    }
+
+    private static long[] parseSearch(String text) {
+        String[] words = text.trim().split(" +");
+        return Arrays.stream(words).skip(2).filter(w -> !w.isEmpty() && Character.isDigit(w.charAt(0)))
+                .mapToLong(Long::parseLong).toArray();
+    }
+
+    /** A mailbox name as sent by the client, for a command of the proxy's own. */
+    private static String astring(ImapValue name) {
+        if (name instanceof ImapValue.Atom a) {
+            return a.value();
+        }
+        byte[] b = ((ImapValue.Str) name).bytes();
+        boolean printable = true;
+        for (byte x : b) {
+            printable &= x >= 0x20 && x < 0x7f;
+        }
+        if (printable) {
+            String s = new String(b, StandardCharsets.US_ASCII);
+            return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
+        }
+        return "{" + b.length + "+}\r\n" + new String(b, StandardCharsets.UTF_8);
     }
 
     // ---------------------------------------------------------------- types
@@ -722,7 +1029,7 @@ public final class ImapRelay {
     }
 
     /** A command sent upstream and not yet completed. */
-    private record InFlight(String tag, String name, boolean examine) { }
+    private record InFlight(String tag, String name, boolean examine, ImapValue mailbox) { }
 
     /** The relay's handler on the client channel (after the command decoder). */
     private final class ClientSide extends ChannelInboundHandlerAdapter {
@@ -785,15 +1092,31 @@ public final class ImapRelay {
 
     /** The relay's handler on the upstream channel (after core's response decoder). */
     private final class UpstreamSide extends ChannelInboundHandlerAdapter {
+        private final Channel ch;
+
+        UpstreamSide(Channel ch) {
+            this.ch = ch;
+        }
+
+        /** Runs on the client's loop, unless the session has moved to another upstream connection meanwhile. */
+        private void onClientLoopIfCurrent(Runnable r, Object msg) {
+            onClientLoop(() -> {
+                if (ch != upstream) {
+                    ReferenceCountUtil.release(msg);
+                    return;
+                }
+                r.run();
+            });
+        }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            onClientLoop(() -> onUpstream(msg));
+            onClientLoopIfCurrent(() -> onUpstream(msg), msg);
         }
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            onClientLoop(() -> {
+            onClientLoopIfCurrent(() -> {
                 if (finished) {
                     return;
                 }
@@ -801,30 +1124,30 @@ public final class ImapRelay {
                 if (client.isWritable()) {
                     upstream.read();
                 }
-            });
+            }, null);
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (ctx.channel().isWritable()) {
-                onClientLoop(() -> {
+                onClientLoopIfCurrent(() -> {
                     if (!finished && !paused() && backlog.isEmpty()) {
                         client.read();
                     }
-                });
+                }, null);
             }
             ctx.fireChannelWritabilityChanged();
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            onClientLoop(() -> upstreamLost("connection closed"));
+            onClientLoopIfCurrent(() -> upstreamLost("connection closed"), null);
             ctx.fireChannelInactive();
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            onClientLoop(() -> upstreamLost(String.valueOf(cause.getMessage())));
+            onClientLoopIfCurrent(() -> upstreamLost(String.valueOf(cause.getMessage())), null);
             ctx.close();
         }
     }
