@@ -286,6 +286,29 @@ class GreenMailProxyTest {
     }
 
     @Test
+    void pythonImaplibWorksThroughTheProxy() throws Exception {
+        java.nio.file.Path python = java.nio.file.Path.of("/usr/bin/python3");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(python), "no /usr/bin/python3");
+        deliver("for-python", 3_000);
+        String script = String.join("\n",
+                "import imaplib, sys",
+                "m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))",
+                "print(m.login('alice', 'secret')[0])",
+                "print(m.select('INBOX')[0])",
+                "typ, data = m.search(None, 'SUBJECT', 'for-python')",
+                "num = data[0].split()[-1]",
+                "typ, data = m.fetch(num, '(BODY.PEEK[])')",
+                "print(typ, b'line 0 of for-python' in data[0][1])",
+                "print(m.append('INBOX', None, None, b'Subject: from-python\\r\\n\\r\\nhello\\r\\n')[0])",
+                "print(m.logout()[0])");
+        Process p = new ProcessBuilder(python.toString(), "-c", script, String.valueOf(port)).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(15, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(out).isEqualTo("OK\nOK\nOK True\nOK\nBYE\n");
+        assertThat(p.exitValue()).isZero();
+    }
+
+    @Test
     void angusMailWorksThroughTheProxy() throws Exception {
         deliver("for-angus", 2_000);
         Properties p = new Properties();
