@@ -785,6 +785,13 @@ public final class ImapRelay {
             return;
         }
         handoverDue = false;
+        if (dirty) {
+            // ENABLE, NOTIFY, CONDSTORE...: session state a fresh connection would not have
+            LOG.warn("{} IMAP upstream token expires soon and the session cannot move (it used ENABLE, NOTIFY or "
+                    + "CONDSTORE): closing it", sessionId);
+            goodbye("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n", true);
+            return;
+        }
         handingOver = true;
         LOG.info("{} IMAP upstream token expires soon: moving the session to a fresh connection", sessionId);
         if (inIdle) {

@@ -123,6 +123,19 @@ class TokenHandoverTest {
     }
 
     @Test
+    void aSessionThatUsedEnableIsEndedInsteadOfMoved() {
+        nextLeaseAvailable();
+        h.send("e1 ENABLE UTF8=ACCEPT\r\n");
+        h.upstreamGot();
+        h.reply("* ENABLED UTF8=ACCEPT\r\ne1 OK ENABLE completed\r\n");
+        h.received();
+        expiryComes();
+        assertThat(h.received()).isEqualTo("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n");
+        assertThat(first.endings).containsExactly("discard");
+        assertThat(h.upstream2Got()).isEmpty();
+    }
+
+    @Test
     void waitsForTheCommandInFlight() {
         nextLeaseAvailable();
         h.send("f1 FETCH 1:* FLAGS\r\n");
