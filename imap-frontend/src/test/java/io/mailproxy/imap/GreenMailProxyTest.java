@@ -59,6 +59,7 @@ class GreenMailProxyTest {
     private static Channel server;
     private static final List<String> endings = new CopyOnWriteArrayList<>();
     private static int port;
+    private static final List<Channel> accepted = new CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void start() throws Exception {
@@ -76,6 +77,7 @@ class GreenMailProxyTest {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        accepted.add(ch);
                         frontend.initChannel(ch, listener);
                     }
                 }).bind("127.0.0.1", 0).sync().channel();
@@ -232,6 +234,33 @@ class GreenMailProxyTest {
                     .isEqualTo("* BYE Logging out\r\nz OK LOGOUT completed\r\n");
         }
         await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(5)).until(() -> endings.contains("release(clean)"));
+    }
+
+    @Test
+    void aClientThatDoesNotReadHoldsBackTheUpstream() throws Exception {
+        deliver("slow-reader", 10_000_000);
+        try (Raw proxied = new Raw(port)) {
+            proxied.command("a1", "LOGIN alice secret");
+            proxied.command("s", "EXAMINE INBOX");
+            String search = new String(proxied.command("q", "UID SEARCH SUBJECT slow-reader"), StandardCharsets.UTF_8);
+            String uid = search.split("\r\n")[0].substring("* SEARCH ".length()).trim();
+            Channel session = accepted.get(accepted.size() - 1);
+            proxied.out.write(("f UID FETCH " + uid + " BODY.PEEK[]\r\n").getBytes(StandardCharsets.US_ASCII));
+            proxied.out.flush();
+            // the client reads nothing: the proxy stops reading the upstream instead of queueing the message
+            await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(10)).until(() -> !session.isWritable());
+            await().dontCatchUncaughtExceptions().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> pending(session) < 4_000_000);
+            byte[] all = proxied.readUntilTagged("f");
+            assertThat(all.length).isGreaterThan(10_000_000);
+            assertThat(new String(all, all.length - 40, 40, StandardCharsets.US_ASCII)).endsWith("f OK FETCH completed.\r\n");
+            proxied.command("z", "LOGOUT");
+        }
+    }
+
+    private static long pending(Channel ch) {
+        io.netty.channel.ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
     }
 
     @Test
