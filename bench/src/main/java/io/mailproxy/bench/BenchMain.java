@@ -40,6 +40,9 @@ public final class BenchMain {
         try (Env env = Env.start(scratch)) {
             for (String name : names) {
                 Report report = new Report(results, name);
+                String load = Files.readString(Path.of("/proc/loadavg")).trim();
+                report.line("<!-- %s, started %s UTC, load average before: %s -->", name,
+                        java.time.LocalDateTime.now(java.time.ZoneOffset.UTC).withNano(0), load);
                 switch (name) {
                     case "pool" -> PoolBench.run(env, report, runs, warmups);
                     case "direct-check" -> ProxyBench.directCheck(env);
@@ -48,6 +51,11 @@ public final class BenchMain {
                             ProxyBench.run(name, env, report, jar, runs, warmups);
                     default -> throw new IllegalArgumentException("unknown benchmark " + name);
                 }
+                report.line("<!-- %s ended %s UTC, load average after: %s -->", name,
+                        java.time.LocalDateTime.now(java.time.ZoneOffset.UTC).withNano(0),
+                        Files.readString(Path.of("/proc/loadavg")).trim());
+                report.line("");
+                report.flush();
             }
         }
         System.exit(0); // the Netty and HTTP server threads of a finished benchmark must not keep the JVM alive
