@@ -16,10 +16,15 @@ import io.mailproxy.core.pool.PoolRegistry;
 import io.mailproxy.core.pool.PoolSnapshot;
 import io.mailproxy.core.runtime.ServerRuntime;
 import io.mailproxy.core.runtime.SessionInfo;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,6 +48,8 @@ final class DaemonStatus implements HealthSource, StatusSource {
     private final Clock clock;
     private final Instant started;
     private final String version;
+    /** The per-account gauges registered by {@link #bindMeters}, by account. Guarded by this. */
+    private final Map<String, List<Meter>> accountMeters = new HashMap<>();
 
     DaemonStatus(Supplier<MailproxyConfig> config, ServerRuntime runtime, PoolRegistry pools,
                  DefaultUpstreamCredentials credentials, TokenService tokens, Clock clock, String version) {
@@ -96,6 +103,41 @@ final class DaemonStatus implements HealthSource, StatusSource {
                 runtime.unauthenticatedCount(),
                 sessions.size() > MAX_SESSIONS_LISTED ? sessions.subList(0, MAX_SESSIONS_LISTED) : sessions,
                 poolList, accountList);
+    }
+
+    /**
+     * Registers {@code mailproxy.account.up} (1 when healthy, else 0) and {@code mailproxy.account.token.expires}
+     * (seconds until the newest access token expires) for every configured account, and removes those of accounts
+     * no longer configured. Call after start and after each reload.
+     */
+    synchronized void bindMeters(MeterRegistry registry) {
+        List<String> names = accountsInOrder().stream().map(AccountConfig::name).toList();
+        for (var it = accountMeters.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (!names.contains(e.getKey())) {
+                e.getValue().forEach(registry::remove);
+                it.remove();
+            }
+        }
+        for (String name : names) {
+            accountMeters.computeIfAbsent(name, n -> List.of(
+                    Gauge.builder("mailproxy.account.up", this, d -> d.healthy(n) ? 1 : 0)
+                            .description("1 when the account's last upstream login and token refresh succeeded")
+                            .tag("account", n).strongReference(true).register(registry),
+                    Gauge.builder("mailproxy.account.token.expires", this, d -> d.tokenSecondsLeft(n))
+                            .description("seconds until the account's newest access token expires")
+                            .baseUnit("seconds").tag("account", n).strongReference(true).register(registry)));
+        }
+    }
+
+    private boolean healthy(String account) {
+        return config.get().account(account)
+                .map(a -> problem(a, credentials.status(account), tokens.status()).isEmpty()).orElse(false);
+    }
+
+    private double tokenSecondsLeft(String account) {
+        return credentials.status(account).flatMap(CredentialStatus::tokenExpiresAt)
+                .map(t -> Duration.between(clock.instant(), t).toMillis() / 1000.0).orElse(Double.NaN);
     }
 
     private List<AccountConfig> accountsInOrder() {
