@@ -150,7 +150,9 @@ final class DaemonStatus implements HealthSource, StatusSource {
     private static Optional<String> problem(AccountConfig account, Optional<CredentialStatus> cs,
                                             Map<TokenKey, TokenStatus> tokenStates) {
         if (cs.isPresent() && !cs.get().ok()) {
-            return Optional.of(cs.get().lastError().orElse("the last upstream login failed"));
+            String error = cs.get().lastError().orElse("the last upstream login failed");
+            String prefix = "account " + account.name() + ": ";   // /health names the account itself
+            return Optional.of(error.startsWith(prefix) ? error.substring(prefix.length()) : error);
         }
         if (account.auth() instanceof AuthConfig.OAuth2 auth) {
             String principal = DefaultUpstreamCredentials.principal(account, auth);

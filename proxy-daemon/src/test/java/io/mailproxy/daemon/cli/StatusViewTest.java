@@ -53,7 +53,8 @@ class StatusViewTest {
 
     @Test
     void printsTheRunningDaemonsStatusAsTables() throws Exception {
-        try (ControlServer daemon = ControlServer.start(stateDir, null, () -> List.of(Json.write(report())))) {
+        try (ControlServer daemon = ControlServer.start(stateDir, null, () -> List.of(Json.write(report())),
+                List::of)) {
             assertThat(status(false)).isEqualTo(0);
         }
 
@@ -82,7 +83,8 @@ class StatusViewTest {
 
     @Test
     void jsonPrintsTheSameReportAsTheAdminEndpoint() throws Exception {
-        try (ControlServer daemon = ControlServer.start(stateDir, null, () -> List.of(Json.write(report())))) {
+        try (ControlServer daemon = ControlServer.start(stateDir, null, () -> List.of(Json.write(report())),
+                List::of)) {
             assertThat(status(true)).isEqualTo(0);
         }
 
@@ -111,7 +113,7 @@ class StatusViewTest {
 
     @Test
     void anAnswerThatIsNotAReportIsAFailure() throws Exception {
-        try (ControlServer daemon = ControlServer.start(stateDir, null, () -> List.of("sessions: 3"))) {
+        try (ControlServer daemon = ControlServer.start(stateDir, null, () -> List.of("sessions: 3"), List::of)) {
             assertThat(status(false)).isEqualTo(1);
         }
 
