@@ -175,13 +175,14 @@ final class ProxyBench {
                         + "(31,457,280 literal octets checked); a run's figure is the mean over its sessions.",
                         runs, warmups, FETCH_REPEATS)
                 .line("")
-                .line("| path | median | spread (min–max) |")
-                .line("|---|---|---|")
-                .line("| direct JDK TLS 1.3 → Dovecot | %.1f MiB/s | %.1f–%.1f MiB/s |", ds.median(), ds.min(), ds.max())
-                .line("| plaintext → mailproxy → TLS → Dovecot | %.1f MiB/s | %.1f–%.1f MiB/s |", ps.median(), ps.min(),
-                        ps.max())
-                .line("| proxy / direct (per run) | **%.0f%%** | %.0f–%.0f%% |", 100 * rs.median(), 100 * rs.min(),
-                        100 * rs.max())
+                .line("| path | median | IQR (p25–p75) | min–max |")
+                .line("|---|---|---|---|")
+                .line("| direct JDK TLS 1.3 → Dovecot | %.1f MiB/s | %.1f–%.1f | %.1f–%.1f |", ds.median(),
+                        ds.percentile(25), ds.percentile(75), ds.min(), ds.max())
+                .line("| plaintext → mailproxy → TLS → Dovecot | %.1f MiB/s | %.1f–%.1f | %.1f–%.1f |", ps.median(),
+                        ps.percentile(25), ps.percentile(75), ps.min(), ps.max())
+                .line("| proxy / direct (per run) | **%.0f%%** | %.0f–%.0f%% | %.0f–%.0f%% |", 100 * rs.median(),
+                        100 * rs.percentile(25), 100 * rs.percentile(75), 100 * rs.min(), 100 * rs.max())
                 .line("");
         report.flush();
     }
@@ -487,7 +488,7 @@ final class ProxyBench {
                         + "client (`AUTH XOAUTH2`); POP3-over-IMAP (`source = imap`) with a direct IMAPS client "
                         + "that fetches the same messages one `UID FETCH n BODY.PEEK[]` each.", runs, warmups)
                 .line("")
-                .line("| path | median (min–max) over the runs |")
+                .line("| path | median (min–max; IQR) over the runs |")
                 .line("|---|---|")
                 .line("| direct POP3S → Dovecot | %s MiB/s |", Stats.of(dPop).summary("%.1f"))
                 .line("| POP3 pass-through via mailproxy | %s MiB/s |", Stats.of(pPop).summary("%.1f"))
@@ -628,7 +629,7 @@ final class ProxyBench {
                         + "3` as for Office 365, one account per client). Dovecot's submission service relays every message to a "
                         + "sink on loopback; the run checks that the sink received all 1,000.", runs, warmups)
                 .line("")
-                .line("| figure | median (min–max) over the runs |")
+                .line("| figure | median (min–max; IQR) over the runs |")
                 .line("|---|---|")
                 .line("| direct: messages/s | %s |", Stats.of(dRate).summary("%.0f"))
                 .line("| via mailproxy: messages/s | %s |", Stats.of(pRate).summary("%.0f"))

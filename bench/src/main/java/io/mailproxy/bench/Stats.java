@@ -47,8 +47,9 @@ record Stats(double[] sorted) {
         return Arrays.stream(sorted).average().orElseThrow();
     }
 
-    /** "median (min–max)" with the given format. */
+    /** "median (min–max; IQR p25–p75)" with the given format. */
     String summary(String fmt) {
-        return String.format(Locale.ROOT, fmt + " (" + fmt + "–" + fmt + ")", median(), min(), max());
+        return String.format(Locale.ROOT, fmt + " (" + fmt + "–" + fmt + "; IQR " + fmt + "–" + fmt + ")", median(),
+                min(), max(), percentile(25), percentile(75));
     }
 }
