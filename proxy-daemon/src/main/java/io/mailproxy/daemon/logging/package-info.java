@@ -1,0 +1,2 @@
+/** Logging safety net: masks anything shaped like a credential before Logback writes it. */
+package io.mailproxy.daemon.logging;
