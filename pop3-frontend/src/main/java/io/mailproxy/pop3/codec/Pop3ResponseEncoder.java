@@ -1,6 +1,7 @@
 package io.mailproxy.pop3.codec;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.MessageToMessageEncoder;
 import java.util.List;
@@ -63,6 +64,7 @@ public final class Pop3ResponseEncoder extends MessageToMessageEncoder<Object> {
         int start = data.readerIndex();
         int end = data.writerIndex();
         if (start == end) {
+            out.add(Unpooled.EMPTY_BUFFER); // MessageToMessageEncoder wants an output for every input
             return;
         }
         int sliceFrom = start;
