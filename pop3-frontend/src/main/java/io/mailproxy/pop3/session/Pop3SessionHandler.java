@@ -413,7 +413,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
             return refused.reply();
         }
         if (cause instanceof UpstreamException ue) {
-            log.warn("{} POP3 upstream of account {} unavailable: {}", sessionId, account, ue);
+            log.warn("{} POP3 upstream of account {} unavailable: {}", sessionId, account, ue.toString());
             if (ue.kind() == UpstreamException.Kind.LIMIT_REACHED) {
                 return Pop3Response.err("[IN-USE] Too many connections to this mailbox, try again later");
             }
