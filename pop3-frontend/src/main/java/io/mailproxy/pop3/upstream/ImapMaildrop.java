@@ -58,7 +58,7 @@ final class ImapMaildrop implements Pop3Maildrop {
     private static final Logger log = LoggerFactory.getLogger(ImapMaildrop.class);
     private static final Pattern UIDVALIDITY = Pattern.compile("\\[UIDVALIDITY (\\d+)\\]", Pattern.CASE_INSENSITIVE);
     private static final Pattern BODY_LITERAL =
-            Pattern.compile("BODY\\[([A-Z]*)\\](?:<\\d+>)? ~?\\{(\\d+)\\+?\\}$", Pattern.CASE_INSENSITIVE);
+            Pattern.compile("BODY\\[([A-Z]*)\\](?:<\\d+>)? ?~?\\{(\\d+)\\+?\\}$", Pattern.CASE_INSENSITIVE);
     private static final Pattern BODY_EMPTY =
             Pattern.compile("BODY\\[([A-Z]*)\\](?:<\\d+>)? (?:NIL|\"\")", Pattern.CASE_INSENSITIVE);
     /** Longest UID set put in one command (Office 365 and Dovecot accept far longer lines). */
@@ -149,11 +149,15 @@ final class ImapMaildrop implements Pop3Maildrop {
     // ---- loading the maildrop ------------------------------------------------------------------------------------
 
     private CompletableFuture<Void> load() {
+        // every next command is issued from a fresh task, never from inside the previous command's completion:
+        // ImapClient completes a future before it takes the next queued command, so a command issued re-entrantly
+        // would be overwritten
+        EventLoop loop = imap.channel().eventLoop();
         CompletableFuture<Void> resolved = CompletableFuture.completedFuture(null);
         if (policy.onDelete().kind() == OnDelete.Kind.MOVE) {
             String folder = policy.onDelete().moveTo().orElseThrow();
             if (folder.startsWith("\\")) {
-                resolved = imap.execute("LIST \"\" \"*\"").thenAccept(c -> resolveSpecialUse(folder, c));
+                resolved = imap.execute("LIST \"\" \"*\"").thenAcceptAsync(c -> resolveSpecialUse(folder, c), loop);
             } else {
                 moveTarget = ModifiedUtf7.quoted(folder);
             }
@@ -161,8 +165,8 @@ final class ImapMaildrop implements Pop3Maildrop {
         boolean readOnly = policy.onDelete().kind() == OnDelete.Kind.KEEP;
         String select = (readOnly ? "EXAMINE " : "SELECT ") + ModifiedUtf7.quoted(policy.folder());
         return resolved
-                .thenCompose(v -> imap.execute(select))
-                .thenCompose(c -> {
+                .thenComposeAsync(v -> imap.execute(select), loop)
+                .thenComposeAsync(c -> {
                     if (!c.isOk()) {
                         throw new CompletionException(new Pop3ReplyException(
                                 Pop3Response.err("[SYS/PERM] Folder " + policy.folder() + " is not available upstream"),
@@ -176,8 +180,8 @@ final class ImapMaildrop implements Pop3Maildrop {
                             .orElseThrow(() -> new CompletionException(new UpstreamException(
                                     UpstreamException.Kind.PROTOCOL_ERROR, "no UIDVALIDITY in the SELECT reply")));
                     return imap.execute(policy.onlyUnseen() ? "UID SEARCH UNSEEN" : "UID SEARCH ALL");
-                })
-                .thenCompose(c -> {
+                }, loop)
+                .thenComposeAsync(c -> {
                     expectOk(c, "UID SEARCH");
                     long[] found = c.all("SEARCH").stream()
                             .flatMap(r -> r.values().stream().skip(1))
@@ -220,7 +224,7 @@ final class ImapMaildrop implements Pop3Maildrop {
                         uids = u;
                         sizes = z;
                     });
-                })
+                }, loop)
                 .thenRun(() -> log.debug("{} POP3 maildrop {} of account {}: {} messages, UIDVALIDITY {}",
                         sessionId, policy.folder(), account, uids.length, uidValidity));
     }
@@ -380,10 +384,17 @@ final class ImapMaildrop implements Pop3Maildrop {
         command("UID FETCH " + uid + " (BODY.PEEK[HEADER])", header, c -> {
             if (!header.started) {
                 vanished(number, uid, c, done);
-            } else if (lines == 0) {
-                client.writeAndFlush(Pop3Data.END).addListener(f -> done.run());
             } else {
-                topText(uid, 0, settings.topFetchInitial(), lines, done);
+                // RFC 3501 BODY[HEADER] includes the blank line that ends the header; some servers (GreenMail) omit it
+                String missing = header.missingHeaderEnd();
+                if (!missing.isEmpty()) {
+                    client.write(Pop3Data.ascii(missing));
+                }
+                if (lines == 0) {
+                    client.writeAndFlush(Pop3Data.END).addListener(f -> done.run());
+                } else {
+                    topText(uid, 0, settings.topFetchInitial(), lines, done);
+                }
             }
         });
     }
@@ -420,6 +431,9 @@ final class ImapMaildrop implements Pop3Maildrop {
         long literalLength = -1;
         private boolean streaming;
         private int pendingWrites;
+        /** The last four bytes streamed, newest in the low byte. */
+        private int tail;
+        private long streamed;
 
         BodyStream(String section, long linesLeft) {
             this.section = section;
@@ -446,6 +460,17 @@ final class ImapMaildrop implements Pop3Maildrop {
                     begin(literalLength);
                 }
             }
+        }
+
+        /** What the streamed header lacks of its CRLF CRLF ending (read after the command completed). */
+        String missingHeaderEnd() {
+            if (streamed == 0) {
+                return "";
+            }
+            if (streamed >= 4 && tail == 0x0d0a0d0a) {
+                return "";
+            }
+            return (tail & 0xffff) == 0x0d0a ? "\r\n" : "\r\n\r\n";
         }
 
         private void begin(long octets) {
@@ -483,6 +508,10 @@ final class ImapMaildrop implements Pop3Maildrop {
                     }
                 }
             }
+            for (int i = Math.max(data.readerIndex(), end - 4); i < end; i++) {
+                tail = (tail << 8) | (data.getByte(i) & 0xff);
+            }
+            streamed += end - data.readerIndex();
             ByteBuf slice = data.retainedSlice(data.readerIndex(), end - data.readerIndex());
             pendingWrites++;
             imap.suspendReading();
@@ -644,7 +673,8 @@ final class ImapMaildrop implements Pop3Maildrop {
                 () -> fatal("no reply to \"" + command + "\" within " + settings.upstreamTimeout(), null),
                 settings.upstreamTimeout().toMillis(), TimeUnit.MILLISECONDS);
         CompletableFuture<ImapCompletion> f = listener == null ? imap.execute(command) : imap.execute(command, listener);
-        f.whenComplete((c, e) -> clientLoopOrNow(() -> {
+        // always a new task (see load()): the next command must not be issued inside this completion
+        f.whenComplete((c, e) -> clientLoop.execute(() -> {
             timeout.cancel(false);
             if (ended) {
                 return;
