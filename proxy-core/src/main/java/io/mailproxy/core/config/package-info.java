@@ -1,2 +1,5 @@
-/** Configuration: HOCON (Typesafe Config) loaded once into immutable, validated records. */
+/**
+ * Configuration: HOCON (Typesafe Config) merged over every module's reference.conf, loaded once by
+ * {@link io.mailproxy.core.config.ConfigLoader} into immutable, validated records.
+ */
 package io.mailproxy.core.config;

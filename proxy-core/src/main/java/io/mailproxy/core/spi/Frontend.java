@@ -22,4 +22,18 @@ public interface Frontend {
     default void shutdown(Channel channel) {
         channel.pipeline().fireUserEventTriggered(ShutdownEvent.INSTANCE);
     }
+
+    /**
+     * Turns a connection away instead of starting a session (a connection limit is reached, or the daemon is
+     * stopping). Called on the channel's event loop instead of {@link #initChannel}; the pipeline holds only the
+     * runtime's handlers (the implicit-TLS {@code "tls"} SslHandler, if any), so write a {@code ByteBuf}. A frontend
+     * overrides this to answer in its protocol ({@code * BYE [UNAVAILABLE] reason}, {@code -ERR [SYS/TEMP] reason},
+     * {@code 421 4.3.2 reason}) and close on flush. The runtime closes the channel itself if it is still open some
+     * seconds later. The default just closes.
+     *
+     * @param reason a readable reason, e.g. "too many connections"
+     */
+    default void refuse(Channel channel, String reason) {
+        channel.close();
+    }
 }

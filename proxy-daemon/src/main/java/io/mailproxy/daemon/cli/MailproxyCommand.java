@@ -34,6 +34,9 @@ public final class MailproxyCommand implements Runnable {
             PrintWriter err = cmd.getErr();
             if (e instanceof ConfigException) {
                 err.println("mailproxy: configuration error: " + e.getMessage());
+                for (Throwable more : e.getSuppressed()) {
+                    err.println("mailproxy: configuration error: " + more.getMessage());
+                }
                 err.flush();
                 return ExitCodes.USAGE;
             }

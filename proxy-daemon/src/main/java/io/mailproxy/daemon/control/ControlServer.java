@@ -1,0 +1,173 @@
+package io.mailproxy.daemon.control;
+
+import io.mailproxy.core.credentials.SecretStore;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Serves the control socket on a thread of its own (never an event loop), one short request at a time. */
+public final class ControlServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
+
+    private final Path path;
+    private final ServerSocketChannel server;
+    private final SecretStore secrets;
+    private final Supplier<List<String>> status;
+    private final Thread thread;
+
+    private ControlServer(Path path, ServerSocketChannel server, SecretStore secrets, Supplier<List<String>> status) {
+        this.path = path;
+        this.server = server;
+        this.secrets = secrets;
+        this.status = status;
+        this.thread = new Thread(this::serve, "mailproxy-control");
+        this.thread.setDaemon(true);
+    }
+
+    /** Binds {@code <stateDir>/control.sock} with mode 0600, replacing a stale socket file left by a crash. */
+    public static ControlServer start(Path stateDir, SecretStore secrets, Supplier<List<String>> status)
+            throws IOException {
+        Path path = ControlClient.socketPath(stateDir);
+        Files.createDirectories(stateDir);
+        if (Files.exists(path)) {
+            if (ControlClient.isRunning(stateDir)) {
+                throw new IOException("another mailproxy is running with state-dir " + stateDir
+                        + " (its control socket " + path + " answers)");
+            }
+            Files.delete(path);
+        }
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(path));
+        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+        ControlServer cs = new ControlServer(path, server, secrets, status);
+        cs.thread.start();
+        log.info("control socket: {}", path);
+        return cs;
+    }
+
+    private void serve() {
+        while (server.isOpen()) {
+            try (SocketChannel ch = server.accept()) {
+                handle(ch);
+            } catch (IOException e) {
+                if (server.isOpen()) {
+                    log.warn("control socket: {}", e.toString());
+                }
+            } catch (RuntimeException e) {
+                log.error("control socket request failed: {}", e.toString());
+            }
+        }
+    }
+
+    private void handle(SocketChannel ch) throws IOException {
+        Reader raw = new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8);
+        BufferedReader in = new BufferedReader(new BoundedReader(raw, ControlProtocol.MAX_REQUEST));
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(Channels.newOutputStream(ch), StandardCharsets.UTF_8));
+        String request = in.readLine();
+        if (request == null) {
+            return;
+        }
+        int sp = request.indexOf(' ');
+        String verb = sp < 0 ? request : request.substring(0, sp);
+        String arg = sp < 0 ? "" : request.substring(sp + 1);
+        try {
+            switch (verb) {
+                case ControlProtocol.PING -> out.print("OK\n");
+                case ControlProtocol.SECRET_PUT -> {
+                    String value = ControlProtocol.decode(requireLine(in));
+                    secrets.put(requireName(arg), value);
+                    log.info("secret {} stored (through the control socket)", arg);
+                    out.print("OK\n");
+                }
+                case ControlProtocol.SECRET_DELETE -> {
+                    boolean existed = secrets.delete(requireName(arg));
+                    log.info("secret {} {} (through the control socket)", arg, existed ? "deleted" : "was not stored");
+                    out.print(existed ? "OK\n" : "ERR no secret named " + arg + "\n");
+                }
+                case ControlProtocol.SECRET_LIST -> {
+                    out.print("OK\n");
+                    secrets.names().forEach(n -> out.print(n + "\n"));
+                }
+                case ControlProtocol.STATUS -> {
+                    out.print("OK\n");
+                    status.get().forEach(l -> out.print(l + "\n"));
+                }
+                default -> out.print("ERR unknown request " + verb + "\n");
+            }
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            out.print("ERR " + e.getMessage() + "\n");
+        }
+        out.print(ControlProtocol.END + "\n");
+        out.flush();
+    }
+
+    private static String requireLine(BufferedReader in) throws IOException {
+        String line = in.readLine();
+        if (line == null) {
+            throw new IllegalArgumentException("missing value line");
+        }
+        return line;
+    }
+
+    private static String requireName(String name) {
+        if (name.isEmpty() || !name.matches("[A-Za-z0-9._:@+-]{1,200}")) {
+            throw new IllegalArgumentException("bad secret name: expected letters, digits and . _ : @ + -");
+        }
+        return name;
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            log.debug("closing control socket: {}", e.toString());
+        }
+    }
+
+    /** Stops reading after {@code max} characters so a client cannot make the daemon buffer without bound. */
+    private static final class BoundedReader extends Reader {
+        private final Reader in;
+        private int left;
+
+        BoundedReader(Reader in, int max) {
+            this.in = in;
+            this.left = max;
+        }
+
+        @Override
+        public int read(char[] buf, int off, int len) throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int n = in.read(buf, off, Math.min(len, left));
+            if (n > 0) {
+                left -= n;
+            }
+            return n;
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
+    }
+}
