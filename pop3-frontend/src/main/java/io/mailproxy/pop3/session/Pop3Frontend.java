@@ -7,9 +7,12 @@ import io.mailproxy.core.spi.ListenerContext;
 import io.mailproxy.pop3.Pop3Settings;
 import io.mailproxy.pop3.codec.Pop3CommandDecoder;
 import io.mailproxy.pop3.codec.Pop3ResponseEncoder;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.timeout.IdleStateHandler;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 /** The POP3 server side: one pipeline per client connection. */
@@ -52,6 +55,14 @@ public final class Pop3Frontend implements Frontend {
         p.addLast(DECODER, newDecoder(settings));
         p.addLast(ENCODER, new Pop3ResponseEncoder());
         p.addLast(SESSION, new Pop3SessionHandler(services, listener, settings));
+    }
+
+    /** RFC 2449 / 3206: {@code -ERR [SYS/TEMP] reason}, then close. */
+    @Override
+    public void refuse(Channel channel, String reason) {
+        String line = "-ERR [SYS/TEMP] " + reason.replace('\r', ' ').replace('\n', ' ') + "\r\n";
+        channel.writeAndFlush(Unpooled.copiedBuffer(line, StandardCharsets.US_ASCII))
+                .addListener(ChannelFutureListener.CLOSE);
     }
 
     static Pop3CommandDecoder newDecoder(Pop3Settings settings) {

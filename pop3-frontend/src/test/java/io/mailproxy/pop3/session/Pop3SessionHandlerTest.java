@@ -236,6 +236,18 @@ class Pop3SessionHandlerTest {
     }
 
     @Test
+    void refusedConnectionGetsSysTempInItsOwnProtocol() {
+        EmbeddedChannel refused = new EmbeddedChannel();
+        try {
+            new Pop3Frontend(core).refuse(refused, "too many connections");
+            assertThat(drain(refused)).isEqualTo("-ERR [SYS/TEMP] too many connections\r\n");
+            assertThat(refused.isActive()).isFalse();
+        } finally {
+            refused.finishAndReleaseAll();
+        }
+    }
+
+    @Test
     void unknownCommandsAndPop3PolicyDefaults() {
         open(false);
         send("XYZZY\r\n");
