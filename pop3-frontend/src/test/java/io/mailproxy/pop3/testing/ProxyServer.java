@@ -8,6 +8,7 @@ import io.mailproxy.pop3.session.Pop3Frontend;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
@@ -63,6 +64,82 @@ public final class ProxyServer implements Closeable {
                 })
                 .bind("127.0.0.1", 0).sync().channel();
         core.acquire = () -> lease(imapPort, user, password);
+    }
+
+    /** Makes connector().connect log in to a plaintext POP3 server with USER/PASS (pass-through tests). */
+    public void usePop3Upstream(int pop3Port, String user, String password) {
+        core.connect = () -> {
+            CompletableFuture<UpstreamSession> result = new CompletableFuture<>();
+            ChannelFuture connect = new Bootstrap().group(upstreams).channel(NioSocketChannel.class)
+                    .option(ChannelOption.AUTO_READ, false)
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast("tls", new Recorder());
+                            ch.pipeline().addLast("login", new Pop3Login(user, password, result));
+                        }
+                    })
+                    .connect("127.0.0.1", pop3Port);
+            connect.addListener(f -> {
+                if (f.isSuccess()) {
+                    connect.channel().read();
+                } else {
+                    result.completeExceptionally(f.cause());
+                }
+            });
+            return result;
+        };
+    }
+
+    /** Greeting, USER, PASS; then hands the channel over as the connector would. */
+    private final class Pop3Login extends io.netty.channel.ChannelInboundHandlerAdapter {
+        private final String user;
+        private final String password;
+        private final CompletableFuture<UpstreamSession> result;
+        private final StringBuilder line = new StringBuilder();
+        private int step;
+        private String greeting;
+
+        Pop3Login(String user, String password, CompletableFuture<UpstreamSession> result) {
+            this.user = user;
+            this.password = password;
+            this.result = result;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf buf = (ByteBuf) msg;
+            line.append(buf.toString(StandardCharsets.ISO_8859_1));
+            buf.release();
+            if (line.indexOf("\n") < 0) {
+                ctx.read();
+                return;
+            }
+            String reply = line.toString().strip();
+            line.setLength(0);
+            if (!reply.startsWith("+OK")) {
+                result.completeExceptionally(new IllegalStateException("POP3 login: " + reply));
+                ctx.close();
+                return;
+            }
+            switch (step++) {
+                case 0 -> {
+                    greeting = reply;
+                    ctx.writeAndFlush(Unpooled.copiedBuffer("USER " + user + "\r\n", StandardCharsets.UTF_8));
+                    ctx.read();
+                }
+                case 1 -> {
+                    ctx.writeAndFlush(Unpooled.copiedBuffer("PASS " + password + "\r\n", StandardCharsets.UTF_8));
+                    ctx.read();
+                }
+                default -> {
+                    ctx.pipeline().remove(this);
+                    upstreamCommands.clear();
+                    result.complete(new UpstreamSession(Protocol.POP3, ctx.channel(), greeting,
+                            Set.of("TOP", "UIDL", "USER"), Optional.empty()));
+                }
+            }
+        }
     }
 
     public int port() {
