@@ -60,6 +60,8 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
     private boolean shuttingDown;
     private boolean saslPending;
+    /** Between STLS and the TLS handler being in place: every plaintext byte is dropped (RFC 2595 section 4). */
+    private boolean awaitingTls;
     private String user;
     private int overlong;
     private Pop3Maildrop maildrop;
@@ -90,7 +92,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (!closing) {
+        if (!closing && !awaitingTls) {
             queue.add(request);
             drain();
         }
@@ -329,13 +331,21 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         user = null;
         // commands pipelined after STLS were sent in plaintext: never act on them (RFC 2595 section 4)
         queue.clear();
+        awaitingTls = true;
         ctx.writeAndFlush(Pop3Response.ok("Begin TLS negotiation")).addListener(f -> {
             if (!f.isSuccess()) {
+                ReferenceCountUtil.release(ssl.get().engine());
                 return;
             }
-            ctx.pipeline().addFirst("tls", ssl.get());
-            ctx.pipeline().replace(Pop3Frontend.DECODER, Pop3Frontend.DECODER, Pop3Frontend.newDecoder(settings));
-            finish();
+            // a separate task: the rest of the current read (plaintext sent after STLS) is decoded and dropped first;
+            // AUTO_READ is off, so nothing more is read before the SslHandler is in place
+            ctx.executor().execute(() -> {
+                ctx.pipeline().addFirst("tls", ssl.get());
+                // the old decoder hands its partial plaintext line on as a ByteBuf, which channelRead drops
+                ctx.pipeline().replace(Pop3Frontend.DECODER, Pop3Frontend.DECODER, Pop3Frontend.newDecoder(settings));
+                awaitingTls = false;
+                finish();
+            });
         });
     }
 

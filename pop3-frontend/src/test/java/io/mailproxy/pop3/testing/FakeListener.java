@@ -3,6 +3,7 @@ package io.mailproxy.pop3.testing;
 import io.mailproxy.core.config.ListenerConfig;
 import io.mailproxy.core.spi.ListenerContext;
 import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -12,9 +13,16 @@ public final class FakeListener implements ListenerContext {
 
     public final boolean startTls;
     public final AtomicInteger authenticated = new AtomicInteger();
+    private final SslContext tls;
 
     public FakeListener(boolean startTls) {
+        this(startTls, null);
+    }
+
+    /** A listener with STARTTLS backed by a real server context. */
+    public FakeListener(boolean startTls, SslContext tls) {
         this.startTls = startTls;
+        this.tls = tls;
     }
 
     @Override
@@ -29,12 +37,12 @@ public final class FakeListener implements ListenerContext {
 
     @Override
     public Optional<SslHandler> newServerSslHandler(Channel channel) {
-        return Optional.empty();
+        return tls == null ? Optional.empty() : Optional.of(tls.newHandler(channel.alloc()));
     }
 
     @Override
     public boolean isSecure(Channel channel) {
-        return false;
+        return channel.pipeline().get(SslHandler.class) != null;
     }
 
     @Override

@@ -53,8 +53,11 @@ public final class ProxyServer implements Closeable {
     private final Channel server;
 
     public ProxyServer(int imapPort, String user, String password) throws InterruptedException {
+        this(imapPort, user, password, new FakeListener(false));
+    }
+
+    public ProxyServer(int imapPort, String user, String password, FakeListener listener) throws InterruptedException {
         Pop3Frontend frontend = new Pop3Frontend(core);
-        FakeListener listener = new FakeListener(false);
         server = new ServerBootstrap().group(clients).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
