@@ -2,6 +2,8 @@ package io.mailproxy.pop3;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigOrigin;
+import io.mailproxy.core.config.ConfigException;
 import java.time.Duration;
 
 /**
@@ -54,7 +56,11 @@ public record Pop3Settings(
         return from(ConfigFactory.defaultReference(Pop3Settings.class.getClassLoader()).getConfig("mailproxy.pop3"));
     }
 
-    /** Reads the {@code mailproxy.pop3} section; missing keys take this module's reference.conf defaults. */
+    /**
+     * Reads the {@code mailproxy.pop3} section; missing keys take this module's reference.conf defaults.
+     *
+     * @throws ConfigException naming the file, line and what is expected
+     */
     public static Pop3Settings from(Config section) {
         Config c = section.withFallback(
                 ConfigFactory.defaultReference(Pop3Settings.class.getClassLoader()).getConfig("mailproxy.pop3"));
@@ -69,9 +75,13 @@ public record Pop3Settings(
                     Math.toIntExact(c.getBytes("top-fetch-initial")),
                     Math.toIntExact(c.getBytes("top-fetch-max")),
                     c.getString("implementation"));
-        } catch (com.typesafe.config.ConfigException | IllegalArgumentException | ArithmeticException e) {
-            throw new IllegalArgumentException("mailproxy.pop3: " + e.getMessage(), e);
+        } catch (com.typesafe.config.ConfigException e) {
+            ConfigOrigin o = e.origin();
+            throw new ConfigException(o == null ? null : o.description(), o == null ? 0 : o.lineNumber(),
+                    "mailproxy.pop3", e.getMessage());
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            ConfigOrigin o = section.origin();
+            throw new ConfigException(o.description(), o.lineNumber(), "mailproxy.pop3", e.getMessage());
         }
     }
-
 }

@@ -26,8 +26,10 @@ public final class Pop3Frontend implements Frontend {
     private final CoreServices services;
     private volatile Cached cached;
 
+    /** @throws io.mailproxy.core.config.ConfigException when {@code mailproxy.pop3} is invalid (at start-up and reload) */
     public Pop3Frontend(CoreServices services) {
         this.services = services;
+        settings();
     }
 
     private record Cached(MailproxyConfig config, Pop3Settings settings) { }

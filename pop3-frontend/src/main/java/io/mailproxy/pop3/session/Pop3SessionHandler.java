@@ -255,7 +255,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         String[] args = argument.strip().isEmpty() ? new String[0] : argument.strip().split(" +");
         if (args.length == 0) {
             // RFC 1734 style probe used by some clients: list the mechanisms
-            capa(List.of("PLAIN"));
+            multiLine("", List.of("PLAIN"));
             return;
         }
         if (!args[0].equalsIgnoreCase("PLAIN")) {
@@ -481,11 +481,15 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void capa(List<String> lines) {
+        multiLine("Capability list follows", lines);
+    }
+
+    private void multiLine(String status, List<String> lines) {
         StringBuilder b = new StringBuilder();
         for (String l : lines) {
             b.append(l).append("\r\n");
         }
-        ctx.write(Pop3Response.ok(lines.size() == 1 && lines.get(0).equals("PLAIN") ? "" : "Capability list follows"));
+        ctx.write(Pop3Response.ok(status));
         ctx.write(Pop3Data.ascii(b));
         ctx.writeAndFlush(Pop3Data.END);
     }
