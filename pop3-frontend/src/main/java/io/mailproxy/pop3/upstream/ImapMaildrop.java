@@ -1,6 +1,7 @@
 package io.mailproxy.pop3.upstream;
 
 import io.mailproxy.core.Protocol;
+import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.config.ClientConfig.OnDelete;
 import io.mailproxy.core.config.ClientConfig.Pop3Policy;
 import io.mailproxy.core.identity.LocalLogin;
@@ -25,11 +26,15 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -47,7 +52,9 @@ import org.slf4j.LoggerFactory;
  * {@code <uidvalidity>.<uid>}. RETR streams {@code BODY.PEEK[]} (never marking a message read); TOP fetches
  * {@code BODY.PEEK[HEADER]} and partial {@code BODY.PEEK[TEXT]<offset.n>} pieces until the lines are complete.
  * DELE only marks; QUIT applies {@code on-delete} in one place ({@link #quit}); a session that ends any other way
- * changes nothing upstream.
+ * changes nothing upstream. An upstream that ends between commands (Office 365 ends a session when its token
+ * expires), or whose token expires within a minute, is handed over to a fresh lease at the next command that needs
+ * the upstream, provided the folder's UIDVALIDITY is unchanged; an upstream lost during a command ends the session.
  *
  * <p>Threads: the maildrop's state lives on the client's event loop. {@link ImapClient} futures complete, and its
  * listeners run, on the upstream channel's loop; completions hop back to the client's loop, and body bytes are
@@ -63,11 +70,16 @@ final class ImapMaildrop implements Pop3Maildrop {
             Pattern.compile("BODY\\[([A-Z]*)\\](?:<\\d+>)? (?:NIL|\"\")", Pattern.CASE_INSENSITIVE);
     /** Longest UID set put in one command (Office 365 and Dovecot accept far longer lines). */
     private static final int MAX_SET_LENGTH = 4000;
+    /** Hand over before a command when the token has less than this left. */
+    private static final Duration HAND_OVER_MARGIN = Duration.ofMinutes(1);
     private static final List<String> SPECIAL_USE =
             List.of("\\ALL", "\\ARCHIVE", "\\DRAFTS", "\\FLAGGED", "\\JUNK", "\\SENT", "\\TRASH");
 
-    private final Lease lease;
-    private final ImapClient imap;
+    /** Replaced by a hand-over; only touched on the client loop (listeners capture their own). */
+    private Lease lease;
+    private ImapClient imap;
+    private final CoreServices services;
+    private final AccountConfig accountConfig;
     private final Channel client;
     private final EventLoop clientLoop;
     private final Pop3Settings settings;
@@ -86,11 +98,16 @@ final class ImapMaildrop implements Pop3Maildrop {
 
     private boolean ended;
     private boolean released;
+    /** The upstream connection ended between commands: the next command that needs it hands over first. */
+    private boolean lost;
+    private boolean inFlight;
     /** True once part of a multi-line body went to the client for the current command. */
     private volatile boolean inBody;
 
-    private ImapMaildrop(Lease lease, Channel client, Pop3Settings settings, Pop3Policy policy, String sessionId,
-            String account) {
+    private ImapMaildrop(CoreServices services, AccountConfig accountConfig, Lease lease, Channel client,
+            Pop3Settings settings, Pop3Policy policy, String sessionId, String account) {
+        this.services = services;
+        this.accountConfig = accountConfig;
         this.lease = lease;
         this.client = client;
         this.clientLoop = client.eventLoop();
@@ -99,8 +116,43 @@ final class ImapMaildrop implements Pop3Maildrop {
         this.sessionId = sessionId;
         this.account = account;
         this.hasMove = lease.session().hasCapability("MOVE");
-        this.imap = ImapClient.attach(lease.session().channel(), "pop",
+        this.imap = attach(lease);
+        watch(imap);
+    }
+
+    private static ImapClient attach(Lease lease) {
+        return ImapClient.attach(lease.session().channel(), "pop",
                 ImapResponseDecoder.DEFAULT_MAX_LINE_LENGTH, ImapClient.DEFAULT_MAX_COLLECTED);
+    }
+
+    /**
+     * Keeps one read pending between commands, so a BYE and the close that follows are seen when they happen, not
+     * when the next command fails (ImapClient reads only while a command runs; AUTO_READ stays off).
+     */
+    private void listenWhileIdle() {
+        imap.channel().read();
+    }
+
+    /** Notices an upstream that ends between commands (Office 365 ends a session when its token expires). */
+    private void watch(ImapClient watched) {
+        // between commands: read on after each unsolicited response (EXISTS, BYE...) until the close is seen
+        watched.onUnsolicited(new ImapResponseListener() {
+            @Override
+            public void untagged(ImapResponseLine line) {
+                if (line.endsResponse()) {
+                    watched.channel().read();
+                }
+            }
+        });
+        watched.channel().closeFuture().addListener(f -> clientLoop.execute(() -> {
+            if (watched != imap || ended || inFlight || lost) {
+                return; // replaced, finished, or a running command reports it
+            }
+            lost = true;
+            log.info("{} POP3-over-IMAP upstream of account {} ended between commands{}; handing over at the next "
+                    + "command", sessionId, account, watched.byeText() == null ? "" : " (" + watched.byeText() + ")");
+            endUpstream(true);
+        }));
     }
 
     static CompletableFuture<Pop3Maildrop> open(
@@ -116,7 +168,7 @@ final class ImapMaildrop implements Pop3Maildrop {
             }
             ImapMaildrop maildrop;
             try {
-                maildrop = new ImapMaildrop(lease, client, settings, policy, sessionId, account);
+                maildrop = new ImapMaildrop(services, login.account(), lease, client, settings, policy, sessionId, account);
             } catch (RuntimeException e) {
                 lease.discard();
                 return CompletableFuture.failedFuture(e);
@@ -126,6 +178,7 @@ final class ImapMaildrop implements Pop3Maildrop {
                     maildrop.endUpstream(!(unwrap(error) instanceof Pop3ReplyException));
                     throw error instanceof CompletionException ce ? ce : new CompletionException(error);
                 }
+                maildrop.listenWhileIdle();
                 return maildrop;
             });
         });
@@ -329,9 +382,9 @@ final class ImapMaildrop implements Pop3Maildrop {
                 if (i < 0) {
                     reply(noSuchMessage(command.message()), done);
                 } else if (command.verb() == Pop3Command.Verb.RETR) {
-                    retr(command.message(), uids[i], done);
+                    withUpstream(() -> retr(command.message(), uids[i], done));
                 } else {
-                    top(command.message(), uids[i], command.lines(), done);
+                    withUpstream(() -> top(command.message(), uids[i], command.lines(), done));
                 }
             }
             case QUIT -> quit(done);
@@ -425,6 +478,7 @@ final class ImapMaildrop implements Pop3Maildrop {
      */
     private final class BodyStream implements ImapResponseListener {
         private final String section;
+        private final ImapClient up = imap;
         /** Written on the upstream loop, read after the command's completion hopped to the client loop. */
         long linesLeft;
         boolean started;
@@ -514,11 +568,11 @@ final class ImapMaildrop implements Pop3Maildrop {
             streamed += end - data.readerIndex();
             ByteBuf slice = data.retainedSlice(data.readerIndex(), end - data.readerIndex());
             pendingWrites++;
-            imap.suspendReading();
-            EventLoop upstreamLoop = imap.channel().eventLoop();
+            up.suspendReading();
+            EventLoop upstreamLoop = up.channel().eventLoop();
             client.writeAndFlush(new Pop3Data(slice)).addListener(f -> upstreamLoop.execute(() -> {
                 if (--pendingWrites == 0) {
-                    imap.resumeReading();
+                    up.resumeReading();
                 }
             }));
         }
@@ -562,7 +616,7 @@ final class ImapMaildrop implements Pop3Maildrop {
             }
         }
         int count = marked.size();
-        update(commands, 0, () -> {
+        Runnable apply = () -> update(commands, 0, () -> {
             log.info("{} POP3 QUIT: on-delete {} applied to {} messages of account {}", sessionId,
                     describe(onDelete), count, account);
             endUpstream(false);
@@ -571,6 +625,78 @@ final class ImapMaildrop implements Pop3Maildrop {
                     + (count == 0 ? "" : " (" + count + " messages " + done(onDelete) + ")")))
                     .addListener(f -> done.run());
         }, done);
+        if (commands.isEmpty()) {
+            apply.run();
+        } else {
+            withUpstream(apply);
+        }
+    }
+
+    // ---- hand-over ------------------------------------------------------------------------------------------------
+
+    /**
+     * Runs {@code action} on a usable upstream. At a command boundary, an upstream that ended (token expired) or whose
+     * token expires within a minute is replaced by a fresh lease that selects the same folder; the listing stays the
+     * client's, so only UIDVALIDITY must be unchanged. Event loop (client) only.
+     */
+    private void withUpstream(Runnable action) {
+        Optional<Instant> expires = lease.session().tokenExpiresAt();
+        boolean expiring = !lost && expires.isPresent()
+                && services.clock().instant().plus(HAND_OVER_MARGIN).isAfter(expires.get());
+        if (!lost && !expiring) {
+            action.run();
+            return;
+        }
+        if (expiring) {
+            log.info("{} POP3-over-IMAP token of account {} expires at {}: handing over to a fresh connection",
+                    sessionId, account, expires.get());
+            endUpstream(false);
+        }
+        inFlight = true;
+        String select = (policy.onDelete().kind() == OnDelete.Kind.KEEP ? "EXAMINE " : "SELECT ")
+                + ModifiedUtf7.quoted(policy.folder());
+        services.pools().acquire(accountConfig, Protocol.IMAP).thenCompose(fresh -> {
+            ImapClient next;
+            try {
+                next = attach(fresh);
+            } catch (RuntimeException e) {
+                fresh.discard();
+                throw e;
+            }
+            return next.execute(select).handle((c, e) -> {
+                long validity = c == null || !c.isOk() ? -1 : c.untagged().stream()
+                        .map(r -> UIDVALIDITY.matcher(r.text())).filter(Matcher::find)
+                        .mapToLong(m -> Long.parseLong(m.group(1))).findFirst().orElse(-1);
+                if (validity != uidValidity) {
+                    fresh.discard();
+                    throw new CompletionException(new UpstreamException(UpstreamException.Kind.PROTOCOL_ERROR,
+                            "hand-over failed: " + (e != null ? unwrap(e).toString() : c.isOk()
+                                    ? "UIDVALIDITY changed from " + uidValidity + " to " + validity
+                                    : select + " answered " + c.status() + " " + c.text())));
+                }
+                return Map.entry(fresh, next);
+            });
+        }).whenComplete((pair, e) -> clientLoop.execute(() -> {
+            inFlight = false;
+            if (ended) {
+                if (pair != null) {
+                    pair.getKey().discard();
+                }
+                return;
+            }
+            if (e != null) {
+                fatal(unwrap(e).toString(), unwrap(e));
+                return;
+            }
+            lease = pair.getKey();
+            imap = pair.getValue();
+            released = false;
+            lost = false;
+            watch(imap);
+            listenWhileIdle();
+            log.info("{} POP3-over-IMAP session of account {} handed over to a fresh connection", sessionId, account);
+            action.run();
+        }));
     }
 
     private void update(List<String> commands, int next, Runnable success, Runnable done) {
@@ -654,15 +780,17 @@ final class ImapMaildrop implements Pop3Maildrop {
             return;
         }
         released = true;
-        Channel channel = imap.channel();
+        ImapClient ending = imap;
+        Lease leased = lease;
+        Channel channel = ending.channel();
         channel.eventLoop().execute(() -> {
-            boolean clean = !dirty && channel.isActive() && imap.isIdle();
+            boolean clean = !dirty && channel.isActive() && ending.isIdle();
             if (clean) {
-                imap.detach();
+                ending.detach();
                 channel.config().setAutoRead(false);
-                lease.release(false);
+                leased.release(false);
             } else {
-                lease.discard();
+                leased.discard();
             }
         });
     }
@@ -672,13 +800,16 @@ final class ImapMaildrop implements Pop3Maildrop {
         ScheduledFuture<?> timeout = clientLoop.schedule(
                 () -> fatal("no reply to \"" + command + "\" within " + settings.upstreamTimeout(), null),
                 settings.upstreamTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        inFlight = true;
         CompletableFuture<ImapCompletion> f = listener == null ? imap.execute(command) : imap.execute(command, listener);
         // always a new task (see load()): the next command must not be issued inside this completion
         f.whenComplete((c, e) -> clientLoop.execute(() -> {
             timeout.cancel(false);
+            inFlight = false;
             if (ended) {
                 return;
             }
+            listenWhileIdle();
             if (e != null) {
                 Throwable cause = unwrap(e);
                 fatal(cause.toString(), cause);
@@ -696,7 +827,7 @@ final class ImapMaildrop implements Pop3Maildrop {
         ended = true;
         String bye = imap.byeText();
         log.warn("{} POP3-over-IMAP upstream of account {} failed: {}{}; closing the session", sessionId, account, why,
-                bye == null || why.contains(bye) ? "" : " (upstream said: " + bye + ")");
+                bye == null || why.contains(bye) || why.contains("hand-over") ? "" : " (upstream said: " + bye + ")");
         endUpstream(true);
         if (inBody) {
             client.close();

@@ -47,6 +47,8 @@ public final class ProxyServer implements Closeable {
     public final List<String> leaseEnds = new CopyOnWriteArrayList<>();
     /** Capabilities to drop from what the upstream advertises (to simulate a server without them). */
     public final Set<String> hideCapabilities = new HashSet<>();
+    /** When set, leases report a token that expires this long after login. */
+    public volatile java.time.Duration tokenLifetime;
 
     private final EventLoopGroup clients = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final EventLoopGroup upstreams = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -180,7 +182,9 @@ public final class ProxyServer implements Closeable {
                         set.removeAll(hideCapabilities);
                         imap.detach();
                         upstreamCommands.clear();
-                        UpstreamSession session = new UpstreamSession(Protocol.IMAP, ch, "* OK", set, Optional.empty());
+                        java.time.Duration life = tokenLifetime;
+                        UpstreamSession session = new UpstreamSession(Protocol.IMAP, ch, "* OK", set,
+                                life == null ? Optional.empty() : Optional.of(java.time.Instant.now().plus(life)));
                         result.complete(new Lease() {
                             private boolean ended;
 

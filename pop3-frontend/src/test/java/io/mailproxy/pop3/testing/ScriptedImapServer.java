@@ -27,6 +27,7 @@ public final class ScriptedImapServer implements Closeable {
     private final ServerSocket server;
     private final Map<Pattern, String> rules = new LinkedHashMap<>();
     public final List<String> commands = new CopyOnWriteArrayList<>();
+    private final List<Socket> open = new CopyOnWriteArrayList<>();
     private final Thread thread;
 
     public ScriptedImapServer() throws IOException {
@@ -66,7 +67,20 @@ public final class ScriptedImapServer implements Closeable {
         }
     }
 
+    /** Sends {@code untagged} on every open connection and closes it (a server ending sessions on its own). */
+    public void dropAll(String untagged) {
+        for (Socket s : open) {
+            try {
+                s.getOutputStream().write((untagged + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                s.close();
+            } catch (IOException e) {
+                // already gone
+            }
+        }
+    }
+
     private void session(Socket socket) {
+        open.add(socket);
         try (socket) {
             BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
             OutputStream out = socket.getOutputStream();

@@ -110,4 +110,48 @@ class Pop3OverScriptedImapTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> proxy.leaseEnds.size() == 1);
         assertThat(proxy.leaseEnds).containsExactly("discard");
     }
+
+    @Test
+    void upstreamEndedBetweenCommandsIsHandedOverAtTheNextCommand() throws Exception {
+        try (Pop3Client c = login("expunge")) {
+            c.command("PASS secret");
+            assertThat(c.command("DELE 2")).startsWith("+OK");
+            imap.dropAll("* BYE Session invalidated - AccessTokenExpired");
+            await().atMost(Duration.ofSeconds(5)).until(() -> proxy.leaseEnds.contains("discard"));
+            assertThat(c.command("UIDL 1")).isEqualTo("+OK 1 14.30");
+            assertThat(c.command("RETR 1")).isEqualTo("+OK 14 octets");
+            assertThat(c.bodyText()).isEqualTo("Subject: x\r\n\r\n");
+            assertThat(c.command("QUIT")).isEqualTo("+OK mailproxy POP3 signing off (1 messages deleted)");
+        }
+        assertThat(imap.commands.stream().filter(cmd -> cmd.startsWith("LOGIN"))).hasSize(2);
+        assertThat(imap.commands).containsSubsequence("SELECT \"INBOX\"", "SELECT \"INBOX\"",
+                "UID FETCH 30 (BODY.PEEK[])", "UID STORE 31 +FLAGS.SILENT (\\Deleted)", "UID EXPUNGE 31");
+    }
+
+    @Test
+    void handOverRefusesAFolderWhoseUidValidityChanged() throws Exception {
+        try (Pop3Client c = login("keep")) {
+            c.command("PASS secret");
+            imap.dropAll("* BYE Session invalidated - AccessTokenExpired");
+            await().atMost(Duration.ofSeconds(5)).until(() -> proxy.leaseEnds.contains("discard"));
+            imap.on("(SELECT|EXAMINE) \"INBOX\"", "* OK [UIDVALIDITY 99] changed", "$TAG OK [READ-ONLY] done");
+            assertThat(c.command("RETR 1"))
+                    .isEqualTo("-ERR [SYS/TEMP] Lost the connection to the mail server, try again later");
+            assertThat(c.closedByServer()).isTrue();
+        }
+        assertThat(imap.commands).doesNotContain("UID FETCH 30 (BODY.PEEK[])");
+    }
+
+    @Test
+    void tokenAboutToExpireIsHandedOverBeforeTheCommand() throws Exception {
+        proxy.tokenLifetime = Duration.ofSeconds(30);
+        try (Pop3Client c = login("keep")) {
+            c.command("PASS secret");
+            assertThat(c.command("RETR 1")).isEqualTo("+OK 14 octets");
+            c.body();
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.leaseEnds.size() == 2);
+        assertThat(proxy.leaseEnds).containsExactly("release", "release");
+        assertThat(imap.commands.stream().filter(cmd -> cmd.startsWith("LOGIN"))).hasSize(2);
+    }
 }
