@@ -21,6 +21,14 @@ public final class Pop3ResponseEncoder extends MessageToMessageEncoder<Object> {
 
     private boolean inBody;
     private boolean atLineStart;
+    /** Stops at a '.' that starts a line; tracks line starts across chunks in {@link #atLineStart}. */
+    private final io.netty.util.ByteProcessor lineStartDot = b -> {
+        if (atLineStart && b == '.') {
+            return false;
+        }
+        atLineStart = b == '\n';
+        return true;
+    };
     private byte last1;
     private byte last2;
     private long bodyOctets;
@@ -70,22 +78,18 @@ public final class Pop3ResponseEncoder extends MessageToMessageEncoder<Object> {
         int sliceFrom = start;
         int i = start;
         while (i < end) {
-            if (atLineStart) {
-                atLineStart = false;
-                if (data.getByte(i) == '.') {
-                    if (i > sliceFrom) {
-                        out.add(data.retainedSlice(sliceFrom, i - sliceFrom));
-                    }
-                    out.add(ctx.alloc().buffer(1).writeByte('.'));
-                    sliceFrom = i;
-                }
-            }
-            int lf = data.indexOf(i, end, (byte) '\n');
-            if (lf < 0) {
+            // one scan up to the next dot that starts a line (a single buffer access per stuffed line)
+            int dot = data.forEachByte(i, end - i, lineStartDot);
+            if (dot < 0) {
                 break;
             }
-            atLineStart = true;
-            i = lf + 1;
+            if (dot > sliceFrom) {
+                out.add(data.retainedSlice(sliceFrom, dot - sliceFrom));
+            }
+            out.add(ctx.alloc().buffer(1).writeByte('.'));
+            sliceFrom = dot;
+            atLineStart = false;
+            i = dot + 1;
         }
         if (end > sliceFrom) {
             out.add(data.retainedSlice(sliceFrom, end - sliceFrom));

@@ -52,47 +52,50 @@ public final class Pop3ResponseScanner {
         if (state == State.IDLE) {
             throw new IllegalStateException("bytes from upstream with no command outstanding");
         }
-        int end = buf.writerIndex();
-        for (int i = buf.readerIndex(); i < end; i++) {
-            byte b = buf.getByte(i);
-            switch (state) {
-                case STATUS -> {
-                    if (b == '\n') {
-                        trimCr();
-                        if (!ok() && !(status.length() >= 4 && status.substring(0, 4).equals("-ERR"))) {
-                            throw new IllegalStateException("not a POP3 status line: " + statusLine());
-                        }
-                        if (multiLineIfOk && ok()) {
-                            state = State.LINE_START;
-                        } else {
-                            state = State.IDLE;
-                            return i + 1;
-                        }
-                    } else {
-                        if (status.length() >= maxStatusLine) {
-                            throw new IllegalStateException("upstream status line longer than " + maxStatusLine);
-                        }
-                        status.append((char) (b & 0xff));
+        // one forEachByte call, not a getByte per byte: cheaper, and a single access for the leak detector
+        int last = buf.forEachByte(this::step);
+        return last < 0 ? -1 : last + 1;
+    }
+
+    /** Consumes one byte; false when it completed the response. */
+    private boolean step(byte b) {
+        switch (state) {
+            case STATUS -> {
+                if (b == '\n') {
+                    trimCr();
+                    if (!ok() && !(status.length() >= 4 && status.substring(0, 4).equals("-ERR"))) {
+                        throw new IllegalStateException("not a POP3 status line: " + statusLine());
                     }
-                }
-                case LINE_START -> state = b == '.' ? State.DOT : b == '\n' ? State.LINE_START : State.MID_LINE;
-                case MID_LINE -> {
-                    if (b == '\n') {
+                    if (multiLineIfOk && ok()) {
                         state = State.LINE_START;
-                    }
-                }
-                case DOT -> state = b == '\r' ? State.DOT_CR : b == '\n' ? State.LINE_START : State.MID_LINE;
-                case DOT_CR -> {
-                    if (b == '\n') {
+                    } else {
                         state = State.IDLE;
-                        return i + 1;
+                        return false;
                     }
-                    state = State.MID_LINE;
+                } else {
+                    if (status.length() >= maxStatusLine) {
+                        throw new IllegalStateException("upstream status line longer than " + maxStatusLine);
+                    }
+                    status.append((char) (b & 0xff));
                 }
-                default -> throw new IllegalStateException(state.name());
             }
+            case LINE_START -> state = b == '.' ? State.DOT : b == '\n' ? State.LINE_START : State.MID_LINE;
+            case MID_LINE -> {
+                if (b == '\n') {
+                    state = State.LINE_START;
+                }
+            }
+            case DOT -> state = b == '\r' ? State.DOT_CR : b == '\n' ? State.LINE_START : State.MID_LINE;
+            case DOT_CR -> {
+                if (b == '\n') {
+                    state = State.IDLE;
+                    return false;
+                }
+                state = State.MID_LINE;
+            }
+            default -> throw new IllegalStateException("bytes after the end of the response");
         }
-        return -1;
+        return true;
     }
 
     private void trimCr() {

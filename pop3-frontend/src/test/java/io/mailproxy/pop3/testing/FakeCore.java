@@ -40,6 +40,8 @@ public final class FakeCore implements CoreServices {
     /** What connector().connect returns (POP3 pass-through). */
     public volatile Supplier<CompletableFuture<UpstreamSession>> connect =
             () -> CompletableFuture.failedFuture(new IllegalStateException("no upstream in this test"));
+    /** When set, connector().connect uses this instead of {@link #connect}, with the event loop it was given. */
+    public volatile java.util.function.Function<EventLoop, CompletableFuture<UpstreamSession>> connectOn;
     /** What pools().acquire returns (POP3 over IMAP). */
     public volatile Supplier<CompletableFuture<Lease>> acquire =
             () -> CompletableFuture.failedFuture(new IllegalStateException("no pool in this test"));
@@ -86,7 +88,8 @@ public final class FakeCore implements CoreServices {
 
     @Override
     public UpstreamConnector connector() {
-        return (AccountConfig account, Protocol protocol, EventLoop loop) -> connect.get();
+        return (AccountConfig account, Protocol protocol, EventLoop loop) ->
+                connectOn != null ? connectOn.apply(loop) : connect.get();
     }
 
     @Override

@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /** A blocking POP3 client for tests: status lines and unstuffed multi-line bodies (RFC 1939 section 3). */
 public final class Pop3Client implements Closeable {
@@ -67,21 +68,45 @@ public final class Pop3Client implements Closeable {
         return new String(body(), StandardCharsets.ISO_8859_1);
     }
 
-    /** True when the server closed the connection (read returns EOF). */
-    public boolean closedByServer() throws IOException {
-        return in.read() == -1;
-    }
+    private final byte[] buf = new byte[65536];
+    private int pos;
+    private int limit;
 
     private byte[] rawLine() throws IOException {
-        ByteArrayOutputStream line = new ByteArrayOutputStream(128);
-        int c;
-        while ((c = in.read()) != -1) {
-            line.write(c);
-            if (c == '\n') {
+        ByteArrayOutputStream line = null;
+        while (true) {
+            if (pos == limit) {
+                int n = in.read(buf);
+                if (n < 0) {
+                    return line == null || line.size() == 0 ? null : line.toByteArray();
+                }
+                pos = 0;
+                limit = n;
+            }
+            int lf = pos;
+            while (lf < limit && buf[lf] != '\n') {
+                lf++;
+            }
+            if (lf < limit) {
+                byte[] chunk = Arrays.copyOfRange(buf, pos, lf + 1);
+                pos = lf + 1;
+                if (line == null) {
+                    return chunk;
+                }
+                line.write(chunk, 0, chunk.length);
                 return line.toByteArray();
             }
+            if (line == null) {
+                line = new ByteArrayOutputStream(256);
+            }
+            line.write(buf, pos, limit - pos);
+            pos = limit;
         }
-        return line.size() == 0 ? null : line.toByteArray();
+    }
+
+    /** True when the server closed the connection (nothing more to read). */
+    public boolean closedByServer() throws IOException {
+        return pos == limit && in.read() == -1;
     }
 
     @Override

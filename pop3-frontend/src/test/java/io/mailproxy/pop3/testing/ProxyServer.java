@@ -73,9 +73,10 @@ public final class ProxyServer implements Closeable {
 
     /** Makes connector().connect log in to a plaintext POP3 server with USER/PASS (pass-through tests). */
     public void usePop3Upstream(int pop3Port, String user, String password) {
-        core.connect = () -> {
+        core.connectOn = loop -> {
             CompletableFuture<UpstreamSession> result = new CompletableFuture<>();
-            ChannelFuture connect = new Bootstrap().group(upstreams).channel(NioSocketChannel.class)
+            // like the real connector: the upstream channel is registered on the client's event loop
+            ChannelFuture connect = new Bootstrap().group(loop).channel(NioSocketChannel.class)
                     .option(ChannelOption.AUTO_READ, false)
                     .handler(new ChannelInitializer<Channel>() {
                         @Override
