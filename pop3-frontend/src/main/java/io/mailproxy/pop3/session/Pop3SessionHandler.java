@@ -16,6 +16,7 @@ import io.mailproxy.pop3.codec.Pop3Response;
 import io.mailproxy.pop3.upstream.Pop3Maildrop;
 import io.mailproxy.pop3.upstream.Pop3Maildrops;
 import io.mailproxy.pop3.upstream.Pop3ReplyException;
+import io.micrometer.core.instrument.Counter;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -363,18 +364,26 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /** {@code mailproxy.pop3.logins{result=ok|rejected|error|in_use|unavailable|refused}}. */
+    private void countLogin(String result) {
+        Counter.builder("mailproxy.pop3.logins").description("POP3 logins by outcome").tag("result", result)
+                .register(services.meters()).increment();
+    }
+
     private void loggedIn(String login, LocalLogin outcome, Throwable error) {
         if (closing) {
             return;
         }
         if (error != null) {
             log.warn("{} POP3 login of {}: local authentication failed to run: {}", sessionId, login, unwrap(error).toString());
+            countLogin("error");
             reply(Pop3Response.err("[SYS/TEMP] Authentication service unavailable, try again later"));
             finish();
             return;
         }
         if (outcome instanceof LocalLogin.Rejected rejected) {
             log.info("{} POP3 login failed for {}: {}", sessionId, login, rejected.reason());
+            countLogin("rejected");
             reply(AUTH_FAILED);
             finish();
             return;
@@ -382,6 +391,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         LocalLogin.Accepted accepted = (LocalLogin.Accepted) outcome;
         if (!accepted.client().allows(Protocol.POP3)) {
             log.info("{} POP3 login failed for {}: client may not use POP3", sessionId, login);
+            countLogin("rejected");
             reply(AUTH_FAILED);
             finish();
             return;
@@ -410,6 +420,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
             finish();
             return;
         }
+        countLogin("ok");
         maildrop = opened;
         state = Pop3State.TRANSACTION;
         reply(Pop3Response.ok(opened.greeting()));
@@ -419,16 +430,20 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
     /** DESIGN's errors table: the reply for a failure to reach the account's mailbox, and its log line. */
     private Pop3Response upstreamFailure(String account, Throwable cause) {
         if (cause instanceof Pop3ReplyException refused) {
+            countLogin("refused");
             log.warn("{} POP3 maildrop of account {} refused: {}", sessionId, account, refused.getMessage());
             return refused.reply();
         }
         if (cause instanceof UpstreamException ue) {
             log.warn("{} POP3 upstream of account {} unavailable: {}", sessionId, account, ue.toString());
             if (ue.kind() == UpstreamException.Kind.LIMIT_REACHED) {
+                countLogin("in_use");
                 return Pop3Response.err("[IN-USE] Too many connections to this mailbox, try again later");
             }
+            countLogin("unavailable");
             return Pop3Response.err("[SYS/TEMP] Mailbox unavailable upstream, try again later");
         }
+        countLogin("unavailable");
         log.error("{} POP3 upstream of account {} failed unexpectedly", sessionId, account, cause);
         return Pop3Response.err("[SYS/TEMP] Mailbox unavailable upstream, try again later");
     }

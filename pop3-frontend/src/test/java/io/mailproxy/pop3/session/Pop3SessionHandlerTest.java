@@ -106,6 +106,7 @@ class Pop3SessionHandlerTest {
         send("PASS wrong one\r\n");
         assertThat(out()).isEqualTo("-ERR [AUTH] Authentication failed\r\n");
         assertThat(core.logins).containsExactly("alice:wrong one");
+        assertThat(core.meters.counter("mailproxy.pop3.logins", "result", "rejected").count()).isEqualTo(1.0);
         send("STAT\r\n");
         assertThat(out()).isEqualTo("-ERR Log in first\r\n");
         assertThat(ch.isActive()).isTrue();
@@ -168,6 +169,7 @@ class Pop3SessionHandlerTest {
         send("USER alice\r\nPASS secret\r\n");
         assertThat(out()).isEqualTo(
                 "+OK Send the password\r\n-ERR [IN-USE] Too many connections to this mailbox, try again later\r\n");
+        assertThat(core.meters.counter("mailproxy.pop3.logins", "result", "in_use").count()).isEqualTo(1.0);
     }
 
     @Test

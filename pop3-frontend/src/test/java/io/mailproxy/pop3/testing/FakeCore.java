@@ -92,9 +92,11 @@ public final class FakeCore implements CoreServices {
                 connectOn != null ? connectOn.apply(loop) : connect.get();
     }
 
+    public final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+
     @Override
     public MeterRegistry meters() {
-        return new SimpleMeterRegistry();
+        return meters;
     }
 
     @Override
