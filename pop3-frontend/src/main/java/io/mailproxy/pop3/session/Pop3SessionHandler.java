@@ -1,5 +1,6 @@
 package io.mailproxy.pop3.session;
 
+import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.identity.LocalLogin;
 import io.mailproxy.core.spi.CoreServices;
@@ -130,6 +131,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
                 closing = true;
                 ctx.close();
             } else {
+                SessionLog.outcome(ctx.channel(), "idle-timeout");
                 closeWith(Pop3Response.err("Autologout; idle for too long"));
             }
         } else if (evt == ShutdownEvent.INSTANCE) {
@@ -231,7 +233,10 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
             }
             case "AUTH" -> auth(line.argument());
             case "STLS" -> stls();
-            case "QUIT" -> closeWith(Pop3Response.ok("mailproxy POP3 signing off"));
+            case "QUIT" -> {
+                SessionLog.outcome(ctx.channel(), "quit");
+                closeWith(Pop3Response.ok("mailproxy POP3 signing off"));
+            }
             case "APOP" -> reply(Pop3Response.err("APOP is not supported, use USER/PASS or AUTH PLAIN"));
             default -> {
                 user = null;
@@ -399,6 +404,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         log.info("{} POP3 client {} logged in; account {}, source {}", sessionId, login, accepted.account().name(),
                 accepted.client().pop3().source().name().toLowerCase(java.util.Locale.ROOT));
         listener.authenticated(ctx.channel());
+        SessionLog.identify(ctx.channel(), login, accepted.account().name());
         CompletableFuture<Pop3Maildrop> opened;
         try {
             opened = Pop3Maildrops.open(services, accepted, ctx.channel(), settings, sessionId);
@@ -475,6 +481,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         busy = true;
         if (command.verb() == Pop3Command.Verb.QUIT) {
             state = Pop3State.UPDATE;
+            SessionLog.outcome(ctx.channel(), "quit");
             Pop3Maildrop md = maildrop;
             maildrop = null;
             md.quit(() -> {
@@ -533,6 +540,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         }
         log.info("{} POP3 session closed for shutdown", sessionId);
         abandon();
+        SessionLog.outcome(ctx.channel(), "shutdown");
         closeWith(Pop3Response.err("[SYS/TEMP] Server shutting down"));
     }
 
