@@ -152,6 +152,17 @@ final class Wire implements Closeable {
                 throw new EOFException("connection closed in a multi-line reply");
             }
             while (pos < lim) {
+                if (state == 0) { // the common case: skip to the next CR in a tight loop
+                    int i = pos;
+                    while (i < lim && buf[i] != '\r') {
+                        i++;
+                    }
+                    count += i - pos;
+                    pos = i;
+                    if (pos == lim) {
+                        break;
+                    }
+                }
                 byte b = buf[pos++];
                 count++;
                 state = switch (state) {
