@@ -24,4 +24,12 @@ public interface Lease {
     default void discard() {
         release(true);
     }
+
+    /**
+     * Tells the pool that the upstream throttled this account during the lease (SMTP {@code 432 4.3.2},
+     * {@code 550 5.2.251}-{@code 255}): the account's pool stops opening connections for a while. Does not end the
+     * lease.
+     */
+    default void reportThrottled() {
+    }
 }

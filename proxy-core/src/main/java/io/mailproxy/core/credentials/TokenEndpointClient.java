@@ -1,0 +1,213 @@
+package io.mailproxy.core.credentials;
+
+import com.nimbusds.oauth2.sdk.AccessTokenResponse;
+import com.nimbusds.oauth2.sdk.AuthorizationGrant;
+import com.nimbusds.oauth2.sdk.ErrorObject;
+import com.nimbusds.oauth2.sdk.ParseException;
+import com.nimbusds.oauth2.sdk.Scope;
+import com.nimbusds.oauth2.sdk.TokenRequest;
+import com.nimbusds.oauth2.sdk.TokenResponse;
+import com.nimbusds.oauth2.sdk.auth.ClientAuthentication;
+import com.nimbusds.oauth2.sdk.auth.ClientSecretPost;
+import com.nimbusds.oauth2.sdk.auth.Secret;
+import com.nimbusds.oauth2.sdk.http.HTTPRequest;
+import com.nimbusds.oauth2.sdk.http.HTTPResponse;
+import com.nimbusds.oauth2.sdk.id.ClientID;
+import io.mailproxy.core.config.OAuth2ProviderConfig;
+import io.mailproxy.core.config.SecretRef;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import net.minidev.json.JSONArray;
+import net.minidev.json.JSONObject;
+
+/**
+ * One blocking round trip to a token (or device authorization) endpoint through Nimbus, with connect and read
+ * timeouts, turning Microsoft's error bodies into {@link TokenException}s. Never called on an event loop.
+ */
+final class TokenEndpointClient {
+    private static final Pattern AADSTS = Pattern.compile("^(AADSTS(\\d+)):");
+    /** AADSTS700024: "Client assertion is not within its valid time range." */
+    static final long CLOCK_SKEW_CODE = 700024L;
+
+    private final SecretStore store;
+    private final Clock clock;
+    private final Duration connectTimeout;
+    private final Duration readTimeout;
+
+    TokenEndpointClient(SecretStore store, Clock clock, Duration connectTimeout, Duration readTimeout) {
+        this.store = store;
+        this.clock = clock;
+        this.connectTimeout = connectTimeout;
+        this.readTimeout = readTimeout;
+    }
+
+    record Issued(com.nimbusds.oauth2.sdk.token.AccessToken accessToken, Instant expiresAt,
+                  Optional<String> refreshToken, String scope) {
+        @Override
+        public String toString() {
+            return "Issued[****, expires " + expiresAt + "]";
+        }
+    }
+
+    /** The client's authentication: a certificate (private_key_jwt), a secret (client_secret_post), or none. */
+    ClientAuthentication clientAuthentication(OAuth2ProviderConfig provider) throws TokenException {
+        if (provider.certificateFile().isPresent()) {
+            Path cert = provider.certificateFile().get();
+            ClientAssertions.Credential credential = ClientAssertions.load(cert, provider.privateKeyFile().orElse(cert));
+            return ClientAssertions.create(credential, provider.clientId(), provider.tokenEndpoint(), clock.instant());
+        }
+        if (provider.clientSecret().isPresent()) {
+            return new ClientSecretPost(new ClientID(provider.clientId()),
+                    new Secret(resolve(provider.clientSecret().get(), "client secret of provider " + provider.name())));
+        }
+        return null;
+    }
+
+    String resolve(SecretRef ref, String what) throws TokenException {
+        if (ref instanceof SecretRef.Literal literal) {
+            return literal.value();
+        }
+        String name = ((SecretRef.Stored) ref).name();
+        Optional<String> value;
+        try {
+            value = store.get(name);
+        } catch (SecretStoreException e) {
+            throw new TokenException(TokenException.Reason.SECRET_MISSING, "cannot read secret '" + name + "' ("
+                    + what + "): " + e.getMessage(), null, List.of(), e);
+        }
+        return value.orElseThrow(() -> new TokenException(TokenException.Reason.SECRET_MISSING,
+                "secret '" + name + "' (" + what + ") is not stored: run ./mailproxy secret set " + name));
+    }
+
+    Issued token(OAuth2ProviderConfig provider, AuthorizationGrant grant, Scope scope, String who) throws TokenException {
+        ClientAuthentication auth = clientAuthentication(provider);
+        TokenRequest request = auth != null
+                ? new TokenRequest(provider.tokenEndpoint(), auth, grant, scope)
+                : new TokenRequest(provider.tokenEndpoint(), new ClientID(provider.clientId()), grant, scope);
+        Instant sent = clock.instant(); // expiry counts from the request, not the reply: never late
+        HTTPResponse response = send(request.toHTTPRequest(), provider.tokenEndpoint());
+        TokenResponse parsed;
+        try {
+            parsed = TokenResponse.parse(response);
+        } catch (ParseException e) {
+            throw unparsable(provider.tokenEndpoint(), response);
+        }
+        if (!parsed.indicatesSuccess()) {
+            throw rejected(provider, grant.getType().getValue(), who, response, parsed.toErrorResponse().getErrorObject());
+        }
+        AccessTokenResponse ok = parsed.toSuccessResponse();
+        com.nimbusds.oauth2.sdk.token.AccessToken at = ok.getTokens().getAccessToken();
+        long lifetime = at.getLifetime() > 0 ? at.getLifetime() : 3600;
+        Optional<String> rt = Optional.ofNullable(ok.getTokens().getRefreshToken()).map(r -> r.getValue());
+        String granted = at.getScope() != null ? at.getScope().toString() : scope == null ? "" : scope.toString();
+        return new Issued(at, sent.plusSeconds(lifetime), rt, granted);
+    }
+
+    HTTPResponse send(HTTPRequest request, URI endpoint) throws TokenException {
+        requireSecureEndpoint(endpoint);
+        request.setConnectTimeout((int) connectTimeout.toMillis());
+        request.setReadTimeout((int) readTimeout.toMillis());
+        request.setFollowRedirects(false);
+        HTTPResponse response;
+        try {
+            response = request.send();
+        } catch (IOException e) {
+            throw new TokenException(TokenException.Reason.ENDPOINT_UNAVAILABLE, "token endpoint " + endpoint
+                    + " unreachable: " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : " " + e.getMessage()), null, List.of(), null);
+        }
+        if (response.getStatusCode() >= 500 || response.getStatusCode() == 429) {
+            throw new TokenException(TokenException.Reason.ENDPOINT_UNAVAILABLE, "token endpoint " + endpoint
+                    + " answered HTTP " + response.getStatusCode() + firstLineOfError(response), null, List.of(), null);
+        }
+        return response;
+    }
+
+    /** Tokens and secrets travel only over https, except to a loopback address (a local test provider). */
+    static void requireSecureEndpoint(URI endpoint) throws TokenException {
+        if ("https".equalsIgnoreCase(endpoint.getScheme())) {
+            return;
+        }
+        String host = endpoint.getHost() == null ? "" : endpoint.getHost();
+        boolean loopback = host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("::1");
+        if (!"http".equalsIgnoreCase(endpoint.getScheme()) || !loopback) {
+            throw new TokenException(TokenException.Reason.CONFIGURATION, "endpoint " + endpoint + " is not https://"
+                    + " (plain http is allowed only on a loopback address)");
+        }
+    }
+
+    static TokenException unparsable(URI endpoint, HTTPResponse response) {
+        return new TokenException(TokenException.Reason.ENDPOINT_UNAVAILABLE, "token endpoint " + endpoint
+                + " answered HTTP " + response.getStatusCode() + " with a body that is not an OAuth 2.0 token response",
+                null, List.of(), null);
+    }
+
+    private static String firstLineOfError(HTTPResponse response) {
+        try {
+            JSONObject body = response.getBodyAsJSONObject();
+            Object description = body.get("error_description");
+            return description == null ? "" : ": " + firstLine(String.valueOf(description));
+        } catch (ParseException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    /** {@code invalid_grant}, {@code invalid_client} ... with Microsoft's AADSTS code and first line of text. */
+    static TokenException rejected(OAuth2ProviderConfig provider, String grant, String who, HTTPResponse response,
+                                   ErrorObject error) {
+        String code = error == null || error.getCode() == null ? "error" : error.getCode();
+        String description = error == null || error.getDescription() == null ? "" : error.getDescription();
+        List<Long> codes = new ArrayList<>();
+        try {
+            Object raw = response.getBodyAsJSONObject().get("error_codes");
+            if (raw instanceof JSONArray array) {
+                for (Object o : array) {
+                    if (o instanceof Number n) {
+                        codes.add(n.longValue());
+                    }
+                }
+            }
+            Object fullDescription = response.getBodyAsJSONObject().get("error_description");
+            if (fullDescription != null) {
+                description = String.valueOf(fullDescription);
+            }
+        } catch (ParseException | RuntimeException e) {
+            // not JSON, or no error_codes: the OAuth error object is all there is
+        }
+        description = firstLine(description);
+        Matcher m = AADSTS.matcher(description);
+        if (codes.isEmpty() && m.find()) {
+            codes.add(Long.parseLong(m.group(2)));
+        }
+        boolean skew = codes.contains(CLOCK_SKEW_CODE);
+        String subject = who.isEmpty() ? "" : " for " + who;
+        String message = skew
+                ? "clock skew: provider " + provider.name() + " refused the signed client assertion as outside its"
+                        + " valid time range; check this machine's clock (NTP). " + code + ": " + description
+                : "provider " + provider.name() + " refused the " + grant + " grant" + subject + ": " + code
+                        + (description.isEmpty() ? "" : ": " + description);
+        return new TokenException(skew ? TokenException.Reason.CLOCK_SKEW : TokenException.Reason.REJECTED,
+                message, code, codes, null);
+    }
+
+    /** Microsoft appends "\r\nTrace ID: ...\r\nCorrelation ID: ...": the first line is the reason. */
+    static String firstLine(String text) {
+        int cut = text.indexOf('\r');
+        int lf = text.indexOf('\n');
+        if (cut < 0 || (lf >= 0 && lf < cut)) {
+            cut = lf;
+        }
+        String line = cut < 0 ? text : text.substring(0, cut);
+        line = line.strip();
+        return line.length() > 500 ? line.substring(0, 500) + "..." : line;
+    }
+}

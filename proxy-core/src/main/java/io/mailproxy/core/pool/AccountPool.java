@@ -1,0 +1,715 @@
+package io.mailproxy.core.pool;
+
+import io.mailproxy.core.Protocol;
+import io.mailproxy.core.config.AccountConfig;
+import io.mailproxy.core.config.PoolConfig;
+import io.mailproxy.core.upstream.UpstreamException;
+import io.mailproxy.core.upstream.UpstreamException.Kind;
+import io.mailproxy.core.upstream.UpstreamSession;
+import io.netty.channel.Channel;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pool of one account and protocol (HikariCP's {@code HikariPool} in spirit, Netty's {@code ChannelPool} in
+ * shape).
+ *
+ * <p>Concurrency: the bookkeeping (idle deque, waiter queue, counts) is guarded by this object's monitor and never
+ * does I/O while holding it; what must happen outside (completing a future, talking to the upstream, closing a
+ * channel) is collected as actions and run after the monitor is released. Anything touching a channel's pipeline
+ * runs on that channel's event loop. A channel's ownership is its {@link PooledChannel#state}.
+ */
+final class AccountPool {
+
+    private static final Logger log = LoggerFactory.getLogger(AccountPool.class);
+
+    /** A SELECT of this fails with NO on any real server, leaving no mailbox selected (RFC 3501 6.3.1). */
+    static final String MAILBOX_THAT_CANNOT_EXIST = "mailproxy-reset-nonexistent-0d1f6c2a";
+
+    private static final Duration MAX_JITTER = Duration.ofMinutes(1);
+
+    private final PoolEnv env;
+    private final String accountName;
+    private final Protocol protocol;
+    private final String name;
+    private final PoolMetrics metrics;
+
+    private volatile AccountConfig account;
+    private volatile PoolConfig config;
+
+    // Guarded by this.
+    private final ArrayDeque<PooledChannel> idle = new ArrayDeque<>(); // head: most recently given back
+    private final Set<PooledChannel> all = new LinkedHashSet<>();     // every channel not yet retired
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private int pending;
+    private boolean closed;
+    private UpstreamException closedReason;
+    private Instant throttledUntil;
+    private Duration nextThrottle;
+    private Instant prewarmNotBefore;
+    private Duration nextRetry;
+
+    record Counts(int active, int idle, int pending, int waiting, int checking, int resetting, int total) { }
+
+    private static final class Waiter {
+        final CompletableFuture<Lease> future = new CompletableFuture<>();
+        final Instant start;
+        ScheduledFuture<?> timeout;
+        boolean creating;
+
+        Waiter(Instant start) {
+            this.start = start;
+        }
+
+        void fail(Throwable e) {
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+            future.completeExceptionally(e);
+        }
+    }
+
+    AccountPool(PoolEnv env, AccountConfig account, Protocol protocol) {
+        this.env = env;
+        this.accountName = account.name();
+        this.protocol = protocol;
+        this.name = account.name() + "/" + protocol.configName();
+        this.account = account;
+        this.config = account.pool(protocol);
+        this.nextThrottle = env.throttleInitial();
+        this.nextRetry = env.retryInitial();
+        this.metrics = new PoolMetrics(env.meters(), accountName, protocol.configName(), this);
+    }
+
+    String name() {
+        return name;
+    }
+
+    PoolConfig config() {
+        return config;
+    }
+
+    // ---------------------------------------------------------------- acquire
+
+    CompletableFuture<Lease> acquire() {
+        Waiter w = new Waiter(env.clock().instant());
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            if (closed) {
+                return CompletableFuture.failedFuture(closedReason);
+            }
+            try {
+                w.timeout = env.scheduler().schedule(() -> timeout(w), config.acquireTimeout().toMillis(),
+                        TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                return CompletableFuture.failedFuture(new UpstreamException(Kind.UNREACHABLE,
+                        "mailproxy is shutting down", null, e));
+            }
+            waiters.addLast(w);
+            afterChangeLocked(after);
+        }
+        run(after);
+        return w.future;
+    }
+
+    private void timeout(Waiter w) {
+        boolean atMax;
+        synchronized (this) {
+            if (!waiters.remove(w)) {
+                return; // served (or being handed a channel) meanwhile
+            }
+            atMax = counts().total() >= config.max();
+        }
+        UpstreamException e;
+        if (atMax) {
+            metrics.limitHit();
+            e = new UpstreamException(Kind.LIMIT_REACHED, "all " + config.max() + " " + protocol.configName()
+                    + " connections of account " + accountName + " stayed in use for " + config.acquireTimeout());
+            log.info("{}: connection limit reached ({} in use), acquire failed after {}", name, config.max(),
+                    config.acquireTimeout());
+        } else {
+            e = new UpstreamException(Kind.TIMED_OUT, "no upstream " + protocol.configName()
+                    + " connection for account " + accountName + " within " + config.acquireTimeout());
+            log.info("{}: no upstream connection within {}", name, config.acquireTimeout());
+        }
+        w.future.completeExceptionally(e);
+    }
+
+    /** Serves waiters from the idle channels in FIFO order, then opens connections for the ones left over. */
+    private void dispatchLocked(List<Runnable> after) {
+        if (closed) {
+            return;
+        }
+        Instant now = env.clock().instant();
+        PoolConfig cfg = config;
+        int probing = 0; // each probe started here will serve one waiter when it succeeds
+        while (waiters.size() > probing) {
+            PooledChannel pc = idle.pollFirst();
+            if (pc == null) {
+                break;
+            }
+            if (!pc.channel().isActive()) {
+                retireLocked(pc, "closed-by-upstream", after);
+            } else if (!pc.leasable(now, cfg.minTokenLife())) {
+                retireLocked(pc, "token-expiring", after);
+            } else if (Duration.between(pc.lastVerified, now).compareTo(cfg.idleProbeAfter()) > 0) {
+                pc.state.set(PooledChannel.State.CHECKING);
+                probing++;
+                after.add(() -> onLoop(pc, () -> probe(pc)));
+            } else {
+                Waiter w = waiters.pollFirst();
+                pc.state.set(PooledChannel.State.HANDING);
+                after.add(() -> onLoop(pc, () -> handOver(pc, w)));
+            }
+        }
+        Counts c = counts();
+        int uncovered = waiters.size() - c.checking() - c.pending() - c.resetting();
+        if (uncovered <= 0) {
+            return;
+        }
+        if (throttledLocked(now)) {
+            UpstreamException e = new UpstreamException(Kind.THROTTLED, "the upstream throttles account "
+                    + accountName + "; no new " + protocol.configName() + " connections until " + throttledUntil);
+            for (int i = 0; i < uncovered; i++) {
+                Waiter w = waiters.pollLast();
+                after.add(() -> w.fail(e));
+            }
+            return;
+        }
+        int room = cfg.max() - c.total();
+        for (Waiter w : waiters) {
+            if (uncovered <= 0 || room <= 0) {
+                break;
+            }
+            if (!w.creating) {
+                w.creating = true;
+                pending++;
+                room--;
+                uncovered--;
+                after.add(() -> create(w));
+            }
+        }
+    }
+
+    private void handOver(PooledChannel pc, Waiter w) {
+        Channel ch = pc.channel();
+        IdleWatchHandler.stop(ch);
+        List<Runnable> after = new ArrayList<>();
+        boolean lost;
+        synchronized (this) {
+            lost = closed || !ch.isActive();
+            if (lost) {
+                retireLocked(pc, closed ? "pool-closed" : "closed-by-upstream", after);
+                if (closed) {
+                    after.add(() -> w.fail(closedReason));
+                } else if (!w.future.isDone()) {
+                    waiters.addFirst(w); // the channel died in the instant it was handed: try again first
+                }
+                afterChangeLocked(after);
+            } else {
+                pc.state.set(PooledChannel.State.LEASED);
+            }
+        }
+        if (lost) {
+            run(after);
+            return;
+        }
+        PooledLease lease = new PooledLease(this, pc);
+        metrics.leased(Duration.between(w.start, env.clock().instant()));
+        if (w.future.complete(lease)) {
+            w.timeout.cancel(false);
+            log.debug("{}: leased {}", name, pc);
+        } else {
+            pc.state.set(PooledChannel.State.CHECKING); // the caller gave up; the channel was never used
+            makeIdle(pc, false);
+        }
+    }
+
+    // ---------------------------------------------------------------- creation
+
+    private void create(Waiter w) {
+        CompletableFuture<UpstreamSession> f;
+        try {
+            f = env.connector().connect(account, protocol, null);
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        f.whenComplete((session, err) -> {
+            if (err != null) {
+                onCreateFailed(w, asUpstream(err));
+            } else {
+                onCreated(w, session);
+            }
+        });
+    }
+
+    private void onCreated(Waiter w, UpstreamSession session) {
+        Instant now = env.clock().instant();
+        PoolConfig cfg = config;
+        PooledChannel pc = new PooledChannel(session, now, jitter(session, now, cfg.minTokenLife()));
+        if (!session.channel().isActive()) {
+            session.channel().close();
+            onCreateFailed(w, new UpstreamException(Kind.UNREACHABLE, "the new upstream connection closed at once"));
+            return;
+        }
+        if (!pc.leasable(now, cfg.minTokenLife())) {
+            session.channel().close();
+            onCreateFailed(w, new UpstreamException(Kind.CREDENTIALS_UNAVAILABLE, "the access token of the new "
+                    + "connection expires at " + session.tokenExpiresAt().orElseThrow()
+                    + ", sooner than min-token-life " + cfg.minTokenLife() + " allows"));
+            return;
+        }
+        boolean keep;
+        synchronized (this) {
+            pending--;
+            if (w != null) {
+                w.creating = false;
+            }
+            keep = !closed;
+            if (keep) {
+                all.add(pc);
+                pc.state.set(PooledChannel.State.CHECKING);
+                nextThrottle = env.throttleInitial();
+                nextRetry = env.retryInitial();
+                prewarmNotBefore = null;
+            }
+        }
+        metrics.created();
+        if (!keep) {
+            session.channel().close();
+            return;
+        }
+        log.debug("{}: opened {} (token expires {})", name, pc, session.tokenExpiresAt().orElse(null));
+        pc.channel().closeFuture().addListener(f -> onChannelClosed(pc));
+        onLoop(pc, () -> makeIdle(pc, true));
+    }
+
+    private void onCreateFailed(Waiter w, UpstreamException e) {
+        metrics.creationFailed(e.kind());
+        Instant now = env.clock().instant();
+        List<Runnable> after = new ArrayList<>();
+        boolean failWaiter;
+        synchronized (this) {
+            pending--;
+            if (w != null) {
+                w.creating = false;
+            }
+            failWaiter = w != null && waiters.remove(w);
+            prewarmNotBefore = now.plus(nextRetry);
+            nextRetry = min(nextRetry.multipliedBy(2), env.throttleMax());
+            if (e.kind() == Kind.THROTTLED) {
+                startThrottleLocked(now, e.upstreamReply().orElse(e.getMessage()));
+            }
+            afterChangeLocked(after);
+        }
+        log.warn("{}: could not open an upstream connection: {}", name, e.toString());
+        if (failWaiter) {
+            w.fail(e);
+        }
+        run(after);
+    }
+
+    private Duration jitter(UpstreamSession session, Instant now, Duration minTokenLife) {
+        if (session.tokenExpiresAt().isEmpty()) {
+            return Duration.ZERO;
+        }
+        Duration spare = Duration.between(now, session.tokenExpiresAt().get()).minus(minTokenLife);
+        if (spare.isNegative() || spare.isZero()) {
+            return Duration.ZERO;
+        }
+        long maxMillis = min(spare.dividedBy(40), MAX_JITTER).toMillis();
+        return Duration.ofMillis(maxMillis <= 0 ? 0 : env.random().nextLong(maxMillis + 1));
+    }
+
+    // ---------------------------------------------------------------- idle, probe, release, reset
+
+    /** On the event loop: starts watching the channel and makes it available. */
+    private void makeIdle(PooledChannel pc, boolean fresh) {
+        Channel ch = pc.channel();
+        if (!ch.isActive()) {
+            retire(pc, "closed-by-upstream");
+            return;
+        }
+        IdleWatchHandler.start(ch, name);
+        Instant now = env.clock().instant();
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            if (pc.state.get() == PooledChannel.State.RETIRED) {
+                return;
+            }
+            if (closed) {
+                retireLocked(pc, "pool-closed", after);
+            } else if (counts().total() > config.max()) {
+                retireLocked(pc, "over-max", after);
+            } else {
+                pc.state.set(PooledChannel.State.IDLE);
+                if (fresh) {
+                    pc.idleSince = now;
+                }
+                pc.lastVerified = now;
+                idle.addFirst(pc);
+            }
+            afterChangeLocked(after);
+        }
+        run(after);
+    }
+
+    /** On the event loop: NOOP before reuse or as keep-alive; idle again on success, closed otherwise. */
+    private void probe(PooledChannel pc) {
+        Channel ch = pc.channel();
+        IdleWatchHandler.stop(ch);
+        CompletableFuture<String> reply = exchange(pc, "NOOP");
+        reply.whenComplete((line, err) -> {
+            UpstreamException failure = err != null ? asUpstream(err) : expect(line, "OK", 250, "NOOP");
+            if (failure == null) {
+                log.debug("{}: {} answered NOOP", name, pc);
+                makeIdle(pc, false);
+            } else {
+                log.info("{}: {} failed its NOOP probe, closing it: {}", name, pc, failure.toString());
+                retire(pc, "probe-failed");
+            }
+        });
+    }
+
+    /** From {@link PooledLease#release}: reset and back to idle, or closed. Any thread. */
+    void release(PooledChannel pc, boolean dirty) {
+        if (!pc.state.compareAndSet(PooledChannel.State.LEASED, PooledChannel.State.RESETTING)) {
+            return;
+        }
+        Instant now = env.clock().instant();
+        String closeReason = null;
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            if (closed) {
+                closeReason = "pool-closed";
+            } else if (dirty) {
+                closeReason = "dirty";
+            } else if (!pc.channel().isActive()) {
+                closeReason = "closed-by-upstream";
+            } else if (counts().total() > config.max()) {
+                closeReason = "over-max";
+            } else if (!pc.leasable(now, config.minTokenLife())) {
+                closeReason = "token-expiring";
+            }
+            if (closeReason != null) {
+                retireLocked(pc, closeReason, after);
+                afterChangeLocked(after);
+            }
+        }
+        if (closeReason != null) {
+            log.debug("{}: {} given back, closing it ({})", name, pc, closeReason);
+            run(after);
+            return;
+        }
+        onLoop(pc, () -> reset(pc));
+    }
+
+    /** On the event loop: undo what the session left (selected mailbox, SMTP transaction). */
+    private void reset(PooledChannel pc) {
+        Channel ch = pc.channel();
+        List<String> leftovers = new ArrayList<>(ch.pipeline().toMap().keySet());
+        leftovers.remove("tls");
+        if (!leftovers.isEmpty()) {
+            log.warn("{}: {} given back with handlers {} still in its pipeline, closing it", name, pc, leftovers);
+            retire(pc, "not-handed-back");
+            return;
+        }
+        ch.config().setAutoRead(false);
+        CompletableFuture<Void> done = protocol == Protocol.IMAP ? imapReset(pc)
+                : exchange(pc, "RSET").thenCompose(line -> check(expect(line, null, 250, "RSET")));
+        done.whenComplete((v, err) -> {
+            if (err == null) {
+                log.debug("{}: {} reset", name, pc);
+                makeIdle(pc, true);
+            } else {
+                log.info("{}: {} could not be reset, closing it: {}", name, pc, asUpstream(err).toString());
+                retire(pc, "reset-failed");
+            }
+        });
+    }
+
+    /**
+     * UNSELECT when the upstream offers it (RFC 3691); a BAD to it means no mailbox was selected, which a SELECT of
+     * a mailbox that cannot exist then confirms. Without UNSELECT, that SELECT alone: a failing SELECT leaves no
+     * mailbox selected and, unlike CLOSE, expunges nothing (RFC 3501 6.3.1, 6.4.2).
+     */
+    private CompletableFuture<Void> imapReset(PooledChannel pc) {
+        if (pc.session.hasCapability("UNSELECT")) {
+            return exchange(pc, "UNSELECT").thenCompose(line -> switch (LineExchange.imapStatus(line)) {
+                case "OK" -> CompletableFuture.completedFuture(null);
+                case "BAD" -> selectNothing(pc);
+                default -> check(unexpected("UNSELECT", line));
+            });
+        }
+        return selectNothing(pc);
+    }
+
+    private CompletableFuture<Void> selectNothing(PooledChannel pc) {
+        return exchange(pc, "SELECT \"" + MAILBOX_THAT_CANNOT_EXIST + "\"").thenCompose(line ->
+                "NO".equals(LineExchange.imapStatus(line)) ? CompletableFuture.completedFuture(null)
+                        : check(unexpected("SELECT of a mailbox that cannot exist", line)));
+    }
+
+    private CompletableFuture<String> exchange(PooledChannel pc, String command) {
+        return LineExchange.run(pc.channel(), protocol, env.nextTag(), command, env.scheduler(),
+                env.exchangeTimeout());
+    }
+
+    /** Null when {@code line} is the expected success (IMAP status word, or SMTP code). */
+    private UpstreamException expect(String line, String imapStatus, int smtpCode, String command) {
+        boolean ok = protocol == Protocol.IMAP ? imapStatus.equals(LineExchange.imapStatus(line))
+                : LineExchange.smtpCode(line) == smtpCode;
+        return ok ? null : unexpected(command, line);
+    }
+
+    private static UpstreamException unexpected(String command, String line) {
+        return new UpstreamException(Kind.PROTOCOL_ERROR, "unexpected reply to " + command, line, null);
+    }
+
+    private static CompletableFuture<Void> check(UpstreamException failure) {
+        return failure == null ? CompletableFuture.completedFuture(null) : CompletableFuture.failedFuture(failure);
+    }
+
+    /** From {@link PooledLease#reportThrottled} or a throttling connector failure. */
+    void throttled(String why) {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            startThrottleLocked(env.clock().instant(), why);
+            afterChangeLocked(after);
+        }
+        run(after);
+    }
+
+    private void startThrottleLocked(Instant now, String why) {
+        if (throttledLocked(now)) {
+            return;
+        }
+        throttledUntil = now.plus(nextThrottle);
+        log.warn("{}: the upstream throttles this account ({}); no new connections for {}", name, why, nextThrottle);
+        nextThrottle = min(nextThrottle.multipliedBy(2), env.throttleMax());
+    }
+
+    private boolean throttledLocked(Instant now) {
+        return throttledUntil != null && now.isBefore(throttledUntil);
+    }
+
+    private void onChannelClosed(PooledChannel pc) {
+        if (pc.state.get() == PooledChannel.State.IDLE) {
+            retire(pc, "closed-by-upstream");
+        }
+    }
+
+    // ---------------------------------------------------------------- housekeeping
+
+    /** From the registry's scheduler: retire, evict, keep alive, pre-warm. Never blocks. */
+    void housekeep() {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            Instant now = env.clock().instant();
+            PoolConfig cfg = config;
+            for (PooledChannel pc : List.copyOf(idle)) {
+                if (!pc.channel().isActive()) {
+                    retireLocked(pc, "closed-by-upstream", after);
+                } else if (!pc.leasable(now, cfg.minTokenLife())) {
+                    retireLocked(pc, "token-expiring", after);
+                }
+            }
+            int ready = idle.size() + countLocked(PooledChannel.State.CHECKING);
+            List<PooledChannel> evict = new ArrayList<>();
+            for (Iterator<PooledChannel> it = idle.descendingIterator(); it.hasNext() && ready > cfg.minIdle(); ) {
+                PooledChannel pc = it.next();
+                if (Duration.between(pc.idleSince, now).compareTo(cfg.idleTimeout()) >= 0) {
+                    evict.add(pc);
+                    ready--;
+                }
+            }
+            evict.forEach(pc -> retireLocked(pc, "idle-timeout", after));
+            if (cfg.keepAlive().compareTo(Duration.ZERO) > 0) {
+                for (PooledChannel pc : List.copyOf(idle)) {
+                    if (Duration.between(pc.lastVerified, now).compareTo(cfg.keepAlive()) >= 0) {
+                        idle.remove(pc);
+                        pc.state.set(PooledChannel.State.CHECKING);
+                        after.add(() -> onLoop(pc, () -> probe(pc)));
+                    }
+                }
+            }
+            afterChangeLocked(after);
+        }
+        run(after);
+    }
+
+    /** A reload changed the account: later connections use it, and the new bounds apply from now. */
+    void adopt(AccountConfig updated) {
+        PoolConfig next = updated.pool(protocol);
+        account = updated;
+        if (next.equals(config)) {
+            return;
+        }
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            log.info("{}: pool settings changed to {}", name, next);
+            config = next;
+            afterChangeLocked(after);
+        }
+        run(after);
+    }
+
+    private void afterChangeLocked(List<Runnable> after) {
+        if (closed) {
+            return;
+        }
+        while (counts().total() > config.max() && !idle.isEmpty()) {
+            retireLocked(idle.peekLast(), "over-max", after);
+        }
+        dispatchLocked(after);
+        fillLocked(after);
+    }
+
+    /** Pre-warms towards min-idle, in the background, unless the account backs off. */
+    private void fillLocked(List<Runnable> after) {
+        Instant now = env.clock().instant();
+        if (closed || throttledLocked(now) || (prewarmNotBefore != null && now.isBefore(prewarmNotBefore))) {
+            return;
+        }
+        Counts c = counts();
+        int want = Math.min(config.max() - c.total(), config.minIdle() - c.idle() - c.pending());
+        for (int i = 0; i < want; i++) {
+            pending++;
+            after.add(() -> create(null));
+        }
+    }
+
+    // ---------------------------------------------------------------- close, status
+
+    void close(UpstreamException reason) {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            closedReason = reason;
+            for (Waiter w : waiters) {
+                after.add(() -> w.fail(reason));
+            }
+            waiters.clear();
+            for (PooledChannel pc : List.copyOf(idle)) {
+                retireLocked(pc, "pool-closed", after);
+            }
+        }
+        run(after);
+        metrics.remove();
+    }
+
+    private void retire(PooledChannel pc, String reason) {
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            retireLocked(pc, reason, after);
+            afterChangeLocked(after);
+        }
+        run(after);
+    }
+
+    private void retireLocked(PooledChannel pc, String reason, List<Runnable> after) {
+        pc.state.set(PooledChannel.State.RETIRED);
+        if (!all.remove(pc)) {
+            return;
+        }
+        idle.remove(pc);
+        metrics.closed(reason);
+        log.debug("{}: closing {} ({})", name, pc, reason);
+        after.add(() -> pc.channel().close());
+    }
+
+    synchronized Counts counts() {
+        int active = 0;
+        int checking = 0;
+        int resetting = 0;
+        for (PooledChannel pc : all) {
+            switch (pc.state.get()) {
+                case LEASED, HANDING -> active++;
+                case CHECKING -> checking++;
+                case RESETTING -> resetting++;
+                default -> { }
+            }
+        }
+        return new Counts(active, idle.size() + checking, pending, waiters.size(), checking, resetting,
+                all.size() + pending);
+    }
+
+    private int countLocked(PooledChannel.State state) {
+        int n = 0;
+        for (PooledChannel pc : all) {
+            if (pc.state.get() == state) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    synchronized Optional<Duration> minTokenLifeLeft() {
+        Instant now = env.clock().instant();
+        return idle.stream().flatMap(pc -> pc.tokenExpiresAt().stream())
+                .map(exp -> Duration.between(now, exp)).min(Duration::compareTo);
+    }
+
+    synchronized PoolSnapshot snapshot() {
+        Counts c = counts();
+        Instant now = env.clock().instant();
+        return new PoolSnapshot(accountName, protocol, c.active(), c.idle(), c.pending(), c.waiting(), config.max(),
+                minTokenLifeLeft(), throttledLocked(now) ? Optional.of(throttledUntil) : Optional.empty());
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private void onLoop(PooledChannel pc, Runnable task) {
+        try {
+            pc.channel().eventLoop().execute(task);
+        } catch (RejectedExecutionException e) {
+            retire(pc, "event-loop-gone");
+        }
+    }
+
+    private void run(List<Runnable> actions) {
+        for (Runnable r : actions) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                log.warn("{}: pool action failed", name, e);
+            }
+        }
+    }
+
+    static UpstreamException asUpstream(Throwable err) {
+        Throwable t = err;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (t instanceof UpstreamException u) {
+            return u;
+        }
+        return new UpstreamException(Kind.UNREACHABLE, "upstream connection failed: " + t, null, t);
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+}
