@@ -2,6 +2,7 @@ package io.mailproxy.interop;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.mailproxy.testkit.FakeIdentityPlatform;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -15,149 +16,94 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The identity side of the OAuth path on loopback HTTP: an OAuth 2.0 token endpoint (client-credentials grant,
- * Microsoft's JSON shape) that the proxy asks for tokens, and the token introspection URL (RFC 7662 shape) that
- * Dovecot's oauth2 passdb asks whether a bearer token is valid for the user logging in.
+ * The identity side of the OAuth path: testkit's {@link FakeIdentityPlatform} issues the proxy's app-only tokens
+ * (client-credentials grant, Microsoft's formats), and a token introspection URL (RFC 7662 shape) on loopback HTTP
+ * tells Dovecot's oauth2 passdb whom a bearer token belongs to.
  *
- * <p>Dovecot 2.3 reports an internal error ({@code NO [UNAVAILABLE]}) when the introspection URL answers 401, so an
- * invalid token gets 200 with {@code active=false}.
+ * <p>Dovecot 2.3's introspection request carries only the token, not the user logging in (a {@code %u} in the URL
+ * is not expanded, and makes its auth process panic), and it compares the returned username with the login. So an
+ * app-only token answers for the one mailbox the proxy opens with OAuth, {@link Interop#OAUTH_USER}. Dovecot 2.3
+ * turns a 401 into an internal error ({@code NO [UNAVAILABLE]}), so an invalid token gets 200 with
+ * {@code active=false}.
  */
 final class IdentityStub implements AutoCloseable {
 
-    /** How the token endpoint behaves (fault tests switch it). */
-    enum TokenMode { ISSUE, FAIL_500 }
+    static final String TENANT = "interop.example.test";
 
-    private final HttpServer server;
-    private final ExecutorService executor;
-    private final Map<String, String> validTokens = new ConcurrentHashMap<>();
-    private final String appUser;
-    private final AtomicReference<TokenMode> mode = new AtomicReference<>(TokenMode.ISSUE);
-    private final AtomicInteger tokensIssued = new AtomicInteger();
-    private final AtomicInteger introspections = new AtomicInteger();
-    private final SecureRandom random = new SecureRandom();
+    final FakeIdentityPlatform platform;
     final String clientId = "interop-client";
     final String clientSecret = "interop-secret-" + Long.toHexString(new SecureRandom().nextLong());
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final Map<String, String> minted = new ConcurrentHashMap<>();
+    private final String appUser;
+    private final AtomicInteger introspections = new AtomicInteger();
+    private final SecureRandom random = new SecureRandom();
 
     /** {@code appUser}: the mailbox an app-only (client-credentials) token opens. */
     IdentityStub(String appUser) throws IOException {
         this.appUser = appUser;
+        platform = FakeIdentityPlatform.start().registerClient(clientId, clientSecret);
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
         executor = Executors.newFixedThreadPool(4, r -> {
-            Thread t = new Thread(r, "identity-stub");
+            Thread t = new Thread(r, "introspection");
             t.setDaemon(true);
             return t;
         });
         server.setExecutor(executor);
-        server.createContext("/token", this::token);
         server.createContext("/introspect", this::introspect);
         server.start();
     }
 
     String tokenEndpoint() {
-        return "http://127.0.0.1:" + server.getAddress().getPort() + "/token";
+        return platform.tokenEndpoint(TENANT).toString();
     }
 
-    /**
-     * Dovecot 2.3's introspection request carries only the token (no user: a %u in the URL is not expanded and
-     * makes the auth process panic), so a token names the one user it is valid for and Dovecot compares it with the
-     * login.
-     */
     String introspectionUrl() {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/introspect";
     }
 
-    void mode(TokenMode m) {
-        mode.set(m);
-    }
-
-    /** Makes a token valid for {@code user} (direct tests against Dovecot). */
+    /** A token valid for {@code user} alone, for direct tests against Dovecot. */
     String mint(String user) {
-        String token = newToken();
-        validTokens.put(token, user);
+        byte[] b = new byte[24];
+        random.nextBytes(b);
+        String token = "direct-" + Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+        minted.put(token, user);
         return token;
     }
 
-    void revokeAll() {
-        validTokens.clear();
-    }
-
+    /** Token requests with the client-credentials grant so far. */
     int tokensIssued() {
-        return tokensIssued.get();
+        return platform.requests(FakeIdentityPlatform.GRANT_CLIENT_CREDENTIALS);
     }
 
     int introspections() {
         return introspections.get();
     }
 
-    private String newToken() {
-        byte[] b = new byte[24];
-        random.nextBytes(b);
-        return "tok-" + Base64.getUrlEncoder().withoutPadding().encodeToString(b);
-    }
-
-    private void token(HttpExchange ex) throws IOException {
-        try (ex) {
-            Map<String, String> form = form(ex);
-            if (mode.get() == TokenMode.FAIL_500) {
-                reply(ex, 500, "{\"error\":\"temporarily_unavailable\",\"error_description\":\"AADSTS90033: A transient error has occurred.\"}");
-                return;
-            }
-            if (!"client_credentials".equals(form.get("grant_type"))) {
-                reply(ex, 400, "{\"error\":\"unsupported_grant_type\"}");
-                return;
-            }
-            String auth = ex.getRequestHeaders().getFirst("Authorization");
-            String id = form.get("client_id");
-            String secret = form.get("client_secret");
-            if (auth != null && auth.startsWith("Basic ")) {
-                String[] idSecret = new String(Base64.getDecoder().decode(auth.substring(6)), StandardCharsets.UTF_8)
-                        .split(":", 2);
-                id = URLDecoder.decode(idSecret[0], StandardCharsets.UTF_8);
-                secret = idSecret.length > 1 ? URLDecoder.decode(idSecret[1], StandardCharsets.UTF_8) : null;
-            }
-            if (!clientId.equals(id) || !clientSecret.equals(secret)) {
-                reply(ex, 401, "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret provided.\"}");
-                return;
-            }
-            String token = newToken();
-            validTokens.put(token, appUser);
-            tokensIssued.incrementAndGet();
-            reply(ex, 200, "{\"token_type\":\"Bearer\",\"expires_in\":3599,\"ext_expires_in\":3599,\"access_token\":\""
-                    + token + "\"}");
-        }
-    }
-
     private void introspect(HttpExchange ex) throws IOException {
         try (ex) {
             introspections.incrementAndGet();
-            Map<String, String> form = form(ex);
-            String token = form.get("token");
-            String user = token == null ? null : validTokens.get(token);
-            boolean ok = user != null;
-            // never 401: Dovecot 2.3 turns it into an internal error
-            reply(ex, 200, ok ? "{\"active\":\"true\",\"username\":\"" + user + "\"}"
+            String token = form(ex).get("token");
+            String user = token == null ? null
+                    : minted.containsKey(token) ? minted.get(token)
+                    : platform.isValid(token, appUser) ? appUser : null;
+            reply(ex, 200, user != null ? "{\"active\":\"true\",\"username\":\"" + user + "\"}"
                     : "{\"active\":\"false\",\"username\":\"nobody@invalid\"}");
         }
     }
 
     private static Map<String, String> form(HttpExchange ex) throws IOException {
         String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-        return parse(body);
-    }
-
-    private static Map<String, String> parse(String s) {
         Map<String, String> m = new HashMap<>();
-        for (String kv : s.split("&")) {
-            if (kv.isEmpty()) {
-                continue;
-            }
+        for (String kv : body.split("&")) {
             int eq = kv.indexOf('=');
-            String k = URLDecoder.decode(eq < 0 ? kv : kv.substring(0, eq), StandardCharsets.UTF_8);
-            String v = eq < 0 ? "" : URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8);
-            m.put(k, v);
+            if (eq > 0) {
+                m.put(URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8),
+                        URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+            }
         }
         return m;
     }
@@ -175,5 +121,6 @@ final class IdentityStub implements AutoCloseable {
     public void close() {
         server.stop(0);
         executor.shutdownNow();
+        platform.close();
     }
 }

@@ -1,12 +1,153 @@
 package io.mailproxy.interop;
 
-/** mailproxy in-process (placeholder until the daemon lands on main). */
+import io.mailproxy.core.config.ConfigLoader;
+import io.mailproxy.core.config.MailproxyConfig;
+import io.mailproxy.core.identity.PasswordHasher;
+import io.mailproxy.daemon.Daemon;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * mailproxy in the test JVM ({@link Daemon#start}), with plaintext IMAP, POP3 and SMTP listeners on 127.0.0.1 and
+ * every account's upstream pointing at Dovecot with the harness CA as {@code ca-file}. Accounts log in upstream with
+ * a password, except {@link Interop#OAUTH_USER}, which uses an app-only token from the fake identity platform
+ * (XOAUTH2 checked by Dovecot's oauth2 passdb).
+ *
+ * <p>Local clients: {@code app-LOCAL} / {@code secret-LOCAL} for each mailbox LOCAL@example.test (POP3 passes
+ * through to Dovecot's POP3), and {@code pop-expunge}, {@code pop-keep}, {@code pop-seen}, {@code pop-trash},
+ * {@code pop-archive} serving POP3 from pop3imap@'s IMAP INBOX with each on-delete policy.
+ */
 final class Proxy implements AutoCloseable {
-    static Proxy start(Interop env) {
-        throw new IllegalStateException("the daemon is not on main yet");
+
+    static final String HOST = "127.0.0.1";
+    static final String POP3IMAP_USER = "pop3imap@" + Interop.DOMAIN;
+    static final Map<String, String> ON_DELETE = new LinkedHashMap<>();
+
+    static {
+        ON_DELETE.put("pop-expunge", "expunge");
+        ON_DELETE.put("pop-keep", "keep");
+        ON_DELETE.put("pop-seen", "seen");
+        ON_DELETE.put("pop-trash", "move:\\\\Trash");
+        ON_DELETE.put("pop-archive", "move:Archive");
+    }
+
+    final Daemon daemon;
+    final int imapPort;
+    final int pop3Port;
+    final int smtpPort;
+    final String config;
+
+    private Proxy(Daemon daemon, int imapPort, int pop3Port, int smtpPort, String config) {
+        this.daemon = daemon;
+        this.imapPort = imapPort;
+        this.pop3Port = pop3Port;
+        this.smtpPort = smtpPort;
+        this.config = config;
+    }
+
+    static String client(String mailbox) {
+        return "app-" + mailbox.substring(0, mailbox.indexOf('@'));
+    }
+
+    static String secret(String client) {
+        return "secret-" + client;
+    }
+
+    static Proxy start(Interop env) throws IOException {
+        long t0 = System.nanoTime();
+        int imap = freePort();
+        int pop3 = freePort();
+        int smtp = freePort();
+        Path state = Files.createDirectories(env.scratch.resolve("proxy-state"));
+        StringBuilder c = new StringBuilder();
+        c.append("mailproxy {\n");
+        c.append("  state-dir = ").append(q(state.toString())).append('\n');
+        c.append("  admin { enabled = false }\n");
+        c.append("  listeners = [\n");
+        c.append("    { protocol = imap, bind = \"127.0.0.1\", port = ").append(imap).append(" }\n");
+        c.append("    { protocol = pop3, bind = \"127.0.0.1\", port = ").append(pop3).append(" }\n");
+        c.append("    { protocol = smtp, bind = \"127.0.0.1\", port = ").append(smtp).append(" }\n");
+        c.append("  ]\n");
+        c.append("  upstreams.dovecot {\n");
+        c.append("    imap = ").append(q(env.dovecot.imapsUrl())).append('\n');
+        c.append("    pop3 = ").append(q(env.dovecot.pop3sUrl())).append('\n');
+        c.append("    smtp = ").append(q(env.dovecot.submissionUrl())).append('\n');
+        c.append("    ca-file = ").append(q(env.dovecot.caFile().toString())).append('\n');
+        c.append("    connect-timeout = 5s, handshake-timeout = 5s, reply-timeout = 20s\n");
+        c.append("  }\n");
+        c.append("  oauth2.fake {\n");
+        c.append("    token-endpoint = ").append(q(env.identity.tokenEndpoint())).append('\n');
+        c.append("    client-id = ").append(q(env.identity.clientId)).append('\n');
+        c.append("    client-secret = ").append(q(env.identity.clientSecret)).append('\n');
+        c.append("  }\n");
+        c.append("  accounts {\n");
+        for (Map.Entry<String, String> u : Interop.USERS.entrySet()) {
+            String mailbox = u.getKey();
+            c.append("    ").append(q(mailbox)).append(" {\n      upstream = dovecot\n");
+            if (mailbox.equals(Interop.OAUTH_USER)) {
+                c.append("      auth { type = oauth2, provider = fake, grant = client-credentials }\n");
+            } else {
+                c.append("      auth { type = password, password = ").append(q(u.getValue())).append(" }\n");
+            }
+            c.append("      pool.imap { max = 8, min-idle = 0 }\n");
+            c.append("    }\n");
+        }
+        c.append("  }\n");
+        c.append("  clients {\n");
+        for (String mailbox : Interop.USERS.keySet()) {
+            String client = client(mailbox);
+            c.append("    ").append(q(client)).append(" { account = ").append(q(mailbox))
+                    .append(", password = ").append(q(hash(secret(client)))).append(" }\n");
+        }
+        for (Map.Entry<String, String> p : ON_DELETE.entrySet()) {
+            c.append("    ").append(q(p.getKey())).append(" { account = ").append(q(POP3IMAP_USER))
+                    .append(", password = ").append(q(hash(secret(p.getKey()))))
+                    .append(", pop3 { source = imap, folder = INBOX, on-delete = \"").append(p.getValue())
+                    .append("\" } }\n");
+        }
+        c.append("  }\n}\n");
+        String hocon = c.toString();
+        MailproxyConfig config = ConfigLoader.parse(hocon, "interop");
+        Daemon daemon = Daemon.start(config, Map.of());
+        System.out.printf("interop: mailproxy up in %d ms (imap %d, pop3 %d, smtp %d; bound %s)%n",
+                (System.nanoTime() - t0) / 1_000_000, imap, pop3, smtp, daemon.boundAddresses());
+        return new Proxy(daemon, imap, pop3, smtp, hocon);
+    }
+
+    String imapUrl(String client) {
+        return "imap://" + client + ":" + secret(client) + "@" + HOST + ":" + imapPort;
+    }
+
+    String pop3Url(String client) {
+        return "pop3://" + client + ":" + secret(client) + "@" + HOST + ":" + pop3Port;
+    }
+
+    String smtpUrl() {
+        return "smtp://" + HOST + ":" + smtpPort;
+    }
+
+    private static String hash(String password) {
+        return PasswordHasher.hash(password.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String q(String s) {
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+            return s.getLocalPort();
+        }
     }
 
     @Override
     public void close() {
+        daemon.close();
     }
 }
