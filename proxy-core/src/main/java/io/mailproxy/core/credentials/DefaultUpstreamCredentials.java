@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 public final class DefaultUpstreamCredentials implements UpstreamCredentials {
     private static final Logger LOG = LoggerFactory.getLogger(DefaultUpstreamCredentials.class);
 
-    private final Map<String, OAuth2ProviderConfig> providers;
+    private final java.util.function.Supplier<Map<String, OAuth2ProviderConfig>> providers;
     private final SecretStore store;
     private final TokenService tokens;
     private final Executor executor;
@@ -41,7 +41,15 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
      */
     public DefaultUpstreamCredentials(Map<String, OAuth2ProviderConfig> providers, SecretStore store,
                                       TokenService tokens, Executor executor, Clock clock) {
-        this.providers = Map.copyOf(providers);
+        this(constant(Map.copyOf(providers)), store, tokens, executor, clock);
+    }
+
+    /**
+     * @param providers the current {@code oauth2} section, read at each login so that a reload takes effect
+     */
+    public DefaultUpstreamCredentials(java.util.function.Supplier<Map<String, OAuth2ProviderConfig>> providers,
+                                      SecretStore store, TokenService tokens, Executor executor, Clock clock) {
+        this.providers = providers;
         this.store = store;
         this.tokens = tokens;
         this.executor = executor;
@@ -98,7 +106,7 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
     }
 
     private CompletableFuture<Login> bearerLogin(AccountConfig account, AuthConfig.OAuth2 auth, Protocol protocol) {
-        OAuth2ProviderConfig provider = providers.get(auth.provider());
+        OAuth2ProviderConfig provider = providers.get().get(auth.provider());
         if (provider == null) {
             return CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.CREDENTIALS_UNAVAILABLE,
                     "account " + account.name() + ": OAuth 2.0 provider '" + auth.provider() + "' is not configured"));
@@ -143,7 +151,7 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
     @Override
     public void invalidate(AccountConfig account, Protocol protocol) {
         if (account.auth() instanceof AuthConfig.OAuth2 auth) {
-            OAuth2ProviderConfig provider = providers.get(auth.provider());
+            OAuth2ProviderConfig provider = providers.get().get(auth.provider());
             if (provider != null) {
                 tokens.invalidate(TokenService.key(provider, auth.grant(), principal(account, auth), protocol));
             }
@@ -209,5 +217,9 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
             return new CredentialStatus(account, ok, Optional.ofNullable(lastError), Optional.ofNullable(lastErrorAt),
                     Optional.ofNullable(lastSuccessAt), Optional.ofNullable(tokenExpiresAt));
         }
+    }
+
+    private static <T> java.util.function.Supplier<T> constant(T value) {
+        return () -> value;
     }
 }

@@ -57,6 +57,11 @@ public final class ControlClient {
         return call(ControlProtocol.SECRET_LIST, null);
     }
 
+    /** Runs {@code check} inside the daemon (which alone holds the master key); the lines of its table. */
+    public List<String> check() throws IOException {
+        return call(ControlProtocol.CHECK, null);
+    }
+
     public List<String> status() throws IOException {
         return call(ControlProtocol.STATUS, null);
     }

@@ -13,6 +13,7 @@ final class ControlProtocol {
     static final String SECRET_DELETE = "SECRET-DELETE";
     static final String SECRET_LIST = "SECRET-LIST";
     static final String STATUS = "STATUS";
+    static final String CHECK = "CHECK";
     static final String END = ".";
 
     /** Requests are tiny; a larger one is an attack or a bug. */

@@ -30,20 +30,23 @@ public final class ControlServer implements AutoCloseable {
     private final ServerSocketChannel server;
     private final SecretStore secrets;
     private final Supplier<List<String>> status;
+    private final Supplier<List<String>> check;
     private final Thread thread;
 
-    private ControlServer(Path path, ServerSocketChannel server, SecretStore secrets, Supplier<List<String>> status) {
+    private ControlServer(Path path, ServerSocketChannel server, SecretStore secrets, Supplier<List<String>> status,
+                          Supplier<List<String>> check) {
         this.path = path;
         this.server = server;
         this.secrets = secrets;
         this.status = status;
+        this.check = check;
         this.thread = new Thread(this::serve, "mailproxy-control");
         this.thread.setDaemon(true);
     }
 
     /** Binds {@code <stateDir>/control.sock} with mode 0600, replacing a stale socket file left by a crash. */
-    public static ControlServer start(Path stateDir, SecretStore secrets, Supplier<List<String>> status)
-            throws IOException {
+    public static ControlServer start(Path stateDir, SecretStore secrets, Supplier<List<String>> status,
+                                      Supplier<List<String>> check) throws IOException {
         Path path = ControlClient.socketPath(stateDir);
         Files.createDirectories(stateDir);
         if (Files.exists(path)) {
@@ -56,7 +59,7 @@ public final class ControlServer implements AutoCloseable {
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(path));
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-        ControlServer cs = new ControlServer(path, server, secrets, status);
+        ControlServer cs = new ControlServer(path, server, secrets, status, check);
         cs.thread.start();
         log.info("control socket: {}", path);
         return cs;
@@ -108,6 +111,12 @@ public final class ControlServer implements AutoCloseable {
                 case ControlProtocol.STATUS -> {
                     out.print("OK\n");
                     status.get().forEach(l -> out.print(l + "\n"));
+                }
+                case ControlProtocol.CHECK -> {
+                    List<String> lines = check.get();
+                    // the last line says whether every row passed
+                    out.print("OK\n");
+                    lines.forEach(l -> out.print(l + "\n"));
                 }
                 default -> out.print("ERR unknown request " + verb + "\n");
             }

@@ -1,0 +1,122 @@
+package io.mailproxy.daemon;
+
+import io.mailproxy.core.config.MailproxyConfig;
+import io.mailproxy.core.credentials.DefaultUpstreamCredentials;
+import io.mailproxy.core.credentials.FileSecretStore;
+import io.mailproxy.core.credentials.Scheduler;
+import io.mailproxy.core.credentials.SecretStore;
+import io.mailproxy.core.credentials.TokenService;
+import io.mailproxy.core.identity.LocalIdentities;
+import io.mailproxy.core.pool.PoolRegistry;
+import io.mailproxy.core.runtime.Transport;
+import io.mailproxy.core.tls.ClientTls;
+import io.mailproxy.core.upstream.NettyUpstreamConnector;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.channel.EventLoopGroup;
+import java.time.Clock;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Core services without listeners: event loops, secret store, tokens, credentials, connector, pools, identities.
+ * The daemon adds listeners on top; {@code check} uses it alone.
+ */
+final class Core implements AutoCloseable {
+
+    final Clock clock;
+    final AtomicReference<MailproxyConfig> config;
+    final Transport transport;
+    final EventLoopGroup workers;
+    final ScheduledExecutorService scheduler;
+    final ExecutorService blocking;
+    final PrometheusMeterRegistry meters;
+    final FileSecretStore secrets;
+    final TokenService tokens;
+    final DefaultUpstreamCredentials credentials;
+    final NettyUpstreamConnector connector;
+    final PoolRegistry pools;
+    final LocalIdentities identities;
+
+    Core(MailproxyConfig initial, Map<String, String> env) {
+        this.clock = Clock.systemUTC();
+        this.config = new AtomicReference<>(initial);
+        this.meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        this.transport = Transport.detect();
+        this.workers = transport.newEventLoopGroup(0, "mailproxy-io");
+        this.scheduler = Executors.newScheduledThreadPool(1, threads("mailproxy-timer"));
+        this.blocking = Executors.newCachedThreadPool(threads("mailproxy-blocking"));
+        this.secrets = FileSecretStore.open(initial.stateDir(), env);
+        this.tokens = TokenService.builder(secrets).executor(blocking).scheduler(Scheduler.of(scheduler))
+                .clock(clock).build();
+        this.credentials = new DefaultUpstreamCredentials(() -> config.get().oauth2(), secrets, tokens, blocking,
+                clock);
+        this.connector = new NettyUpstreamConnector(workers, transport.socketChannelClass(), config::get,
+                credentials, new ClientTls(), clock, blocking);
+        this.pools = new PoolRegistry(connector, config::get, clock, scheduler, meters);
+        this.identities = new LocalIdentities(config::get, clock, initial.limits().argon2Concurrency());
+    }
+
+    /**
+     * The secret store as the control socket writes it: a refresh token stored by {@code login} goes through the
+     * token service, so an account waiting for it is retried at once instead of after its back-off.
+     */
+    SecretStore controlStore() {
+        return new SecretStore() {
+            @Override
+            public Optional<String> get(String name) {
+                return secrets.get(name);
+            }
+
+            @Override
+            public void put(String name, String value) {
+                if (name.startsWith(TokenService.REFRESH_TOKEN_PREFIX)) {
+                    String rest = name.substring(TokenService.REFRESH_TOKEN_PREFIX.length());
+                    int colon = rest.indexOf(':');
+                    if (colon > 0) {
+                        tokens.storeRefreshToken(rest.substring(0, colon), rest.substring(colon + 1), value);
+                        return;
+                    }
+                }
+                secrets.put(name, value);
+            }
+
+            @Override
+            public boolean delete(String name) {
+                return secrets.delete(name);
+            }
+
+            @Override
+            public java.util.List<String> names() {
+                return secrets.names();
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        pools.close();
+        tokens.close();
+        identities.close();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        scheduler.shutdownNow();
+        blocking.shutdownNow();
+        meters.close();
+    }
+
+    private static ThreadFactory threads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

@@ -1,0 +1,2 @@
+/** {@code ./mailproxy check}: logs in to every account's upstreams and compares capabilities. */
+package io.mailproxy.daemon.check;

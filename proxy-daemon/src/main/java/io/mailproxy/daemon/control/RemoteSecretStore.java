@@ -1,0 +1,52 @@
+package io.mailproxy.daemon.control;
+
+import io.mailproxy.core.credentials.SecretStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The running daemon's secret store, reached over the control socket: write-only by design (values never leave the
+ * daemon), so {@link #get} answers empty.
+ */
+public final class RemoteSecretStore implements SecretStore {
+
+    private final ControlClient client;
+
+    public RemoteSecretStore(ControlClient client) {
+        this.client = client;
+    }
+
+    @Override
+    public Optional<String> get(String name) {
+        return Optional.empty();
+    }
+
+    @Override
+    public void put(String name, String value) {
+        try {
+            client.putSecret(name, value);
+        } catch (IOException e) {
+            throw new UncheckedIOException("the running daemon did not store " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean delete(String name) {
+        try {
+            return client.deleteSecret(name);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public List<String> names() {
+        try {
+            return client.listSecrets();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
