@@ -42,6 +42,7 @@ final class Interop implements AutoCloseable {
     final SmtpSink sink;
     final DovecotServer dovecot;
     private Proxy proxy;
+    private RuntimeException proxyFailure;
 
     private Interop() throws IOException {
         long t0 = System.nanoTime();
@@ -57,8 +58,17 @@ final class Interop implements AutoCloseable {
 
     /** mailproxy, started on first use. */
     synchronized Proxy proxy() throws IOException {
+        if (proxyFailure != null) {
+            throw new IllegalStateException("mailproxy did not start (see the first failure): " + proxyFailure,
+                    proxyFailure);
+        }
         if (proxy == null) {
-            proxy = Proxy.start(this);
+            try {
+                proxy = Proxy.start(this);
+            } catch (RuntimeException e) {
+                proxyFailure = e;
+                throw e;
+            }
         }
         return proxy;
     }

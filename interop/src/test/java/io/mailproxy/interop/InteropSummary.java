@@ -20,15 +20,33 @@ public final class InteropSummary implements TestExecutionListener {
     private final List<String> failures = new CopyOnWriteArrayList<>();
     private final List<String> skipped = new CopyOnWriteArrayList<>();
     private long started;
+    private volatile TestPlan plan;
 
     @Override
     public void testPlanExecutionStarted(TestPlan plan) {
+        this.plan = plan;
         started = System.nanoTime();
+    }
+
+    /** "CurlIT > imapFetchIsByteIdentical(int) > 1024 bytes": the display names from the class down. */
+    private String name(TestIdentifier id) {
+        StringBuilder b = new StringBuilder(id.getDisplayName());
+        TestPlan p = plan;
+        TestIdentifier cur = id;
+        while (p != null) {
+            java.util.Optional<TestIdentifier> parent = p.getParent(cur);
+            if (parent.isEmpty() || parent.get().getParentId().isEmpty()) {
+                break;
+            }
+            cur = parent.get();
+            b.insert(0, cur.getDisplayName() + " > ");
+        }
+        return b.toString();
     }
 
     @Override
     public void executionSkipped(TestIdentifier id, String reason) {
-        skipped.add(id.getLegacyReportingName() + ": " + reason);
+        skipped.add(name(id) + ": " + reason);
     }
 
     @Override
@@ -39,13 +57,20 @@ public final class InteropSummary implements TestExecutionListener {
                 passed.incrementAndGet();
             } else {
                 failed.incrementAndGet();
-                failures.add(id.getDisplayName() + " [" + id.getUniqueId() + "]");
+                failures.add(name(id) + ": " + result.getThrowable().map(InteropSummary::firstLine).orElse(""));
             }
         } else if (!ok && id.getSource().isPresent()) {
             failed.incrementAndGet();
-            failures.add(id.getDisplayName() + " (set-up or tear-down) "
-                    + result.getThrowable().map(Throwable::toString).orElse(""));
+            failures.add(name(id) + " (set-up or tear-down): "
+                    + result.getThrowable().map(InteropSummary::firstLine).orElse(""));
         }
+    }
+
+    private static String firstLine(Throwable t) {
+        String s = t.toString().strip();
+        int nl = s.indexOf('\n');
+        String first = nl < 0 ? s : s.substring(0, nl) + " …";
+        return first.length() > 300 ? first.substring(0, 300) + "…" : first;
     }
 
     @Override

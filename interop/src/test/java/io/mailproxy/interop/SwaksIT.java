@@ -14,7 +14,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** swaks (SMTP AUTH PLAIN and LOGIN) through the proxy to Dovecot's submission service, which relays to the sink. */
+/**
+ * swaks (SMTP AUTH PLAIN and LOGIN) through the proxy to Dovecot's submission service, which relays to the sink. The
+ * direct run (STARTTLS to Dovecot) shows what swaks itself does to the data, so the proxied runs can be exact.
+ */
 @ExtendWith(Interop.Extension.class)
 class SwaksIT {
 
@@ -74,14 +77,14 @@ class SwaksIT {
     private void assertArrived(String rcpt, byte[] msg) {
         List<SmtpSink.Received> got = env.sink.messagesTo(rcpt);
         assertThat(got).hasSize(1);
-        assertThat(Messages.endsWith(got.get(0).data(), msg))
-                .as("sink holds the message after Received:\n%s", got.get(0).text()).isTrue();
-        assertThat(Messages.prefix(got.get(0).data(), msg)).startsWith("Received: ").doesNotContain("\r\n\r\n");
+        Exact.assertRelayed(got.get(0).data(), msg);
     }
 
     private Proc.Result swaks(String host, int port, String mech, String user, String password, byte[] msg,
                               List<String> rcpts, String... more) throws IOException {
-        Path file = Files.write(env.scratch.resolve("swaks-" + System.nanoTime() + ".eml"), msg);
+        // swaks ends DATA with CRLF . CRLF after the data it was given: hand it the message without its last CRLF
+        Path file = Files.write(env.scratch.resolve("swaks-" + System.nanoTime() + ".eml"),
+                java.util.Arrays.copyOf(msg, msg.length - 2));
         List<String> cmd = new ArrayList<>(List.of("swaks", "--server", host, "--port", "" + port,
                 "--auth", mech, "--auth-user", user, "--auth-password", password, "--from", USER,
                 "--to", String.join(",", rcpts), "--data", "@" + file, "--timeout", "60"));
