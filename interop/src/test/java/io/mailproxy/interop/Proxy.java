@@ -103,7 +103,11 @@ final class Proxy implements AutoCloseable {
         for (String mailbox : Interop.USERS.keySet()) {
             String client = client(mailbox);
             c.append("    ").append(q(client)).append(" { account = ").append(q(mailbox))
-                    .append(", password = ").append(q(hash(secret(client)))).append(" }\n");
+                    .append(", password = ").append(q(hash(secret(client))));
+            if (mailbox.startsWith("badinput@")) {
+                c.append(", smtp { max-size = 1M }"); // the never-ending DATA hits this
+            }
+            c.append(" }\n");
         }
         for (Map.Entry<String, String> p : ON_DELETE.entrySet()) {
             c.append("    ").append(q(p.getKey())).append(" { account = ").append(q(POP3IMAP_USER))

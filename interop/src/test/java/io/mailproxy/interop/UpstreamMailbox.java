@@ -57,6 +57,20 @@ final class UpstreamMailbox implements AutoCloseable {
         return m;
     }
 
+    /** As {@link #open}, logging in with SASL XOAUTH2 (the oauth2 passdb) instead of the passwd-file. */
+    static UpstreamMailbox openXoauth2(DovecotServer dovecot, String user, String token) throws IOException {
+        SSLSocket s = (SSLSocket) sslContext(dovecot).getSocketFactory()
+                .createSocket(DovecotServer.HOST, dovecot.imapsPort());
+        s.setSoTimeout(60_000);
+        s.startHandshake();
+        UpstreamMailbox m = new UpstreamMailbox(s);
+        m.readLine();
+        String ir = java.util.Base64.getEncoder().encodeToString(("user=" + user + "\u0001auth=Bearer " + token
+                + "\u0001\u0001").getBytes(StandardCharsets.UTF_8));
+        m.ok("AUTHENTICATE XOAUTH2 " + ir);
+        return m;
+    }
+
     static SSLContext sslContext(DovecotServer dovecot) throws IOException {
         try {
             KeyStore ks = KeyStore.getInstance("PKCS12");
@@ -123,7 +137,7 @@ final class UpstreamMailbox implements AutoCloseable {
             if (body != null) {
                 Matcher u = UID.matcher(meta);
                 Matcher f = FLAGS.matcher(meta);
-                out.add(new Stored(u.find() ? Long.parseLong(u.group(1)) : -1, f.find() ? f.group(1) : "", body));
+                out.add(new Stored(u.find() ? Long.parseLong(u.group(1)) : -1, f.find() ? withoutRecent(f.group(1)) : "", body));
             }
         }
         out.sort((a, b) -> Long.compare(a.uid(), b.uid()));
@@ -140,7 +154,7 @@ final class UpstreamMailbox implements AutoCloseable {
             Matcher u = UID.matcher(l);
             Matcher f = FLAGS.matcher(l);
             if (l.startsWith("* ") && u.find() && f.find()) {
-                m.put(Long.parseLong(u.group(1)), f.group(1));
+                m.put(Long.parseLong(u.group(1)), withoutRecent(f.group(1)));
             }
         }
         return m;
@@ -156,6 +170,18 @@ final class UpstreamMailbox implements AutoCloseable {
             }
         }
         throw new IOException("no STATUS MESSAGES in " + lines);
+    }
+
+    long uidValidity(String folder) throws IOException {
+        List<String> lines = new ArrayList<>();
+        ok("STATUS " + quote(folder) + " (UIDVALIDITY)", lines);
+        for (String l : lines) {
+            Matcher m = Pattern.compile("UIDVALIDITY (\\d+)").matcher(l);
+            if (m.find()) {
+                return Long.parseLong(m.group(1));
+            }
+        }
+        throw new IOException("no STATUS UIDVALIDITY in " + lines);
     }
 
     /** Empties INBOX, Trash and Archive. */
@@ -225,6 +251,12 @@ final class UpstreamMailbox implements AutoCloseable {
             b.write(c);
             prev = c;
         }
+    }
+
+    /** \Recent depends on which session saw a message first, not on what a client did. */
+    private static String withoutRecent(String flags) {
+        return String.join(" ", java.util.Arrays.stream(flags.split(" "))
+                .filter(f -> !f.isEmpty() && !f.equals("\\Recent")).toList());
     }
 
     static String quote(String s) {
