@@ -29,7 +29,6 @@ public final class MailproxyCommand implements Runnable {
 
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new MailproxyCommand());
-        cl.setExitCodeExceptionMapper(e -> e instanceof ConfigException ? ExitCodes.USAGE : ExitCodes.RUNTIME_FAILURE);
         cl.setExecutionExceptionHandler((e, cmd, parseResult) -> {
             PrintWriter err = cmd.getErr();
             if (e instanceof ConfigException) {

@@ -14,13 +14,13 @@ import java.util.regex.Pattern;
 public final class MaskingMessageConverter extends MessageConverter {
 
     private static final Pattern[] PATTERNS = {
-        // XOAUTH2 initial responses: base64 of "user=" starts with dXNlcj0
-        Pattern.compile("dXNlcj0[A-Za-z0-9+/=]{8,}"),
+        Pattern.compile("\\$argon2(?:id|i|d)\\$[^\\s\"']+"),
+        // XOAUTH2 initial responses: base64 of "user=..." starts with dXNlcj
+        Pattern.compile("dXNlcj[A-Za-z0-9+/=]{8,}"),
         Pattern.compile("(?i)(auth=Bearer\\s+)[^\\s\\u0001]+"),
         Pattern.compile("(?i)(Authorization:\\s*(?:Bearer|Basic)\\s+)\\S+"),
         Pattern.compile("(?i)((?:access_token|refresh_token|id_token|client_secret|client_assertion|password|"
-                + "device_code|code_verifier|code)[\"']?\\s*[=:]\\s*[\"']?)[^\\s\"'&,}]+"),
-        Pattern.compile("\\$argon2(?:id|i|d)\\$[^\\s\"']+"),
+                + "device_code|code_verifier|auth_code)[\"']?\\s*[=:]\\s*[\"']?)[^\\s\"'&,}]+"),
         // "eyJ" starts a JWT (a client assertion or a token someone chose to log)
         Pattern.compile("eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]*"),
     };

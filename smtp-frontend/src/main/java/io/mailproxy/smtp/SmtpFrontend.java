@@ -1,0 +1,40 @@
+package io.mailproxy.smtp;
+
+import io.mailproxy.core.spi.CoreServices;
+import io.mailproxy.core.spi.Frontend;
+import io.mailproxy.core.spi.ListenerContext;
+import io.mailproxy.smtp.session.SmtpSession;
+import io.mailproxy.smtp.session.SmtpSettings;
+import io.mailproxy.smtp.codec.SmtpServerDecoder;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
+
+/** Installs the SMTP framer and session on each accepted connection. */
+final class SmtpFrontend implements Frontend {
+
+    private final CoreServices services;
+    private final SmtpSettings settings;
+
+    SmtpFrontend(CoreServices services, SmtpSettings settings) {
+        this.services = services;
+        this.settings = settings;
+    }
+
+    @Override
+    public void initChannel(Channel channel, ListenerContext listener) {
+        // the framer reads only when the session can take more (backpressure, bounded buffering)
+        channel.config().setOption(ChannelOption.AUTO_READ, false);
+        SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
+        channel.pipeline().addLast("smtp-decoder", decoder);
+        channel.pipeline().addLast("smtp-session", new SmtpSession(services, listener, settings, decoder));
+    }
+
+    /** Turns a connection away in SMTP (RFC 5321 3.1: a 421 greeting) and closes. */
+    @Override
+    public void refuse(Channel channel, String reason) {
+        String text = "421 4.3.2 " + settings.hostname() + " " + reason.replaceAll("[\\r\\n]", " ") + "\r\n";
+        channel.writeAndFlush(ByteBufUtil.writeUtf8(channel.alloc(), text)).addListener(ChannelFutureListener.CLOSE);
+    }
+}

@@ -1,0 +1,305 @@
+package io.mailproxy.smtp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.mailproxy.core.config.ClientConfig.SmtpPolicy;
+import io.mailproxy.core.spi.ShutdownEvent;
+import io.mailproxy.smtp.codec.SmtpServerDecoder;
+import io.mailproxy.smtp.session.SmtpSession;
+import io.mailproxy.smtp.session.SmtpSettings;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The command state machine on an EmbeddedChannel: no upstream is ever needed for these. */
+class SmtpSessionTest {
+
+    private final FakeAuthenticator authenticator = new FakeAuthenticator(Runnable::run);
+    private EmbeddedChannel ch;
+    private FakeListener listener;
+
+    private EmbeddedChannel open(Optional<String> fixed) {
+        SmtpSettings settings = new SmtpSettings("mx.test", 1000, 10_485_760, 4096, 2, Duration.ofSeconds(60),
+                Duration.ofMinutes(5), Duration.ofMinutes(10), true, true);
+        authenticator.clients.put("app", new FakeAuthenticator.Entry("s3cret",
+                new io.mailproxy.core.config.ClientConfig("app", Optional.of("h"), Fixture.ACCOUNT_FROM,
+                        java.util.Set.of(io.mailproxy.core.Protocol.SMTP), io.mailproxy.core.config.ClientConfig.ImapPolicy.DEFAULT,
+                        io.mailproxy.core.config.ClientConfig.Pop3Policy.DEFAULT, SmtpPolicy.DEFAULT), Fixture.account()));
+        listener = new FakeListener(fixed);
+        SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
+        ch = new EmbeddedChannel();
+        ch.pipeline().addLast(decoder, new SmtpSession(services(), listener, settings, decoder));
+        return ch;
+    }
+
+    private io.mailproxy.core.spi.CoreServices services() {
+        return new io.mailproxy.core.spi.CoreServices() {
+            public io.mailproxy.core.config.MailproxyConfig config() { throw new UnsupportedOperationException(); }
+            public io.mailproxy.core.identity.LocalAuthenticator authenticator() { return authenticator; }
+            public io.mailproxy.core.pool.UpstreamPools pools() {
+                return (account, protocol) -> java.util.concurrent.CompletableFuture.failedFuture(
+                        new io.mailproxy.core.upstream.UpstreamException(
+                                io.mailproxy.core.upstream.UpstreamException.Kind.UNREACHABLE, "no upstream in this test"));
+            }
+            public io.mailproxy.core.upstream.UpstreamConnector connector() { throw new UnsupportedOperationException(); }
+            public io.micrometer.core.instrument.MeterRegistry meters() { return new io.micrometer.core.instrument.simple.SimpleMeterRegistry(); }
+            public java.time.Clock clock() { return java.time.Clock.systemUTC(); }
+            public java.util.concurrent.Executor blockingExecutor() { return Runnable::run; }
+            public java.util.concurrent.ScheduledExecutorService scheduler() { throw new UnsupportedOperationException(); }
+        };
+    }
+
+    @AfterEach
+    void close() {
+        if (ch != null) {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    /** Everything the server wrote so far. */
+    private String output() {
+        ch.runPendingTasks();
+        StringBuilder sb = new StringBuilder();
+        for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
+            sb.append(b.toString(StandardCharsets.UTF_8));
+            b.release();
+        }
+        return sb.toString();
+    }
+
+    private String send(String text) {
+        ch.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+        return output();
+    }
+
+    private static String b64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void greetingAndEhloOfferOnlyTheListenersExtensions() {
+        open(Optional.empty());
+        assertThat(output()).isEqualTo("220 mx.test mailproxy ESMTP ready\r\n");
+        assertThat(send("EHLO client.test\r\n")).isEqualTo("250-mx.test greets client.test\r\n250-PIPELINING\r\n"
+                + "250-SIZE 10485760\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-AUTH PLAIN LOGIN\r\n"
+                + "250 HELP\r\n");
+        assertThat(send("HELO client.test\r\n")).isEqualTo("250 mx.test\r\n");
+    }
+
+    @Test
+    void fixedClientIsLoggedInAndAuthIsNotOffered() {
+        authenticator.clients.clear();
+        open(Optional.of("app"));
+        assertThat(output()).startsWith("220 ");
+        assertThat(listener.authenticated.get()).isEqualTo(1);
+        assertThat(send("EHLO x\r\n")).doesNotContain("AUTH").doesNotContain("STARTTLS");
+        assertThat(send("AUTH LOGIN\r\n")).isEqualTo("503 5.5.1 Already authenticated\r\n");
+    }
+
+    @Test
+    void authPlainWithInitialResponse() {
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\n");
+        assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n")).isEqualTo("235 2.7.0 Authentication successful\r\n");
+        assertThat(listener.authenticated.get()).isEqualTo(1);
+        assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n")).isEqualTo("503 5.5.1 Already authenticated\r\n");
+    }
+
+    @Test
+    void authPlainWithContinuationAndWrongPassword() {
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\n");
+        assertThat(send("AUTH PLAIN\r\n")).isEqualTo("334 \r\n");
+        assertThat(send(b64("\0app\0wrong") + "\r\n")).isEqualTo("535 5.7.8 Authentication credentials invalid\r\n");
+        assertThat(send("AUTH PLAIN\r\n")).isEqualTo("334 \r\n");
+        assertThat(send(b64("app\0app\0s3cret") + "\r\n")).isEqualTo("235 2.7.0 Authentication successful\r\n");
+    }
+
+    @Test
+    void authPlainForAnotherIdentityIsRefused() {
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\n");
+        assertThat(send("AUTH PLAIN " + b64("boss\0app\0s3cret") + "\r\n")).isEqualTo("535 5.7.8 Authentication credentials invalid\r\n");
+    }
+
+    @Test
+    void authLoginStepsAndCancel() {
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\n");
+        assertThat(send("AUTH LOGIN\r\n")).isEqualTo("334 VXNlcm5hbWU6\r\n");
+        assertThat(send(b64("app") + "\r\n")).isEqualTo("334 UGFzc3dvcmQ6\r\n");
+        assertThat(send("*\r\n")).isEqualTo("501 5.7.0 Authentication cancelled\r\n");
+        assertThat(send("AUTH LOGIN " + b64("app") + "\r\n")).isEqualTo("334 UGFzc3dvcmQ6\r\n");
+        assertThat(send(b64("s3cret") + "\r\n")).isEqualTo("235 2.7.0 Authentication successful\r\n");
+    }
+
+    @Test
+    void authErrors() {
+        open(Optional.empty());
+        output();
+        assertThat(send("AUTH PLAIN\r\n")).isEqualTo("503 5.5.1 Send EHLO first\r\n");
+        send("EHLO x\r\n");
+        assertThat(send("AUTH CRAM-MD5\r\n")).isEqualTo("504 5.5.4 Unrecognized authentication type\r\n");
+        assertThat(send("AUTH PLAIN\r\n")).isEqualTo("334 \r\n");
+        assertThat(send("%%%\r\n")).startsWith("501 5.5.2 ");
+    }
+
+    @Test
+    void commandsOutOfOrder() {
+        open(Optional.empty());
+        output();
+        assertThat(send("MAIL FROM:<a@b.example>\r\n")).isEqualTo("503 5.5.1 Send EHLO or HELO first\r\n");
+        send("EHLO x\r\n");
+        assertThat(send("MAIL FROM:<a@b.example>\r\n")).isEqualTo("530 5.7.0 Authentication required\r\n");
+        assertThat(send("RCPT TO:<a@b.example>\r\n")).isEqualTo("503 5.5.1 Need MAIL command first\r\n");
+        assertThat(send("DATA\r\n")).isEqualTo("503 5.5.1 Need MAIL command first\r\n");
+        assertThat(send("BDAT 10 LAST\r\n")).startsWith("502 5.5.1");
+        assertThat(send("STARTTLS\r\n")).isEqualTo("502 5.5.1 STARTTLS not available\r\n");
+    }
+
+    @Test
+    void mailParametersAreCheckedBeforeAnyUpstreamWork() {
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\nAUTH PLAIN " + b64("\0app\0s3cret") + "\r\n");
+        assertThat(send("MAIL FROM:<a@b.example> RET=HDRS\r\n")).isEqualTo("555 5.5.4 Unsupported parameter RET\r\n");
+        assertThat(send("MAIL FROM:<a@b.example> BODY=BINARYMIME\r\n")).isEqualTo("555 5.5.4 Unsupported BODY type\r\n");
+        assertThat(send("MAIL FROM:<a@b.example> SIZE=99999999999\r\n")).startsWith("552 5.3.4 ");
+        assertThat(send("MAIL FROM:<a@b.example> SIZE=abc\r\n")).startsWith("501 5.5.4 ");
+        assertThat(send("MAIL FROM:<jörg@b.example>\r\n")).isEqualTo("553 5.6.7 Non-ASCII address requires SMTPUTF8\r\n");
+        assertThat(send("MAIL FROM:a b\r\n")).startsWith("501 5.5.4 ");
+        // the fake pool says the upstream is down
+        assertThat(send("MAIL FROM:<a@b.example> SIZE=10 BODY=8BITMIME\r\n")).startsWith("451 4.4.1 ");
+    }
+
+    @Test
+    void heloSessionRefusesEsmtpParameters() {
+        open(Optional.empty());
+        output();
+        send("HELO x\r\nAUTH PLAIN " + b64("\0app\0s3cret") + "\r\n");
+        assertThat(send("MAIL FROM:<a@b.example> SIZE=10\r\n")).isEqualTo("555 5.5.4 Unsupported parameter SIZE\r\n");
+    }
+
+    @Test
+    void simpleCommands() {
+        open(Optional.empty());
+        output();
+        assertThat(send("NOOP\r\n")).isEqualTo("250 2.0.0 OK\r\n");
+        assertThat(send("VRFY postmaster\r\n")).startsWith("252 2.5.0 ");
+        assertThat(send("HELP\r\n")).startsWith("214 2.0.0 ");
+        assertThat(send("RSET\r\n")).isEqualTo("250 2.0.0 OK\r\n");
+        assertThat(send("FOO\r\n")).isEqualTo("500 5.5.1 Command unrecognized\r\n");
+        assertThat(send("EHLO\r\n")).isEqualTo("501 5.5.4 Syntax: EHLO hostname\r\n");
+        assertThat(send("QUIT\r\n")).isEqualTo("221 2.0.0 mx.test closing connection\r\n");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void pipelinedLocalCommandsAnswerInOrder() {
+        open(Optional.empty());
+        output();
+        assertThat(send("EHLO x\r\nNOOP\r\nFOO\r\nQUIT\r\nNOOP\r\n")).endsWith("250 HELP\r\n250 2.0.0 OK\r\n"
+                + "500 5.5.1 Command unrecognized\r\n221 2.0.0 mx.test closing connection\r\n");
+    }
+
+    @Test
+    void lineTooLong() {
+        open(Optional.empty());
+        output();
+        assertThat(send("NOOP " + "x".repeat(1000) + "\r\nNOOP\r\n")).isEqualTo("500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n");
+    }
+
+    @Test
+    void preLoginTimeoutSaysGoodbye() {
+        open(Optional.empty());
+        output();
+        ch.advanceTimeBy(59, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(output()).isEmpty();
+        ch.advanceTimeBy(2, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(output()).isEqualTo("421 4.4.2 mx.test Timeout waiting for client input, closing connection\r\n");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void commandsResetTheIdleTimer() {
+        open(Optional.empty());
+        output();
+        ch.advanceTimeBy(50, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        send("NOOP\r\n");
+        ch.advanceTimeBy(50, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(output()).isEmpty();
+        assertThat(ch.isOpen()).isTrue();
+    }
+
+    @Test
+    void shutdownSaysGoodbyeWhenIdle() {
+        open(Optional.empty());
+        output();
+        ch.pipeline().fireUserEventTriggered(ShutdownEvent.INSTANCE);
+        assertThat(output()).isEqualTo("421 4.3.2 mx.test Service shutting down\r\n");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void httpRequestIsTurnedAway() {
+        open(Optional.empty());
+        output();
+        assertThat(send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")).startsWith("421 4.7.0 ");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void tooManyErrorsCloseTheSession() {
+        open(Optional.empty());
+        output();
+        String out = send("BAD\r\n".repeat(25));
+        assertThat(out).endsWith("421 4.7.0 mx.test Too many errors, closing connection\r\n");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void passwordsNeverReachTheLog() {
+        Logger root = (Logger)
+                org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        Level level = root.getLevel();
+        ListAppender<ILoggingEvent> appender = new ListAppender<>();
+        appender.start();
+        root.addAppender(appender);
+        root.setLevel(Level.DEBUG);
+        try {
+            open(Optional.empty());
+            output();
+            send("EHLO x\r\n");
+            assertThat(send("AUTH PLAIN " + b64("\0app\0Wr0ngPassw0rd") + "\r\n")).startsWith("535 ");
+            assertThat(send("AUTH LOGIN " + b64("app") + "\r\n")).startsWith("334 ");
+            assertThat(send(b64("s3cret") + "\r\n")).startsWith("235 ");
+        } finally {
+            root.detachAppender(appender);
+            root.setLevel(level);
+        }
+        assertThat(appender.list).isNotEmpty();
+        for (ILoggingEvent e : appender.list) {
+            assertThat(e.getFormattedMessage()).doesNotContain("Wr0ngPassw0rd").doesNotContain("s3cret")
+                    .doesNotContain(b64("s3cret")).doesNotContain(b64("\0app\0Wr0ngPassw0rd"));
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package io.mailproxy.smtp.upstream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mailproxy.smtp.codec.SmtpReply;
+import org.junit.jupiter.api.Test;
+
+class Office365RepliesTest {
+
+    private static String explain(String reply) {
+        return Office365Replies.explain(SmtpReply.of(Integer.parseInt(reply.substring(0, 3)), reply.substring(4)),
+                "reports@contoso.com").orElse("");
+    }
+
+    @Test
+    void knownRepliesSayWhatToChange() {
+        assertThat(explain("432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded")).contains("3 concurrent")
+                .contains("pool.smtp.max");
+        assertThat(explain("554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process"))
+                .contains("10,000 recipients a day").contains("24 hours");
+        assertThat(explain("550 5.2.252 SendAsDenied; throttled")).contains("throttling");
+        assertThat(explain("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant"))
+                .contains("SmtpClientAuthenticationDisabled").contains("security defaults");
+        assertThat(explain("550 5.7.60 SMTP; Client does not have permissions to send as this sender"))
+                .contains("Send As").contains("sender = rewrite");
+        assertThat(explain("535 5.7.30 Basic authentication is not supported for Client Submission"))
+                .contains("auth.type = oauth2");
+    }
+
+    @Test
+    void ordinaryRepliesNeedNoExplanation() {
+        assertThat(explain("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found")).isEmpty();
+        assertThat(explain("452 4.5.3 Too many recipients")).isEmpty();
+    }
+}
