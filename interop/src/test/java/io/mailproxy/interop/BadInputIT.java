@@ -36,7 +36,7 @@ class BadInputIT {
 
     @Test
     void imapLineOfOneMegabyteBeforeLoginIsBadAndClosed() throws IOException {
-        try (Wire w = Wire.proxy(proxy.imapPort)) {
+        try (Wire w = Wire.proxy(proxy.imapPort())) {
             assertThat(w.line()).startsWith("* OK");
             String reply = sendTolerant(w, "a LOGIN " + MEGABYTE + " x\r\n");
             assertThat(reply).as("DESIGN: BAD, close before login").containsPattern("(^|\\n)(a|\\*) BAD");
@@ -57,7 +57,7 @@ class BadInputIT {
 
     @Test
     void imapLiteralAnnouncing2To63BytesIsRefused() throws IOException {
-        try (Wire w = Wire.proxy(proxy.imapPort)) {
+        try (Wire w = Wire.proxy(proxy.imapPort())) {
             assertThat(w.line()).startsWith("* OK");
             w.send("a LOGIN {9223372036854775808}");
             String l = w.line();
@@ -77,12 +77,12 @@ class BadInputIT {
 
     @Test
     void nulBytesAreRefusedInEachProtocol() throws IOException {
-        try (Wire w = Wire.proxy(proxy.imapPort)) {
+        try (Wire w = Wire.proxy(proxy.imapPort())) {
             assertThat(w.line()).startsWith("* OK");
             w.raw("a LOGIN app\0x secret\r\n".getBytes(StandardCharsets.US_ASCII));
             assertThat(w.line()).matches("(a|\\*) (BAD|NO).*");
         }
-        try (Wire w = Wire.proxy(proxy.pop3Port)) {
+        try (Wire w = Wire.proxy(proxy.pop3Port())) {
             assertThat(w.line()).startsWith("+OK");
             w.raw("USER app\0x\r\n".getBytes(StandardCharsets.US_ASCII));
             String l = w.line();
@@ -92,7 +92,7 @@ class BadInputIT {
             }
             assertThat(l).startsWith("-ERR");
         }
-        try (Wire w = Wire.proxy(proxy.smtpPort)) {
+        try (Wire w = Wire.proxy(proxy.smtpPort())) {
             assertThat(w.line()).startsWith("220");
             w.raw("EHLO a\0b\r\n".getBytes(StandardCharsets.US_ASCII));
             assertThat(w.smtpReply()).matches("5\\d\\d .*");
@@ -101,12 +101,12 @@ class BadInputIT {
 
     @Test
     void pop3AndSmtpLinesOfOneMegabyteAreRefused() throws IOException {
-        try (Wire w = Wire.proxy(proxy.pop3Port)) {
+        try (Wire w = Wire.proxy(proxy.pop3Port())) {
             assertThat(w.line()).startsWith("+OK");
             String reply = sendTolerant(w, "USER " + MEGABYTE + "\r\n");
             assertThat(reply).as("DESIGN: -ERR").startsWith("-ERR");
         }
-        try (Wire w = Wire.proxy(proxy.smtpPort)) {
+        try (Wire w = Wire.proxy(proxy.smtpPort())) {
             assertThat(w.line()).startsWith("220");
             String reply = sendTolerant(w, "EHLO " + MEGABYTE + "\r\n");
             assertThat(reply).as("DESIGN: 500 5.5.2").startsWith("500 5.5.2");
@@ -115,21 +115,21 @@ class BadInputIT {
 
     @Test
     void commandsInTheWrongStateAreRefused() throws IOException {
-        try (Wire w = Wire.proxy(proxy.imapPort)) {
+        try (Wire w = Wire.proxy(proxy.imapPort())) {
             assertThat(w.line()).startsWith("* OK");
             w.send("a SELECT INBOX");
             assertThat(w.line()).matches("a (BAD|NO).*");
             w.send("b FETCH 1 BODY[]");
             assertThat(w.line()).matches("b (BAD|NO).*");
         }
-        try (Wire w = Wire.proxy(proxy.pop3Port)) {
+        try (Wire w = Wire.proxy(proxy.pop3Port())) {
             assertThat(w.line()).startsWith("+OK");
             w.send("STAT");
             assertThat(w.line()).startsWith("-ERR");
             w.send("PASS x");
             assertThat(w.line()).startsWith("-ERR");
         }
-        try (Wire w = Wire.proxy(proxy.smtpPort)) {
+        try (Wire w = Wire.proxy(proxy.smtpPort())) {
             assertThat(w.line()).startsWith("220");
             w.send("EHLO client.test");
             w.smtpReply();
@@ -212,7 +212,7 @@ class BadInputIT {
         try (Wire good = imapLogin()) {
             good.send("b EXAMINE INBOX");
             assertThat(good.until("b ")).contains("b OK");
-            int[] ports = {proxy.imapPort, proxy.pop3Port, proxy.smtpPort};
+            int[] ports = {proxy.imapPort(), proxy.pop3Port(), proxy.smtpPort()};
             for (int i = 0; i < 900; i++) {
                 try {
                     silent.add(Wire.proxy(ports[i % 3]));
@@ -266,7 +266,7 @@ class BadInputIT {
     }
 
     private Wire imapLogin() throws IOException {
-        Wire w = Wire.proxy(proxy.imapPort);
+        Wire w = Wire.proxy(proxy.imapPort());
         assertThat(w.line()).startsWith("* OK");
         w.send("a LOGIN " + CLIENT + " " + Proxy.secret(CLIENT));
         assertThat(w.until("a ")).contains("a OK");
@@ -274,7 +274,7 @@ class BadInputIT {
     }
 
     private Wire smtpLogin() throws IOException {
-        Wire w = Wire.proxy(proxy.smtpPort);
+        Wire w = Wire.proxy(proxy.smtpPort());
         assertThat(w.line()).startsWith("220");
         w.send("EHLO client.test");
         assertThat(w.smtpReply()).startsWith("250 ");

@@ -66,8 +66,10 @@ class CurlIT {
 
     @Test
     void imapWrongPasswordIsRefused() throws IOException {
-        Proc.Result r = curl("imap://" + CLIENT + ":wrong@" + Proxy.HOST + ":" + proxy.imapPort + "/INBOX;UID=1");
+        Proc.Result r = curl("imap://" + CLIENT + ":wrong@" + Proxy.HOST + ":" + proxy.imapPort() + "/INBOX;UID=1",
+                "-v");
         assertThat(r.exit()).as(r.describe()).isEqualTo(67); // CURLE_LOGIN_DENIED
+        assertThat(r.stderr()).as(r.describe()).containsPattern("< [A-Z0-9]+ NO \\[AUTHENTICATIONFAILED\\]");
     }
 
     @ParameterizedTest(name = "{0} bytes")
@@ -100,8 +102,9 @@ class CurlIT {
 
     @Test
     void pop3WrongPasswordIsRefused() throws IOException {
-        Proc.Result r = curl("pop3://" + CLIENT + ":wrong@" + Proxy.HOST + ":" + proxy.pop3Port + "/");
+        Proc.Result r = curl("pop3://" + CLIENT + ":wrong@" + Proxy.HOST + ":" + proxy.pop3Port() + "/", "-v");
         assertThat(r.exit()).as(r.describe()).isEqualTo(67);
+        assertThat(r.stderr()).as(r.describe()).contains("< -ERR [AUTH]");
     }
 
     @ParameterizedTest(name = "{0} bytes")
@@ -129,10 +132,10 @@ class CurlIT {
     @Test
     void smtpWrongPasswordIsRefused() throws IOException {
         Path file = Files.write(env.scratch.resolve("curl-wrong.eml"), Messages.small(USER, "x@elsewhere.test", "x"));
-        Proc.Result r = curl(proxy.smtpUrl(), "--user", CLIENT + ":wrong", "--mail-from", USER,
+        Proc.Result r = curl(proxy.smtpUrl(), "-v", "--user", CLIENT + ":wrong", "--mail-from", USER,
                 "--mail-rcpt", "x@elsewhere.test", "--upload-file", file.toString());
         assertThat(r.exit()).as(r.describe()).isEqualTo(67);
-        assertThat(r.stderr()).contains("535");
+        assertThat(r.stderr()).as(r.describe()).contains("< 535 5.7.8");
     }
 
     private Proc.Result curlSmtp(byte[] msg, String rcpt) throws IOException {

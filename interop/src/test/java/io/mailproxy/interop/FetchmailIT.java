@@ -49,7 +49,7 @@ class FetchmailIT {
         List<byte[]> stored = store(Messages.message(USER, USER, "fm imap 1", 1024, 32),
                 Messages.message(USER, USER, "fm imap 2", 100 * 1024, 33));
         Proxy proxy = env.proxy();
-        String server = "poll 127.0.0.1 service " + proxy.imapPort + " protocol IMAP auth password\n"
+        String server = "poll 127.0.0.1 service " + proxy.imapPort() + " protocol IMAP auth password\n"
                 + "  user \"" + CLIENT + "\" there with password \"" + Proxy.secret(CLIENT) + "\" is root here\n";
         assertThat(fetch(server)).containsExactlyElementsOf(stored);
         try (UpstreamMailbox m = env.mailbox(USER)) {
@@ -62,7 +62,7 @@ class FetchmailIT {
         List<byte[]> stored = store(Messages.message(USER, USER, "fm pop 1", 1024, 34),
                 Messages.message(USER, USER, "fm pop 2", 100 * 1024, 35));
         Proxy proxy = env.proxy();
-        String server = "poll 127.0.0.1 service " + proxy.pop3Port + " protocol POP3 auth password\n"
+        String server = "poll 127.0.0.1 service " + proxy.pop3Port() + " protocol POP3 auth password\n"
                 + "  user \"" + CLIENT + "\" there with password \"" + Proxy.secret(CLIENT) + "\" is root here\n";
         assertThat(fetch(server)).containsExactlyElementsOf(stored);
         try (UpstreamMailbox m = env.mailbox(USER)) {
@@ -74,7 +74,7 @@ class FetchmailIT {
     void pop3WithoutKeepDeletesExactlyWhatWasFetched() throws IOException {
         store(Messages.message(USER, USER, "fm del 1", 2000, 36), Messages.message(USER, USER, "fm del 2", 2000, 37));
         Proxy proxy = env.proxy();
-        String server = "poll 127.0.0.1 service " + proxy.pop3Port + " protocol POP3 auth password\n"
+        String server = "poll 127.0.0.1 service " + proxy.pop3Port() + " protocol POP3 auth password\n"
                 + "  user \"" + CLIENT + "\" there with password \"" + Proxy.secret(CLIENT) + "\" is root here\n";
         assertThat(fetch(server, "nokeep")).hasSize(2);
         try (UpstreamMailbox m = env.mailbox(USER)) {

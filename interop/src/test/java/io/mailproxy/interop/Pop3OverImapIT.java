@@ -162,7 +162,7 @@ class Pop3OverImapIT {
     }
 
     private Wire login(String client) throws IOException {
-        Wire w = Wire.proxy(proxy.pop3Port);
+        Wire w = Wire.proxy(proxy.pop3Port());
         assertThat(w.line()).startsWith("+OK");
         w.send("USER " + client);
         assertThat(w.line()).startsWith("+OK");

@@ -1,8 +1,10 @@
 package io.mailproxy.interop;
 
+import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.ConfigLoader;
 import io.mailproxy.core.config.MailproxyConfig;
 import io.mailproxy.core.identity.PasswordHasher;
+import io.mailproxy.core.spi.FrontendFactory;
 import io.mailproxy.daemon.Daemon;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -12,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.ServiceLoader;
 
 /**
  * mailproxy in the test JVM ({@link Daemon#start}), with plaintext IMAP, POP3 and SMTP listeners on 127.0.0.1 and
@@ -38,17 +41,35 @@ final class Proxy implements AutoCloseable {
     }
 
     final Daemon daemon;
-    final int imapPort;
-    final int pop3Port;
-    final int smtpPort;
+    private final Map<Protocol, Integer> ports;
     final String config;
 
-    private Proxy(Daemon daemon, int imapPort, int pop3Port, int smtpPort, String config) {
+    private Proxy(Daemon daemon, Map<Protocol, Integer> ports, String config) {
         this.daemon = daemon;
-        this.imapPort = imapPort;
-        this.pop3Port = pop3Port;
-        this.smtpPort = smtpPort;
+        this.ports = ports;
         this.config = config;
+    }
+
+    int imapPort() {
+        return port(Protocol.IMAP);
+    }
+
+    int pop3Port() {
+        return port(Protocol.POP3);
+    }
+
+    int smtpPort() {
+        return port(Protocol.SMTP);
+    }
+
+    /** The listener's port; a check of a protocol whose frontend is not on the class path fails, saying so. */
+    private int port(Protocol p) {
+        Integer port = ports.get(p);
+        if (port == null) {
+            throw new AssertionError("mailproxy has no " + p + " frontend on the class path (its module is not"
+                    + " merged yet), so nothing listens for " + p);
+        }
+        return port;
     }
 
     static String client(String mailbox) {
@@ -61,18 +82,18 @@ final class Proxy implements AutoCloseable {
 
     static Proxy start(Interop env) throws IOException {
         long t0 = System.nanoTime();
-        int imap = freePort();
-        int pop3 = freePort();
-        int smtp = freePort();
+        Map<Protocol, Integer> ports = new java.util.EnumMap<>(Protocol.class);
+        for (FrontendFactory f : ServiceLoader.load(FrontendFactory.class)) {
+            ports.put(f.protocol(), freePort());
+        }
         Path state = Files.createDirectories(env.scratch.resolve("proxy-state"));
         StringBuilder c = new StringBuilder();
         c.append("mailproxy {\n");
         c.append("  state-dir = ").append(q(state.toString())).append('\n');
         c.append("  admin { enabled = false }\n");
         c.append("  listeners = [\n");
-        c.append("    { protocol = imap, bind = \"127.0.0.1\", port = ").append(imap).append(" }\n");
-        c.append("    { protocol = pop3, bind = \"127.0.0.1\", port = ").append(pop3).append(" }\n");
-        c.append("    { protocol = smtp, bind = \"127.0.0.1\", port = ").append(smtp).append(" }\n");
+        ports.forEach((p, port) -> c.append("    { protocol = ").append(p.name().toLowerCase(java.util.Locale.ROOT))
+                .append(", bind = \"127.0.0.1\", port = ").append(port).append(" }\n"));
         c.append("  ]\n");
         c.append("  upstreams.dovecot {\n");
         c.append("    imap = ").append(q(env.dovecot.imapsUrl())).append('\n');
@@ -119,21 +140,21 @@ final class Proxy implements AutoCloseable {
         String hocon = c.toString();
         MailproxyConfig config = ConfigLoader.parse(hocon, "interop");
         Daemon daemon = Daemon.start(config, Map.of());
-        System.out.printf("interop: mailproxy up in %d ms (imap %d, pop3 %d, smtp %d; bound %s)%n",
-                (System.nanoTime() - t0) / 1_000_000, imap, pop3, smtp, daemon.boundAddresses());
-        return new Proxy(daemon, imap, pop3, smtp, hocon);
+        System.out.printf("interop: mailproxy up in %d ms (listeners %s; bound %s)%n",
+                (System.nanoTime() - t0) / 1_000_000, ports, daemon.boundAddresses());
+        return new Proxy(daemon, ports, hocon);
     }
 
     String imapUrl(String client) {
-        return "imap://" + client + ":" + secret(client) + "@" + HOST + ":" + imapPort;
+        return "imap://" + client + ":" + secret(client) + "@" + HOST + ":" + imapPort();
     }
 
     String pop3Url(String client) {
-        return "pop3://" + client + ":" + secret(client) + "@" + HOST + ":" + pop3Port;
+        return "pop3://" + client + ":" + secret(client) + "@" + HOST + ":" + pop3Port();
     }
 
     String smtpUrl() {
-        return "smtp://" + HOST + ":" + smtpPort;
+        return "smtp://" + HOST + ":" + smtpPort();
     }
 
     private static String hash(String password) {

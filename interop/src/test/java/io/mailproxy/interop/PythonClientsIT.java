@@ -113,7 +113,7 @@ class PythonClientsIT {
             ub = m.append("INBOX", b, "\\Seen");
         }
         Path out = Files.createTempDirectory(env.scratch, "py-imap");
-        Proc.Result r = Python.run(env.scratch, IMAP_FETCH, Proxy.HOST, "" + proxy.imapPort, CLIENT,
+        Proc.Result r = Python.run(env.scratch, IMAP_FETCH, Proxy.HOST, "" + proxy.imapPort(), CLIENT,
                 Proxy.secret(CLIENT), out.toString());
         assertThat(r.exit()).as(r.describe()).isZero();
         Exact.assertSameBytes("delivered", Files.readAllBytes(out.resolve(ua + ".eml")), a);
@@ -128,7 +128,7 @@ class PythonClientsIT {
     void imaplibAppendCopyExpungeChangeTheUpstream() throws IOException {
         byte[] msg = Messages.message(USER, USER, "py append", 5000, 23);
         Path file = Files.write(env.scratch.resolve("py-append.eml"), msg);
-        Proc.Result r = Python.run(env.scratch, IMAP_APPEND_MOVE, Proxy.HOST, "" + proxy.imapPort, CLIENT,
+        Proc.Result r = Python.run(env.scratch, IMAP_APPEND_MOVE, Proxy.HOST, "" + proxy.imapPort(), CLIENT,
                 Proxy.secret(CLIENT), file.toString());
         assertThat(r.exit()).as(r.describe()).isZero();
         try (UpstreamMailbox m = env.mailbox(USER)) {
@@ -149,7 +149,7 @@ class PythonClientsIT {
             m.append("INBOX", b);
         }
         Path out = Files.createTempDirectory(env.scratch, "py-pop");
-        Proc.Result r = Python.run(env.scratch, POP3_RETR, Proxy.HOST, "" + proxy.pop3Port, CLIENT,
+        Proc.Result r = Python.run(env.scratch, POP3_RETR, Proxy.HOST, "" + proxy.pop3Port(), CLIENT,
                 Proxy.secret(CLIENT), out.toString());
         assertThat(r.exit()).as(r.describe()).isZero();
         assertThat(r.out()).contains("stat 2 " + (a.length + b.length));
@@ -166,7 +166,7 @@ class PythonClientsIT {
         String bad = "reject-py@elsewhere.test";
         byte[] msg = Messages.message(USER, good, "py smtp", 50 * 1024, 26);
         Path file = Files.write(env.scratch.resolve("py-smtp.eml"), msg);
-        Proc.Result r = Python.run(env.scratch, SMTP_SEND, Proxy.HOST, "" + proxy.smtpPort, CLIENT,
+        Proc.Result r = Python.run(env.scratch, SMTP_SEND, Proxy.HOST, "" + proxy.smtpPort(), CLIENT,
                 Proxy.secret(CLIENT), USER, file.toString(), good, bad);
         assertThat(r.exit()).as(r.describe()).isZero();
         assertThat(r.out()).contains("refused {\"" + bad + "\": [550");
@@ -180,7 +180,7 @@ class PythonClientsIT {
     void smtplibWithOnlyRejectedRecipientsSendsNothing() throws IOException {
         String bad = "reject-py-only@elsewhere.test";
         Path file = Files.write(env.scratch.resolve("py-smtp-bad.eml"), Messages.small(USER, bad, "py rejected"));
-        Proc.Result r = Python.run(env.scratch, SMTP_SEND, Proxy.HOST, "" + proxy.smtpPort, CLIENT,
+        Proc.Result r = Python.run(env.scratch, SMTP_SEND, Proxy.HOST, "" + proxy.smtpPort(), CLIENT,
                 Proxy.secret(CLIENT), USER, file.toString(), bad);
         assertThat(r.exit()).as(r.describe()).isZero();
         assertThat(r.out()).contains("all-refused {\"" + bad + "\": [550");

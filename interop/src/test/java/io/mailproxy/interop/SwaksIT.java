@@ -47,7 +47,7 @@ class SwaksIT {
         Proxy proxy = env.proxy();
         String rcpt = "swaks-" + mechanism.toLowerCase() + "@elsewhere.test";
         byte[] msg = Messages.message(USER, rcpt, "swaks " + mechanism, 20 * 1024, 42);
-        Proc.Result r = swaks(Proxy.HOST, proxy.smtpPort, mechanism, CLIENT, Proxy.secret(CLIENT), msg,
+        Proc.Result r = swaks(Proxy.HOST, proxy.smtpPort(), mechanism, CLIENT, Proxy.secret(CLIENT), msg,
                 List.of(rcpt));
         assertThat(r.exit()).as(r.describe()).isZero();
         assertThat(r.out()).contains("<-  250");
@@ -58,7 +58,7 @@ class SwaksIT {
     void recipientTheUpstreamRejectsIsRejectedToTheClient() throws IOException {
         Proxy proxy = env.proxy();
         String rcpt = "reject-swaks@elsewhere.test";
-        Proc.Result r = swaks(Proxy.HOST, proxy.smtpPort, "PLAIN", CLIENT, Proxy.secret(CLIENT),
+        Proc.Result r = swaks(Proxy.HOST, proxy.smtpPort(), "PLAIN", CLIENT, Proxy.secret(CLIENT),
                 Messages.small(USER, rcpt, "swaks reject"), List.of(rcpt));
         assertThat(r.exit()).as(r.describe()).isEqualTo(24); // swaks: no recipients accepted
         assertThat(r.out()).containsPattern("<\\*\\* +550");
@@ -68,7 +68,7 @@ class SwaksIT {
     @Test
     void wrongPasswordGets535() throws IOException {
         Proxy proxy = env.proxy();
-        Proc.Result r = swaks(Proxy.HOST, proxy.smtpPort, "PLAIN", CLIENT, "wrong",
+        Proc.Result r = swaks(Proxy.HOST, proxy.smtpPort(), "PLAIN", CLIENT, "wrong",
                 Messages.small(USER, "x@elsewhere.test", "swaks wrong"), List.of("x@elsewhere.test"));
         assertThat(r.exit()).as(r.describe()).isEqualTo(28); // swaks: AUTH failed
         assertThat(r.out()).containsPattern("<\\*\\* +535 5\\.7\\.8");

@@ -44,19 +44,19 @@ class UpstreamFaultIT {
     @Test
     void upstreamRefusingConnectionsGivesUnavailableAtLoginInEachProtocol() throws IOException {
         env.dovecot.stop();
-        try (Wire w = Wire.proxy(proxy.imapPort)) {
+        try (Wire w = Wire.proxy(proxy.imapPort())) {
             assertThat(w.line()).startsWith("* OK");
             w.send("a LOGIN " + CLIENT + " " + Proxy.secret(CLIENT));
             assertThat(w.until("a ")).contains("a NO [UNAVAILABLE]");
         }
-        try (Wire w = Wire.proxy(proxy.pop3Port)) {
+        try (Wire w = Wire.proxy(proxy.pop3Port())) {
             assertThat(w.line()).startsWith("+OK");
             w.send("USER " + CLIENT);
             assertThat(w.line()).startsWith("+OK");
             w.send("PASS " + Proxy.secret(CLIENT));
             assertThat(w.line()).startsWith("-ERR [SYS/TEMP]");
         }
-        try (Wire w = Wire.proxy(proxy.smtpPort)) {
+        try (Wire w = Wire.proxy(proxy.smtpPort())) {
             assertThat(w.line()).startsWith("220");
             w.send("EHLO client.test");
             assertThat(w.smtpReply()).startsWith("250 ");
@@ -217,7 +217,7 @@ class UpstreamFaultIT {
     }
 
     private Wire imapLogin() throws IOException {
-        Wire w = Wire.proxy(proxy.imapPort);
+        Wire w = Wire.proxy(proxy.imapPort());
         assertThat(w.line()).startsWith("* OK");
         w.send("a LOGIN " + CLIENT + " " + Proxy.secret(CLIENT));
         assertThat(w.until("a ")).contains("a OK");
@@ -225,7 +225,7 @@ class UpstreamFaultIT {
     }
 
     private Wire pop3Login() throws IOException {
-        Wire w = Wire.proxy(proxy.pop3Port);
+        Wire w = Wire.proxy(proxy.pop3Port());
         assertThat(w.line()).startsWith("+OK");
         w.send("USER " + CLIENT);
         assertThat(w.line()).startsWith("+OK");
@@ -235,7 +235,7 @@ class UpstreamFaultIT {
     }
 
     private Wire smtpLogin() throws IOException {
-        Wire w = Wire.proxy(proxy.smtpPort);
+        Wire w = Wire.proxy(proxy.smtpPort());
         assertThat(w.line()).startsWith("220");
         w.send("EHLO client.test");
         assertThat(w.smtpReply()).startsWith("250 ");
