@@ -24,8 +24,8 @@ import java.util.concurrent.TimeUnit;
  * oauth2 passdb (XOAUTH2 bearer tokens checked against the {@link IdentityStub}'s introspection URL). Submission
  * relays to the {@link SmtpSink}.
  *
- * <p>Runs in the foreground ({@code dovecot -F}) as a child of the test JVM; {@link #stop()} and a shutdown hook
- * make sure it never outlives the suite. {@link #stop()} followed by {@link #start()} keeps ports, users and mail.
+ * <p>Runs in the foreground ({@code dovecot -F}) as a child of the test JVM; {@link #stop()} (also at the end) and a
+ * shutdown hook kill it and every process it started, so it never outlives the suite. {@link #stop()} followed by {@link #start()} keeps ports, users and mail.
  */
 final class DovecotServer implements AutoCloseable {
 
@@ -197,21 +197,28 @@ final class DovecotServer implements AutoCloseable {
         }
     }
 
-    /** Stops Dovecot: every client connection is cut (shutdown_clients = yes is Dovecot's default). */
+    /**
+     * Stops Dovecot abruptly, as a crashed or unreachable upstream: the master and every process it started (login,
+     * imap, pop3, submission, auth) are killed, so every connection is cut mid-whatever. (A plain SIGTERM to the
+     * master leaves a submission process to finish its transaction, which is not a fault.)
+     */
     synchronized void stop() {
         if (process == null) {
             return;
         }
-        process.destroy();
+        List<ProcessHandle> children = process.descendants().toList();
+        process.destroyForcibly();
+        children.forEach(ProcessHandle::destroyForcibly);
         try {
-            if (!process.waitFor(15, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(5, TimeUnit.SECONDS);
+            process.waitFor(15, TimeUnit.SECONDS);
+            for (ProcessHandle c : children) {
+                c.onExit().get(15, TimeUnit.SECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("a Dovecot process survived SIGKILL", e);
         }
-        // the master is gone; its children end when they notice, make sure nothing still listens
         await("dovecot ports closed").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
                 .until(() -> !accepts(imapsPort) && !accepts(pop3sPort) && !accepts(submissionPort));
         process = null;
@@ -221,17 +228,12 @@ final class DovecotServer implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
+    /** The shutdown hook: nothing of this Dovecot outlives the JVM. */
     private void kill() {
         Process p = process;
         if (p != null) {
-            p.destroy();
-            try {
-                if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                p.destroyForcibly();
-            }
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
         }
     }
 

@@ -85,7 +85,7 @@ class UpstreamFaultIT {
                     .doesNotContain("c OK").doesNotEndWith("<<read timed out>>");
         }
         env.dovecot.start();
-        assertServesAgain();
+        assertImapServesAgain();
     }
 
     @Test
@@ -113,7 +113,7 @@ class UpstreamFaultIT {
             assertThat(tail).as("the client is told in IMAP why its session ends").contains("* BYE [UNAVAILABLE]");
         }
         env.dovecot.start();
-        assertServesAgain();
+        assertImapServesAgain();
         try (Wire w = imapLogin()) {
             w.send("b EXAMINE INBOX");
             w.until("b ");
@@ -149,7 +149,7 @@ class UpstreamFaultIT {
         try (UpstreamMailbox m = env.mailbox(USER)) {
             assertThat(m.count("INBOX")).as("nothing deleted").isEqualTo(1);
         }
-        assertServesAgain();
+        assertPop3ServesAgain();
     }
 
     @Test
@@ -178,11 +178,18 @@ class UpstreamFaultIT {
         }
         env.dovecot.start();
         assertThat(env.sink.messagesTo(rcpt)).as("nothing half-delivered").isEmpty();
-        assertServesAgain();
+        assertSmtpServesAgain();
     }
 
     /** Once Dovecot is back, the same daemon logs in and relays again in every protocol (pool retries included). */
     private void assertServesAgain() {
+        assertImapServesAgain();
+        assertPop3ServesAgain();
+        assertSmtpServesAgain();
+    }
+
+    private void assertImapServesAgain() {
+        proxy.imapPort(); // fails at once when there is no IMAP frontend
         await("IMAP serves again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
                 .ignoreExceptions().untilAsserted(() -> {
                     try (Wire w = imapLogin()) {
@@ -190,6 +197,10 @@ class UpstreamFaultIT {
                         assertThat(w.until("b ")).contains("b OK");
                     }
                 });
+    }
+
+    private void assertPop3ServesAgain() {
+        proxy.pop3Port();
         await("POP3 serves again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
                 .ignoreExceptions().untilAsserted(() -> {
                     try (Wire w = pop3Login()) {
@@ -197,6 +208,10 @@ class UpstreamFaultIT {
                         assertThat(w.line()).startsWith("+OK");
                     }
                 });
+    }
+
+    private void assertSmtpServesAgain() {
+        proxy.smtpPort();
         String rcpt = "again-" + System.nanoTime() + "@elsewhere.test";
         byte[] msg = Messages.small(USER, rcpt, "serving again");
         await("SMTP serves again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
