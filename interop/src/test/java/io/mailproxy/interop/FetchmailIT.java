@@ -27,6 +27,12 @@ class FetchmailIT {
     static final String USER = "fetchmail@" + Interop.DOMAIN;
     static final String CLIENT = Proxy.client(USER);
 
+    /**
+     * fetchmail 6.4 tries STARTTLS even when the server does not offer it, and gives up when it is refused; the
+     * proxy's loopback listener is plaintext by design, which {@code sslproto ''} tells fetchmail.
+     */
+    static final String PLAINTEXT = "  sslproto ''\n";
+
     Interop env;
 
     @BeforeEach
@@ -50,7 +56,8 @@ class FetchmailIT {
                 Messages.message(USER, USER, "fm imap 2", 100 * 1024, 33));
         Proxy proxy = env.proxy();
         String server = "poll 127.0.0.1 service " + proxy.imapPort() + " protocol IMAP auth password\n"
-                + "  user \"" + CLIENT + "\" there with password \"" + Proxy.secret(CLIENT) + "\" is root here\n";
+                + "  user \"" + CLIENT + "\" there with password \"" + Proxy.secret(CLIENT) + "\" is root here\n"
+                + PLAINTEXT;
         assertThat(fetch(server)).containsExactlyElementsOf(stored);
         try (UpstreamMailbox m = env.mailbox(USER)) {
             assertThat(m.count("INBOX")).as("keep: nothing deleted").isEqualTo(2);
@@ -63,7 +70,8 @@ class FetchmailIT {
                 Messages.message(USER, USER, "fm pop 2", 100 * 1024, 35));
         Proxy proxy = env.proxy();
         String server = "poll 127.0.0.1 service " + proxy.pop3Port() + " protocol POP3 auth password\n"
-                + "  user \"" + CLIENT + "\" there with password \"" + Proxy.secret(CLIENT) + "\" is root here\n";
+                + "  user \"" + CLIENT + "\" there with password \"" + Proxy.secret(CLIENT) + "\" is root here\n"
+                + PLAINTEXT;
         assertThat(fetch(server)).containsExactlyElementsOf(stored);
         try (UpstreamMailbox m = env.mailbox(USER)) {
             assertThat(m.count("INBOX")).as("keep: nothing deleted").isEqualTo(2);
@@ -75,7 +83,8 @@ class FetchmailIT {
         store(Messages.message(USER, USER, "fm del 1", 2000, 36), Messages.message(USER, USER, "fm del 2", 2000, 37));
         Proxy proxy = env.proxy();
         String server = "poll 127.0.0.1 service " + proxy.pop3Port() + " protocol POP3 auth password\n"
-                + "  user \"" + CLIENT + "\" there with password \"" + Proxy.secret(CLIENT) + "\" is root here\n";
+                + "  user \"" + CLIENT + "\" there with password \"" + Proxy.secret(CLIENT) + "\" is root here\n"
+                + PLAINTEXT;
         assertThat(fetch(server, "nokeep")).hasSize(2);
         try (UpstreamMailbox m = env.mailbox(USER)) {
             assertThat(m.count("INBOX")).as("DELE then QUIT expunges upstream").isZero();
