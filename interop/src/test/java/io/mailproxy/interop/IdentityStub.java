@@ -33,6 +33,9 @@ final class IdentityStub implements AutoCloseable {
     static final String TENANT = "interop.example.test";
 
     final FakeIdentityPlatform platform;
+    /** A second identity platform, answering 500 to every request until {@code flaky.failWith(0)}. */
+    final FakeIdentityPlatform flaky;
+    private final String flakyUser;
     final String clientId = "interop-client";
     final String clientSecret = "interop-secret-" + Long.toHexString(new SecureRandom().nextLong());
     private final HttpServer server;
@@ -42,10 +45,13 @@ final class IdentityStub implements AutoCloseable {
     private final AtomicInteger introspections = new AtomicInteger();
     private final SecureRandom random = new SecureRandom();
 
-    /** {@code appUser}: the mailbox an app-only (client-credentials) token opens. */
-    IdentityStub(String appUser) throws IOException {
+    /** {@code appUser}, {@code flakyUser}: the mailboxes app-only tokens of each platform open. */
+    IdentityStub(String appUser, String flakyUser) throws IOException {
         this.appUser = appUser;
+        this.flakyUser = flakyUser;
         platform = FakeIdentityPlatform.start().registerClient(clientId, clientSecret);
+        flaky = FakeIdentityPlatform.start().registerClient(clientId, clientSecret);
+        flaky.failWith(500);
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
         executor = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "introspection");
@@ -89,7 +95,8 @@ final class IdentityStub implements AutoCloseable {
             String token = form(ex).get("token");
             String user = token == null ? null
                     : minted.containsKey(token) ? minted.get(token)
-                    : platform.isValid(token, appUser) ? appUser : null;
+                    : platform.isValid(token, appUser) ? appUser
+                    : flaky.isValid(token, flakyUser) ? flakyUser : null;
             reply(ex, 200, user != null ? "{\"active\":\"true\",\"username\":\"" + user + "\"}"
                     : "{\"active\":\"false\",\"username\":\"nobody@invalid\"}");
         }
@@ -122,5 +129,6 @@ final class IdentityStub implements AutoCloseable {
         server.stop(0);
         executor.shutdownNow();
         platform.close();
+        flaky.close();
     }
 }

@@ -31,11 +31,16 @@ final class Interop implements AutoCloseable {
             "pop3imap@" + DOMAIN, "pw-pop3imap",
             "faults@" + DOMAIN, "pw-faults",
             "badinput@" + DOMAIN, "pw-badinput",
-            "oauth@" + DOMAIN, "pw-oauth-not-used");
+            "oauth@" + DOMAIN, "pw-oauth-not-used",
+            "flaky@" + DOMAIN, "pw-flaky-not-used");
 
     /** The mailbox the proxy opens with an app-only (client-credentials) OAuth token. */
     static final String OAUTH_USER = "oauth@" + DOMAIN;
 
+    /** Opened with app-only tokens from a second identity platform, one that answers 500 until a check heals it. */
+    static final String FLAKY_USER = "flaky@" + DOMAIN;
+
+    final LogCapture logs = LogCapture.install();
     final Path scratch;
     final Pki pki;
     final IdentityStub identity;
@@ -48,7 +53,7 @@ final class Interop implements AutoCloseable {
         long t0 = System.nanoTime();
         scratch = Files.createTempDirectory("mailproxy-interop-");
         pki = Pki.create();
-        identity = new IdentityStub(OAUTH_USER);
+        identity = new IdentityStub(OAUTH_USER, FLAKY_USER);
         sink = new SmtpSink();
         dovecot = DovecotServer.start(scratch, pki, USERS, identity, sink);
         System.out.printf("interop: Dovecot %s up in %d ms (imaps %d, pop3s %d, submission %d; scratch %s)%n",
@@ -81,6 +86,27 @@ final class Interop implements AutoCloseable {
     void clear(String user) throws IOException {
         try (UpstreamMailbox m = mailbox(user)) {
             m.clear();
+        }
+    }
+
+    /** Every password and client secret the suite uses: none may appear in the proxy's log. */
+    java.util.List<String> secrets() {
+        java.util.List<String> s = new java.util.ArrayList<>(USERS.values());
+        for (String u : USERS.keySet()) {
+            s.add(Proxy.secret(Proxy.client(u)));
+        }
+        s.add(identity.clientSecret);
+        return s;
+    }
+
+    /** A log line since {@code mark} matches {@code regex}, and no line since then holds a secret. */
+    void assertLogged(long mark, String regex) {
+        java.util.List<String> lines = logs.since(mark);
+        org.assertj.core.api.Assertions.assertThat(lines).as("log lines since the fault")
+                .anyMatch(l -> java.util.regex.Pattern.compile(regex).matcher(l).find());
+        for (String secret : secrets()) {
+            org.assertj.core.api.Assertions.assertThat(lines).as("no secret in the log")
+                    .noneMatch(l -> l.contains(secret));
         }
     }
 

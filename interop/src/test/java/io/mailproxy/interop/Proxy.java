@@ -31,6 +31,9 @@ final class Proxy implements AutoCloseable {
     static final String HOST = "127.0.0.1";
     static final String POP3IMAP_USER = "pop3imap@" + Interop.DOMAIN;
     static final Map<String, String> ON_DELETE = new LinkedHashMap<>();
+    /** A client whose account's upstream URLs name 127.0.0.1, which Dovecot's certificate does not cover. */
+    static final String WRONG_NAME_CLIENT = "app-wrongname";
+    static final String WRONG_NAME_MAILBOX = "faults@" + Interop.DOMAIN;
 
     static {
         ON_DELETE.put("pop-expunge", "expunge");
@@ -102,6 +105,19 @@ final class Proxy implements AutoCloseable {
         c.append("    ca-file = ").append(q(env.dovecot.caFile().toString())).append('\n');
         c.append("    connect-timeout = 5s, handshake-timeout = 5s, reply-timeout = 20s\n");
         c.append("  }\n");
+        c.append("  upstreams.wrongname {\n");
+        c.append("    imap = \"imaps://" + DovecotServer.WRONG_NAME_HOST + ":" + env.dovecot.imapsPort() + "\"\n");
+        c.append("    pop3 = \"pop3s://" + DovecotServer.WRONG_NAME_HOST + ":" + env.dovecot.pop3sPort() + "\"\n");
+        c.append("    smtp = \"smtp+starttls://" + DovecotServer.WRONG_NAME_HOST + ":" + env.dovecot.submissionPort()
+                + "\"\n");
+        c.append("    ca-file = ").append(q(env.dovecot.caFile().toString())).append('\n');
+        c.append("  }\n");
+        c.append("  oauth2.flaky {\n");
+        c.append("    token-endpoint = ").append(q(env.identity.flaky.tokenEndpoint(IdentityStub.TENANT).toString()))
+                .append('\n');
+        c.append("    client-id = ").append(q(env.identity.clientId)).append('\n');
+        c.append("    client-secret = ").append(q(env.identity.clientSecret)).append('\n');
+        c.append("  }\n");
         c.append("  oauth2.fake {\n");
         c.append("    token-endpoint = ").append(q(env.identity.tokenEndpoint())).append('\n');
         c.append("    client-id = ").append(q(env.identity.clientId)).append('\n');
@@ -113,14 +129,20 @@ final class Proxy implements AutoCloseable {
             c.append("    ").append(q(mailbox)).append(" {\n      upstream = dovecot\n");
             if (mailbox.equals(Interop.OAUTH_USER)) {
                 c.append("      auth { type = oauth2, provider = fake, grant = client-credentials }\n");
+            } else if (mailbox.equals(Interop.FLAKY_USER)) {
+                c.append("      auth { type = oauth2, provider = flaky, grant = client-credentials }\n");
             } else {
                 c.append("      auth { type = password, password = ").append(q(u.getValue())).append(" }\n");
             }
             c.append("      pool.imap { max = 8, min-idle = 0 }\n");
             c.append("    }\n");
         }
+        c.append("    wrongname { mailbox = ").append(q(WRONG_NAME_MAILBOX)).append(", upstream = wrongname, auth { type = password, password = ")
+                .append(q(env.dovecot.password(WRONG_NAME_MAILBOX))).append(" } }\n");
         c.append("  }\n");
         c.append("  clients {\n");
+        c.append("    ").append(q(WRONG_NAME_CLIENT)).append(" { account = wrongname, password = ")
+                .append(q(hash(secret(WRONG_NAME_CLIENT)))).append(" }\n");
         for (String mailbox : Interop.USERS.keySet()) {
             String client = client(mailbox);
             c.append("    ").append(q(client)).append(" { account = ").append(q(mailbox))

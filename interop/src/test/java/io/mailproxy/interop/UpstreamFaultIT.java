@@ -42,13 +42,24 @@ class UpstreamFaultIT {
     }
 
     @Test
-    void upstreamRefusingConnectionsGivesUnavailableAtLoginInEachProtocol() throws IOException {
+    void imapLoginWhileTheUpstreamRefusesConnections() throws IOException {
         env.dovecot.stop();
+        long mark = env.logs.mark();
         try (Wire w = Wire.proxy(proxy.imapPort())) {
             assertThat(w.line()).startsWith("* OK");
             w.send("a LOGIN " + CLIENT + " " + Proxy.secret(CLIENT));
             assertThat(w.until("a ")).contains("a NO [UNAVAILABLE]");
         }
+        env.assertLogged(mark, "(?i)refused");
+        env.dovecot.start();
+        assertImapServesAgain();
+    }
+
+    @Test
+    void pop3LoginWhileTheUpstreamRefusesConnections() throws IOException {
+        proxy.pop3Port();
+        env.dovecot.stop();
+        long mark = env.logs.mark();
         try (Wire w = Wire.proxy(proxy.pop3Port())) {
             assertThat(w.line()).startsWith("+OK");
             w.send("USER " + CLIENT);
@@ -56,6 +67,15 @@ class UpstreamFaultIT {
             w.send("PASS " + Proxy.secret(CLIENT));
             assertThat(w.line()).startsWith("-ERR [SYS/TEMP]");
         }
+        env.assertLogged(mark, "(?i)refused");
+        env.dovecot.start();
+        assertPop3ServesAgain();
+    }
+
+    @Test
+    void smtpWhileTheUpstreamRefusesConnections() throws IOException {
+        env.dovecot.stop();
+        long mark = env.logs.mark();
         try (Wire w = Wire.proxy(proxy.smtpPort())) {
             assertThat(w.line()).startsWith("220");
             w.send("EHLO client.test");
@@ -69,8 +89,9 @@ class UpstreamFaultIT {
                 assertThat(auth).matches("(451 4\\.4\\.1|454 4\\.7\\.0) .*");
             }
         }
+        env.assertLogged(mark, "(?i)refused");
         env.dovecot.start();
-        assertServesAgain();
+        assertSmtpServesAgain();
     }
 
     @Test
@@ -78,11 +99,13 @@ class UpstreamFaultIT {
         try (Wire w = imapLogin()) {
             w.send("b SELECT INBOX");
             assertThat(w.until("b ")).contains("b OK");
+            long mark = env.logs.mark();
             env.dovecot.stop();
             w.send("c NOOP");
             String rest = new String(w.drain(1 << 20), StandardCharsets.UTF_8);
             assertThat(rest).as("after the upstream is gone").contains("* BYE [UNAVAILABLE]")
                     .doesNotContain("c OK").doesNotEndWith("<<read timed out>>");
+            env.assertLogged(mark, "(?i)(lost|closed|unavailable)");
         }
         env.dovecot.start();
         assertImapServesAgain();
@@ -181,12 +204,7 @@ class UpstreamFaultIT {
         assertSmtpServesAgain();
     }
 
-    /** Once Dovecot is back, the same daemon logs in and relays again in every protocol (pool retries included). */
-    private void assertServesAgain() {
-        assertImapServesAgain();
-        assertPop3ServesAgain();
-        assertSmtpServesAgain();
-    }
+    /* Once Dovecot is back, the same daemon logs in and relays again (pool retries included). */
 
     private void assertImapServesAgain() {
         proxy.imapPort(); // fails at once when there is no IMAP frontend
