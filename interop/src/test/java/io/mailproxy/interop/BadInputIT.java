@@ -14,7 +14,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Bad input from clients: lines of 1 MB, NUL bytes, a literal announcing 2^63 bytes, a never-ending DATA, SMTP
- * smuggling, commands in the wrong state, and hundreds of silent connections while a well-behaved client keeps
+ * smuggling, invalid UTF-8, pipelined garbage, commands in the wrong state, and thousands of silent connections while a well-behaved client keeps
  * working. Each time: the protocol's error (DESIGN's table) or a closed connection, and nobody else affected.
  */
 @ExtendWith(Interop.Extension.class)
@@ -202,7 +202,7 @@ class BadInputIT {
     }
 
     @Test
-    void hundredsOfSilentConnectionsLeaveAWellBehavedClientWorking() throws IOException {
+    void thousandsOfSilentConnectionsLeaveAWellBehavedClientWorking() throws IOException {
         byte[] msg = Messages.message(USER, USER, "busy", 50 * 1024, 71);
         long uid;
         try (UpstreamMailbox m = env.mailbox(USER)) {
@@ -213,7 +213,9 @@ class BadInputIT {
             good.send("b EXAMINE INBOX");
             assertThat(good.until("b ")).contains("b OK");
             int[] ports = {proxy.imapPort(), proxy.pop3Port(), proxy.smtpPort()};
-            for (int i = 0; i < 900; i++) {
+            // beyond limits.max-connections (2000) and max-unauthenticated (200): the excess is refused, the
+            // logged-in client must not notice
+            for (int i = 0; i < 3000; i++) {
                 try {
                     silent.add(Wire.proxy(ports[i % 3]));
                 } catch (IOException e) {
@@ -242,6 +244,74 @@ class BadInputIT {
             w.send("b STATUS INBOX (MESSAGES)");
             assertThat(w.until("b ")).contains("MESSAGES 1");
         }
+    }
+
+    @Test
+    void invalidUtf8IsRefusedAndLogsInNobody() throws IOException {
+        byte[] bad = {(byte) 0xC3, (byte) 0x28, (byte) 0xFF, (byte) 0xFE};
+        try (Wire w = Wire.proxy(proxy.imapPort())) {
+            assertThat(w.line()).startsWith("* OK");
+            w.raw(concat("a LOGIN app-", bad, " " + Proxy.secret(CLIENT) + "\r\n"));
+            assertThat(w.line()).matches("(a|\\*) (BAD|NO).*");
+        }
+        try (Wire w = Wire.proxy(proxy.smtpPort())) {
+            assertThat(w.line()).startsWith("220");
+            w.send("EHLO client.test");
+            assertThat(w.smtpReply()).startsWith("250 ");
+            w.raw(concat("AUTH PLAIN ", new byte[0], Wire.plain(CLIENT + new String(bad, StandardCharsets.ISO_8859_1),
+                    Proxy.secret(CLIENT)) + "\r\n"));
+            assertThat(w.smtpReply()).matches("5\\d\\d .*");
+            w.raw(concat("MAIL FROM:<", bad, "@elsewhere.test>\r\n"));
+            assertThat(w.smtpReply()).matches("5\\d\\d .*");
+        }
+    }
+
+    @Test
+    void pipelinedGarbageGetsErrorsOrAClose() throws IOException {
+        java.util.Random r = new java.util.Random(99);
+        StringBuilder garbage = new StringBuilder();
+        for (int i = 0; i < 200; i++) {
+            int n = 1 + r.nextInt(60);
+            for (int j = 0; j < n; j++) {
+                garbage.append((char) (33 + r.nextInt(94)));
+            }
+            garbage.append("\r\n");
+        }
+        byte[] bytes = garbage.toString().getBytes(StandardCharsets.US_ASCII);
+        int[] ports = {proxy.imapPort(), proxy.pop3Port(), proxy.smtpPort()};
+        String[] ok = {"^\\S+ (BAD|NO)|^\\* (BAD|BYE)", "^-ERR", "^(5\\d\\d|421)[ -]"};
+        for (int p = 0; p < ports.length; p++) {
+            try (Wire w = Wire.proxy(ports[p])) {
+                w.line(); // greeting
+                try {
+                    w.raw(bytes);
+                } catch (IOException e) {
+                    // closed while we were sending: allowed
+                }
+                w.socket.setSoTimeout(3000); // read the replies until the proxy closes or goes quiet
+                String all = new String(w.drain(1 << 20), StandardCharsets.UTF_8);
+                java.util.regex.Pattern good = java.util.regex.Pattern.compile(ok[p]);
+                for (String line : all.split("\r\n")) {
+                    if (!line.isEmpty() && !line.startsWith("<<")) {
+                        assertThat(good.matcher(line).find()).as("port %d answered %s", ports[p], line).isTrue();
+                    }
+                }
+            }
+        }
+        try (Wire w = imapLogin()) { // and the proxy still serves
+            w.send("b NOOP");
+            assertThat(w.until("b ")).contains("b OK");
+        }
+    }
+
+    private static byte[] concat(String a, byte[] b, String c) {
+        byte[] x = a.getBytes(StandardCharsets.US_ASCII);
+        byte[] z = c.getBytes(StandardCharsets.US_ASCII);
+        byte[] out = new byte[x.length + b.length + z.length];
+        System.arraycopy(x, 0, out, 0, x.length);
+        System.arraycopy(b, 0, out, x.length, b.length);
+        System.arraycopy(z, 0, out, x.length + b.length, z.length);
+        return out;
     }
 
     /** Sends a (long) line, tolerating the proxy closing mid-way; returns what it answered. */
