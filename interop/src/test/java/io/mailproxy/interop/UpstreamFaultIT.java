@@ -126,6 +126,7 @@ class UpstreamFaultIT {
             assertThat(head).endsWith("{" + msg.length + "}");
             byte[] first = w.read(64 * 1024);
             Exact.assertSameBytes("start of the literal", first, Arrays.copyOf(msg, first.length));
+            long mark = env.logs.mark();
             env.dovecot.stop();
             byte[] rest = w.drain(BIG + (1 << 20));
             String tail = new String(rest, Math.max(0, rest.length - 2000), Math.min(2000, rest.length),
@@ -134,6 +135,7 @@ class UpstreamFaultIT {
                     .isLessThan(msg.length + 10);
             assertThat(tail).doesNotContain("c OK").doesNotEndWith("<<read timed out>>");
             assertThat(tail).as("the client is told in IMAP why its session ends").contains("* BYE [UNAVAILABLE]");
+            env.assertLogged(mark, "(?i)(lost|closed)");
         }
         env.dovecot.start();
         assertImapServesAgain();
@@ -160,12 +162,14 @@ class UpstreamFaultIT {
             w.send("RETR 1");
             assertThat(w.line()).startsWith("+OK");
             w.read(64 * 1024);
+            long mark = env.logs.mark();
             env.dovecot.stop();
             byte[] rest = w.drain(BIG + (1 << 20));
             String tail = new String(rest, Math.max(0, rest.length - 2000), Math.min(2000, rest.length),
                     StandardCharsets.ISO_8859_1);
             assertThat(tail).as("no end of a complete message").doesNotEndWith("\r\nend.\r\n.\r\n")
                     .doesNotEndWith("<<read timed out>>");
+            env.assertLogged(mark, "(?i)(lost|closed)");
             assertThat(tail).as("the client is told in POP3").contains("-ERR [SYS/TEMP]");
         }
         env.dovecot.start();
@@ -187,6 +191,7 @@ class UpstreamFaultIT {
             w.send("DATA");
             assertThat(w.smtpReply()).startsWith("354");
             w.raw(Arrays.copyOf(msg, 1024 * 1024));
+            long mark = env.logs.mark();
             env.dovecot.stop();
             String reply;
             try {
@@ -198,6 +203,7 @@ class UpstreamFaultIT {
                 reply = w.smtpReply();
             }
             assertThat(reply).as("DESIGN: 421 4.4.2 (upstream lost mid-session) or 451").matches("(421|451) .*");
+            env.assertLogged(mark, "(?i)(lost|closed)");
         }
         env.dovecot.start();
         assertThat(env.sink.messagesTo(rcpt)).as("nothing half-delivered").isEmpty();
