@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -334,9 +333,5 @@ final class DovecotServer implements AutoCloseable {
             m.put(userPasswordPairs[i], userPasswordPairs[i + 1]);
         }
         return m;
-    }
-
-    static List<String> lines(String s) {
-        return new ArrayList<>(List.of(s.split("\r?\n")));
     }
 }
