@@ -138,7 +138,7 @@ final class Proxy implements AutoCloseable {
             c.append("    }\n");
         }
         c.append("    wrongname { mailbox = ").append(q(WRONG_NAME_MAILBOX)).append(", upstream = wrongname, auth { type = password, password = ")
-                .append(q(env.dovecot.password(WRONG_NAME_MAILBOX))).append(" } }\n");
+                .append(q(env.dovecot.password(WRONG_NAME_MAILBOX))).append(" }, pool.imap { min-idle = 0 } }\n");
         c.append("  }\n");
         c.append("  clients {\n");
         c.append("    ").append(q(WRONG_NAME_CLIENT)).append(" { account = wrongname, password = ")
