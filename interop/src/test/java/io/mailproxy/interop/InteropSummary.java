@@ -66,11 +66,10 @@ public final class InteropSummary implements TestExecutionListener {
         }
     }
 
+    /** The failure's message on one line (AssertJ's span several), at most 300 characters. */
     private static String firstLine(Throwable t) {
-        String s = t.toString().strip();
-        int nl = s.indexOf('\n');
-        String first = nl < 0 ? s : s.substring(0, nl) + " …";
-        return first.length() > 300 ? first.substring(0, 300) + "…" : first;
+        String s = t.toString().strip().replaceAll("\\s*\\R\\s*", " ");
+        return s.length() > 300 ? s.substring(0, 300) + "…" : s;
     }
 
     @Override
