@@ -116,6 +116,35 @@ class BadInputIT {
         }
     }
 
+    /** Client-chosen bytes in a log line (a NUL, a forged line end) must be escaped, not written raw. */
+    @Test
+    void controlCharactersFromClientsNeverReachTheLogRaw() throws IOException {
+        long mark = env.logs.mark();
+        try (Wire w = Wire.proxy(proxy.imapPort())) {
+            assertThat(w.line()).startsWith("* OK");
+            w.raw("a LOGIN \"app\0x\rINFO forged\" secret\r\n".getBytes(StandardCharsets.US_ASCII));
+            w.line();
+        }
+        try (Wire w = Wire.proxy(proxy.pop3Port())) {
+            assertThat(w.line()).startsWith("+OK");
+            w.raw("USER app\0y\rINFO forged\r\n".getBytes(StandardCharsets.US_ASCII));
+            w.line();
+            w.send("PASS secret");
+            w.line();
+        }
+        try (Wire w = Wire.proxy(proxy.smtpPort())) {
+            assertThat(w.line()).startsWith("220");
+            w.send("EHLO client.test");
+            w.smtpReply();
+            w.send("AUTH PLAIN " + Wire.plain("app\0z\rINFO forged", "secret"));
+            w.smtpReply();
+        }
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> env.logs.since(mark).size() >= 3);
+        assertThat(env.logs.since(mark)).as("log lines since the hostile logins")
+                .noneMatch(l -> l.chars().anyMatch(c -> c < 0x20 && c != '\t'));
+    }
+
     /** RFC 5321 4.1.1.1: EHLO takes a domain or an address literal; a NUL byte is neither. */
     @Test
     void smtpEhloWithANulByteIsRefused() throws IOException {
