@@ -668,19 +668,19 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         try {
             args = MailArguments.parse(cmd.argument(), "TO");
         } catch (IllegalArgumentException e) {
-            error("501 5.5.4 Syntax: RCPT TO:<address> (" + e.getMessage() + ")");
+            refuseRcpt("501 5.5.4 Syntax: RCPT TO:<address> (" + e.getMessage() + ")", true);
             return;
         }
         if (args.address().isEmpty()) {
-            error("501 5.1.3 Bad recipient address syntax");
+            refuseRcpt("501 5.1.3 Bad recipient address syntax", true);
             return;
         }
         if (!args.parameters().isEmpty()) {
-            error("555 5.5.4 Unsupported parameter " + args.parameters().keySet().iterator().next());
+            refuseRcpt("555 5.5.4 Unsupported parameter " + args.parameters().keySet().iterator().next(), true);
             return;
         }
         if (args.needsUtf8() && !tx.mail.parameters().containsKey("SMTPUTF8")) {
-            error("553 5.6.7 Non-ASCII address requires SMTPUTF8");
+            refuseRcpt("553 5.6.7 Non-ASCII address requires SMTPUTF8", true);
             return;
         }
         if (tx.dead) {
@@ -688,7 +688,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (tx.recipients >= settings.maxRecipients()) {
-            reply("452 4.5.3 Too many recipients");
+            refuseRcpt("452 4.5.3 Too many recipients", false);
             return;
         }
         Transaction t = tx;
@@ -703,6 +703,30 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
                 log.info("[{}] upstream refused RCPT TO:<{}>: {}", sid, args.address(), r.oneLine());
             }
             send(r.encode());
+            proceed();
+            ctx.flush();
+        });
+    }
+
+    /** Refuses a RCPT here, but after the replies still due to earlier pipelined commands (RFC 2920 order). */
+    private void refuseRcpt(String line, boolean isError) {
+        Transaction t = tx;
+        Runnable answer = () -> {
+            if (isError) {
+                error(line);
+            } else {
+                reply(line);
+            }
+        };
+        if (t.up == null || t.outstanding() == 0) {
+            answer.run();
+            return;
+        }
+        t.up.reply(SmtpReply.of(Integer.parseInt(line.substring(0, 3)), line.substring(4)), r -> {
+            if (t != tx) {
+                return;
+            }
+            answer.run();
             proceed();
             ctx.flush();
         });
