@@ -277,6 +277,43 @@ class SmtpSessionTest {
     }
 
     @Test
+    void clientThatDoesNotReadItsRepliesIsNotReadEither() {
+        open(Optional.empty());
+        output();
+        ch.unsafe().outboundBuffer().setUserDefinedWritability(1, false); // the client's window is full
+        assertThat(send("NOOP\r\n".repeat(10) + "EHLO x\r\n".repeat(10))).isEmpty();
+        ch.unsafe().outboundBuffer().setUserDefinedWritability(1, true);
+        String out = output();
+        assertThat(out.split("250 2.0.0 OK\r\n", -1)).hasSize(11);
+        assertThat(out).startsWith("250 2.0.0 OK\r\n").endsWith("250 HELP\r\n");
+        assertThat(out.split("greets x", -1)).hasSize(11);
+    }
+
+    @Test
+    void repliesBeyondTheHighWaterMarkWaitForTheFlushAndAllArrive() {
+        open(Optional.empty());
+        output();
+        ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(64, 256));
+        String out = send("EHLO x\r\n".repeat(40) + "NOOP\r\n");
+        assertThat(out.split("greets x", -1)).hasSize(41);
+        assertThat(out).endsWith("250 HELP\r\n250 2.0.0 OK\r\n");
+    }
+
+    @Test
+    void floodOfCommandsThatMoveNothingForwardEndsLikeAFloodOfErrors() {
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\nAUTH PLAIN " + b64("\0app\0s3cret") + "\r\n");
+        assertThat(send("NOOP\r\nRSET\r\nVRFY x\r\nHELP\r\n".repeat(25))).doesNotContain("421");
+        // a MAIL starts the count again (the fake pool says the upstream is down)
+        assertThat(send("MAIL FROM:<a@b.example>\r\n")).startsWith("451 4.4.1 ");
+        assertThat(send("NOOP\r\n".repeat(119))).doesNotContain("421");
+        assertThat(ch.isOpen()).isTrue();
+        assertThat(send("NOOP\r\n")).isEqualTo("250 2.0.0 OK\r\n421 4.7.0 mx.test Too many errors, closing connection\r\n");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
     void passwordsNeverReachTheLog() {
         Logger root = (Logger)
                 org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);

@@ -53,6 +53,8 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
     private static final int MAX_ERRORS = 20;
+    /** NOOP, RSET, VRFY and HELP a client may send without a MAIL before each one counts as an error (Postfix: 100). */
+    private static final int JUNK_LIMIT = 100;
 
     private final CoreServices services;
     private final ListenerContext listener;
@@ -73,6 +75,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private String deferred;
     private boolean shuttingDown;
     private int errors;
+    private int junk;
     private ScheduledFuture<?> idleTimer;
     private boolean dataActivity;
 
@@ -300,16 +303,16 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
                 if (state != SmtpState.CONNECTED) {
                     state = SmtpState.READY;
                 }
-                reply("250 2.0.0 OK");
+                junk("250 2.0.0 OK");
             }
-            case "NOOP" -> reply("250 2.0.0 OK");
+            case "NOOP" -> junk("250 2.0.0 OK");
             case "QUIT" -> {
                 endTransaction();
                 goodbye("221 2.0.0 " + settings.hostname() + " closing connection");
             }
-            case "VRFY" -> reply("252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
+            case "VRFY" -> junk("252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
             case "EXPN" -> error("502 5.5.1 EXPN not supported");
-            case "HELP" -> reply("214 2.0.0 Commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"
+            case "HELP" -> junk("214 2.0.0 Commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"
                     + (startTlsOffered() ? " STARTTLS" : ""));
             case "STARTTLS" -> startTls(cmd);
             case "BDAT" -> error("502 5.5.1 BDAT not supported (CHUNKING is not offered)");
@@ -509,6 +512,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("530 5.7.0 Authentication required");
             return;
         }
+        junk = 0;
         MailArguments args;
         try {
             args = MailArguments.parse(cmd.argument(), "FROM");
@@ -970,6 +974,15 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (++errors >= MAX_ERRORS) {
             log.info("[{}] too many errors; closing", sid);
             goodbye("421 4.7.0 " + settings.hostname() + " Too many errors, closing connection");
+        }
+    }
+
+    /** A reply to a command that moves nothing forward; a flood of them ends like a flood of errors. */
+    private void junk(String line) {
+        if (++junk > JUNK_LIMIT) {
+            error(line);
+        } else {
+            reply(line);
         }
     }
 
