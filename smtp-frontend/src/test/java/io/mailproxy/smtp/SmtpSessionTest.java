@@ -188,6 +188,18 @@ class SmtpSessionTest {
     }
 
     @Test
+    void clientTextEchoedInRepliesLosesItsControlCharacters() {
+        open(Optional.empty());
+        output();
+        assertThat(send("EHLO a\rb\r\n")).startsWith("250-mx.test greets a?b\r\n");
+        send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n");
+        assertThat(send("MAIL FROM:<a@b.example> X=1\r2\u0085\r\n"))
+                .isEqualTo("501 5.5.4 Syntax: MAIL FROM:<address> (bad parameter X=1?2?)\r\n");
+        assertThat(send("MAIL FROM:<a@b.example> SMTPUTF8=\u0001\r\n")).isEqualTo(
+                "501 5.5.4 Syntax: MAIL FROM:<address> (bad parameter SMTPUTF8=?)\r\n");
+    }
+
+    @Test
     void heloSessionRefusesEsmtpParameters() {
         open(Optional.empty());
         output();

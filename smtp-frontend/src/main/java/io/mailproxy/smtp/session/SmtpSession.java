@@ -338,7 +338,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         List<String> lines = new ArrayList<>();
-        lines.add(settings.hostname() + " greets " + name);
+        lines.add(settings.hostname() + " greets " + name.replaceAll("\\p{Cc}", "?"));
         lines.add("PIPELINING");
         lines.add("SIZE " + settings.maxMessageSize());
         if (settings.eightBitMime()) {
@@ -965,8 +965,9 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         services.meters().counter("mailproxy.smtp.messages", "result", result).increment();
     }
 
+    /** One reply line; client text echoed in it (a bad parameter, say) loses its control characters. */
     private void reply(String line) {
-        send(line + "\r\n");
+        send(line.replaceAll("\\p{Cc}", "?") + "\r\n");
     }
 
     private void error(String line) {
