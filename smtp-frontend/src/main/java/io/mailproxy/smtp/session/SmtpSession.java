@@ -348,7 +348,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             lines.add("SMTPUTF8");
         }
         lines.add("ENHANCEDSTATUSCODES");
-        if (listener.fixedClient().isEmpty() && login == null) {
+        if (listener.fixedClient().isEmpty() && login == null && !tlsRequiredForAuth()) {
             lines.add("AUTH PLAIN LOGIN");
         }
         if (startTlsOffered()) {
@@ -360,6 +360,12 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     private boolean startTlsOffered() {
         return listener.startTlsAvailable() && !listener.isSecure(ctx.channel());
+    }
+
+    /** RFC 3207 4, RFC 4954 4: a listener that offers STARTTLS takes passwords in plaintext only from loopback. */
+    private boolean tlsRequiredForAuth() {
+        return startTlsOffered() && !(ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress remote
+                && remote.getAddress() != null && remote.getAddress().isLoopbackAddress());
     }
 
     private void startTls(SmtpCommand cmd) {
@@ -414,6 +420,10 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         if (state == SmtpState.MAIL) {
             error("503 5.5.1 AUTH not allowed inside a mail transaction");
+            return;
+        }
+        if (tlsRequiredForAuth()) {
+            error("530 5.7.0 Must issue a STARTTLS command first");
             return;
         }
         String[] parts = cmd.argument().trim().split(" ", -1);
