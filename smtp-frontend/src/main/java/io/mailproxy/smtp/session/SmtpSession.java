@@ -330,6 +330,12 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("501 5.5.4 Syntax: " + (extended ? "EHLO" : "HELO") + " hostname");
             return;
         }
+        if (name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            // RFC 5321 4.1.1.1: a domain or an address literal. Legacy devices send odd names (underscores, bare
+            // host names), which pass; control characters are neither and never pass.
+            error("501 5.5.4 Invalid domain name");
+            return;
+        }
         endTransaction();
         esmtp = extended;
         state = SmtpState.READY;
