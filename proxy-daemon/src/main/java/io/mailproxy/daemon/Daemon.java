@@ -110,6 +110,11 @@ public final class Daemon implements AutoCloseable {
         return runtime.boundAddresses();
     }
 
+    /** Each pool's counts now (as {@code status} shows them). */
+    public List<io.mailproxy.core.pool.PoolSnapshot> poolSnapshot() {
+        return core.pools.snapshot();
+    }
+
     public MeterRegistry meters() {
         return core.meters;
     }

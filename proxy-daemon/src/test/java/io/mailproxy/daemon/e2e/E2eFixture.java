@@ -1,0 +1,225 @@
+package io.mailproxy.daemon.e2e;
+
+import com.icegreen.greenmail.user.GreenMailUser;
+import com.icegreen.greenmail.user.UserImpl;
+import io.mailproxy.core.config.ConfigLoader;
+import io.mailproxy.core.config.MailproxyConfig;
+import io.mailproxy.core.identity.PasswordHasher;
+import io.mailproxy.daemon.Daemon;
+import io.mailproxy.testkit.FakeIdentityPlatform;
+import io.mailproxy.testkit.GreenMailUpstream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The assembled daemon against GreenMail (IMAPS, POP3S, SMTPS with the shared test CA) and the fake Microsoft
+ * identity platform: one account logging in with XOAUTH2 tokens from client credentials, one with a password, and
+ * local clients for each way a legacy app uses them.
+ */
+final class E2eFixture implements AutoCloseable {
+
+    static final String TENANT = "contoso.onmicrosoft.com";
+    static final String CLIENT_ID = "11111111-2222-3333-4444-555555555555";
+    static final String CLIENT_SECRET = "Zq8~client-secret-value-Kx2";
+    /** Mailbox whose upstream login is XOAUTH2 with a token from the fake identity platform. */
+    static final String OAUTH_MAILBOX = "reports@contoso.com";
+    /** Mailbox whose upstream login is a password. */
+    static final String PW_MAILBOX = "scanner@contoso.com";
+    /** A token GreenMail accepts for the oauth mailbox, for the tests' own direct look at the upstream. */
+    static final String DIRECT_TOKEN = "direct-view-of-the-upstream";
+    static final String UPSTREAM_PASSWORD = "Upstr3am-pa55word!";
+
+    /** Local clients: login name, password. */
+    static final String ALICE = "alice";
+    static final String ALICE_PW = "alice-local-Secret-9";
+    static final String READER = "reader";
+    static final String READER_PW = "reader-local-Secret-8";
+    static final String POPPER = "popper";        // pop3 source = imap, on-delete = expunge
+    static final String POPPER_PW = "popper-local-Secret-7";
+    static final String PASSTHRU = "passthru";    // pop3 source = pop3, password account
+    static final String PASSTHRU_PW = "passthru-local-Secret-6";
+    static final String SENDER = "sender";        // smtp sender = rewrite
+    static final String SENDER_PW = "sender-local-Secret-5";
+    static final String REWRITE_FROM = "reports-desk@contoso.com";
+
+    final GreenMailUpstream upstream;
+    final FakeIdentityPlatform idp;
+    final Daemon daemon;
+    final GreenMailUser oauthUser;
+    final GreenMailUser pwUser;
+    /** XOAUTH2 logins GreenMail saw for the oauth mailbox (each one asks the token validator once). */
+    private final AtomicInteger oauthLogins;
+
+    private E2eFixture(GreenMailUpstream upstream, FakeIdentityPlatform idp, Daemon daemon, GreenMailUser oauthUser,
+                       GreenMailUser pwUser, AtomicInteger oauthLogins) {
+        this.oauthLogins = oauthLogins;
+        this.upstream = upstream;
+        this.idp = idp;
+        this.daemon = daemon;
+        this.oauthUser = oauthUser;
+        this.pwUser = pwUser;
+    }
+
+    static E2eFixture start(Path stateDir) {
+        return start(stateDir, "");
+    }
+
+    /** @param extra HOCON appended inside {@code mailproxy { }} (overrides) */
+    static E2eFixture start(Path stateDir, String extra) {
+        return start(stateDir, extra, idp -> { });
+    }
+
+    /** @param beforeDaemon runs after the fakes started and before the daemon does (e.g. to break the fakes) */
+    static E2eFixture start(Path stateDir, String extra, java.util.function.Consumer<FakeIdentityPlatform> beforeDaemon) {
+        GreenMailUpstream upstream = GreenMailUpstream.start();
+        FakeIdentityPlatform idp = FakeIdentityPlatform.start().registerClient(CLIENT_ID, CLIENT_SECRET);
+        beforeDaemon.accept(idp);
+        AtomicInteger logins = new AtomicInteger();
+        GreenMailUser oauthUser = upstream.greenMail().setUser(OAUTH_MAILBOX, OAUTH_MAILBOX, "unused-" + System.nanoTime());
+        ((UserImpl) oauthUser).setTokenValidator(token -> {
+            if (DIRECT_TOKEN.equals(token)) {
+                return true;
+            }
+            logins.incrementAndGet();
+            return idp.isValid(token, OAUTH_MAILBOX);
+        });
+        GreenMailUser pwUser = upstream.passwordUser(PW_MAILBOX, UPSTREAM_PASSWORD);
+        try {
+            MailproxyConfig config = ConfigLoader.parse(config(stateDir, upstream, idp, extra), "e2e.conf");
+            Daemon daemon = Daemon.start(config, Map.of("MAILPROXY_MASTER_KEY", masterKey()));
+            return new E2eFixture(upstream, idp, daemon, oauthUser, pwUser, logins);
+        } catch (RuntimeException | Error e) {
+            idp.close();
+            upstream.close();
+            throw e;
+        }
+    }
+
+    /** XOAUTH2 logins GreenMail saw for the oauth mailbox since start (pool warm-up included). */
+    int upstreamOauthLogins() {
+        return oauthLogins.get();
+    }
+
+    static String config(Path stateDir, GreenMailUpstream up, FakeIdentityPlatform idp, String extra) {
+        return """
+                mailproxy {
+                  state-dir = "%s"
+                  listeners = [
+                    { protocol = imap, bind = "127.0.0.1", port = 0 }
+                    { protocol = smtp, bind = "127.0.0.1", port = 0 }
+                    %s
+                  ]
+                  upstreams.gm {
+                    imap = "imaps://127.0.0.1:%d"
+                    pop3 = "pop3s://127.0.0.1:%d"
+                    smtp = "smtps://127.0.0.1:%d"
+                    ca-file = "%s"
+                    connect-timeout = 3s
+                    handshake-timeout = 3s
+                    reply-timeout = 5s
+                  }
+                  oauth2.fake {
+                    token-endpoint = "%s"
+                    client-id = "%s"
+                    client-secret = "%s"
+                  }
+                  accounts."%s" {
+                    upstream = gm
+                    auth { type = oauth2, provider = fake, grant = client-credentials }
+                    from = "%s"
+                    pool.imap.acquire-timeout = 3s
+                    pool.smtp.acquire-timeout = 3s
+                  }
+                  accounts."%s" {
+                    upstream = gm
+                    auth { type = password, password = "%s" }
+                    pool.imap.acquire-timeout = 3s
+                    pool.smtp.acquire-timeout = 3s
+                  }
+                  clients.%s { password = "%s", account = "%s" }
+                  clients.%s { password = "%s", account = "%s", imap.read-only = true }
+                  clients.%s { password = "%s", account = "%s", pop3 { source = imap, on-delete = expunge } }
+                  clients.%s { password = "%s", account = "%s", pop3 { source = pop3 } }
+                  clients.%s { password = "%s", account = "%s", smtp { sender = rewrite } }
+                  admin { enabled = false }
+                  %s
+                }
+                """.formatted(stateDir,
+                hasPop3() ? "{ protocol = pop3, bind = \"127.0.0.1\", port = 0 }" : "", up.imapsPort(), up.pop3sPort(), up.smtpsPort(), up.caPem(),
+                idp.tokenEndpoint(TENANT), CLIENT_ID, CLIENT_SECRET,
+                OAUTH_MAILBOX, REWRITE_FROM,
+                PW_MAILBOX, UPSTREAM_PASSWORD,
+                ALICE, hash(ALICE_PW), OAUTH_MAILBOX,
+                READER, hash(READER_PW), OAUTH_MAILBOX,
+                POPPER, hash(POPPER_PW), OAUTH_MAILBOX,
+                PASSTHRU, hash(PASSTHRU_PW), PW_MAILBOX,
+                SENDER, hash(SENDER_PW), OAUTH_MAILBOX,
+                extra);
+    }
+
+    private static final Map<String, String> HASHES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Argon2 is slow on purpose: hash each test password once per JVM. */
+    static String hash(String password) {
+        return HASHES.computeIfAbsent(password, p -> PasswordHasher.hash(p.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    static String masterKey() {
+        byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        return Base64.getEncoder().encodeToString(key);
+    }
+
+    InetSocketAddress imap() {
+        return daemon.boundAddresses().get(0);
+    }
+
+    InetSocketAddress smtp() {
+        return daemon.boundAddresses().get(1);
+    }
+
+    InetSocketAddress pop3() {
+        return daemon.boundAddresses().get(2);
+    }
+
+    /** Whether the POP3 frontend is on the class path (it arrives on main later than the others). */
+    static boolean hasPop3() {
+        for (io.mailproxy.core.spi.FrontendFactory factory
+                : java.util.ServiceLoader.load(io.mailproxy.core.spi.FrontendFactory.class)) {
+            if (factory.protocol() == io.mailproxy.core.Protocol.POP3) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The tests' own IMAPS connection to GreenMail, logged in to the oauth mailbox, INBOX selected. */
+    LineClient directImap() throws java.io.IOException {
+        LineClient c = LineClient.connectTls(io.mailproxy.testkit.TestCertificates.shared().clientSslContext(),
+                upstream.host(), upstream.imapsPort());
+        c.line();
+        String blob = Base64.getEncoder().encodeToString(("user=" + OAUTH_MAILBOX + "\u0001auth=Bearer " + DIRECT_TOKEN
+                + "\u0001\u0001").getBytes(StandardCharsets.UTF_8));
+        c.imap("d1", "AUTHENTICATE XOAUTH2 " + blob);
+        c.imap("d2", "SELECT INBOX");
+        return c;
+    }
+
+    @Override
+    public void close() {
+        try {
+            daemon.close();
+        } finally {
+            try {
+                idp.close();
+            } finally {
+                upstream.close();
+            }
+        }
+    }
+}
