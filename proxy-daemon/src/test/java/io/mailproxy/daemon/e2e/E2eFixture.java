@@ -32,6 +32,10 @@ final class E2eFixture implements AutoCloseable {
     static final String PW_MAILBOX = "scanner@contoso.com";
     /** A token GreenMail accepts for the oauth mailbox, for the tests' own direct look at the upstream. */
     static final String DIRECT_TOKEN = "direct-view-of-the-upstream";
+    /** Mailbox whose upstream login is XOAUTH2 with a delegated token from a stored refresh token. */
+    static final String DELEGATED_MAILBOX = "delegate@contoso.com";
+    static final String DANA = "dana";
+    static final String DANA_PW = "dana-local-Secret-4";
     static final String UPSTREAM_PASSWORD = "Upstr3am-pa55word!";
 
     /** Local clients: login name, password. */
@@ -52,12 +56,21 @@ final class E2eFixture implements AutoCloseable {
     final Daemon daemon;
     final GreenMailUser oauthUser;
     final GreenMailUser pwUser;
+    final String masterKey;
+    /** The refresh token the secret store was seeded with. */
+    final String seededRefreshToken;
+    /** Every XOAUTH2 token GreenMail was shown by the proxy. */
+    final java.util.Queue<String> tokensSeen;
     /** XOAUTH2 logins GreenMail saw for the oauth mailbox (each one asks the token validator once). */
     private final AtomicInteger oauthLogins;
 
     private E2eFixture(GreenMailUpstream upstream, FakeIdentityPlatform idp, Daemon daemon, GreenMailUser oauthUser,
-                       GreenMailUser pwUser, AtomicInteger oauthLogins) {
+                       GreenMailUser pwUser, AtomicInteger oauthLogins, String masterKey, String seededRefreshToken,
+                       java.util.Queue<String> tokensSeen) {
         this.oauthLogins = oauthLogins;
+        this.masterKey = masterKey;
+        this.seededRefreshToken = seededRefreshToken;
+        this.tokensSeen = tokensSeen;
         this.upstream = upstream;
         this.idp = idp;
         this.daemon = daemon;
@@ -80,19 +93,33 @@ final class E2eFixture implements AutoCloseable {
         FakeIdentityPlatform idp = FakeIdentityPlatform.start().registerClient(CLIENT_ID, CLIENT_SECRET);
         beforeDaemon.accept(idp);
         AtomicInteger logins = new AtomicInteger();
+        java.util.Queue<String> tokensSeen = new java.util.concurrent.ConcurrentLinkedQueue<>();
         GreenMailUser oauthUser = upstream.greenMail().setUser(OAUTH_MAILBOX, OAUTH_MAILBOX, "unused-" + System.nanoTime());
         ((UserImpl) oauthUser).setTokenValidator(token -> {
             if (DIRECT_TOKEN.equals(token)) {
                 return true;
             }
             logins.incrementAndGet();
+            tokensSeen.add(token);
             return idp.isValid(token, OAUTH_MAILBOX);
+        });
+        GreenMailUser delegated = upstream.greenMail().setUser(DELEGATED_MAILBOX, DELEGATED_MAILBOX, "unused-" + System.nanoTime());
+        ((UserImpl) delegated).setTokenValidator(token -> {
+            tokensSeen.add(token);
+            return idp.isValid(token, DELEGATED_MAILBOX);
         });
         GreenMailUser pwUser = upstream.passwordUser(PW_MAILBOX, UPSTREAM_PASSWORD);
         try {
+            String key = masterKey();
+            String refreshToken = idp.issueRefreshToken(CLIENT_ID, DELEGATED_MAILBOX,
+                    "https://outlook.office.com/IMAP.AccessAsUser.All offline_access");
+            io.mailproxy.core.credentials.FileSecretStore store = io.mailproxy.core.credentials.FileSecretStore.open(
+                    stateDir, Map.of("MAILPROXY_MASTER_KEY", key));
+            store.put("app-secret", CLIENT_SECRET);
+            store.put(io.mailproxy.core.credentials.TokenService.refreshTokenName("fake", DELEGATED_MAILBOX), refreshToken);
             MailproxyConfig config = ConfigLoader.parse(config(stateDir, upstream, idp, extra), "e2e.conf");
-            Daemon daemon = Daemon.start(config, Map.of("MAILPROXY_MASTER_KEY", masterKey()));
-            return new E2eFixture(upstream, idp, daemon, oauthUser, pwUser, logins);
+            Daemon daemon = Daemon.start(config, Map.of("MAILPROXY_MASTER_KEY", key));
+            return new E2eFixture(upstream, idp, daemon, oauthUser, pwUser, logins, key, refreshToken, tokensSeen);
         } catch (RuntimeException | Error e) {
             idp.close();
             upstream.close();
@@ -126,7 +153,12 @@ final class E2eFixture implements AutoCloseable {
                   oauth2.fake {
                     token-endpoint = "%s"
                     client-id = "%s"
-                    client-secret = "%s"
+                    client-secret = "secret:app-secret"
+                  }
+                  accounts."%s" {
+                    upstream = gm
+                    auth { type = oauth2, provider = fake, grant = refresh-token }
+                    pool.imap.acquire-timeout = 3s
                   }
                   accounts."%s" {
                     upstream = gm
@@ -146,12 +178,13 @@ final class E2eFixture implements AutoCloseable {
                   clients.%s { password = "%s", account = "%s", pop3 { source = imap, on-delete = expunge } }
                   clients.%s { password = "%s", account = "%s", pop3 { source = pop3 } }
                   clients.%s { password = "%s", account = "%s", smtp { sender = rewrite } }
+                  clients.%s { password = "%s", account = "%s" }
                   admin { enabled = false }
                   %s
                 }
                 """.formatted(stateDir,
                 hasPop3() ? "{ protocol = pop3, bind = \"127.0.0.1\", port = 0 }" : "", up.imapsPort(), up.pop3sPort(), up.smtpsPort(), up.caPem(),
-                idp.tokenEndpoint(TENANT), CLIENT_ID, CLIENT_SECRET,
+                idp.tokenEndpoint(TENANT), CLIENT_ID, DELEGATED_MAILBOX,
                 OAUTH_MAILBOX, REWRITE_FROM,
                 PW_MAILBOX, UPSTREAM_PASSWORD,
                 ALICE, hash(ALICE_PW), OAUTH_MAILBOX,
@@ -159,6 +192,7 @@ final class E2eFixture implements AutoCloseable {
                 POPPER, hash(POPPER_PW), OAUTH_MAILBOX,
                 PASSTHRU, hash(PASSTHRU_PW), PW_MAILBOX,
                 SENDER, hash(SENDER_PW), OAUTH_MAILBOX,
+                DANA, hash(DANA_PW), DELEGATED_MAILBOX,
                 extra);
     }
 
