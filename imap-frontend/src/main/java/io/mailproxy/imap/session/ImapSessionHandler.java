@@ -1,6 +1,7 @@
 package io.mailproxy.imap.session;
 
 import io.mailproxy.core.Protocol;
+import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.core.identity.LocalLogin;
 import io.mailproxy.core.imap.ImapLiteralChunk;
 import io.mailproxy.core.imap.ImapValue;
@@ -137,6 +138,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ShutdownEvent) {
+            SessionLog.outcome(ctx.channel(), "shutdown");
             bye("* BYE [UNAVAILABLE] Server shutting down\r\n");
             return;
         }
@@ -199,6 +201,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         if (command.size() + buf.readableBytes() > max) {
             command.reset();
             ctx.write(ascii("* BAD Command too long\r\n"));
+            SessionLog.outcome(ctx.channel(), "line-too-long");
             bye("* BYE Command too long, closing\r\n");
             return false;
         }
@@ -227,6 +230,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
             case "ID" -> ctx.write(ascii("* ID (\"name\" \"mailproxy\")\r\n" + tag + " OK ID completed\r\n"));
             case "LOGOUT" -> {
                 state = ImapState.LOGOUT;
+                SessionLog.outcome(ctx.channel(), "logout");
                 ctx.write(ascii("* BYE Logging out\r\n" + tag + " OK LOGOUT completed\r\n"));
                 closing = true;
                 cancelTimer();
@@ -395,6 +399,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         cancelTimer();
         state = ImapState.AUTHENTICATED;
         listener.authenticated(ctx.channel());
+        SessionLog.identify(ctx.channel(), login, accepted.account().name());
         LOG.info("{} IMAP login of {} for account {}", sid(), login, accepted.account().name());
         ctx.writeAndFlush(ascii(tag + " OK [CAPABILITY " + String.join(" ",
                 UpstreamCapabilities.rewrite(lease.session().capabilities())) + "] Logged in\r\n"));
@@ -425,6 +430,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     private void loginTimeout() {
         if (!closing && state == ImapState.NOT_AUTHENTICATED) {
             LOG.info("{} IMAP client did not log in within {}", sid(), settings.loginTimeout());
+            SessionLog.outcome(ctx.channel(), "login-timeout");
             bye("* BYE Autologout; no login within " + settings.loginTimeout().toSeconds() + " seconds\r\n");
         }
     }

@@ -1,6 +1,7 @@
 package io.mailproxy.imap.upstream;
 
 import io.mailproxy.core.Protocol;
+import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.imap.ImapClient;
 import io.mailproxy.core.imap.ImapCompletion;
@@ -646,12 +647,14 @@ public final class ImapRelay {
             return;
         }
         if (logoutTag != null) {
+            SessionLog.outcome(client, "logout");
             client.write(ascii("* BYE Logging out\r\n"));
             client.write(ascii(logoutTag + " OK LOGOUT completed\r\n"));
             state = ImapState.LOGOUT;
             finish(false);
             client.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
         } else if (shutdownPending && cmd == null) {
+            SessionLog.outcome(client, "shutdown");
             goodbye("* BYE [UNAVAILABLE] Server shutting down\r\n", false);
         }
     }
@@ -667,6 +670,7 @@ public final class ImapRelay {
             return;
         }
         LOG.warn("{} IMAP upstream lost ({}): closing the client session", sessionId, why);
+        SessionLog.outcome(client, "upstream-lost");
         goodbye("* BYE [UNAVAILABLE] Connection to the mail server was lost, please reconnect\r\n", true);
     }
 
@@ -737,6 +741,7 @@ public final class ImapRelay {
             return;
         }
         LOG.info("{} IMAP session idle for {}, logging out", sessionId, settings.idleTimeout());
+        SessionLog.outcome(client, "idle-timeout");
         goodbye("* BYE Autologout; idle for too long\r\n", false);
     }
 
@@ -789,6 +794,7 @@ public final class ImapRelay {
             // ENABLE, NOTIFY, CONDSTORE...: session state a fresh connection would not have
             LOG.warn("{} IMAP upstream token expires soon and the session cannot move (it used ENABLE, NOTIFY or "
                     + "CONDSTORE): closing it", sessionId);
+            SessionLog.outcome(client, "token-expired");
             goodbye("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n", true);
             return;
         }
@@ -883,6 +889,7 @@ public final class ImapRelay {
                 if (!finished) {
                     LOG.warn("{} IMAP hand-over to a fresh upstream connection failed: {}", sessionId,
                             cause == null ? "no UID list from the old connection" : cause.toString());
+                    SessionLog.outcome(client, "token-expired");
                     goodbye("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n", true);
                 }
                 return;
@@ -1071,6 +1078,7 @@ public final class ImapRelay {
             if (evt instanceof ShutdownEvent) {
                 shutdownPending = true;
                 if (idling) {
+                    SessionLog.outcome(client, "shutdown");
                     goodbye("* BYE [UNAVAILABLE] Server shutting down\r\n", true);
                 } else {
                     tryFinish();
