@@ -234,14 +234,40 @@ final class E2eFixture implements AutoCloseable {
 
     /** The tests' own IMAPS connection to GreenMail, logged in to the oauth mailbox, INBOX selected. */
     LineClient directImap() throws java.io.IOException {
+        String blob = Base64.getEncoder().encodeToString(("user=" + OAUTH_MAILBOX + "\u0001auth=Bearer " + DIRECT_TOKEN
+                + "\u0001\u0001").getBytes(StandardCharsets.UTF_8));
+        return directImap("AUTHENTICATE XOAUTH2 " + blob);
+    }
+
+    /** The tests' own IMAPS connection to GreenMail, logged in to the password mailbox, INBOX selected. */
+    LineClient directImapPasswordMailbox() throws java.io.IOException {
+        return directImap("LOGIN \"" + PW_MAILBOX + "\" \"" + UPSTREAM_PASSWORD + "\"");
+    }
+
+    private LineClient directImap(String login) throws java.io.IOException {
         LineClient c = LineClient.connectTls(io.mailproxy.testkit.TestCertificates.shared().clientSslContext(),
                 upstream.host(), upstream.imapsPort());
         c.line();
-        String blob = Base64.getEncoder().encodeToString(("user=" + OAUTH_MAILBOX + "\u0001auth=Bearer " + DIRECT_TOKEN
-                + "\u0001\u0001").getBytes(StandardCharsets.UTF_8));
-        c.imap("d1", "AUTHENTICATE XOAUTH2 " + blob);
+        if (!c.imap("d1", login).get(0).startsWith("d1 OK")) {
+            throw new IllegalStateException("direct login to GreenMail failed");
+        }
         c.imap("d2", "SELECT INBOX");
         return c;
+    }
+
+    /** UIDs of the INBOX messages with this Subject, via a direct connection. */
+    static java.util.List<Long> uidsWithSubject(LineClient direct, String subject) throws java.io.IOException {
+        java.util.List<Long> uids = new java.util.ArrayList<>();
+        for (String l : direct.imap("s" + System.nanoTime() % 1000, "UID SEARCH HEADER Subject \"" + subject + "\"")) {
+            if (l.startsWith("* SEARCH")) {
+                for (String n : l.substring("* SEARCH".length()).trim().split(" ")) {
+                    if (!n.isEmpty()) {
+                        uids.add(Long.parseLong(n));
+                    }
+                }
+            }
+        }
+        return uids;
     }
 
     @Override
