@@ -119,6 +119,32 @@ class ImapEndToEndTest {
     }
 
     @Test
+    void aLargeMessageIsFetchedByteIdenticalThroughThePool() throws Exception {
+        StringBuilder body = new StringBuilder();
+        for (int i = 0; body.length() < 3_000_000; i++) {
+            body.append(i % 50 == 0 ? ".dot line " : "line ").append(i).append(" äöü of a large scanned document\r\n");
+        }
+        String subject = "Large " + System.nanoTime();
+        f.oauthUser.deliver(message(subject, body.toString()));
+        long uid;
+        byte[] upstream;
+        try (LineClient direct = f.directImap()) {
+            uid = E2eFixture.uidsWithSubject(direct, subject).get(0);
+            upstream = direct.fetchBody("d3", uid);
+        }
+        assertThat(upstream.length).isGreaterThan(3_000_000);
+        try (LineClient raw = LineClient.connect(f.imap())) {
+            raw.line();
+            raw.imap("a", "LOGIN " + ALICE + " " + ALICE_PW);
+            raw.imap("b", "EXAMINE INBOX");
+            assertThat(raw.fetchBody("c", uid)).isEqualTo(upstream);
+            // the session goes on after the big literal
+            assertThat(raw.imap("d", "NOOP")).last().asString().startsWith("d OK");
+            raw.imap("z", "LOGOUT");
+        }
+    }
+
+    @Test
     void idleReportsAMessageDeliveredUpstream() throws Exception {
         Store store = store(ALICE, ALICE_PW);
         try {

@@ -101,6 +101,52 @@ class SmtpEndToEndTest {
     }
 
     @Test
+    void twoMessagesInARowShareOneUpstreamLoginAndALargeOneArrivesWhole() throws Exception {
+        int before = f.upstreamOauthLogins();
+        StringBuilder body = new StringBuilder();
+        for (int i = 0; body.length() < 2_000_000; i++) {
+            body.append(i % 40 == 0 ? "." : "").append("line ").append(i).append(" of a large attachment\r\n");
+        }
+        String[] subjects = {"First " + System.nanoTime(), "Second " + System.nanoTime()};
+        String[] messages = new String[2];
+        for (int n = 0; n < 2; n++) {
+            messages[n] = "X-E2E: first\r\nFrom: reports@contoso.com\r\nSubject: " + subjects[n] + "\r\n\r\n"
+                    + (n == 1 ? body : "short\r\n");
+            try (LineClient c = LineClient.connect(f.smtp())) {
+                line(c);
+                c.send("EHLO legacy.example");
+                line(c);
+                c.send("AUTH PLAIN " + plain(ALICE, ALICE_PW));
+                assertThat(line(c)).startsWith("235 ");
+                c.send("MAIL FROM:<reports@contoso.com>");
+                assertThat(line(c)).startsWith("250 ");
+                c.send("RCPT TO:<boss@fabrikam.example>");
+                assertThat(line(c)).startsWith("250 ");
+                c.send("DATA");
+                assertThat(line(c)).startsWith("354 ");
+                c.sendRaw((messages[n].replace("\r\n.", "\r\n..") + ".\r\n").getBytes(StandardCharsets.UTF_8));
+                assertThat(line(c)).startsWith("250 ");
+                c.send("QUIT");
+                assertThat(line(c)).startsWith("221 ");
+            }
+        }
+        for (int n = 0; n < 2; n++) {
+            String subject = subjects[n];
+            await().atMost(Duration.ofSeconds(5)).until(() -> delivered(subject).isPresent());
+            String got = delivered(subject).orElseThrow();
+            assertThat(got.substring(got.indexOf("X-E2E: first"))).isEqualTo(messages[n].substring(0, messages[n].length() - 2));
+        }
+        // one pooled connection served both (reset with RSET in between); an earlier test may have opened it already
+        assertThat(f.upstreamOauthLogins() - before).as("upstream SMTP logins for two transactions").isLessThanOrEqualTo(1);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(f.daemon.poolSnapshot())
+                .filteredOn(p -> p.account().equals(E2eFixture.OAUTH_MAILBOX) && p.protocol() == io.mailproxy.core.Protocol.SMTP)
+                .singleElement().satisfies(p -> {
+                    assertThat(p.active()).isZero();
+                    assertThat(p.idle()).isEqualTo(1);
+                }));
+    }
+
+    @Test
     void angusWithSenderRewrite() throws Exception {
         Properties p = new Properties();
         p.put("mail.smtp.host", f.smtp().getHostString());
