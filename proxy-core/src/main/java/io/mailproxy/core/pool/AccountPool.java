@@ -328,7 +328,8 @@ final class AccountPool {
         if (session.tokenExpiresAt().isEmpty()) {
             return Duration.ZERO;
         }
-        Duration spare = Duration.between(now, session.tokenExpiresAt().get()).minus(minTokenLife);
+        Instant expires = session.tokenExpiresAt().get();
+        Duration spare = Duration.between(now, expires).minus(PooledChannel.minLife(minTokenLife, now, expires));
         if (spare.isNegative() || spare.isZero()) {
             return Duration.ZERO;
         }

@@ -483,14 +483,26 @@ class PoolRegistryTest {
         c.release(false);
     }
 
+    /** An identity provider issuing 5-minute tokens (less than min-token-life): leased until the last fifth. */
     @Test
-    void aNewConnectionWhoseTokenIsAlmostSpentIsRefused() throws Exception {
+    void tokensShorterLivedThanMinTokenLifeAreLeasedUntilTheirLastFifth() throws Exception {
         PoolFixture f = imap(IMAP_CAPS, pool(2, 0));
         f.connector.tokenLife = Duration.ofMinutes(5);
-        CompletableFuture<Lease> a = f.acquire();
-        assertThatThrownBy(() -> a.get(5, TimeUnit.SECONDS)).cause().isInstanceOf(UpstreamException.class)
-                .extracting(e -> ((UpstreamException) e).kind()).isEqualTo(Kind.CREDENTIALS_UNAVAILABLE);
-        await().atMost(5, TimeUnit.SECONDS).until(() -> !f.connector.opened().get(0).isActive());
+        Lease a = f.lease();
+        Channel first = a.session().channel();
+        a.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+
+        f.clock.advance(Duration.ofMinutes(3)); // 2 minutes left: still leasable
+        Lease b = f.lease();
+        assertThat(b.session().channel()).isSameAs(first);
+        b.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+
+        f.clock.advance(Duration.ofSeconds(61)); // 59 s left, less than a fifth of 5 minutes
+        Lease c = f.lease();
+        assertThat(c.session().channel()).isNotSameAs(first);
+        c.release(false);
     }
 
     @Test

@@ -63,4 +63,12 @@ class ImapFailureEndToEndTest {
             assertThat(log.lines()).anyMatch(l -> l.contains(E2eFixture.PW_MAILBOX) && l.contains("127.0.0.1"));
         }
     }
+
+    @Test
+    void tokensShorterLivedThanTheMinimumTokenLifeStillServeLogins() throws Exception {
+        try (E2eFixture f = E2eFixture.start(state, "", idp -> idp.expiresIn(Duration.ofMinutes(5)))) {
+            assertThat(login(f, ALICE, ALICE_PW)).startsWith("a OK");
+            assertThat(login(f, ALICE, ALICE_PW)).startsWith("a OK");
+        }
+    }
 }
