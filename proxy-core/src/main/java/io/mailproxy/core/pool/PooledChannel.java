@@ -38,7 +38,11 @@ final class PooledChannel {
     /** Guarded by the pool: when the upstream last proved alive (login, reset, NOOP), for probing and keep-alive. */
     Instant lastVerified;
 
-    PooledChannel(UpstreamSession session, Instant createdAt, Duration jitter) {
+    /** The pool's configuration generation it was opened for (a reload that moves the account makes it stale). */
+    final long generation;
+
+    PooledChannel(UpstreamSession session, Instant createdAt, Duration jitter, long generation) {
+        this.generation = generation;
         this.session = session;
         this.createdAt = createdAt;
         this.jitter = jitter;

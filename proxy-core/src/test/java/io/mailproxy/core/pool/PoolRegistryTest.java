@@ -483,6 +483,49 @@ class PoolRegistryTest {
         c.release(false);
     }
 
+    /** A reload that changes where or as whom the account logs in: no session gets an old connection again. */
+    @Test
+    void aReloadThatChangesTheAccountsCredentialsRetiresItsConnections() throws Exception {
+        PoolFixture f = imap(IMAP_CAPS, pool(3, 0));
+        Lease leased = f.lease();
+        Lease idle = f.lease();
+        Channel leasedCh = leased.session().channel();
+        Channel idleCh = idle.session().channel();
+        idle.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+
+        f.configure(pool(3, 0), "rotated-pw");
+        Lease fresh = f.lease();
+        assertThat(fresh.session().channel()).isNotSameAs(idleCh).isNotSameAs(leasedCh);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !idleCh.isActive());
+        leased.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !leasedCh.isActive());
+        assertThat(f.meters.get("mailproxy.pool.closes").tag("reason", "config-changed").counter().count())
+                .isEqualTo(2);
+
+        // connections opened for the new settings are pooled as usual
+        Channel freshCh = fresh.session().channel();
+        fresh.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+        Lease again = f.lease();
+        assertThat(again.session().channel()).isSameAs(freshCh);
+        again.release(false);
+    }
+
+    /** Pool settings alone changing keeps the connections. */
+    @Test
+    void aReloadThatChangesOnlyPoolSettingsKeepsTheConnections() throws Exception {
+        PoolFixture f = imap(IMAP_CAPS, pool(3, 0));
+        Lease a = f.lease();
+        Channel ch = a.session().channel();
+        a.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+        f.configure(pool(4, 0));
+        Lease b = f.lease();
+        assertThat(b.session().channel()).isSameAs(ch);
+        b.release(false);
+    }
+
     /** An identity provider issuing 5-minute tokens (less than min-token-life): leased until the last fifth. */
     @Test
     void tokensShorterLivedThanMinTokenLifeAreLeasedUntilTheirLastFifth() throws Exception {

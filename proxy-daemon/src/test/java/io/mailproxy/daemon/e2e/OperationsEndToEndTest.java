@@ -111,4 +111,38 @@ class OperationsEndToEndTest {
             assertThat(imapLogin(f, ALICE, ALICE_PW)).startsWith("a OK");
         }
     }
+
+    /** After a reload that moves an account to another server, no session is served by a pooled old connection. */
+    @Test
+    void reloadMovingAnAccountToAnotherUpstreamIsServedByTheNewOne() throws Exception {
+        try (E2eFixture f = E2eFixture.start(state);
+             io.mailproxy.testkit.GreenMailUpstream other = io.mailproxy.testkit.GreenMailUpstream.start()) {
+            other.passwordUser(E2eFixture.PW_MAILBOX, E2eFixture.UPSTREAM_PASSWORD).deliver(
+                    new jakarta.mail.internet.MimeMessage(jakarta.mail.Session.getInstance(new java.util.Properties()),
+                            new java.io.ByteArrayInputStream("Subject: on the new server\r\n\r\nhi\r\n".getBytes())));
+            try (LineClient c = LineClient.connect(f.imap())) {
+                c.line();
+                assertThat(c.imap("a", "LOGIN " + PASSTHRU + " " + PASSTHRU_PW)).last().asString().startsWith("a OK");
+                c.imap("b", "SELECT INBOX");
+                c.imap("z", "LOGOUT");
+            }
+            // the old server's connection is pooled now
+            await().atMost(Duration.ofSeconds(5)).until(() -> f.daemon.poolSnapshot().stream()
+                    .anyMatch(p -> p.account().equals(E2eFixture.PW_MAILBOX) && p.idle() >= 1 && p.active() == 0));
+            String moved = """
+                    upstreams.other { imap = "imaps://127.0.0.1:%d", pop3 = "pop3s://127.0.0.1:%d",
+                                      smtp = "smtps://127.0.0.1:%d", ca-file = "%s" }
+                    accounts."%s".upstream = other
+                    """.formatted(other.imapsPort(), other.pop3sPort(), other.smtpsPort(), other.caPem(),
+                    E2eFixture.PW_MAILBOX);
+            f.daemon.reload(ConfigLoader.parse(E2eFixture.config(state, f.upstream, f.idp, moved), "e2e.conf"));
+            try (LineClient c = LineClient.connect(f.imap())) {
+                c.line();
+                assertThat(c.imap("a", "LOGIN " + PASSTHRU + " " + PASSTHRU_PW)).last().asString().startsWith("a OK");
+                c.imap("b", "SELECT INBOX");
+                assertThat(E2eFixture.uidsWithSubject(c, "on the new server")).hasSize(1);
+                c.imap("z", "LOGOUT");
+            }
+        }
+    }
 }
