@@ -139,13 +139,23 @@ public final class Daemon implements AutoCloseable {
         return runtime.boundAddresses();
     }
 
+    /** Each pool's counts now (as {@code status} shows them). */
+    public List<io.mailproxy.core.pool.PoolSnapshot> poolSnapshot() {
+        return core.pools.snapshot();
+    }
+
     public MeterRegistry meters() {
         return core.meters;
     }
 
-    /** Goodbye to every client, drain within the grace period, then release everything. */
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Goodbye to every client, drain within the grace period, then release everything; again: nothing. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         try {
             runtime.shutdown(core.config.get().limits().shutdownGrace());
         } finally {

@@ -380,14 +380,14 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (error != null) {
-            log.warn("{} POP3 login of {}: local authentication failed to run: {}", sessionId, login, unwrap(error).toString());
+            log.warn("{} POP3 login of {}: local authentication failed to run: {}", sessionId, SessionLog.printable(login), unwrap(error).toString());
             countLogin("error");
             reply(Pop3Response.err("[SYS/TEMP] Authentication service unavailable, try again later"));
             finish();
             return;
         }
         if (outcome instanceof LocalLogin.Rejected rejected) {
-            log.info("{} POP3 login failed for {}: {}", sessionId, login, rejected.reason());
+            log.info("{} POP3 login failed for {}: {}", sessionId, SessionLog.printable(login), rejected.reason());
             countLogin("rejected");
             reply(AUTH_FAILED);
             finish();
@@ -395,7 +395,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         }
         LocalLogin.Accepted accepted = (LocalLogin.Accepted) outcome;
         if (!accepted.client().allows(Protocol.POP3)) {
-            log.info("{} POP3 login failed for {}: client may not use POP3", sessionId, login);
+            log.info("{} POP3 login failed for {}: client may not use POP3", sessionId, SessionLog.printable(login));
             countLogin("rejected");
             reply(AUTH_FAILED);
             finish();

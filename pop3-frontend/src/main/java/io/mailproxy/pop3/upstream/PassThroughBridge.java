@@ -123,8 +123,10 @@ final class PassThroughBridge implements Pop3Maildrop {
         log.warn("{} POP3 upstream of account {} lost: {}; closing the session", sessionId, account, why);
         upstream.close();
         if (inBody) {
-            // part of a multi-line response is out already: an -ERR now would read as message data
-            client.close();
+            // Part of a multi-line response is out already and its terminating "." never comes, so no client can take
+            // the message as complete. DESIGN's table still wants the reason in POP3: on a line of its own, then close.
+            client.writeAndFlush(Unpooled.copiedBuffer("\r\n-ERR [SYS/TEMP] Upstream connection lost, try again later\r\n",
+                    StandardCharsets.US_ASCII)).addListener(ChannelFutureListener.CLOSE);
         } else {
             client.writeAndFlush(Pop3Response.err("[SYS/TEMP] Upstream connection lost, try again later"))
                     .addListener(ChannelFutureListener.CLOSE);

@@ -1,5 +1,6 @@
 package io.mailproxy.core.identity;
 
+import io.mailproxy.core.runtime.SessionLog;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -176,7 +177,7 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
             Instant until = f.last().plus(delay(f.count()));
             Instant now = clock.instant();
             if (now.isBefore(until)) {
-                result.complete(new LocalLogin.Rejected("login " + login + " is slowed down after " + f.count()
+                result.complete(new LocalLogin.Rejected("login " + SessionLog.printable(login) + " is slowed down after " + f.count()
                         + " failed attempts; the next check is allowed in "
                         + Math.max(1, Duration.between(now, until).toSeconds()) + " s"));
                 return;
@@ -208,7 +209,7 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
         }
         if (!ok) {
             recordFailure(login);
-            return new LocalLogin.Rejected(client == null ? "unknown login " + login
+            return new LocalLogin.Rejected(client == null ? "unknown login " + SessionLog.printable(login)
                     : phc == null ? "client " + login + " has no password (a listener's fixed client)"
                     : "wrong password for " + login);
         }
@@ -222,7 +223,7 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
         MailproxyConfig cfg = config.get();
         ClientConfig client = cfg.clients().get(login);
         if (client == null) {
-            return new LocalLogin.Rejected("fixed client " + login + " is not in clients");
+            return new LocalLogin.Rejected("fixed client " + SessionLog.printable(login) + " is not in clients");
         }
         return resolve(cfg, client, protocol);
     }

@@ -2,7 +2,9 @@ package io.mailproxy.core.pool;
 
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AccountConfig;
+import io.mailproxy.core.config.AuthConfig;
 import io.mailproxy.core.config.PoolConfig;
+import io.mailproxy.core.config.UpstreamConfig;
 import io.mailproxy.core.upstream.UpstreamException;
 import io.mailproxy.core.upstream.UpstreamException.Kind;
 import io.mailproxy.core.upstream.UpstreamSession;
@@ -51,6 +53,13 @@ final class AccountPool {
 
     private volatile AccountConfig account;
     private volatile PoolConfig config;
+    /** Where and as whom this pool's connections log in; a reload that changes it makes them all stale. */
+    private volatile ConnectionTarget target;
+    /** Bumped (under this monitor) when {@link #target} changes; a channel of an older generation is not reused. */
+    private volatile long generation;
+
+    /** What a connection was opened for: mailbox, credentials and the upstream's endpoints and trust. */
+    private record ConnectionTarget(String mailbox, String upstreamName, AuthConfig auth, UpstreamConfig upstream) { }
 
     // Guarded by this.
     private final ArrayDeque<PooledChannel> idle = new ArrayDeque<>(); // head: most recently given back
@@ -243,6 +252,7 @@ final class AccountPool {
     // ---------------------------------------------------------------- creation
 
     private void create(Waiter w) {
+        long gen = generation; // before reading the account: adopt() sets the account, then bumps the generation
         CompletableFuture<UpstreamSession> f;
         try {
             f = env.connector().connect(account, protocol, null);
@@ -253,15 +263,15 @@ final class AccountPool {
             if (err != null) {
                 onCreateFailed(w, asUpstream(err));
             } else {
-                onCreated(w, session);
+                onCreated(w, session, gen);
             }
         });
     }
 
-    private void onCreated(Waiter w, UpstreamSession session) {
+    private void onCreated(Waiter w, UpstreamSession session, long gen) {
         Instant now = env.clock().instant();
         PoolConfig cfg = config;
-        PooledChannel pc = new PooledChannel(session, now, jitter(session, now, cfg.minTokenLife()));
+        PooledChannel pc = new PooledChannel(session, now, jitter(session, now, cfg.minTokenLife()), gen);
         if (!session.channel().isActive()) {
             session.channel().close();
             onCreateFailed(w, new UpstreamException(Kind.UNREACHABLE, "the new upstream connection closed at once"));
@@ -275,12 +285,18 @@ final class AccountPool {
             return;
         }
         boolean keep;
+        boolean stale;
+        List<Runnable> afterStale = new ArrayList<>();
         synchronized (this) {
             pending--;
             if (w != null) {
                 w.creating = false;
             }
-            keep = !closed;
+            stale = !closed && gen != generation;
+            keep = !closed && !stale;
+            if (stale) {
+                afterChangeLocked(afterStale); // opens one for the new target if a waiter still needs it
+            }
             if (keep) {
                 all.add(pc);
                 pc.state.set(PooledChannel.State.CHECKING);
@@ -291,7 +307,11 @@ final class AccountPool {
         }
         metrics.created();
         if (!keep) {
+            if (stale) {
+                log.debug("{}: closing a connection opened for the configuration before the reload", name);
+            }
             session.channel().close();
+            run(afterStale);
             return;
         }
         log.debug("{}: opened {} (token expires {})", name, pc, session.tokenExpiresAt().orElse(null));
@@ -328,7 +348,8 @@ final class AccountPool {
         if (session.tokenExpiresAt().isEmpty()) {
             return Duration.ZERO;
         }
-        Duration spare = Duration.between(now, session.tokenExpiresAt().get()).minus(minTokenLife);
+        Instant expires = session.tokenExpiresAt().get();
+        Duration spare = Duration.between(now, expires).minus(PooledChannel.minLife(minTokenLife, now, expires));
         if (spare.isNegative() || spare.isZero()) {
             return Duration.ZERO;
         }
@@ -354,6 +375,8 @@ final class AccountPool {
             }
             if (closed) {
                 retireLocked(pc, "pool-closed", after);
+            } else if (pc.generation != generation) {
+                retireLocked(pc, "config-changed", after);
             } else if (counts().total() > config.max()) {
                 retireLocked(pc, "over-max", after);
             } else {
@@ -399,6 +422,8 @@ final class AccountPool {
                 closeReason = "pool-closed";
             } else if (dirty) {
                 closeReason = "dirty";
+            } else if (pc.generation != generation) {
+                closeReason = "config-changed";
             } else if (!pc.channel().isActive()) {
                 closeReason = "closed-by-upstream";
             } else if (counts().total() > config.max()) {
@@ -557,9 +582,33 @@ final class AccountPool {
     }
 
     /** A reload changed the account: later connections use it, and the new bounds apply from now. */
-    void adopt(AccountConfig updated) {
+    /**
+     * Follows a reload: new pool settings apply at once; when the account's mailbox, credentials or upstream
+     * (endpoints, trust, time-outs) changed, idle connections are closed and leased ones are closed when given back,
+     * so no session is served by a connection logged in to the old server or as the old identity.
+     */
+    void adopt(AccountConfig updated, UpstreamConfig upstream) {
         PoolConfig next = updated.pool(protocol);
+        ConnectionTarget nextTarget = new ConnectionTarget(updated.mailbox(), updated.upstream(), updated.auth(), upstream);
         account = updated;
+        if (target == null) {
+            target = nextTarget;
+        } else if (!target.equals(nextTarget)) {
+            List<Runnable> after = new ArrayList<>();
+            synchronized (this) {
+                if (!nextTarget.equals(target)) {
+                    target = nextTarget;
+                    generation++;
+                    log.info("{}: the account's upstream or credentials changed: closing its idle connections, and "
+                            + "leased ones when they are given back", name);
+                    for (PooledChannel pc : new ArrayList<>(idle)) {
+                        retireLocked(pc, "config-changed", after);
+                    }
+                    afterChangeLocked(after);
+                }
+            }
+            run(after);
+        }
         if (next.equals(config)) {
             return;
         }

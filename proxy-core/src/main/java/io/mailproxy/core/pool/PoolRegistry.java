@@ -91,7 +91,8 @@ public final class PoolRegistry implements UpstreamPools, AutoCloseable {
             return env.connector().connect(account, protocol, null).thenApply(UnpooledLease::new);
         }
         AccountPool pool = poolFor(account, protocol);
-        pool.adopt(account);
+        MailproxyConfig current = config.get();
+        pool.adopt(account, current == null ? null : current.upstreams().get(account.upstream()));
         return pool.acquire();
     }
 
@@ -144,7 +145,7 @@ public final class PoolRegistry implements UpstreamPools, AutoCloseable {
                                 "account " + key.account() + " is no longer pooled for " + key.protocol()));
                     }
                 } else {
-                    pool.adopt(account);
+                    pool.adopt(account, current.upstreams().get(account.upstream()));
                 }
             });
             for (AccountConfig account : accounts.values()) {

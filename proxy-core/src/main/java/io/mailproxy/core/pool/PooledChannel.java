@@ -38,7 +38,11 @@ final class PooledChannel {
     /** Guarded by the pool: when the upstream last proved alive (login, reset, NOOP), for probing and keep-alive. */
     Instant lastVerified;
 
-    PooledChannel(UpstreamSession session, Instant createdAt, Duration jitter) {
+    /** The pool's configuration generation it was opened for (a reload that moves the account makes it stale). */
+    final long generation;
+
+    PooledChannel(UpstreamSession session, Instant createdAt, Duration jitter, long generation) {
+        this.generation = generation;
         this.session = session;
         this.createdAt = createdAt;
         this.jitter = jitter;
@@ -56,7 +60,20 @@ final class PooledChannel {
 
     /** When it stops being leasable: {@code minTokenLife} (plus jitter) before the token expires; null if never. */
     Instant retireAt(Duration minTokenLife) {
-        return session.tokenExpiresAt().map(exp -> exp.minus(minTokenLife).minus(jitter)).orElse(null);
+        return session.tokenExpiresAt().map(exp -> exp.minus(minLife(minTokenLife, createdAt, exp)).minus(jitter))
+                .orElse(null);
+    }
+
+    /**
+     * The token life a lease needs: {@code min-token-life}, unless the token had no more than that when the
+     * connection was made. The token service hands out a cached token only while it has min-token-life left, so
+     * such a token comes from an identity provider that issues short-lived ones (Keycloak's default is 5 minutes,
+     * Entra ID's configurable minimum is 10): then the connection is leased until the last fifth of its token's
+     * life, instead of never (which left such an account unavailable for good).
+     */
+    static Duration minLife(Duration minTokenLife, Instant createdAt, Instant expiresAt) {
+        Duration life = Duration.between(createdAt, expiresAt);
+        return life.compareTo(minTokenLife) > 0 ? minTokenLife : life.dividedBy(5);
     }
 
     boolean leasable(Instant now, Duration minTokenLife) {

@@ -47,6 +47,23 @@ public final class SessionLog {
         }
     }
 
+    /**
+     * Text a client chose (a login name, a command argument) made safe for a log line: control characters (C0, DEL,
+     * C1) become {@code ?}, so no client can forge or split log lines, and it is cut at 256 characters.
+     */
+    public static String printable(CharSequence text) {
+        if (text == null) {
+            return "null";
+        }
+        int n = Math.min(text.length(), 256);
+        StringBuilder out = new StringBuilder(n + 3);
+        for (int i = 0; i < n; i++) {
+            char c = text.charAt(i);
+            out.append(c < 0x20 || (c >= 0x7f && c <= 0x9f) ? '?' : c);
+        }
+        return text.length() > n ? out.append("...").toString() : out.toString();
+    }
+
     static String startLine(Session session, String remote, String listener) {
         return "session start: protocol=" + session.listener.config.protocol().configName() + " from=" + remote
                 + " listener=" + listener;

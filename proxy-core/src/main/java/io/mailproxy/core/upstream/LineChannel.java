@@ -28,7 +28,9 @@ final class LineChannel extends ChannelInboundHandlerAdapter {
     private final Duration replyTimeout;
     private final Consumer<UpstreamException> onFailure;
     private ChannelHandlerContext ctx;
+    /** Bytes received and not yet read as lines; null while there are none (no buffer is held between replies). */
     private ByteBuf buffer;
+    private boolean removed;
     private CompletableFuture<String> pending;
     private ScheduledFuture<?> timer;
     private String waitingFor = "the greeting";
@@ -42,12 +44,16 @@ final class LineChannel extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        this.buffer = ctx.alloc().buffer(256);
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        removed = true;
         cancelTimer();
+        releaseBuffer();
+    }
+
+    private void releaseBuffer() {
         if (buffer != null) {
             buffer.release();
             buffer = null;
@@ -93,7 +99,10 @@ final class LineChannel extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         try {
-            if (msg instanceof ByteBuf in && buffer != null) {
+            if (msg instanceof ByteBuf in && !removed && in.isReadable()) {
+                if (buffer == null) {
+                    buffer = ctx.alloc().buffer(Math.max(256, in.readableBytes()));
+                }
                 buffer.writeBytes(in);
             }
         } finally {
@@ -146,7 +155,12 @@ final class LineChannel extends ChannelInboundHandlerAdapter {
         int end = lf > buffer.readerIndex() && buffer.getByte(lf - 1) == '\r' ? lf - 1 : lf;
         String line = buffer.toString(buffer.readerIndex(), end - buffer.readerIndex(), StandardCharsets.UTF_8);
         buffer.readerIndex(lf + 1);
-        buffer.discardReadBytes();
+        if (buffer.isReadable()) {
+            buffer.discardReadBytes();
+        } else {
+            // a channel dropped between replies (or abandoned at shutdown) then holds no buffer to leak
+            releaseBuffer();
+        }
         CompletableFuture<String> f = pending;
         pending = null;
         cancelTimer();

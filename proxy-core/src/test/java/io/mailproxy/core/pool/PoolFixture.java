@@ -65,8 +65,13 @@ final class PoolFixture implements AutoCloseable {
 
     /** Replaces the configuration (as a reload does) with one account using {@code pool} for the protocol. */
     void configure(PoolConfig pool) {
+        configure(pool, "pw");
+    }
+
+    /** The same, with this upstream password for the account (a reload that changes its credentials). */
+    void configure(PoolConfig pool, String upstreamPassword) {
         account = new AccountConfig(ACCOUNT, ACCOUNT, "office365",
-                new AuthConfig.Password(Optional.empty(), new SecretRef.Literal("pw")), ACCOUNT,
+                new AuthConfig.Password(Optional.empty(), new SecretRef.Literal(upstreamPassword)), ACCOUNT,
                 Map.of(protocol, pool));
         config.set(new MailproxyConfig("test", Path.of("state"), List.of(), Map.of(), Map.of(),
                 Map.of(ACCOUNT, account), Map.of(), null, null, null));

@@ -483,14 +483,69 @@ class PoolRegistryTest {
         c.release(false);
     }
 
+    /** A reload that changes where or as whom the account logs in: no session gets an old connection again. */
     @Test
-    void aNewConnectionWhoseTokenIsAlmostSpentIsRefused() throws Exception {
+    void aReloadThatChangesTheAccountsCredentialsRetiresItsConnections() throws Exception {
+        PoolFixture f = imap(IMAP_CAPS, pool(3, 0));
+        Lease leased = f.lease();
+        Lease idle = f.lease();
+        Channel leasedCh = leased.session().channel();
+        Channel idleCh = idle.session().channel();
+        idle.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+
+        f.configure(pool(3, 0), "rotated-pw");
+        Lease fresh = f.lease();
+        assertThat(fresh.session().channel()).isNotSameAs(idleCh).isNotSameAs(leasedCh);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !idleCh.isActive());
+        leased.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !leasedCh.isActive());
+        assertThat(f.meters.get("mailproxy.pool.closes").tag("reason", "config-changed").counter().count())
+                .isEqualTo(2);
+
+        // connections opened for the new settings are pooled as usual
+        Channel freshCh = fresh.session().channel();
+        fresh.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+        Lease again = f.lease();
+        assertThat(again.session().channel()).isSameAs(freshCh);
+        again.release(false);
+    }
+
+    /** Pool settings alone changing keeps the connections. */
+    @Test
+    void aReloadThatChangesOnlyPoolSettingsKeepsTheConnections() throws Exception {
+        PoolFixture f = imap(IMAP_CAPS, pool(3, 0));
+        Lease a = f.lease();
+        Channel ch = a.session().channel();
+        a.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+        f.configure(pool(4, 0));
+        Lease b = f.lease();
+        assertThat(b.session().channel()).isSameAs(ch);
+        b.release(false);
+    }
+
+    /** An identity provider issuing 5-minute tokens (less than min-token-life): leased until the last fifth. */
+    @Test
+    void tokensShorterLivedThanMinTokenLifeAreLeasedUntilTheirLastFifth() throws Exception {
         PoolFixture f = imap(IMAP_CAPS, pool(2, 0));
         f.connector.tokenLife = Duration.ofMinutes(5);
-        CompletableFuture<Lease> a = f.acquire();
-        assertThatThrownBy(() -> a.get(5, TimeUnit.SECONDS)).cause().isInstanceOf(UpstreamException.class)
-                .extracting(e -> ((UpstreamException) e).kind()).isEqualTo(Kind.CREDENTIALS_UNAVAILABLE);
-        await().atMost(5, TimeUnit.SECONDS).until(() -> !f.connector.opened().get(0).isActive());
+        Lease a = f.lease();
+        Channel first = a.session().channel();
+        a.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+
+        f.clock.advance(Duration.ofMinutes(3)); // 2 minutes left: still leasable
+        Lease b = f.lease();
+        assertThat(b.session().channel()).isSameAs(first);
+        b.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+
+        f.clock.advance(Duration.ofSeconds(61)); // 59 s left, less than a fifth of 5 minutes
+        Lease c = f.lease();
+        assertThat(c.session().channel()).isNotSameAs(first);
+        c.release(false);
     }
 
     @Test

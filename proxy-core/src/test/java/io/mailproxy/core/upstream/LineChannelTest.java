@@ -53,6 +53,37 @@ class LineChannelTest {
         }
     }
 
+    /**
+     * Between replies the login holds no buffer: a connection dropped or abandoned (event loops shut down) while it
+     * waits for the upstream's next reply has nothing to release (the daemon's end-to-end tests caught such a leak).
+     */
+    @Test
+    void noBufferIsHeldWhileNoBytesAreUnread() {
+        io.netty.buffer.UnpooledByteBufAllocator alloc = new io.netty.buffer.UnpooledByteBufAllocator(false, false, false);
+        LineChannel lines = lines(1024);
+        EmbeddedChannel ch = new EmbeddedChannel(lines);
+        ch.config().setAllocator(alloc);
+        try {
+            CompletableFuture<String> greeting = lines.readLine("the greeting");
+            ch.writeInbound(bytes("* OK ready\r\n"));
+            assertThat(greeting.join()).isEqualTo("* OK ready");
+            assertThat(alloc.metric().usedHeapMemory()).isZero();
+
+            CompletableFuture<String> reply = lines.readLine("AUTHENTICATE");
+            ch.writeInbound(bytes("A1 OK AUTH"));
+            assertThat(alloc.metric().usedHeapMemory()).isPositive();
+            ch.writeInbound(bytes("ENTICATE completed\r\n* extra"));
+            assertThat(reply.join()).isEqualTo("A1 OK AUTHENTICATE completed");
+            assertThat(lines.buffered()).isEqualTo("* extra".length());
+            CompletableFuture<String> extra = lines.readLine("more");
+            ch.writeInbound(bytes("\r\n"));
+            assertThat(extra.join()).isEqualTo("* extra");
+            assertThat(alloc.metric().usedHeapMemory()).isZero();
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
     @Test
     void oneByteAtATimeAndBareLf() {
         LineChannel lines = lines(1024);

@@ -113,9 +113,15 @@ public final class Demo implements AutoCloseable {
         out.flush();
     }
 
-    private int port(String protocol) {
-        return config.listeners().stream().filter(l -> l.protocol().configName().equals(protocol))
-                .findFirst().orElseThrow().port();
+    /** The port the listener really bound (the config may ask for 0, a free port). */
+    public int port(String protocol) {
+        java.util.List<java.net.InetSocketAddress> bound = daemon.boundAddresses();
+        for (int i = 0; i < config.listeners().size(); i++) {
+            if (config.listeners().get(i).protocol().configName().equals(protocol)) {
+                return bound.get(i).getPort();
+            }
+        }
+        throw new IllegalArgumentException("the demo has no " + protocol + " listener");
     }
 
     public Daemon daemon() {
@@ -129,9 +135,13 @@ public final class Demo implements AutoCloseable {
     @Override
     public void close() {
         try {
-            upstream.close();
+            daemon.close();
         } finally {
-            deleteTree(dir);
+            try {
+                upstream.close();
+            } finally {
+                deleteTree(dir);
+            }
         }
     }
 
