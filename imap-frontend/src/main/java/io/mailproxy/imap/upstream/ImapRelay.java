@@ -93,6 +93,8 @@ public final class ImapRelay {
     private ImapState state = ImapState.AUTHENTICATED;
     private Cmd cmd;
     private boolean idling;
+    /** IDLE sent, the upstream's "+" not yet seen: client input waits (it may refuse IDLE). */
+    private boolean idlePending;
     private boolean dirty;
     private boolean finished;
     private String logoutTag;
@@ -187,7 +189,7 @@ public final class ImapRelay {
     }
 
     private boolean paused() {
-        return logoutTag != null || !gated.isEmpty() || handingOver;
+        return logoutTag != null || !gated.isEmpty() || handingOver || idlePending;
     }
 
     private void addRelayHandlers(Channel ch) {
@@ -229,7 +231,14 @@ public final class ImapRelay {
         if (seg.isFirst()) {
             touch();
             if (idling) {
-                // the line that ends IDLE ("DONE"); nothing else may come while idling
+                // RFC 2177: only DONE may come while idling; anything else is a protocol violation
+                if (!seg.endsCommand() || !seg.text().trim().equalsIgnoreCase("DONE")) {
+                    LOG.info("{} IMAP client sent something other than DONE during IDLE", sessionId);
+                    SessionLog.outcome(client, "protocol-error");
+                    client.write(ascii("* BAD Expected DONE\r\n"));
+                    goodbye("* BYE Protocol error, closing\r\n", true);
+                    return;
+                }
                 idling = false;
                 writeUpstream(seg.content().retain());
                 return;
@@ -376,7 +385,7 @@ public final class ImapRelay {
                     cmd.rewriteSelect();
                 }
                 if (cmd.name.equals("IDLE")) {
-                    idling = true;
+                    idlePending = true; // idling only once the upstream says "+"
                     idleTag = cmd.tag;
                     idleContinued = false;
                 }
@@ -499,9 +508,14 @@ public final class ImapRelay {
                         openGate(); // our own synchronizing literal: the client already had its "+"
                     } else {
                         client.write(line.content().retain());
-                        if (idling) {
+                        if (idlePending) {
+                            idlePending = false;
+                            idling = true;
                             idleContinued = true;
                             maybeHandover();
+                            if (!handingOver) {
+                                drainBacklog();
+                            }
                         }
                     }
                     return;
@@ -580,7 +594,13 @@ public final class ImapRelay {
                         selectedMailbox = null;
                     }
                 }
-                case "IDLE" -> idling = false;
+                case "IDLE" -> {
+                    idling = false;
+                    if (idlePending) {
+                        idlePending = false; // the upstream refused IDLE: what the client sent next is a command
+                        drainBacklog();
+                    }
+                }
                 default -> { }
             }
             if (status != ImapStatus.OK && !gated.isEmpty()) {

@@ -231,4 +231,42 @@ class ImapRelayTest {
         assertThat(h.received()).isEqualTo("x1 BAD Command line too long\r\n");
         assertThat(h.upstreamGot()).isEqualTo("x2 NOOP\r\n");
     }
+
+    @Test
+    void aCommandAfterARefusedIdleIsJudgedByThePolicy() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, java.util.List.of()), "IMAP4REV1", "LITERAL+", "IDLE");
+        h.send("a IDLE x\r\nb SELECT Secret\r\n");
+        assertThat(h.upstreamGot()).as("b waits for the upstream's answer to IDLE").isEqualTo("a IDLE x\r\n");
+        h.reply("a BAD IDLE takes no arguments\r\n");
+        assertThat(h.received()).isEqualTo("a BAD IDLE takes no arguments\r\n");
+        assertThat(h.upstreamGot()).as("read-only: SELECT becomes EXAMINE").isEqualTo("b EXAMINE Secret\r\n");
+    }
+
+    @Test
+    void linesSentBeforeTheIdleContinuationWaitForIt() {
+        login();
+        h.send("i1 IDLE\r\ndone\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("i1 IDLE\r\n");
+        h.reply("+ idling\r\n");
+        assertThat(h.received()).isEqualTo("+ idling\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("done\r\n");
+        h.reply("i1 OK IDLE terminated\r\n");
+        assertThat(h.received()).isEqualTo("i1 OK IDLE terminated\r\n");
+        h.send("n1 NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("n1 NOOP\r\n");
+    }
+
+    @Test
+    void anythingButDoneWhileIdlingIsBadAndCloses() {
+        FakeCore.FakeLease lease = login();
+        h.send("i1 IDLE\r\n");
+        h.reply("+ idling\r\n");
+        h.received();
+        h.upstreamGot();
+        h.send("b STORE 1 +FLAGS (\\Deleted)\r\n");
+        assertThat(h.upstreamGot()).isEmpty();
+        assertThat(h.received()).isEqualTo("* BAD Expected DONE\r\n* BYE Protocol error, closing\r\n");
+        assertThat(h.client.isOpen()).isFalse();
+        assertThat(lease.endings).containsExactly("discard");
+    }
 }
