@@ -220,4 +220,25 @@ class ImapSessionHandlerTest {
         assertThat(h.upstreamGot()).isEqualTo("a2 SELECT INBOX\r\n");
         assertThat(lease.endings).isEmpty();
     }
+
+    @Test
+    void nothingSentInPlaintextAfterStartTlsIsUsed() throws Exception {
+        io.netty.handler.ssl.util.SelfSignedCertificate cert = new io.netty.handler.ssl.util.SelfSignedCertificate("localhost");
+        try {
+            h.listener.startTls = true;
+            h.listener.ssl = io.netty.handler.ssl.SslContextBuilder.forServer(cert.certificate(), cert.privateKey())
+                    .build().newHandler(h.client.alloc());
+            withAlice().core.nextLease(h.upstream, "IMAP4REV1");
+            h.start().received();
+            h.send("a STARTTLS\r\nb LOGIN alice secret\r\nc NOOP\r\nd LOG");
+            assertThat(h.received()).isEqualTo("a OK Begin TLS negotiation now\r\n");
+            assertThat(h.client.pipeline().first()).isSameAs(h.listener.ssl);
+            assertThat(h.core.logins).as("b LOGIN was sent in plaintext after STARTTLS").isEmpty();
+            assertThat(h.listener.authenticated).isEmpty();
+            assertThat(h.core.logins).as("b LOGIN was sent in plaintext after STARTTLS").isEmpty();
+            assertThat(h.core.handedOut).isEmpty();
+        } finally {
+            cert.delete();
+        }
+    }
 }
