@@ -276,9 +276,9 @@ public final class ServerRuntime {
         String reach = access.describeReach(g.config, g.bindAddress);
         String client = g.config.client().map(c -> ", fixed client " + c).orElse("");
         log.info("listening: {} ({}, {}{})", listener.describe(), security, reach, client);
-        if (g.config.tls().isEmpty() && access.reachableFromOtherHosts(g.config, g.bindAddress)) {
-            log.warn("plaintext listener {} is reachable from other hosts ({}): passwords and mail cross the"
-                    + " network unencrypted", listener.describe(), reach);
+        if (!g.config.encryptedFromFirstByte() && access.reachableFromOtherHosts(g.config, g.bindAddress)) {
+            log.warn("plaintext{} listener {} is reachable from other hosts ({}): passwords and mail cross the"
+                    + " network unencrypted", g.config.tls().isPresent() ? " (until STARTTLS)" : "", listener.describe(), reach);
         }
     }
 
