@@ -89,6 +89,8 @@ public final class ImapRelay {
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
     /** Bytes for the upstream held behind a GATE: a synchronizing literal waiting for the upstream's "+". */
     private final ArrayDeque<Object> gated = new ArrayDeque<>();
+    /** The proxy's own replies (refusals, "+" for the client's literals) held while an upstream response is relayed. */
+    private final ArrayDeque<ByteBuf> localOut = new ArrayDeque<>();
 
     private ImapState state = ImapState.AUTHENTICATED;
     private Cmd cmd;
@@ -328,7 +330,7 @@ public final class ImapRelay {
 
     private void acceptClientLiteral(ImapCommandLine seg) {
         if (seg.synchronizing()) {
-            client.writeAndFlush(ascii("+ Ready for literal data\r\n"));
+            writeLocal(ascii("+ Ready for literal data\r\n"));
             decoder.acceptLiteral();
         }
     }
@@ -469,7 +471,28 @@ public final class ImapRelay {
     }
 
     private void replyLocal(String tag, String reply) {
-        client.writeAndFlush(ascii(tag + " " + reply + "\r\n"));
+        writeLocal(ascii(tag + " " + reply + "\r\n"));
+    }
+
+    /** A reply of the proxy's own: never inside an upstream response being relayed (a literal, a FETCH, a LIST). */
+    private void writeLocal(ByteBuf buf) {
+        if (upInResponse || filtering != null || !localOut.isEmpty()) {
+            localOut.add(buf);
+        } else {
+            client.writeAndFlush(buf);
+        }
+    }
+
+    /** At an upstream response boundary: what the proxy had to say meanwhile. */
+    private void flushLocal() {
+        if (upInResponse || filtering != null || localOut.isEmpty()) {
+            return;
+        }
+        ByteBuf b;
+        while ((b = localOut.poll()) != null) {
+            client.write(b);
+        }
+        client.flush();
     }
 
     // ---------------------------------------------------------------- upstream side
@@ -483,6 +506,9 @@ public final class ImapRelay {
             if (msg instanceof ImapResponseLine line) {
                 upInResponse = !line.endsResponse();
                 onUpstreamLine(line);
+                if (!finished) {
+                    flushLocal();
+                }
             } else if (msg instanceof ImapLiteralChunk chunk) {
                 upInResponse = true;
                 if (filtering != null) {
@@ -725,6 +751,8 @@ public final class ImapRelay {
         }
         backlog.forEach(ReferenceCountUtil::release);
         backlog.clear();
+        localOut.forEach(ReferenceCountUtil::release);
+        localOut.clear();
         Channel upstream = this.upstream;
         Lease lease = this.lease;
         Runnable giveBack = () -> {

@@ -269,4 +269,32 @@ class ImapRelayTest {
         assertThat(h.client.isOpen()).isFalse();
         assertThat(lease.endings).containsExactly("discard");
     }
+
+    @Test
+    void aRefusalIsNotWrittenIntoTheMiddleOfAnUpstreamResponse() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, java.util.List.of()), "IMAP4REV1", "LITERAL+");
+        h.send("a1 UID FETCH 5 BODY[]\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("a1 UID FETCH 5 BODY[]\r\n");
+        h.reply("* 1 FETCH (UID 5 BODY[] {20}\r\n0123456789");
+        assertThat(h.received()).isEqualTo("* 1 FETCH (UID 5 BODY[] {20}\r\n0123456789");
+        h.send("a2 UID STORE 5 +FLAGS (\\Deleted)\r\n");
+        assertThat(h.received()).as("nothing of the proxy's own inside the literal").isEmpty();
+        h.reply("abcdefghij)\r\n");
+        assertThat(h.received()).isEqualTo("abcdefghij)\r\na2 NO [NOPERM] This client has read-only access\r\n");
+        h.reply("a1 OK UID FETCH completed\r\n");
+        assertThat(h.received()).isEqualTo("a1 OK UID FETCH completed\r\n");
+    }
+
+    @Test
+    void theProxysContinuationIsNotWrittenIntoTheMiddleOfAnUpstreamResponse() {
+        login();
+        h.send("a1 FETCH 1 BODY[]\r\n");
+        h.upstreamGot();
+        h.reply("* 1 FETCH (BODY[] {10}\r\n01234");
+        assertThat(h.received()).isEqualTo("* 1 FETCH (BODY[] {10}\r\n01234");
+        h.send("a2 SELECT {5}\r\n");
+        assertThat(h.received()).isEmpty();
+        h.reply("56789)\r\n");
+        assertThat(h.received()).isEqualTo("56789)\r\n+ Ready for literal data\r\n");
+    }
 }
