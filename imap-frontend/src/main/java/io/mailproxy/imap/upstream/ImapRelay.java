@@ -281,7 +281,7 @@ public final class ImapRelay {
         if (seg.endsCommand()) {
             switch (cmd.mode) {
                 case COLLECT -> {
-                    cmd.add(seg.content().retain(), false);
+                    cmd.add(seg.content().retain(), false, false);
                     decide();
                     if (cmd.mode == Mode.DISCARD) {
                         replyLocal(cmd.tag, cmd.reply);
@@ -301,7 +301,7 @@ public final class ImapRelay {
         long literal = seg.literalLength();
         switch (cmd.mode) {
             case COLLECT -> {
-                cmd.add(seg.content().retain(), seg.synchronizing());
+                cmd.add(seg.content().retain(), true, seg.synchronizing());
                 if (literal <= settings.maxBufferedLiteral()
                         && cmd.size + literal <= settings.maxLineLength() + 4L * settings.maxBufferedLiteral()) {
                     acceptClientLiteral(seg);
@@ -339,7 +339,9 @@ public final class ImapRelay {
     private void refuseLiteral(ImapCommandLine seg) {
         if (seg.synchronizing()) {
             decoder.rejectLiteral();
-            replyLocal(cmd.tag, cmd.reply);
+            if (cmd.reply != null) {
+                replyLocal(cmd.tag, cmd.reply);
+            }
             cmd = null;
         } else {
             cmd.mode = Mode.DISCARD;
@@ -351,7 +353,7 @@ public final class ImapRelay {
             return;
         }
         switch (cmd.mode) {
-            case COLLECT -> cmd.add(chunk.content().retain(), false);
+            case COLLECT -> cmd.add(chunk.content().retain(), false, false);
             case STREAM -> writeUpstream(chunk.content().retain());
             default -> { }
         }
@@ -396,8 +398,8 @@ public final class ImapRelay {
                     dirty = true;
                 }
                 for (Part p : cmd.parts) {
-                    if (p.sync) {
-                        forwardSegment(p.buf, true);
+                    if (p.literal) {
+                        forwardSegment(p.buf, p.sync);
                     } else {
                         writeUpstream(p.buf);
                     }
@@ -417,15 +419,33 @@ public final class ImapRelay {
         }
     }
 
-    /** Sends a segment that announces a synchronizing literal: as LITERAL+ if the upstream has it, else gated. */
+    /**
+     * Sends a segment that announces a literal: as LITERAL+ if the upstream has it; else as a synchronizing literal
+     * (a client's {@code {n+}} rewritten to {@code {n}}, RFC 7888 section 4) whose bytes wait for the upstream's "+".
+     */
     private void forwardSegment(ByteBuf seg, boolean sync) {
-        if (!sync) {
-            writeUpstream(seg);
-        } else if (literalPlus) {
-            writeUpstream(toNonSynchronizing(seg));
+        if (literalPlus) {
+            writeUpstream(sync ? toNonSynchronizing(seg) : seg);
         } else {
-            writeUpstream(seg);
+            writeUpstream(sync ? seg : toSynchronizing(seg));
             gated.add(GATE);
+        }
+    }
+
+    /** {@code ...{n+}CRLF} becomes {@code ...{n}CRLF}. */
+    private ByteBuf toSynchronizing(ByteBuf seg) {
+        try {
+            int end = seg.writerIndex();
+            int brace = end - 1;
+            while (brace > seg.readerIndex() && seg.getByte(brace) != '}') {
+                brace--;
+            }
+            ByteBuf out = upstream.alloc().buffer(seg.readableBytes());
+            out.writeBytes(seg, seg.readerIndex(), brace - 1 - seg.readerIndex()); // without the '+'
+            out.writeBytes(seg, brace, end - brace);
+            return out;
+        } finally {
+            seg.release();
         }
     }
 
@@ -1043,7 +1063,8 @@ public final class ImapRelay {
 
     private enum Mode { COLLECT, STREAM, DISCARD }
 
-    private record Part(ByteBuf buf, boolean sync) { }
+    /** A piece of a command; {@code literal}: a line that announces a literal, {@code sync}: a synchronizing one. */
+    private record Part(ByteBuf buf, boolean literal, boolean sync) { }
 
     /** A client command being received. */
     private final class Cmd {
@@ -1059,9 +1080,9 @@ public final class ImapRelay {
             this.name = name;
         }
 
-        void add(ByteBuf buf, boolean sync) {
+        void add(ByteBuf buf, boolean literal, boolean sync) {
             size += buf.readableBytes();
-            parts.add(new Part(buf, sync));
+            parts.add(new Part(buf, literal, sync));
         }
 
         byte[] bytes() {
@@ -1081,7 +1102,7 @@ public final class ImapRelay {
             int sp = text.indexOf(' ');
             String rewritten = text.substring(0, sp + 1) + "EXAMINE" + text.substring(sp + 1 + "SELECT".length());
             first.buf.release();
-            parts.set(0, new Part(ascii(rewritten), first.sync));
+            parts.set(0, new Part(ascii(rewritten), first.literal, first.sync));
         }
 
         void releaseParts() {

@@ -297,4 +297,42 @@ class ImapRelayTest {
         h.reply("56789)\r\n");
         assertThat(h.received()).isEqualTo("56789)\r\n+ Ready for literal data\r\n");
     }
+
+    @Test
+    void aClientsLiteralPlusIsSynchronizingToAnUpstreamWithoutIt() {
+        login("IMAP4REV1");
+        h.send("p1 APPEND INBOX {5+}\r\nhello\r\n");
+        assertThat(h.received()).isEmpty();
+        assertThat(h.upstreamGot()).isEqualTo("p1 APPEND INBOX {5}\r\n");
+        h.reply("+ go ahead\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("hello\r\n");
+        assertThat(h.received()).isEmpty();
+        h.reply("p1 OK APPEND completed\r\n");
+        assertThat(h.received()).isEqualTo("p1 OK APPEND completed\r\n");
+    }
+
+    @Test
+    void aLargeLiteralPlusWaitsForTheContinuationOfAnUpstreamWithoutIt() {
+        login("IMAP4REV1");
+        byte[] msg = new byte[200_000];
+        java.util.Arrays.fill(msg, (byte) 'm');
+        h.send("p1 APPEND INBOX {200000+}\r\n");
+        h.send(msg);
+        assertThat(h.upstreamGot()).isEqualTo("p1 APPEND INBOX {200000}\r\n");
+        h.reply("+ go ahead\r\n");
+        h.send("\r\n");
+        assertThat(h.upstreamGot()).hasSize(200_002);
+        h.reply("p1 OK APPEND completed\r\n");
+        assertThat(h.received()).isEqualTo("p1 OK APPEND completed\r\n");
+    }
+
+    @Test
+    void aRefusedLiteralPlusCommandIsDropped() {
+        login("IMAP4REV1");
+        h.send("p1 APPEND Nope {5+}\r\nhello\r\nn1 NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("p1 APPEND Nope {5}\r\n");
+        h.reply("p1 NO [TRYCREATE] no such mailbox\r\n");
+        assertThat(h.received()).isEqualTo("p1 NO [TRYCREATE] no such mailbox\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("n1 NOOP\r\n");
+    }
 }
