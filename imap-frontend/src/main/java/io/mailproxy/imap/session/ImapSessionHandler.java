@@ -132,9 +132,18 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         ctx.flush();
-        if (!busy && !closing) {
+        if (!busy && !closing && ctx.channel().isWritable()) {
             ctx.read();
         }
+    }
+
+    /** A client that does not read its replies is not read from either (the outbound buffer stays bounded). */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && !busy && !closing && !awaitingTls) {
+            ctx.read();
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     @Override
@@ -436,7 +445,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         }
         if (!closing) {
             ctx.flush();
-            if (!busy) {
+            if (!busy && ctx.channel().isWritable()) {
                 ctx.read();
             }
         }

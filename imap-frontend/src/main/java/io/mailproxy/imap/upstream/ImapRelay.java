@@ -223,7 +223,7 @@ public final class ImapRelay {
             backlog.clear();
         } else if (backlog.isEmpty() && !paused()) {
             upstream.flush();
-            if (upstream.isWritable()) {
+            if (upstream.isWritable() && client.isWritable()) {
                 client.read();
             }
         }
@@ -1129,8 +1129,8 @@ public final class ImapRelay {
             }
             upstream.flush();
             ctx.flush();
-            if (!paused() && backlog.isEmpty() && upstream.isWritable()) {
-                ctx.read();
+            if (!paused() && backlog.isEmpty() && upstream.isWritable() && client.isWritable()) {
+                ctx.read(); // neither side's outbound buffer grows without bound
             }
         }
 
@@ -1138,6 +1138,9 @@ public final class ImapRelay {
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (ctx.channel().isWritable() && !finished) {
                 upstream.read();
+                if (!paused() && backlog.isEmpty() && upstream.isWritable()) {
+                    ctx.read(); // a client that did not read its replies is read from again
+                }
             }
             ctx.fireChannelWritabilityChanged();
         }
@@ -1215,7 +1218,7 @@ public final class ImapRelay {
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (ctx.channel().isWritable()) {
                 onClientLoopIfCurrent(() -> {
-                    if (!finished && !paused() && backlog.isEmpty()) {
+                    if (!finished && !paused() && backlog.isEmpty() && client.isWritable()) {
                         client.read();
                     }
                 }, null);

@@ -241,4 +241,29 @@ class ImapSessionHandlerTest {
             cert.delete();
         }
     }
+
+    @Test
+    void aClientThatDoesNotReadIsNotReadFrom() {
+        h.start().received();
+        ReadCounter counter = new ReadCounter();
+        h.client.pipeline().addFirst(counter);
+        h.client.unsafe().outboundBuffer().setUserDefinedWritability(1, false);
+        h.send("n1 NOOP\r\n");
+        assertThat(counter.reads).as("not read while its replies are not taken").isZero();
+        h.client.unsafe().outboundBuffer().setUserDefinedWritability(1, true);
+        h.settle();
+        assertThat(counter.reads).isEqualTo(1);
+        assertThat(h.received()).isEqualTo("n1 OK NOOP completed\r\n");
+    }
+
+    /** Counts the read() calls the handlers make on the client channel (AUTO_READ is off). */
+    private static final class ReadCounter extends io.netty.channel.ChannelOutboundHandlerAdapter {
+        int reads;
+
+        @Override
+        public void read(io.netty.channel.ChannelHandlerContext ctx) {
+            reads++;
+            ctx.read();
+        }
+    }
 }
