@@ -311,7 +311,10 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
             ctx.write(ascii(tag + " NO Unsupported authentication mechanism\r\n"));
             return;
         }
-        if (args.size() > 1) {
+        if (args.size() > 2 || args.size() == 2 && args.get(1).asText() == null) {
+            // NIL, a parenthesised list, extra arguments: not an initial response (RFC 4959)
+            ctx.write(ascii(tag + " BAD Invalid initial response\r\n"));
+        } else if (args.size() == 2) {
             saslResponse(tag, args.get(1).asText());
         } else {
             saslTag = tag;

@@ -243,6 +243,17 @@ class ImapSessionHandlerTest {
     }
 
     @Test
+    void authenticatePlainWithoutAStringResponseIsBad() {
+        withAlice().start().received();
+        h.send("x1 AUTHENTICATE PLAIN NIL\r\nx2 AUTHENTICATE PLAIN (x)\r\nx3 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA== x\r\n"
+                + "x4 NOOP\r\n");
+        assertThat(h.received()).isEqualTo("x1 BAD Invalid initial response\r\nx2 BAD Invalid initial response\r\n"
+                + "x3 BAD Invalid initial response\r\nx4 OK NOOP completed\r\n");
+        assertThat(h.client.isOpen()).isTrue();
+        assertThat(h.core.logins).isEmpty();
+    }
+
+    @Test
     void aClientThatDoesNotReadIsNotReadFrom() {
         h.start().received();
         ReadCounter counter = new ReadCounter();
