@@ -1096,13 +1096,18 @@ public final class ImapRelay {
             return out;
         }
 
+        /** SELECT becomes EXAMINE; every other byte (an 8-bit quoted mailbox name too) is kept as sent. */
         void rewriteSelect() {
             Part first = parts.get(0);
-            String text = first.buf.toString(StandardCharsets.UTF_8);
-            int sp = text.indexOf(' ');
-            String rewritten = text.substring(0, sp + 1) + "EXAMINE" + text.substring(sp + 1 + "SELECT".length());
-            first.buf.release();
-            parts.set(0, new Part(ascii(rewritten), first.literal, first.sync));
+            ByteBuf in = first.buf;
+            int sp = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) ' ');
+            int rest = sp + 1 + "SELECT".length();
+            ByteBuf out = client.alloc().buffer(in.readableBytes() + 1);
+            out.writeBytes(in, in.readerIndex(), sp + 1 - in.readerIndex());
+            out.writeCharSequence("EXAMINE", StandardCharsets.US_ASCII);
+            out.writeBytes(in, rest, in.writerIndex() - rest);
+            in.release();
+            parts.set(0, new Part(out, first.literal, first.sync));
         }
 
         void releaseParts() {

@@ -96,4 +96,19 @@ class PolicyRelayTest {
                 + "c3 NO [NOPERM] This client may not access that mailbox\r\n");
         assertThat(h.upstreamGot()).isEmpty();
     }
+
+    @Test
+    void readOnlySelectOfAnEightBitNameKeepsItsBytes() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, List.of()), "IMAP4REV1", "LITERAL+");
+        h.send("s1 SELECT \"Entw\u00fcrfe\"\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        h.settle();
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        io.netty.buffer.ByteBuf b;
+        while ((b = h.upstream.readOutbound()) != null) {
+            got.writeBytes(io.netty.buffer.ByteBufUtil.getBytes(b));
+            b.release();
+        }
+        assertThat(got.toByteArray()).isEqualTo(
+                "s1 EXAMINE \"Entw\u00fcrfe\"\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    }
 }
