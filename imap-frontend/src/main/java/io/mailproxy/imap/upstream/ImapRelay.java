@@ -282,7 +282,7 @@ public final class ImapRelay {
             switch (cmd.mode) {
                 case COLLECT -> {
                     cmd.add(seg.content().retain(), false, false);
-                    decide();
+                    decide(true);
                     if (cmd.mode == Mode.DISCARD) {
                         replyLocal(cmd.tag, cmd.reply);
                     }
@@ -307,7 +307,7 @@ public final class ImapRelay {
                     acceptClientLiteral(seg);
                     return;
                 }
-                decide(); // a large literal follows (an APPEND's message): judge on what we have, then stream
+                decide(false); // a large literal follows (an APPEND's message): judge on what we have, then stream
                 if (cmd.mode == Mode.STREAM) {
                     acceptClientLiteral(seg);
                 } else {
@@ -375,10 +375,10 @@ public final class ImapRelay {
     }
 
     /** Applies the policy to the collected command (or its prefix) and forwards or refuses it. */
-    private void decide() {
+    private void decide(boolean complete) {
         byte[] bytes = cmd.bytes();
         List<ImapValue> values = ImapValue.parse(bytes, 0, bytes.length);
-        ClientPolicy.Verdict verdict = policy.check(values);
+        ClientPolicy.Verdict verdict = policy.check(values, complete);
         switch (verdict) {
             case ALLOW, ALLOW_AS_EXAMINE -> {
                 boolean selecting = cmd.name.equals("SELECT") || cmd.name.equals("EXAMINE");
