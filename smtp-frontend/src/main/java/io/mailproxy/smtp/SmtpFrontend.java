@@ -10,6 +10,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
 
 /** Installs the SMTP framer and session on each accepted connection. */
 final class SmtpFrontend implements Frontend {
@@ -26,6 +27,8 @@ final class SmtpFrontend implements Frontend {
     public void initChannel(Channel channel, ListenerContext listener) {
         // the framer reads only when the session can take more (backpressure, bounded buffering)
         channel.config().setOption(ChannelOption.AUTO_READ, false);
+        // replies are small: reading stops once this much waits for a client that does not read (SmtpServerDecoder)
+        channel.config().setOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(8 * 1024, 32 * 1024));
         SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
         channel.pipeline().addLast("smtp-decoder", decoder);
         channel.pipeline().addLast("smtp-session", new SmtpSession(services, listener, settings, decoder));

@@ -69,6 +69,32 @@ class SmtpRelayTest {
     }
 
     @Test
+    void locallyRefusedPipelinedRecipientsAreAnsweredInCommandOrder() throws Exception {
+        fx.close();
+        fx = new Fixture(Optional.empty(), new io.mailproxy.smtp.session.SmtpSettings("mx.test", 1000, 1 << 20, 4096, 3,
+                Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(10), true, true));
+        try (SmtpTestClient c = fx.client().login("app")) {
+            c.send("MAIL FROM:<app@legacy.example>\r\nRCPT TO:<>\r\nRCPT TO:<a@contoso.com>\r\n"
+                    + "RCPT TO:<b@contoso.com> FOO=1\r\nRCPT TO:<reject@contoso.com>\r\nRCPT TO:<bad\r\n"
+                    + "RCPT TO:<c@contoso.com>\r\nRCPT TO:<d@contoso.com>\r\nDATA\r\n");
+            assertThat(c.reply()).startsWith("250 2.1.0");
+            assertThat(c.reply()).isEqualTo("501 5.1.3 Bad recipient address syntax\r\n");
+            assertThat(c.reply()).startsWith("250 2.1.5");
+            assertThat(c.reply()).isEqualTo("555 5.5.4 Unsupported parameter FOO\r\n");
+            assertThat(c.reply()).startsWith("550 5.1.10 ");
+            assertThat(c.reply()).startsWith("501 5.5.4 Syntax: RCPT TO:<address>");
+            assertThat(c.reply()).startsWith("250 2.1.5");
+            assertThat(c.reply()).isEqualTo("452 4.5.3 Too many recipients\r\n");
+            assertThat(c.reply()).startsWith("354 ");
+            c.send("hi\r\n.\r\n");
+            assertThat(c.reply()).startsWith("250 2.0.0 OK <id@fake>");
+        }
+        assertThat(fx.upstream.allReceived()).contains("RCPT TO:<a@contoso.com>\r\nRCPT TO:<reject@contoso.com>\r\n"
+                + "RCPT TO:<c@contoso.com>\r\nDATA\r\n");
+        assertThat(fx.upstream.messages).containsExactly("hi\r\n");
+    }
+
+    @Test
     void upstreamWithoutPipeliningStillGetsCommandsOneAtATime() throws Exception {
         fx.upstream.capabilities = List.of("SIZE 1000000", "8BITMIME");
         try (SmtpTestClient c = fx.client().login("app")) {

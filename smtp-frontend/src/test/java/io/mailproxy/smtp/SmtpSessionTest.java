@@ -30,15 +30,25 @@ class SmtpSessionTest {
     private FakeListener listener;
 
     private EmbeddedChannel open(Optional<String> fixed) {
+        return open(new FakeListener(fixed), null);
+    }
+
+    /** @param remote the client's address (null: EmbeddedChannel's own) */
+    private EmbeddedChannel open(FakeListener fake, java.net.SocketAddress remote) {
         SmtpSettings settings = new SmtpSettings("mx.test", 1000, 10_485_760, 4096, 2, Duration.ofSeconds(60),
                 Duration.ofMinutes(5), Duration.ofMinutes(10), true, true);
         authenticator.clients.put("app", new FakeAuthenticator.Entry("s3cret",
                 new io.mailproxy.core.config.ClientConfig("app", Optional.of("h"), Fixture.ACCOUNT_FROM,
                         java.util.Set.of(io.mailproxy.core.Protocol.SMTP), io.mailproxy.core.config.ClientConfig.ImapPolicy.DEFAULT,
                         io.mailproxy.core.config.ClientConfig.Pop3Policy.DEFAULT, SmtpPolicy.DEFAULT), Fixture.account()));
-        listener = new FakeListener(fixed);
+        listener = fake;
         SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
-        ch = new EmbeddedChannel();
+        ch = remote == null ? new EmbeddedChannel() : new EmbeddedChannel() {
+            @Override
+            protected java.net.SocketAddress remoteAddress0() {
+                return remote;
+            }
+        };
         ch.pipeline().addLast(decoder, new SmtpSession(services(), listener, settings, decoder));
         return ch;
     }
@@ -105,6 +115,34 @@ class SmtpSessionTest {
         assertThat(listener.authenticated.get()).isEqualTo(1);
         assertThat(send("EHLO x\r\n")).doesNotContain("AUTH").doesNotContain("STARTTLS");
         assertThat(send("AUTH LOGIN\r\n")).isEqualTo("503 5.5.1 Already authenticated\r\n");
+    }
+
+    private static FakeListener startTlsListener() throws Exception {
+        io.netty.handler.ssl.util.SelfSignedCertificate cert = new io.netty.handler.ssl.util.SelfSignedCertificate("mx.test");
+        return new FakeListener(Optional.empty(), io.netty.handler.ssl.SslContextBuilder
+                .forServer(cert.certificate(), cert.privateKey()).build());
+    }
+
+    @Test
+    void startTlsListenerTakesNoPasswordInPlaintextFromTheNetwork() throws Exception {
+        open(startTlsListener(), new java.net.InetSocketAddress(
+                java.net.InetAddress.getByAddress(new byte[] {(byte) 192, 0, 2, 7}), 40000));
+        output();
+        assertThat(send("EHLO x\r\n")).isEqualTo("250-mx.test greets x\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n"
+                + "250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 HELP\r\n");
+        assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n"))
+                .isEqualTo("530 5.7.0 Must issue a STARTTLS command first\r\n");
+        assertThat(send("AUTH LOGIN\r\n")).isEqualTo("530 5.7.0 Must issue a STARTTLS command first\r\n");
+        assertThat(send("MAIL FROM:<a@b.example>\r\n")).isEqualTo("530 5.7.0 Authentication required\r\n");
+        assertThat(listener.authenticated.get()).isZero();
+    }
+
+    @Test
+    void startTlsListenerTakesPlaintextPasswordsFromLoopback() throws Exception {
+        open(startTlsListener(), new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 40000));
+        output();
+        assertThat(send("EHLO x\r\n")).contains("250-AUTH PLAIN LOGIN\r\n250-STARTTLS\r\n");
+        assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n")).isEqualTo("235 2.7.0 Authentication successful\r\n");
     }
 
     @Test
@@ -185,6 +223,18 @@ class SmtpSessionTest {
         assertThat(send("MAIL FROM:a b\r\n")).startsWith("501 5.5.4 ");
         // the fake pool says the upstream is down
         assertThat(send("MAIL FROM:<a@b.example> SIZE=10 BODY=8BITMIME\r\n")).startsWith("451 4.4.1 ");
+    }
+
+    @Test
+    void clientTextEchoedInRepliesLosesItsControlCharacters() {
+        open(Optional.empty());
+        output();
+        assertThat(send("EHLO a\rb\r\n")).startsWith("250-mx.test greets a?b\r\n");
+        send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n");
+        assertThat(send("MAIL FROM:<a@b.example> X=1\r2\u0085\r\n"))
+                .isEqualTo("501 5.5.4 Syntax: MAIL FROM:<address> (bad parameter X=1?2?)\r\n");
+        assertThat(send("MAIL FROM:<a@b.example> SMTPUTF8=\u0001\r\n")).isEqualTo(
+                "501 5.5.4 Syntax: MAIL FROM:<address> (bad parameter SMTPUTF8=?)\r\n");
     }
 
     @Test
@@ -273,6 +323,43 @@ class SmtpSessionTest {
         output();
         String out = send("BAD\r\n".repeat(25));
         assertThat(out).endsWith("421 4.7.0 mx.test Too many errors, closing connection\r\n");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void clientThatDoesNotReadItsRepliesIsNotReadEither() {
+        open(Optional.empty());
+        output();
+        ch.unsafe().outboundBuffer().setUserDefinedWritability(1, false); // the client's window is full
+        assertThat(send("NOOP\r\n".repeat(10) + "EHLO x\r\n".repeat(10))).isEmpty();
+        ch.unsafe().outboundBuffer().setUserDefinedWritability(1, true);
+        String out = output();
+        assertThat(out.split("250 2.0.0 OK\r\n", -1)).hasSize(11);
+        assertThat(out).startsWith("250 2.0.0 OK\r\n").endsWith("250 HELP\r\n");
+        assertThat(out.split("greets x", -1)).hasSize(11);
+    }
+
+    @Test
+    void repliesBeyondTheHighWaterMarkWaitForTheFlushAndAllArrive() {
+        open(Optional.empty());
+        output();
+        ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(64, 256));
+        String out = send("EHLO x\r\n".repeat(40) + "NOOP\r\n");
+        assertThat(out.split("greets x", -1)).hasSize(41);
+        assertThat(out).endsWith("250 HELP\r\n250 2.0.0 OK\r\n");
+    }
+
+    @Test
+    void floodOfCommandsThatMoveNothingForwardEndsLikeAFloodOfErrors() {
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\nAUTH PLAIN " + b64("\0app\0s3cret") + "\r\n");
+        assertThat(send("NOOP\r\nRSET\r\nVRFY x\r\nHELP\r\n".repeat(25))).doesNotContain("421");
+        // a MAIL starts the count again (the fake pool says the upstream is down)
+        assertThat(send("MAIL FROM:<a@b.example>\r\n")).startsWith("451 4.4.1 ");
+        assertThat(send("NOOP\r\n".repeat(119))).doesNotContain("421");
+        assertThat(ch.isOpen()).isTrue();
+        assertThat(send("NOOP\r\n")).isEqualTo("250 2.0.0 OK\r\n421 4.7.0 mx.test Too many errors, closing connection\r\n");
         assertThat(ch.isOpen()).isFalse();
     }
 

@@ -22,7 +22,9 @@ import java.nio.charset.StandardCharsets;
  * <p>It also owns reading: the channel runs with AUTO_READ off and this handler calls {@code read()} only when the
  * session is not {@link #pause() paused} and every buffered byte has been decoded. The session pauses while it waits
  * (for the upstream, the authenticator, a writable upstream), so at most one socket read is buffered and memory stays
- * bounded by configuration, not by what a client sends.
+ * bounded by configuration, not by what a client sends. Nor does it decode or read while the channel is not writable
+ * (a client that sends commands but does not read the replies), so the replies waiting to go out stay bounded by the
+ * channel's write-buffer high-water mark.
  */
 public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
 
@@ -130,6 +132,21 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
         ctx.fireChannelReadComplete();
     }
 
+    /** Decoding and reading, stopped while the client did not read its replies, go on once it has. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        ctx.fireChannelWritabilityChanged();
+        if (ctx.channel().isWritable()) {
+            // later, not inside the flush that made the channel writable
+            ctx.executor().execute(() -> {
+                if (!paused && !draining && !closed && ctx.channel().isWritable()) {
+                    drain();
+                    ctx.fireChannelReadComplete(); // the session flushes the replies to what was decoded
+                }
+            });
+        }
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
@@ -167,7 +184,7 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
     private void drain() {
         draining = true;
         try {
-            while (!paused && !closed && buffered != null && buffered.isReadable()) {
+            while (!paused && !closed && buffered != null && buffered.isReadable() && ctx.channel().isWritable()) {
                 boolean progress = switch (mode) {
                     case COMMAND -> decodeLine();
                     case SKIP_LINE -> skipLine();
@@ -181,7 +198,8 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
         } finally {
             draining = false;
         }
-        if (!paused && !closed && ctx.channel().isActive()) {
+        // a client that does not read its replies is not read either: the outbound buffer stays bounded
+        if (!paused && !closed && ctx.channel().isActive() && ctx.channel().isWritable()) {
             if (buffered != null && !buffered.isReadable()) {
                 releaseBuffer();
             }

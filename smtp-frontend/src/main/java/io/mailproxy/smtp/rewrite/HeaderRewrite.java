@@ -171,6 +171,10 @@ final class HeaderRewrite {
         String personal = null;
         if (original != null && original.length == 1 && !original[0].isGroup()) {
             personal = original[0].getPersonal();
+            if (personal != null) {
+                // a decoded encoded-word may hold CR, LF or other controls, which Angus would write out unencoded
+                personal = personal.replaceAll("[\\x00-\\x1F\\x7F]+", " ").trim();
+            }
             if (personal != null && (personal.isBlank() || personal.length() > SenderRewriter.MAX_PERSONAL)) {
                 personal = null;
             }

@@ -53,6 +53,8 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
     private static final int MAX_ERRORS = 20;
+    /** NOOP, RSET, VRFY and HELP a client may send without a MAIL before each one counts as an error (Postfix: 100). */
+    private static final int JUNK_LIMIT = 100;
 
     private final CoreServices services;
     private final ListenerContext listener;
@@ -73,6 +75,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private String deferred;
     private boolean shuttingDown;
     private int errors;
+    private int junk;
     private ScheduledFuture<?> idleTimer;
     private boolean dataActivity;
 
@@ -300,16 +303,16 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
                 if (state != SmtpState.CONNECTED) {
                     state = SmtpState.READY;
                 }
-                reply("250 2.0.0 OK");
+                junk("250 2.0.0 OK");
             }
-            case "NOOP" -> reply("250 2.0.0 OK");
+            case "NOOP" -> junk("250 2.0.0 OK");
             case "QUIT" -> {
                 endTransaction();
                 goodbye("221 2.0.0 " + settings.hostname() + " closing connection");
             }
-            case "VRFY" -> reply("252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
+            case "VRFY" -> junk("252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
             case "EXPN" -> error("502 5.5.1 EXPN not supported");
-            case "HELP" -> reply("214 2.0.0 Commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"
+            case "HELP" -> junk("214 2.0.0 Commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"
                     + (startTlsOffered() ? " STARTTLS" : ""));
             case "STARTTLS" -> startTls(cmd);
             case "BDAT" -> error("502 5.5.1 BDAT not supported (CHUNKING is not offered)");
@@ -335,7 +338,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         List<String> lines = new ArrayList<>();
-        lines.add(settings.hostname() + " greets " + name);
+        lines.add(settings.hostname() + " greets " + name.replaceAll("\\p{Cc}", "?"));
         lines.add("PIPELINING");
         lines.add("SIZE " + settings.maxMessageSize());
         if (settings.eightBitMime()) {
@@ -345,7 +348,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             lines.add("SMTPUTF8");
         }
         lines.add("ENHANCEDSTATUSCODES");
-        if (listener.fixedClient().isEmpty() && login == null) {
+        if (listener.fixedClient().isEmpty() && login == null && !tlsRequiredForAuth()) {
             lines.add("AUTH PLAIN LOGIN");
         }
         if (startTlsOffered()) {
@@ -357,6 +360,12 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     private boolean startTlsOffered() {
         return listener.startTlsAvailable() && !listener.isSecure(ctx.channel());
+    }
+
+    /** RFC 3207 4, RFC 4954 4: a listener that offers STARTTLS takes passwords in plaintext only from loopback. */
+    private boolean tlsRequiredForAuth() {
+        return startTlsOffered() && !(ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress remote
+                && remote.getAddress() != null && remote.getAddress().isLoopbackAddress());
     }
 
     private void startTls(SmtpCommand cmd) {
@@ -411,6 +420,10 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         if (state == SmtpState.MAIL) {
             error("503 5.5.1 AUTH not allowed inside a mail transaction");
+            return;
+        }
+        if (tlsRequiredForAuth()) {
+            error("530 5.7.0 Must issue a STARTTLS command first");
             return;
         }
         String[] parts = cmd.argument().trim().split(" ", -1);
@@ -509,6 +522,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("530 5.7.0 Authentication required");
             return;
         }
+        junk = 0;
         MailArguments args;
         try {
             args = MailArguments.parse(cmd.argument(), "FROM");
@@ -668,19 +682,19 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         try {
             args = MailArguments.parse(cmd.argument(), "TO");
         } catch (IllegalArgumentException e) {
-            error("501 5.5.4 Syntax: RCPT TO:<address> (" + e.getMessage() + ")");
+            refuseRcpt("501 5.5.4 Syntax: RCPT TO:<address> (" + e.getMessage() + ")", true);
             return;
         }
         if (args.address().isEmpty()) {
-            error("501 5.1.3 Bad recipient address syntax");
+            refuseRcpt("501 5.1.3 Bad recipient address syntax", true);
             return;
         }
         if (!args.parameters().isEmpty()) {
-            error("555 5.5.4 Unsupported parameter " + args.parameters().keySet().iterator().next());
+            refuseRcpt("555 5.5.4 Unsupported parameter " + args.parameters().keySet().iterator().next(), true);
             return;
         }
         if (args.needsUtf8() && !tx.mail.parameters().containsKey("SMTPUTF8")) {
-            error("553 5.6.7 Non-ASCII address requires SMTPUTF8");
+            refuseRcpt("553 5.6.7 Non-ASCII address requires SMTPUTF8", true);
             return;
         }
         if (tx.dead) {
@@ -688,7 +702,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (tx.recipients >= settings.maxRecipients()) {
-            reply("452 4.5.3 Too many recipients");
+            refuseRcpt("452 4.5.3 Too many recipients", false);
             return;
         }
         Transaction t = tx;
@@ -703,6 +717,30 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
                 log.info("[{}] upstream refused RCPT TO:<{}>: {}", sid, args.address(), r.oneLine());
             }
             send(r.encode());
+            proceed();
+            ctx.flush();
+        });
+    }
+
+    /** Refuses a RCPT here, but after the replies still due to earlier pipelined commands (RFC 2920 order). */
+    private void refuseRcpt(String line, boolean isError) {
+        Transaction t = tx;
+        Runnable answer = () -> {
+            if (isError) {
+                error(line);
+            } else {
+                reply(line);
+            }
+        };
+        if (t.up == null || t.outstanding() == 0) {
+            answer.run();
+            return;
+        }
+        t.up.reply(SmtpReply.of(Integer.parseInt(line.substring(0, 3)), line.substring(4)), r -> {
+            if (t != tx) {
+                return;
+            }
+            answer.run();
             proceed();
             ctx.flush();
         });
@@ -937,8 +975,9 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         services.meters().counter("mailproxy.smtp.messages", "result", result).increment();
     }
 
+    /** One reply line; client text echoed in it (a bad parameter, say) loses its control characters. */
     private void reply(String line) {
-        send(line + "\r\n");
+        send(line.replaceAll("\\p{Cc}", "?") + "\r\n");
     }
 
     private void error(String line) {
@@ -946,6 +985,15 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (++errors >= MAX_ERRORS) {
             log.info("[{}] too many errors; closing", sid);
             goodbye("421 4.7.0 " + settings.hostname() + " Too many errors, closing connection");
+        }
+    }
+
+    /** A reply to a command that moves nothing forward; a flood of them ends like a flood of errors. */
+    private void junk(String line) {
+        if (++junk > JUNK_LIMIT) {
+            error(line);
+        } else {
+            reply(line);
         }
     }
 

@@ -1,5 +1,7 @@
 /**
  * The SMTP submission state machine (RFC 5321 section 4.1.4 command order, RFC 4954 AUTH PLAIN/LOGIN, RFC 2920
- * pipelining, RFC 3207 STARTTLS) with local login, timeouts and graceful shutdown.
+ * pipelining, RFC 3207 STARTTLS) with local login, timeouts and graceful shutdown. A listener that offers STARTTLS
+ * neither offers nor takes AUTH before TLS from a client that is not on loopback (RFC 3207 section 4, RFC 4954
+ * section 4: {@code 530 5.7.0 Must issue a STARTTLS command first}).
  */
 package io.mailproxy.smtp.session;

@@ -57,6 +57,8 @@ public final class UpstreamTransaction {
     private final String sessionId;
     private final String account;
     private final Deque<Consumer<SmtpReply>> pending = new ArrayDeque<>();
+    /** Entries of {@link #pending} that wait for no upstream reply: the session's own, in command order. */
+    private final java.util.Map<Consumer<SmtpReply>, SmtpReply> local = new java.util.IdentityHashMap<>();
     private ScheduledFuture<?> timer;
     private boolean finished;
 
@@ -121,6 +123,20 @@ public final class UpstreamTransaction {
         armTimer();
         channel.writeAndFlush(ByteBufUtil.writeUtf8(channel.alloc(), line + "\r\n"))
                 .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    }
+
+    /**
+     * Answers a command locally, but only after the replies due to the commands sent before it (RFC 2920: replies
+     * come in command order). {@code onReply} gets {@code reply} at once when nothing is outstanding; it gets
+     * {@code reply} too, never {@link #LOST}, if the connection is lost meanwhile.
+     */
+    public void reply(SmtpReply reply, Consumer<SmtpReply> onReply) {
+        if (pending.isEmpty()) {
+            onReply.accept(reply);
+            return;
+        }
+        local.put(onReply, reply);
+        pending.add(onReply);
     }
 
     /** Forwards message bytes as they are (still dot-stuffed); takes ownership of {@code chunk}. */
@@ -217,6 +233,14 @@ public final class UpstreamTransaction {
                     log.warn("[{}] upstream replied {}: {}", sessionId, reply.oneLine(), hint));
         }
         callback.accept(reply);
+        // the session's own replies queued behind this command are due now
+        while (!finished && !pending.isEmpty() && local.containsKey(pending.peek())) {
+            Consumer<SmtpReply> next = pending.poll();
+            next.accept(local.remove(next));
+        }
+        if (pending.isEmpty()) {
+            cancelTimer();
+        }
     }
 
     private void lose(String reason) {
@@ -227,7 +251,9 @@ public final class UpstreamTransaction {
         lease.discard();
         log.warn("[{}] upstream SMTP connection of account {} lost: {}", sessionId, account, reason);
         while (!pending.isEmpty()) {
-            pending.poll().accept(LOST);
+            Consumer<SmtpReply> next = pending.poll();
+            SmtpReply own = local.remove(next);
+            next.accept(own != null ? own : LOST);
         }
         events.lost(reason);
     }

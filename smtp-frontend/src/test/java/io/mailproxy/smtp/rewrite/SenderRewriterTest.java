@@ -54,6 +54,20 @@ class SenderRewriterTest {
     }
 
     @Test
+    void controlCharactersInADecodedDisplayNameNeverReachTheRewrittenFrom() throws Exception {
+        for (String control : new String[] {"=0D", "=0A", "=0D=0A", "=09", "=00", "=7F", "=0D=0D=0A=0A"}) {
+            String out = rewrite("From: =?UTF-8?Q?x" + control + "y?= <a@b.example>\r\nSubject: s\r\n\r\nb\r\n",
+                    OriginalFrom.REPLY_TO);
+            String headers = out.substring(0, out.indexOf("\r\n\r\n") + 4);
+            assertThat(headers.replace("\r\n", "")).as(control).doesNotContain("\r").doesNotContain("\n");
+            assertThat(headers).as(control).isEqualTo("From: x y <reports@contoso.com>\r\n"
+                    + "Reply-To: =?UTF-8?Q?x" + control + "y?= <a@b.example>\r\nSubject: s\r\n\r\n");
+        }
+        assertThat(rewrite("From: =?UTF-8?B?DQo=?= <a@b.example>\r\n\r\nb\r\n", OriginalFrom.DROP))
+                .isEqualTo("From: reports@contoso.com\r\n\r\nb\r\n");
+    }
+
+    @Test
     void severalAddressesLoseTheDisplayNameAndAllGoToReplyTo() throws Exception {
         assertThat(rewrite("From: Ann <ann@x.example>, Bob <bob@x.example>\r\nSender: ann@x.example\r\n\r\n",
                 OriginalFrom.REPLY_TO)).isEqualTo("From: reports@contoso.com\r\n"
