@@ -385,6 +385,9 @@ public final class ImapRelay {
                 InFlight f = new InFlight(cmd.tag, cmd.name, verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE,
                         selecting && values.size() > 2 ? values.get(2) : null);
                 inFlight.add(f);
+                if (selecting) {
+                    pendingUidValidity = null; // this mailbox's own, or none: never the previous one's
+                }
                 if (f.examine) {
                     cmd.rewriteSelect();
                 }

@@ -167,4 +167,22 @@ class TokenHandoverTest {
         assertThat(h.received()).isEqualTo("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n");
         assertThat(first.endings).containsExactly("discard");
     }
+
+    @Test
+    void aSelectWithoutUidValidityDoesNotInheritThePreviousMailboxs() {
+        h.send("s2 SELECT Other\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("s2 SELECT Other\r\n");
+        h.reply("* 1 EXISTS\r\ns2 OK [READ-WRITE] SELECT completed.\r\n");
+        h.received();
+        nextLeaseAvailable();
+        expiryComes();
+        assertThat(h.upstreamGot()).isEqualTo("mpxh1 UID SEARCH ALL\r\n");
+        h.reply("* SEARCH 5\r\nmpxh1 OK SEARCH completed.\r\n");
+        assertThat(h.upstream2Got()).isEqualTo("mpxh1 SELECT Other\r\n");
+        h.reply2("* 1 EXISTS\r\n* OK [UIDVALIDITY 9] UIDs valid\r\nmpxh1 OK [READ-WRITE] SELECT completed.\r\n");
+        assertThat(h.upstream2Got()).as("INBOX's UIDVALIDITY 7 is not Other's").isEqualTo("mpxh2 UID SEARCH ALL\r\n");
+        h.reply2("* SEARCH 5\r\nmpxh2 OK SEARCH completed.\r\n");
+        assertThat(h.received()).isEmpty();
+        assertThat(h.client.isOpen()).isTrue();
+    }
 }
