@@ -830,9 +830,7 @@ public final class ImapRelay {
 
     // ---------------------------------------------------------------- token hand-over
 
-    /** Line and collection limit of the proxy's own commands in a hand-over (UID SEARCH ALL of a large mailbox). */
     private static final String UIDVALIDITY = "* OK [UIDVALIDITY ";
-    private static final int HANDOVER_LIMIT = 16 * 1024 * 1024;
 
     /** Arms the hand-over for before the upstream's token expires (Office 365 then ends the session). */
     private void scheduleExpiry() {
@@ -892,7 +890,7 @@ public final class ImapRelay {
         CompletableFuture<ImapClient> oldImap = new CompletableFuture<>();
         oldCh.eventLoop().execute(() -> {
             removeRelayHandlers(oldCh);
-            oldImap.complete(ImapClient.attach(oldCh, "mpxh", HANDOVER_LIMIT, HANDOVER_LIMIT));
+            oldImap.complete(ImapClient.attach(oldCh, "mpxh", settings.handoverLimit(), settings.handoverLimit()));
         });
         long[][] oldUids = new long[1][];
         Lease[] newLease = new Lease[1];
@@ -923,7 +921,7 @@ public final class ImapRelay {
             newLease[0] = leased;
             CompletableFuture<ImapClient> attached = new CompletableFuture<>();
             Channel ch = leased.session().channel();
-            ch.eventLoop().execute(() -> attached.complete(ImapClient.attach(ch, "mpxh", HANDOVER_LIMIT, HANDOVER_LIMIT)));
+            ch.eventLoop().execute(() -> attached.complete(ImapClient.attach(ch, "mpxh", settings.handoverLimit(), settings.handoverLimit())));
             return attached;
         }).thenCompose(imap -> {
             newImap[0] = imap;
