@@ -63,6 +63,8 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     private boolean started;
     private boolean busy;
     private boolean closing;
+    /** STARTTLS answered, SslHandler not yet installed: everything received meanwhile was sent in plaintext. */
+    private boolean awaitingTls;
     private String saslTag;
     private ScheduledFuture<?> loginTimer;
 
@@ -114,7 +116,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (closing) {
+        if (closing || awaitingTls) {
             ReferenceCountUtil.release(msg);
         } else if (busy) {
             backlog.add(msg);
@@ -130,9 +132,18 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         ctx.flush();
-        if (!busy && !closing) {
+        if (!busy && !closing && ctx.channel().isWritable()) {
             ctx.read();
         }
+    }
+
+    /** A client that does not read its replies is not read from either (the outbound buffer stays bounded). */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && !busy && !closing && !awaitingTls) {
+            ctx.read();
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     @Override
@@ -265,16 +276,29 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
             ctx.write(ascii(tag + " BAD STARTTLS is not available\r\n"));
             return;
         }
-        // Whatever the client sent after STARTTLS in plaintext must not be used (RFC 3207-style injection guard).
-        decoder.discardBuffered();
+        // Whatever the client sent after STARTTLS in plaintext must never be used (RFC 3501 section 6.2.1, the
+        // STARTTLS command injection of CVE-2011-0411): drop it all until the SslHandler is in place.
         backlog.forEach(ReferenceCountUtil::release);
         backlog.clear();
+        command.reset();
         busy = true;
+        awaitingTls = true;
         ctx.writeAndFlush(ascii(tag + " OK Begin TLS negotiation now\r\n")).addListener(f -> {
-            if (f.isSuccess() && ctx.channel().isActive()) {
-                ctx.pipeline().addFirst("tls", ssl.get());
-                resume();
+            if (!f.isSuccess() || !ctx.channel().isActive()) {
+                ReferenceCountUtil.release(ssl.get().engine());
+                return;
             }
+            // a separate task: the rest of the current read (plaintext sent after STARTTLS) is decoded and dropped
+            // first; AUTO_READ is off and busy is set, so nothing more is read before the SslHandler is in place
+            ctx.executor().execute(() -> {
+                if (closing) {
+                    return;
+                }
+                decoder.reset();
+                ctx.pipeline().addFirst("tls", ssl.get());
+                awaitingTls = false;
+                resume();
+            });
         });
     }
 
@@ -287,7 +311,10 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
             ctx.write(ascii(tag + " NO Unsupported authentication mechanism\r\n"));
             return;
         }
-        if (args.size() > 1) {
+        if (args.size() > 2 || args.size() == 2 && args.get(1).asText() == null) {
+            // NIL, a parenthesised list, extra arguments: not an initial response (RFC 4959)
+            ctx.write(ascii(tag + " BAD Invalid initial response\r\n"));
+        } else if (args.size() == 2) {
             saslResponse(tag, args.get(1).asText());
         } else {
             saslTag = tag;
@@ -421,7 +448,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         }
         if (!closing) {
             ctx.flush();
-            if (!busy) {
+            if (!busy && ctx.channel().isWritable()) {
                 ctx.read();
             }
         }
