@@ -378,7 +378,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (error != null) {
-            LOG.error("{} IMAP login of {}: local authentication failed", sid(), login, error);
+            LOG.error("{} IMAP login of {}: local authentication failed", sid(), SessionLog.printable(login), error);
             reply(tag + " NO [UNAVAILABLE] Authentication is temporarily unavailable, try again later");
             resume();
             return;
@@ -386,7 +386,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         if (result instanceof LocalLogin.Rejected r || !(result instanceof LocalLogin.Accepted a)
                 || !a.client().allows(Protocol.IMAP)) {
             String why = result instanceof LocalLogin.Rejected r2 ? r2.reason() : "client may not use IMAP";
-            LOG.info("{} IMAP login of {} failed: {}", sid(), login, why);
+            LOG.info("{} IMAP login of {} failed: {}", sid(), SessionLog.printable(login), why);
             reply(tag + " NO [AUTHENTICATIONFAILED] Authentication failed.");
             resume();
             return;
@@ -408,16 +408,16 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         if (error != null) {
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             if (cause instanceof UpstreamException ue && ue.kind() == UpstreamException.Kind.LIMIT_REACHED) {
-                LOG.warn("{} IMAP login of {}: account {} is at its connection limit ({})", sid(), login,
+                LOG.warn("{} IMAP login of {}: account {} is at its connection limit ({})", sid(), SessionLog.printable(login),
                         accepted.account().name(), ue.getMessage());
                 reply(tag + " NO [LIMIT] Too many connections to this mailbox, try again later");
             } else if (cause instanceof UpstreamException ue) {
-                LOG.warn("{} IMAP login of {}: upstream unavailable for account {}: {} {}{}", sid(), login,
+                LOG.warn("{} IMAP login of {}: upstream unavailable for account {}: {} {}{}", sid(), SessionLog.printable(login),
                         accepted.account().name(), ue.kind(), ue.getMessage(),
                         ue.upstreamReply().map(r -> " (upstream said: " + r + ")").orElse(""));
                 reply(tag + " NO [UNAVAILABLE] The mail server is not available, try again later");
             } else {
-                LOG.error("{} IMAP login of {}: leasing an upstream connection failed", sid(), login, cause);
+                LOG.error("{} IMAP login of {}: leasing an upstream connection failed", sid(), SessionLog.printable(login), cause);
                 reply(tag + " NO [UNAVAILABLE] The mail server is not available, try again later");
             }
             resume();
@@ -427,7 +427,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         state = ImapState.AUTHENTICATED;
         listener.authenticated(ctx.channel());
         SessionLog.identify(ctx.channel(), login, accepted.account().name());
-        LOG.info("{} IMAP login of {} for account {}", sid(), login, accepted.account().name());
+        LOG.info("{} IMAP login of {} for account {}", sid(), SessionLog.printable(login), accepted.account().name());
         ctx.writeAndFlush(ascii(tag + " OK [CAPABILITY " + String.join(" ",
                 UpstreamCapabilities.rewrite(lease.session().capabilities())) + "] Logged in\r\n"));
         List<Object> pending = new ArrayList<>(backlog);
