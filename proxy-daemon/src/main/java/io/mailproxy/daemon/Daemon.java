@@ -34,11 +34,13 @@ public final class Daemon implements AutoCloseable {
     private final Core core;
     private final ServerRuntime runtime;
     private final ControlServer control;
+    private final Map<Protocol, Frontend> frontends;
 
-    private Daemon(Core core, ServerRuntime runtime, ControlServer control) {
+    private Daemon(Core core, ServerRuntime runtime, ControlServer control, Map<Protocol, Frontend> frontends) {
         this.core = core;
         this.runtime = runtime;
         this.control = control;
+        this.frontends = frontends;
     }
 
     /** Builds everything and binds the listeners; a secret or token not yet available is not an error. */
@@ -56,6 +58,7 @@ public final class Daemon implements AutoCloseable {
             ServerRuntime runtime = new ServerRuntime(core.transport, core.workers, frontends, core.meters, core.clock);
             ControlServer control = ControlServer.start(initial.stateDir(), core.controlStore(),
                     () -> statusLines(core), () -> checkLines(core));
+            io.mailproxy.smtp.SmtpFrontendFactory.queue(frontends.get(Protocol.SMTP)).ifPresent(control::queue);
             try {
                 runtime.start(initial);
             } catch (RuntimeException e) {
@@ -63,7 +66,7 @@ public final class Daemon implements AutoCloseable {
                 throw e;
             }
             core.credentials.warmUp(initial.accounts().values());
-            return new Daemon(core, runtime, control);
+            return new Daemon(core, runtime, control, frontends);
         } catch (IOException e) {
             core.close();
             throw new UncheckedIOException(e);
@@ -121,6 +124,7 @@ public final class Daemon implements AutoCloseable {
             runtime.shutdown(core.config.get().limits().shutdownGrace());
         } finally {
             control.close();
+            frontends.values().forEach(Frontend::close);
             core.close();
         }
     }
