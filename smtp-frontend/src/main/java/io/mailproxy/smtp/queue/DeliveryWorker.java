@@ -397,7 +397,7 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
             if (finished) {
                 next = now;
             } else if (r.hold() != AttemptResult.Hold.NONE && q.heldUntil != null) {
-                next = q.heldUntil;
+                next = now; // the account's hold gates it; it keeps its place in the account's queue
             } else {
                 next = now.plus(backoff.delay(e.state.attempts()));
                 retries.increment();
@@ -412,7 +412,7 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
         }
         if (finished && after.failed().isEmpty()) {
             synchronized (this) {
-                e.state = after;
+                reposition(e, after);
             }
             finish(e); // retiring the envelope is the record of delivery
         } else {
