@@ -5,7 +5,7 @@ import java.util.concurrent.CompletableFuture;
 
 /** Sends one queued message to some of its recipients; {@link Delivery} over the pool, a script in tests. */
 @FunctionalInterface
-interface Attempt {
+public interface Attempt {
     /**
      * @param recipients the recipients still due (in envelope order)
      * @return never completes exceptionally: failures are results

@@ -11,10 +11,10 @@ import java.util.Set;
  * @param hold      what the account must do before its next attempt
  * @param lastReply the reply (or failure) that decided the attempt, for the state file and the log
  */
-record AttemptResult(Set<String> delivered, Map<String, String> permanent, Hold hold, String lastReply) {
+public record AttemptResult(Set<String> delivered, Map<String, String> permanent, Hold hold, String lastReply) {
 
     /** Account-wide consequences of an attempt. */
-    enum Hold {
+    public enum Hold {
         NONE,
         /** The upstream or its token endpoint could not be reached: the account backs off. */
         CONNECTION,
@@ -24,16 +24,16 @@ record AttemptResult(Set<String> delivered, Map<String, String> permanent, Hold 
         THROTTLED
     }
 
-    AttemptResult {
+    public AttemptResult {
         delivered = Set.copyOf(delivered);
         permanent = Map.copyOf(permanent);
     }
 
-    static AttemptResult temporary(String why) {
+    public static AttemptResult temporary(String why) {
         return new AttemptResult(Set.of(), Map.of(), Hold.NONE, why);
     }
 
-    static AttemptResult held(Hold hold, String why) {
+    public static AttemptResult held(Hold hold, String why) {
         return new AttemptResult(Set.of(), Map.of(), hold, why);
     }
 }

@@ -13,7 +13,6 @@ import io.netty.channel.EventLoop;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -335,11 +334,5 @@ final class Delivery implements Attempt {
                 }
             }
         }
-    }
-
-    static List<String> list(Iterable<String> it) {
-        List<String> l = new ArrayList<>();
-        it.forEach(l::add);
-        return l;
     }
 }
