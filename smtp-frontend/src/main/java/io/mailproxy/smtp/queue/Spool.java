@@ -246,6 +246,8 @@ public final class Spool {
         private long written;
         private volatile boolean overflow;
         private volatile boolean ended;
+        /** A write failed: the message is incomplete and must never be committed. */
+        private volatile boolean failed;
 
         private Writer(String id) {
             this.id = id;
@@ -284,6 +286,9 @@ public final class Spool {
                             channel.write(b);
                         }
                     }
+                } catch (IOException | RuntimeException e) {
+                    failed = true;
+                    throw e;
                 } finally {
                     chunk.release();
                 }
@@ -300,6 +305,9 @@ public final class Spool {
             chain(() -> {
                 if (overflow) {
                     throw new IOException("spool full");
+                }
+                if (failed) {
+                    throw new IOException("an earlier write of this message failed");
                 }
                 ended = true;
                 if (channel == null) { // an empty message
