@@ -204,7 +204,11 @@ final class Delivery implements Attempt {
                     }
                     ByteBuf chunk = buf;
                     buf = null;
-                    loop.execute(() -> onChunk(chunk, n));
+                    try {
+                        loop.execute(() -> onChunk(chunk, n));
+                    } catch (java.util.concurrent.RejectedExecutionException e) {
+                        chunk.release(); // the event loop is gone (shutdown): the attempt ends with the channel
+                    }
                 } catch (IOException e) {
                     loop.execute(() -> {
                         log.error("queue: reading message {} failed: {}", env.id(), e.toString());

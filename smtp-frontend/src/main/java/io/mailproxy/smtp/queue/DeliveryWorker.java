@@ -297,9 +297,22 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
         long delay = Math.max(0, Duration.between(clock.instant(), wake).toMillis());
         timerAt = wake;
         try {
-            timer = scheduler.schedule(this::pump, delay, TimeUnit.MILLISECONDS);
+            timer = scheduler.schedule(this::timerFired, delay, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             timer = null;
+        }
+    }
+
+    /** A timer must never die silently: a failure is logged and the worker looks again after idle-poll. */
+    private void timerFired() {
+        try {
+            pump();
+        } catch (RuntimeException | Error e) {
+            log.error("queue: the delivery worker failed; it tries again in {}", settings.idlePoll(), e);
+            synchronized (this) {
+                timerAt = null;
+                arm(clock.instant().plus(settings.idlePoll()));
+            }
         }
     }
 
@@ -326,6 +339,7 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
                 synchronized (this) {
                     e.inFlight = false;
                     queue(e.env.account()).inFlight--;
+                    notifyAll();
                     reposition(e, e.state.withNext(now.plus(backoff.delay(1))));
                 }
                 return;
@@ -341,13 +355,25 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
     }
 
     private void completed(Entry e, AttemptResult r) {
+        try {
+            record(e, r);
+        } finally {
+            synchronized (this) {
+                AccountQueue q = queue(e.env.account());
+                q.inFlight--;
+                e.inFlight = false;
+                notifyAll(); // close() may be waiting for the attempts in flight
+            }
+        }
+        pump();
+    }
+
+    private void record(Entry e, AttemptResult r) {
         Instant now = clock.instant();
         boolean finished;
         DeliveryState after;
         synchronized (this) {
             AccountQueue q = queue(e.env.account());
-            q.inFlight--;
-            e.inFlight = false;
             Set<String> delivered = new LinkedHashSet<>(e.state.delivered());
             delivered.addAll(r.delivered());
             Map<String, String> failed = new LinkedHashMap<>(e.state.failed());
@@ -428,7 +454,6 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
                 finish(e);
             }
         }
-        pump();
     }
 
     /** Every recipient delivered or failed: bounce the failures (once), then remove the message. Blocking. */
@@ -606,13 +631,30 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
         log.info("queue: message {} deleted by the administrator (not delivered, not bounced)", id);
     }
 
-    /** Stops the timer; attempts in flight end on their own, the spool keeps every message. */
+    /**
+     * Starts no more attempts and waits (a few seconds at most) for those in flight to record their result, so that
+     * a message the upstream has just accepted is not sent again after the restart. The spool keeps every message.
+     */
     @Override
     public synchronized void close() {
         closed = true;
         if (timer != null) {
             timer.cancel(false);
             timer = null;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (queues.values().stream().anyMatch(q -> q.inFlight > 0)) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                log.warn("queue: stopping with deliveries still in flight; they are tried again at the next start");
+                return;
+            }
+            try {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 }
