@@ -1,6 +1,8 @@
 package io.mailproxy.daemon;
 
 import io.mailproxy.core.Protocol;
+import io.mailproxy.core.admin.AdminServer;
+import io.mailproxy.core.admin.Json;
 import io.mailproxy.core.config.MailproxyConfig;
 import io.mailproxy.core.identity.LocalAuthenticator;
 import io.mailproxy.core.pool.UpstreamPools;
@@ -34,12 +36,18 @@ public final class Daemon implements AutoCloseable {
     private final Core core;
     private final ServerRuntime runtime;
     private final ControlServer control;
+    private final DaemonStatus status;
+    /** The admin endpoint; empty when admin.enabled = false. Replaced by a reload that changes admin. */
+    private volatile java.util.Optional<AdminServer> admin;
     private final Map<Protocol, Frontend> frontends;
 
-    private Daemon(Core core, ServerRuntime runtime, ControlServer control, Map<Protocol, Frontend> frontends) {
+    private Daemon(Core core, ServerRuntime runtime, ControlServer control, DaemonStatus status,
+                   java.util.Optional<AdminServer> admin, Map<Protocol, Frontend> frontends) {
         this.core = core;
         this.runtime = runtime;
         this.control = control;
+        this.status = status;
+        this.admin = admin;
         this.frontends = frontends;
     }
 
@@ -56,17 +64,24 @@ public final class Daemon implements AutoCloseable {
             log.info("mailproxy starting: transport {}, frontends {}, config {}", core.transport.name(),
                     frontends.keySet(), initial.source());
             ServerRuntime runtime = new ServerRuntime(core.transport, core.workers, frontends, core.meters, core.clock);
+            DaemonStatus status = new DaemonStatus(core.config::get, runtime, core.pools, core.credentials,
+                    core.tokens, core.clock, version());
+            // STATUS answers one line: the JSON of /status, which ./mailproxy status renders as tables
             ControlServer control = ControlServer.start(initial.stateDir(), core.controlStore(),
-                    () -> statusLines(core), () -> checkLines(core));
+                    () -> List.of(Json.write(status.status())), () -> checkLines(core));
             io.mailproxy.smtp.SmtpFrontendFactory.queue(frontends.get(Protocol.SMTP)).ifPresent(control::queue);
+            java.util.Optional<AdminServer> admin = java.util.Optional.empty();
             try {
                 runtime.start(initial);
+                admin = AdminServer.start(initial.admin(), core.transport, core.meters, status, status, core.clock);
             } catch (RuntimeException e) {
+                runtime.shutdown(java.time.Duration.ZERO);
                 control.close();
                 throw e;
             }
+            status.bindMeters(core.meters);
             core.credentials.warmUp(initial.accounts().values());
-            return new Daemon(core, runtime, control, frontends);
+            return new Daemon(core, runtime, control, status, admin, frontends);
         } catch (IOException e) {
             core.close();
             throw new UncheckedIOException(e);
@@ -93,16 +108,30 @@ public final class Daemon implements AutoCloseable {
         return lines;
     }
 
-    private static List<String> statusLines(Core core) {
-        List<String> lines = new java.util.ArrayList<>();
-        core.pools.snapshot().forEach(p -> lines.add("pool " + p));
-        core.credentials.status().values().forEach(c -> lines.add("credentials " + c));
-        return lines;
+    private static String version() {
+        String v = Daemon.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
     }
 
     public void reload(MailproxyConfig next) {
+        MailproxyConfig previous = core.config.get();
         runtime.reload(next);
         core.config.set(next);
+        status.bindMeters(core.meters);
+        if (!next.admin().equals(previous.admin())) {
+            admin.ifPresent(AdminServer::close);
+            admin = java.util.Optional.empty();
+            try {
+                admin = AdminServer.start(next.admin(), core.transport, core.meters, status, status, core.clock);
+            } catch (IllegalStateException e) {
+                log.error("{}; the admin endpoint stays off until the next reload", e.getMessage());
+            }
+        }
+    }
+
+    /** The admin endpoint's address (the real port where 0 was configured); empty when it is disabled. */
+    public java.util.Optional<InetSocketAddress> adminAddress() {
+        return admin.map(AdminServer::address);
     }
 
     public MailproxyConfig config() {
@@ -123,6 +152,7 @@ public final class Daemon implements AutoCloseable {
         try {
             runtime.shutdown(core.config.get().limits().shutdownGrace());
         } finally {
+            admin.ifPresent(AdminServer::close);
             control.close();
             frontends.values().forEach(Frontend::close);
             core.close();

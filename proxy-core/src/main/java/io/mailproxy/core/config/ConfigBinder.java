@@ -190,10 +190,12 @@ final class ConfigBinder {
             tls = Optional.of(new ListenerTls(mode, cert, key));
         }
         boolean loopback = ConfigLoader.isLoopback(bind);
-        if (!loopback && tls.isEmpty() && allowFrom.isEmpty()) {
-            throw n.error("bind", "a plaintext listener on " + bind + " would be open to every host; expected "
+        boolean implicitTls = tls.map(t -> t.mode() == ListenerTls.Mode.IMPLICIT).orElse(false);
+        if (!loopback && !implicitTls && allowFrom.isEmpty()) {
+            throw n.error("bind", "a " + (tls.isPresent() ? "STARTTLS (plaintext until the client upgrades)"
+                    : "plaintext") + " listener on " + bind + " would be open to every host; expected "
                     + "bind = \"127.0.0.1\", or allow-from = [...] naming the networks that may connect, or local "
-                    + "tls { cert-file = ..., key-file = ... }");
+                    + "tls { mode = implicit, cert-file = ..., key-file = ... }");
         }
         if (client.isPresent() && !loopback && allowFrom.isEmpty()) {
             throw n.error("client", "a fixed-client listener on " + bind + " lets anyone who connects act as "

@@ -127,7 +127,7 @@ public final class ConfigLoader {
     public static List<String> warnings(MailproxyConfig config) {
         List<String> out = new ArrayList<>();
         for (ListenerConfig l : config.listeners()) {
-            if (l.tls().isPresent() || isLoopback(l.bind())) {
+            if (l.encryptedFromFirstByte() || isLoopback(l.bind())) {
                 continue;
             }
             String from = l.allowFrom().isEmpty() ? "any host" : l.allowFrom().toString();

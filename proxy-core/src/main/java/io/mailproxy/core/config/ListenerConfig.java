@@ -22,6 +22,14 @@ public record ListenerConfig(
         allowFrom = List.copyOf(allowFrom);
     }
 
+    /**
+     * True only for implicit TLS: a STARTTLS listener greets in plaintext and a client may log in before it upgrades,
+     * so for who may connect it counts as plaintext (allow-from needed off loopback).
+     */
+    public boolean encryptedFromFirstByte() {
+        return tls.map(t -> t.mode() == ListenerTls.Mode.IMPLICIT).orElse(false);
+    }
+
     /** "imap 127.0.0.1:1143", for logs. */
     public String describe() {
         return protocol.configName() + " " + (bind.contains(":") ? "[" + bind + "]" : bind) + ":" + port;

@@ -170,6 +170,9 @@ public final class ImapClient {
     }
 
     private void next() {
+        if (current != null) {
+            return; // a completion callback already started the next command
+        }
         current = queue.poll();
         if (current == null) {
             return;

@@ -1,9 +1,7 @@
 package io.mailproxy.core.imap;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * A value in IMAP response data (RFC 3501 section 4): an atom or number, a string (quoted or literal), NIL, or a
@@ -62,121 +60,11 @@ public sealed interface ImapValue {
     }
 
     /**
-     * Parses {@code data[from, to)}, wire bytes of response data with literals inline ({@code {n}CRLF} and n
-     * bytes). Parsing is lenient: a malformed piece ends the list early rather than failing.
+     * Parses {@code data[from, to)}, wire bytes of response data (or of a client command) with literals inline
+     * ({@code {n}CRLF} or {@code {n+}CRLF} and n bytes). Parsing is lenient: a malformed piece ends the list early
+     * rather than failing.
      */
     static List<ImapValue> parse(byte[] data, int from, int to) {
-        Parser p = new Parser(data, from, to);
-        return p.list(false);
-    }
-
-    /** A cursor over response bytes. */
-    final class Parser {
-        private final byte[] d;
-        private final int end;
-        private int pos;
-
-        Parser(byte[] d, int from, int to) {
-            this.d = d;
-            this.pos = from;
-            this.end = to;
-        }
-
-        List<ImapValue> list(boolean nested) {
-            List<ImapValue> items = new ArrayList<>();
-            while (true) {
-                while (pos < end && (d[pos] == ' ' || d[pos] == '\r' || d[pos] == '\n')) {
-                    pos++;
-                }
-                if (pos >= end) {
-                    return items;
-                }
-                byte b = d[pos];
-                if (b == ')') {
-                    pos++;
-                    if (nested) {
-                        return items;
-                    }
-                    continue;
-                }
-                if (b == '(') {
-                    pos++;
-                    items.add(new Parens(list(true)));
-                } else if (b == '"') {
-                    items.add(quoted());
-                } else if (b == '{' || (b == '~' && pos + 1 < end && d[pos + 1] == '{')) {
-                    ImapValue lit = literal();
-                    if (lit == null) {
-                        return items;
-                    }
-                    items.add(lit);
-                } else {
-                    String atom = atom();
-                    items.add(atom.toUpperCase(Locale.ROOT).equals("NIL") ? Nil.INSTANCE : new Atom(atom));
-                }
-            }
-        }
-
-        private ImapValue quoted() {
-            pos++;
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-            while (pos < end && d[pos] != '"') {
-                if (d[pos] == '\\' && pos + 1 < end) {
-                    pos++;
-                }
-                out.write(d[pos++]);
-            }
-            pos++; // closing quote
-            return new Str(out.toByteArray());
-        }
-
-        private ImapValue literal() {
-            if (d[pos] == '~') {
-                pos++;
-            }
-            int close = pos;
-            while (close < end && d[close] != '}') {
-                close++;
-            }
-            long n;
-            try {
-                n = Long.parseLong(new String(d, pos + 1, close - pos - 1, StandardCharsets.US_ASCII).replace("+", ""));
-            } catch (NumberFormatException e) {
-                return null;
-            }
-            pos = close + 1;
-            if (pos < end && d[pos] == '\r') {
-                pos++;
-            }
-            if (pos < end && d[pos] == '\n') {
-                pos++;
-            }
-            if (n < 0 || n > end - pos) {
-                return null;
-            }
-            byte[] bytes = java.util.Arrays.copyOfRange(d, pos, pos + (int) n);
-            pos += (int) n;
-            return new Str(bytes);
-        }
-
-        private String atom() {
-            int start = pos;
-            int depth = 0;
-            while (pos < end) {
-                byte b = d[pos];
-                if (b == '[') {
-                    depth++;
-                } else if (b == ']' && depth > 0) {
-                    depth--;
-                } else if (depth == 0 && (b == ' ' || b == '(' || b == ')' || b == '"' || b == '\r' || b == '\n')) {
-                    break;
-                }
-                pos++;
-            }
-            if (pos == start) {
-                pos++; // a stray byte: skip it
-            }
-            return new String(d, start, pos - start, StandardCharsets.UTF_8);
-        }
+        return new ImapValueParser(data, from, to).list(false);
     }
 }

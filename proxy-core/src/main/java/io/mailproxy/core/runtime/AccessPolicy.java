@@ -31,7 +31,7 @@ final class AccessPolicy {
             return false;
         }
         if (listener.allowFrom().isEmpty()) {
-            return listener.tls().isPresent();
+            return listener.encryptedFromFirstByte();
         }
         for (Cidr cidr : listener.allowFrom()) {
             if (cidr.contains(remote)) {
@@ -47,7 +47,7 @@ final class AccessPolicy {
             return "loopback only";
         }
         if (listener.allowFrom().isEmpty()) {
-            return listener.tls().isPresent() ? "from any address" : "loopback only";
+            return listener.encryptedFromFirstByte() ? "from any address" : "loopback only";
         }
         StringBuilder b = new StringBuilder("loopback and ");
         for (int i = 0; i < listener.allowFrom().size(); i++) {

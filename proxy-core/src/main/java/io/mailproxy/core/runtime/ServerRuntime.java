@@ -66,6 +66,8 @@ public final class ServerRuntime {
     private final AtomicLong sessionCounter = new AtomicLong();
     /** Listeners by socket ("127.0.0.1:1143"), in configuration order. Guarded by this. */
     private final Map<String, Listener> listeners = new LinkedHashMap<>();
+    /** One byte counter per protocol, shared by its sessions. */
+    private final Map<Protocol, SessionTrafficHandler> traffic = new java.util.concurrent.ConcurrentHashMap<>();
 
     private volatile Map<Protocol, Frontend> frontends;
     private volatile MailproxyConfig config;
@@ -274,9 +276,9 @@ public final class ServerRuntime {
         String reach = access.describeReach(g.config, g.bindAddress);
         String client = g.config.client().map(c -> ", fixed client " + c).orElse("");
         log.info("listening: {} ({}, {}{})", listener.describe(), security, reach, client);
-        if (g.config.tls().isEmpty() && access.reachableFromOtherHosts(g.config, g.bindAddress)) {
-            log.warn("plaintext listener {} is reachable from other hosts ({}): passwords and mail cross the"
-                    + " network unencrypted", listener.describe(), reach);
+        if (!g.config.encryptedFromFirstByte() && access.reachableFromOtherHosts(g.config, g.bindAddress)) {
+            log.warn("plaintext{} listener {} is reachable from other hosts ({}): passwords and mail cross the"
+                    + " network unencrypted", g.config.tls().isPresent() ? " (until STARTTLS)" : "", listener.describe(), reach);
         }
     }
 
@@ -299,6 +301,9 @@ public final class ServerRuntime {
             }
             Session session = new Session(id, channel, g, clock.instant());
             channel.attr(Session.KEY).set(session);
+            Protocol protocol = g.config.protocol();
+            channel.pipeline().addLast("traffic", traffic.computeIfAbsent(protocol,
+                    p -> new SessionTrafficHandler(p.configName(), meters)));
             if (g.implicitTls()) {
                 channel.pipeline().addLast("tls", g.newSslHandler(channel));
             }
@@ -316,9 +321,14 @@ public final class ServerRuntime {
             }
             Counter.builder("mailproxy.connections.accepted").tag("protocol", g.config.protocol().configName())
                     .register(meters).increment();
-            log.debug("connection from {} to {}", remote, listener.describe());
-            channel.closeFuture().addListener(f -> SessionIds.run(channel, () -> log.debug("closed after {} ms",
-                    Duration.between(session.opened, clock.instant()).toMillis())));
+            String from = address(remote);
+            log.info(SessionLog.startLine(session, from, listener.describe()));
+            if (g.config.client().isPresent()) {
+                SessionLog.identify(channel, g.config.client().get(), null);
+            }
+            channel.closeFuture().addListener(f -> SessionIds.run(channel, () -> log.info(SessionLog.endLine(
+                    protocol.configName(), session.client, session.account, from, session.bytesIn, session.bytesOut,
+                    Duration.between(session.opened, clock.instant()), session.outcome))));
             try {
                 g.frontend.initChannel(channel, g);
                 channel.pipeline().addLast("errors", SessionErrorHandler.INSTANCE);
@@ -434,6 +444,28 @@ public final class ServerRuntime {
     /** Client sessions open now (refused connections not counted). */
     public int sessionCount() {
         return sessions.openCount().get();
+    }
+
+    /** A snapshot of every admitted session open now, oldest first. */
+    public List<SessionInfo> sessions() {
+        List<SessionInfo> list = new ArrayList<>();
+        for (Session s : sessions.snapshot()) {
+            if (s.admitted && s.channel.isOpen()) {
+                list.add(new SessionInfo(s.id, s.listener.config.protocol(),
+                        address((InetSocketAddress) s.channel.remoteAddress()), Optional.ofNullable(s.client),
+                        Optional.ofNullable(s.account), s.opened, s.bytesIn, s.bytesOut));
+            }
+        }
+        list.sort(java.util.Comparator.comparing(SessionInfo::opened).thenComparing(SessionInfo::id));
+        return List.copyOf(list);
+    }
+
+    private static String address(InetSocketAddress a) {
+        if (a == null) {
+            return "-";
+        }
+        String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     /** Client sessions open now that have not logged in yet. */

@@ -18,6 +18,13 @@ final class Session {
     volatile boolean admitted;
     /** True while the session counts against {@code max-unauthenticated}. */
     final AtomicBoolean preLogin = new AtomicBoolean();
+    /** Set by {@link SessionLog}; read when the session ends and for {@code /status}. */
+    volatile String client;
+    volatile String account;
+    volatile String outcome;
+    /** Bytes on the wire each way; written only on the channel's event loop ({@link SessionTrafficHandler}). */
+    volatile long bytesIn;
+    volatile long bytesOut;
 
     Session(String id, Channel channel, ListenerGeneration listener, Instant opened) {
         this.id = id;

@@ -179,7 +179,16 @@ class ConfigValidationTest {
     @Test
     void nonLoopbackPlaintextListenerWithoutAllowFrom() {
         expectError(valid("{ protocol = pop3, bind = \"0.0.0.0\", port = 110 }", UPSTREAM, OAUTH2, ACCOUNT, CLIENT),
-                "0.0.0.0", "mailproxy.listeners[0].bind", "allow-from", "tls { cert-file");
+                "0.0.0.0", "mailproxy.listeners[0].bind", "allow-from", "tls { mode = implicit, cert-file");
+    }
+
+    @Test
+    void nonLoopbackStarttlsListenerWithoutAllowFromCountsAsPlaintext() {
+        // a client may log in before it upgrades, so STARTTLS alone does not make a listener safe to open to all
+        expectError(valid("{ protocol = imap, bind = \"0.0.0.0\", port = 143\n"
+                        + "  tls { mode = starttls, cert-file = \"/x.crt\", key-file = \"/x.key\" } }",
+                        UPSTREAM, OAUTH2, ACCOUNT, CLIENT),
+                "0.0.0.0", "mailproxy.listeners[0].bind", "STARTTLS", "allow-from");
     }
 
     @Test

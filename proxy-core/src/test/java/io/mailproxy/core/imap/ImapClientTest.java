@@ -71,6 +71,17 @@ class ImapClientTest {
     }
 
     @Test
+    void commandChainedInACompletionCallbackRuns() throws Exception {
+        CompletableFuture<ImapCompletion> second = imap.execute("LOGIN a b").thenCompose(ok -> imap.execute("CAPABILITY"));
+        assertThat(sent()).isEqualTo("mpx1 LOGIN a b\r\n");
+        server("mpx1 OK done\r\n");
+        assertThat(sent()).isEqualTo("mpx2 CAPABILITY\r\n");
+        server("* CAPABILITY IMAP4rev1 IDLE\r\nmpx2 OK done\r\n");
+        assertThat(second.get().first("CAPABILITY")).isPresent();
+        assertThat(imap.isIdle()).isTrue();
+    }
+
+    @Test
     void streamsLiteralsToTheListener() throws Exception {
         List<String> seen = new ArrayList<>();
         StringBuilder body = new StringBuilder();

@@ -153,7 +153,7 @@ class ServerRuntimeTest {
 
         first.close();
         await().atMost(Duration.ofSeconds(5)).until(() -> logs.events().stream().anyMatch(e ->
-                e.getFormattedMessage().startsWith("closed after") && firstId.equals(
+                e.getFormattedMessage().startsWith("session end:") && firstId.equals(
                         e.getMDCPropertyMap().get("session"))));
     }
 

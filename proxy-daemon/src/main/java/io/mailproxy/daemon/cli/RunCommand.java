@@ -4,6 +4,7 @@ import io.mailproxy.core.config.ConfigException;
 import io.mailproxy.core.config.ConfigLoader;
 import io.mailproxy.core.config.MailproxyConfig;
 import io.mailproxy.daemon.Daemon;
+import io.mailproxy.daemon.systemd.SdNotify;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -38,29 +39,42 @@ public final class RunCommand implements Callable<Integer> {
         MailproxyConfig load();
     }
 
-    /** Blocks until SIGTERM or SIGINT, reloading on SIGHUP; returns the exit code. */
+    /**
+     * Blocks until SIGTERM or SIGINT, reloading on SIGHUP; returns the exit code. Tells systemd (Type=notify) READY=1
+     * now that the listeners are bound, RELOADING=1 then READY=1 around each reload, STOPPING=1 at shutdown.
+     */
     static int serveUntilSignalled(Daemon daemon, ConfigSource reloadSource) throws InterruptedException {
-        CountDownLatch stop = new CountDownLatch(1);
-        AtomicBoolean stopping = new AtomicBoolean();
-        Signal.handle(new Signal("TERM"), s -> { stopping.set(true); stop.countDown(); });
-        Signal.handle(new Signal("INT"), s -> { stopping.set(true); stop.countDown(); });
-        Signal.handle(new Signal("HUP"), s -> {
-            if (stopping.get()) {
-                return;
-            }
-            // Signal handlers run on their own thread; reload off it so a second signal is not delayed.
-            Thread t = new Thread(() -> reload(daemon, reloadSource), "mailproxy-reload");
-            t.setDaemon(true);
-            t.start();
-        });
-        stop.await();
-        log.info("shutting down: saying goodbye to clients, draining");
-        daemon.close();
-        log.info("stopped");
-        return ExitCodes.OK;
+        try (SdNotify systemd = SdNotify.fromEnvironment(System.getenv())) {
+            CountDownLatch stop = new CountDownLatch(1);
+            AtomicBoolean stopping = new AtomicBoolean();
+            Signal.handle(new Signal("TERM"), s -> { stopping.set(true); stop.countDown(); });
+            Signal.handle(new Signal("INT"), s -> { stopping.set(true); stop.countDown(); });
+            Signal.handle(new Signal("HUP"), s -> {
+                if (stopping.get()) {
+                    return;
+                }
+                // Signal handlers run on their own thread; reload off it so a second signal is not delayed.
+                Thread t = new Thread(() -> reload(daemon, reloadSource, systemd), "mailproxy-reload");
+                t.setDaemon(true);
+                t.start();
+            });
+            systemd.ready(serving(daemon));
+            stop.await();
+            systemd.stopping();
+            log.info("shutting down: saying goodbye to clients, draining");
+            daemon.close();
+            log.info("stopped");
+            return ExitCodes.OK;
+        }
     }
 
-    private static synchronized void reload(Daemon daemon, ConfigSource source) {
+    private static String serving(Daemon daemon) {
+        return "serving " + daemon.boundAddresses().size() + " listener(s)";
+    }
+
+    private static synchronized void reload(Daemon daemon, ConfigSource source, SdNotify systemd) {
+        systemd.reloading();
+        String status = null;
         try {
             MailproxyConfig next = source.load();
             ConfigLoader.warnings(next).forEach(w -> log.warn("{}", w));
@@ -68,8 +82,13 @@ public final class RunCommand implements Callable<Integer> {
             log.info("configuration reloaded from {}", next.source());
         } catch (ConfigException e) {
             log.error("reload refused, keeping the running configuration: {}", e.getMessage());
+            status = "reload refused (see the log); ";
         } catch (RuntimeException e) {
             log.error("reload failed, keeping the running configuration: {}", e.toString());
+            status = "reload failed (see the log); ";
+        } finally {
+            // READY=1 ends the reload either way: the daemon serves, with the new or the previous configuration
+            systemd.ready((status == null ? "" : status) + serving(daemon));
         }
     }
 }

@@ -500,6 +500,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private void loggedIn(LocalLogin.Accepted accepted, String how) {
         login = accepted;
         listener.authenticated(ctx.channel());
+        io.mailproxy.core.runtime.SessionLog.identify(ctx.channel(), accepted.client().login(), accepted.account().name());
         SmtpPolicy policy = accepted.client().smtp();
         log.info("[{}] client {} logged in ({}), account {}, sender {}", sid, accepted.client().login(), how,
                 accepted.account().name(), policy.sender().name().toLowerCase(java.util.Locale.ROOT));

@@ -1,0 +1,125 @@
+package io.mailproxy.imap;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.charset.StandardCharsets;
+
+/** A client connection through the IMAP frontend and an upstream, both embedded: every byte is observable. */
+public final class Harness implements AutoCloseable {
+
+    public final FakeCore core = new FakeCore();
+    public final FakeCore.FakeListener listener = new FakeCore.FakeListener();
+    public final EmbeddedChannel client = new EmbeddedChannel();
+    public final EmbeddedChannel upstream = new EmbeddedChannel();
+    /** A second upstream connection (the one a token hand-over moves to). */
+    public final EmbeddedChannel upstream2 = new EmbeddedChannel();
+
+    public Harness start() {
+        new ImapFrontend(core).initChannel(client, listener);
+        return this;
+    }
+
+    /** The client sends. */
+    public Harness send(String text) {
+        client.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+        settle();
+        return this;
+    }
+
+    public Harness send(byte[] bytes) {
+        client.writeInbound(Unpooled.wrappedBuffer(bytes));
+        settle();
+        return this;
+    }
+
+    /** The upstream sends. */
+    public Harness reply(String text) {
+        upstream.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+        settle();
+        return this;
+    }
+
+    public Harness reply(byte[] bytes) {
+        upstream.writeInbound(Unpooled.wrappedBuffer(bytes));
+        settle();
+        return this;
+    }
+
+    public void settle() {
+        for (int i = 0; i < 5; i++) {
+            client.runPendingTasks();
+            upstream.runPendingTasks();
+            upstream2.runPendingTasks();
+        }
+    }
+
+    /** What the client received since the last call. */
+    public String received() {
+        settle();
+        return drain(client);
+    }
+
+    /** The second upstream sends. */
+    public Harness reply2(String text) {
+        upstream2.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+        settle();
+        return this;
+    }
+
+    /** What the second upstream received since the last call. */
+    public String upstream2Got() {
+        settle();
+        return drain(upstream2);
+    }
+
+    /** What the upstream received since the last call. */
+    public String upstreamGot() {
+        settle();
+        return drain(upstream);
+    }
+
+    public byte[] receivedBytes() {
+        settle();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        ByteBuf b;
+        while ((b = client.readOutbound()) != null) {
+            byte[] x = new byte[b.readableBytes()];
+            b.readBytes(x);
+            out.write(x, 0, x.length);
+            b.release();
+        }
+        return out.toByteArray();
+    }
+
+    private static String drain(EmbeddedChannel ch) {
+        StringBuilder sb = new StringBuilder();
+        ByteBuf b;
+        while ((b = ch.readOutbound()) != null) {
+            sb.append(b.toString(StandardCharsets.UTF_8));
+            b.release();
+        }
+        return sb.toString();
+    }
+
+    /** Greeting read, logged in as alice with an upstream of the given capabilities. */
+    public FakeCore.FakeLease loggedIn(io.mailproxy.core.config.ClientConfig.ImapPolicy policy, String... caps) {
+        core.client("alice", "secret", policy, io.mailproxy.core.Protocol.IMAP);
+        FakeCore.FakeLease lease = core.nextLease(upstream, caps);
+        start();
+        received();
+        send("a1 LOGIN alice secret\r\n");
+        String r = received();
+        if (!r.startsWith("a1 OK ")) {
+            throw new AssertionError("login failed: " + r);
+        }
+        return lease;
+    }
+
+    @Override
+    public void close() {
+        client.finishAndReleaseAll();
+        upstream.finishAndReleaseAll();
+        upstream2.finishAndReleaseAll();
+    }
+}

@@ -1,0 +1,55 @@
+package io.mailproxy.imap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.typesafe.config.ConfigFactory;
+import io.mailproxy.core.Protocol;
+import io.mailproxy.core.spi.FrontendFactory;
+import java.time.Duration;
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+
+class ImapFrontendFactoryTest {
+
+    @Test
+    void isFoundThroughServiceLoader() {
+        assertThat(ServiceLoader.load(FrontendFactory.class).stream().map(ServiceLoader.Provider::get)
+                .filter(f -> f.protocol() == Protocol.IMAP).toList())
+                .singleElement().isInstanceOf(ImapFrontendFactory.class);
+    }
+
+    @Test
+    void refuseSaysByeUnavailable() {
+        io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel();
+        try {
+            new ImapFrontend(new FakeCore()).refuse(ch, "too many connections");
+            io.netty.buffer.ByteBuf out = ch.readOutbound();
+            assertThat(out.toString(java.nio.charset.StandardCharsets.US_ASCII))
+                    .isEqualTo("* BYE [UNAVAILABLE] too many connections\r\n");
+            out.release();
+            assertThat(ch.isOpen()).isFalse();
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void referenceConfHoldsTheDocumentedDefaults() {
+        ImapSettings s = ImapSettings.from(ConfigFactory.defaultReference().getConfig("mailproxy.imap"));
+        assertThat(s).isEqualTo(ImapSettings.DEFAULTS);
+        assertThat(s.loginTimeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(s.idleTimeout()).isEqualTo(Duration.ofMinutes(30));
+    }
+
+    @Test
+    void overridesAreRead() {
+        ImapSettings s = ImapSettings.from(ConfigFactory.parseString("login-timeout = 5s, max-line-length = 8k")
+                .withFallback(ConfigFactory.defaultReference().getConfig("mailproxy.imap")));
+        assertThat(s.loginTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(s.maxLineLength()).isEqualTo(8192);
+        assertThatThrownBy(() -> ImapSettings.from(ConfigFactory.parseString("max-line-length = 10")
+                .withFallback(ConfigFactory.defaultReference().getConfig("mailproxy.imap"))))
+                .hasMessageContaining("max-line-length");
+    }
+}

@@ -1,0 +1,112 @@
+package io.mailproxy.imap.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mailproxy.core.config.ClientConfig;
+import io.mailproxy.core.imap.ImapValue;
+import io.mailproxy.imap.policy.ClientPolicy.Verdict;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+class ClientPolicyTest {
+
+    private static final ClientPolicy READ_ONLY = ClientPolicy.of(new ClientConfig.ImapPolicy(true, List.of()));
+    private static final ClientPolicy FOLDERS = ClientPolicy.of(new ClientConfig.ImapPolicy(false,
+            List.of("INBOX", "Entwürfe", "Reports/*", "Sent Items")));
+
+    private static List<ImapValue> cmd(String line) {
+        byte[] b = line.getBytes(StandardCharsets.UTF_8);
+        return ImapValue.parse(b, 0, b.length);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "a STORE 1 +FLAGS (\\Seen)|DENY_READ_ONLY",
+            "a UID STORE 1:* +FLAGS.SILENT (\\Deleted)|DENY_READ_ONLY",
+            "a COPY 1 Trash|DENY_READ_ONLY",
+            "a UID COPY 1 Trash|DENY_READ_ONLY",
+            "a MOVE 1 Trash|DENY_READ_ONLY",
+            "a uid move 1 Trash|DENY_READ_ONLY",
+            "a EXPUNGE|DENY_READ_ONLY",
+            "a UID EXPUNGE 4|DENY_READ_ONLY",
+            "a APPEND INBOX {3}|DENY_READ_ONLY",
+            "a CREATE x|DENY_READ_ONLY",
+            "a DELETE x|DENY_READ_ONLY",
+            "a RENAME x y|DENY_READ_ONLY",
+            "a SUBSCRIBE x|DENY_READ_ONLY",
+            "a UNSUBSCRIBE x|DENY_READ_ONLY",
+            "a SETACL x bob lr|DENY_READ_ONLY",
+            "a SETMETADATA x (/private/comment \"c\")|DENY_READ_ONLY",
+            "a SELECT INBOX|ALLOW_AS_EXAMINE",
+            "a select INBOX|ALLOW_AS_EXAMINE",
+            "a EXAMINE INBOX|ALLOW",
+            "a FETCH 1:* (FLAGS BODY.PEEK[])|ALLOW",
+            "a UID FETCH 1 BODY[]|ALLOW",
+            "a UID SEARCH UNSEEN|ALLOW",
+            "a LIST \"\" *|ALLOW",
+            "a STATUS INBOX (MESSAGES)|ALLOW",
+            "a CLOSE|ALLOW",
+            "a NOOP|ALLOW"})
+    void readOnly(String command, Verdict expected) {
+        assertThat(READ_ONLY.check(cmd(command))).isEqualTo(expected);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "a SELECT INBOX|ALLOW",
+            "a SELECT inbox|ALLOW",
+            "a SELECT Junk|DENY_FOLDER",
+            "a EXAMINE \"Sent Items\"|ALLOW",
+            "a EXAMINE \"Deleted Items\"|DENY_FOLDER",
+            "a SELECT Entw&APw-rfe|ALLOW",
+            "a SELECT \"Entw&APw-rfe\"|ALLOW",
+            "a SELECT Entw&APw-rfe2|DENY_FOLDER",
+            "a STATUS Reports/2024 (MESSAGES)|ALLOW",
+            "a STATUS Archive (MESSAGES)|DENY_FOLDER",
+            "a APPEND \"Sent Items\" (\\Seen) {10}|ALLOW",
+            "a APPEND Junk (\\Seen) {10}|DENY_FOLDER",
+            "a COPY 1:3 Reports/x|ALLOW",
+            "a COPY 1:3 Trash|DENY_FOLDER",
+            "a MOVE 1 Trash|DENY_FOLDER",
+            "a UID COPY 1 Trash|DENY_FOLDER",
+            "a UID MOVE 1 INBOX|ALLOW",
+            "a CREATE Reports/new|ALLOW",
+            "a CREATE Other|DENY_FOLDER",
+            "a DELETE Other|DENY_FOLDER",
+            "a RENAME Reports/a Reports/b|ALLOW",
+            "a RENAME Reports/a Other|DENY_FOLDER",
+            "a RENAME Other Reports/a|DENY_FOLDER",
+            "a SUBSCRIBE Other|DENY_FOLDER",
+            "a UNSUBSCRIBE Other|DENY_FOLDER",
+            "a GETACL Other|DENY_FOLDER",
+            "a MYRIGHTS INBOX|ALLOW",
+            "a GETQUOTAROOT Other|DENY_FOLDER",
+            "a LIST \"\" *|ALLOW",
+            "a LIST (SUBSCRIBED) \"\" * RETURN (STATUS (MESSAGES))|ALLOW",
+            "a FETCH 1 BODY[]|ALLOW"})
+    void folders(String command, Verdict expected) {
+        assertThat(FOLDERS.check(cmd(command))).isEqualTo(expected);
+    }
+
+    @Test
+    void literalMailboxNamesAreChecked() {
+        assertThat(FOLDERS.check(cmd("a SELECT {4}\r\nJunk"))).isEqualTo(Verdict.DENY_FOLDER);
+        assertThat(FOLDERS.check(cmd("a SELECT {10}\r\nSent Items"))).isEqualTo(Verdict.ALLOW);
+        assertThat(FOLDERS.check(cmd("a COPY 1 {5+}\r\nTrash"))).isEqualTo(Verdict.DENY_FOLDER);
+    }
+
+    @Test
+    void listAndStatusResultsAreFiltered() {
+        assertThat(FOLDERS.showResponse(cmd("LIST (\\HasNoChildren) \"/\" INBOX"))).isTrue();
+        assertThat(FOLDERS.showResponse(cmd("LIST (\\HasNoChildren \\Junk) \"/\" Junk"))).isFalse();
+        assertThat(FOLDERS.showResponse(cmd("LIST () \"/\" \"Entw&APw-rfe\""))).isTrue();
+        assertThat(FOLDERS.showResponse(cmd("LSUB () \"/\" {10}\r\nSent Items"))).isTrue();
+        assertThat(FOLDERS.showResponse(cmd("LIST () \"/\" Archive (\"CHILDINFO\" (\"SUBSCRIBED\"))"))).isFalse();
+        assertThat(FOLDERS.showResponse(cmd("STATUS Archive (MESSAGES 3)"))).isFalse();
+        assertThat(FOLDERS.showResponse(cmd("STATUS \"Reports/Q1\" (MESSAGES 3)"))).isTrue();
+        assertThat(ClientPolicy.NONE.showResponse(cmd("LIST () \"/\" Archive"))).isTrue();
+    }
+}

@@ -1,0 +1,99 @@
+package io.mailproxy.imap.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mailproxy.core.config.ClientConfig;
+import io.mailproxy.imap.Harness;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The policy as a client observes it through the relay. */
+class PolicyRelayTest {
+
+    private final Harness h = new Harness();
+
+    @AfterEach
+    void close() {
+        h.close();
+    }
+
+    @Test
+    void readOnlySelectBecomesExamineAndStillLooksLikeSelect() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, List.of()), "IMAP4REV1", "LITERAL+");
+        h.send("s1 SELECT INBOX\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("s1 EXAMINE INBOX\r\n");
+        h.reply("* 2 EXISTS\r\n* OK [PERMANENTFLAGS ()] No permanent flags permitted\r\ns1 OK [READ-ONLY] EXAMINE completed.\r\n");
+        assertThat(h.received()).isEqualTo(
+                "* 2 EXISTS\r\n* OK [PERMANENTFLAGS ()] No permanent flags permitted\r\ns1 OK [READ-ONLY] SELECT completed.\r\n");
+    }
+
+    @Test
+    void readOnlyRefusesChangesWithoutTouchingTheUpstream() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, List.of()), "IMAP4REV1", "LITERAL+");
+        h.send("w1 UID STORE 4 +FLAGS (\\Deleted)\r\nw2 UID EXPUNGE 4\r\nw3 UID MOVE 4 Trash\r\n");
+        assertThat(h.received()).isEqualTo("w1 NO [NOPERM] This client has read-only access\r\n"
+                + "w2 NO [NOPERM] This client has read-only access\r\n"
+                + "w3 NO [NOPERM] This client has read-only access\r\n");
+        assertThat(h.upstreamGot()).isEmpty();
+    }
+
+    @Test
+    void readOnlyAppendWithSynchronizingLiteralIsRefusedBeforeTheLiteral() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, List.of()), "IMAP4REV1", "LITERAL+");
+        h.send("w1 APPEND INBOX {100000}\r\n");
+        assertThat(h.received()).isEqualTo("w1 NO [NOPERM] This client has read-only access\r\n");
+        h.send("w2 NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("w2 NOOP\r\n");
+    }
+
+    @Test
+    void appendWithLiteralPlusToForbiddenFolderIsReadAndDiscardedThenRefused() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX")), "IMAP4REV1", "LITERAL+");
+        h.send("p1 APPEND Junk {100000+}\r\n");
+        assertThat(h.received()).isEmpty();
+        h.send("z".repeat(60_000));
+        h.send("z".repeat(40_000) + "\r\n");
+        assertThat(h.received()).isEqualTo("p1 NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("p2 NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("p2 NOOP\r\n");
+    }
+
+    @Test
+    void forbiddenMailboxAsLiteralIsRefused() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX")), "IMAP4REV1", "LITERAL+");
+        h.send("s1 SELECT {4}\r\n");
+        assertThat(h.received()).isEqualTo("+ Ready for literal data\r\n");
+        h.send("Junk\r\n");
+        assertThat(h.received()).isEqualTo("s1 NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("s2 SELECT {5}\r\n");
+        h.received();
+        h.send("INBOX\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("s2 SELECT {5+}\r\nINBOX\r\n");
+    }
+
+    @Test
+    void listAndListStatusResultsAreFiltered() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Entwürfe")), "IMAP4REV1", "LITERAL+");
+        h.send("l1 LIST \"\" * RETURN (STATUS (MESSAGES))\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("l1 LIST \"\" * RETURN (STATUS (MESSAGES))\r\n");
+        h.reply("* LIST (\\HasNoChildren) \"/\" INBOX\r\n* STATUS INBOX (MESSAGES 2)\r\n"
+                + "* LIST (\\HasNoChildren \\Junk) \"/\" Junk\r\n* STATUS Junk (MESSAGES 9)\r\n"
+                + "* LIST (\\HasNoChildren \\Drafts) \"/\" {12}\r\nEntw&APw-rfe\r\n"
+                + "* LIST () \"/\" {4}\r\nJunk\r\n"
+                + "l1 OK LIST completed\r\n");
+        assertThat(h.received()).isEqualTo("* LIST (\\HasNoChildren) \"/\" INBOX\r\n* STATUS INBOX (MESSAGES 2)\r\n"
+                + "* LIST (\\HasNoChildren \\Drafts) \"/\" {12}\r\nEntw&APw-rfe\r\n"
+                + "l1 OK LIST completed\r\n");
+    }
+
+    @Test
+    void copyToForbiddenFolderIsRefused() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX")), "IMAP4REV1", "LITERAL+");
+        h.send("c1 UID COPY 1:4 \"Deleted Items\"\r\nc2 RENAME INBOX Other\r\nc3 STATUS Other (UNSEEN)\r\n");
+        assertThat(h.received()).isEqualTo("c1 NO [NOPERM] This client may not access that mailbox\r\n"
+                + "c2 NO [NOPERM] This client may not access that mailbox\r\n"
+                + "c3 NO [NOPERM] This client may not access that mailbox\r\n");
+        assertThat(h.upstreamGot()).isEmpty();
+    }
+}

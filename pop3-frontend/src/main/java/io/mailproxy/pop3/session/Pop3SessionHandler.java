@@ -1,0 +1,557 @@
+package io.mailproxy.pop3.session;
+
+import io.mailproxy.core.runtime.SessionLog;
+import io.mailproxy.core.Protocol;
+import io.mailproxy.core.identity.LocalLogin;
+import io.mailproxy.core.spi.CoreServices;
+import io.mailproxy.core.spi.ListenerContext;
+import io.mailproxy.core.spi.ShutdownEvent;
+import io.mailproxy.core.upstream.UpstreamException;
+import io.mailproxy.pop3.Pop3Settings;
+import io.mailproxy.pop3.codec.Pop3Command;
+import io.mailproxy.pop3.codec.Pop3CommandLine;
+import io.mailproxy.pop3.codec.Pop3Data;
+import io.mailproxy.pop3.codec.Pop3OversizeLine;
+import io.mailproxy.pop3.codec.Pop3Request;
+import io.mailproxy.pop3.codec.Pop3Response;
+import io.mailproxy.pop3.upstream.Pop3Maildrop;
+import io.mailproxy.pop3.upstream.Pop3Maildrops;
+import io.mailproxy.pop3.upstream.Pop3ReplyException;
+import io.micrometer.core.instrument.Counter;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One POP3 session. Commands are handled strictly in order (RFC 2449 PIPELINING): the decoder's lines queue up, and
+ * the next is taken only when the previous reply is complete; the client is read again only when the queue is empty
+ * and the channel writable (AUTO_READ is off). The AUTHORIZATION state is served here; the TRANSACTION state hands
+ * each command to the {@link Pop3Maildrop}; QUIT enters UPDATE, where the maildrop applies deletions.
+ */
+final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(Pop3SessionHandler.class);
+
+    static final String GREETING = "mailproxy POP3 ready";
+    static final Pop3Response AUTH_FAILED = Pop3Response.err("[AUTH] Authentication failed");
+
+    private final CoreServices services;
+    private final ListenerContext listener;
+    private final Pop3Settings settings;
+    private final ArrayDeque<Pop3Request> queue = new ArrayDeque<>();
+    private ChannelHandlerContext ctx;
+    private String sessionId = "-";
+    private Pop3State state = Pop3State.AUTHORIZATION;
+    private boolean busy;
+    private boolean draining;
+    private boolean closing;
+    private boolean shuttingDown;
+    private boolean saslPending;
+    /** Between STLS and the TLS handler being in place: every plaintext byte is dropped (RFC 2595 section 4). */
+    private boolean awaitingTls;
+    private String user;
+    private int overlong;
+    private Pop3Maildrop maildrop;
+
+    Pop3SessionHandler(CoreServices services, ListenerContext listener, Pop3Settings settings) {
+        this.services = services;
+        this.listener = listener;
+        this.settings = settings;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        sessionId = listener.sessionId(ctx.channel());
+        ctx.writeAndFlush(Pop3Response.ok(GREETING));
+        ctx.read();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof Pop3Request request)) {
+            // plaintext left in the old decoder when STLS replaced it: discarded (RFC 2595 section 4)
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (!closing && !awaitingTls) {
+            queue.add(request);
+            drain();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            drain();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closing = true;
+        queue.clear();
+        if (maildrop != null) {
+            // no QUIT: nothing is applied upstream (RFC 1939 section 6)
+            maildrop.abandon();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            if (closing) {
+                return;
+            }
+            log.info("{} POP3 session idle for {}, closing without UPDATE", sessionId, settings.idleTimeout());
+            abandon();
+            if (busy) {
+                closing = true;
+                ctx.close();
+            } else {
+                SessionLog.outcome(ctx.channel(), "idle-timeout");
+                closeWith(Pop3Response.err("Autologout; idle for too long"));
+            }
+        } else if (evt == ShutdownEvent.INSTANCE) {
+            shuttingDown = true;
+            if (!busy) {
+                goodbye();
+            }
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("{} POP3 client connection failed: {}", sessionId, cause.toString());
+        } else {
+            log.warn("{} POP3 session failed, closing", sessionId, cause);
+        }
+        closing = true;
+        ctx.close();
+    }
+
+    private void drain() {
+        if (draining) {
+            return;
+        }
+        draining = true;
+        try {
+            while (!busy && !closing && !queue.isEmpty() && ctx.channel().isWritable()) {
+                handle(queue.poll());
+            }
+        } finally {
+            draining = false;
+        }
+        if (!busy && !closing && queue.isEmpty()) {
+            if (shuttingDown) {
+                goodbye();
+            } else {
+                ctx.read();
+            }
+        }
+    }
+
+    /** The end of an asynchronous command: take the next one. Event loop only. */
+    private void finish() {
+        busy = false;
+        drain();
+    }
+
+    private void handle(Pop3Request request) {
+        if (request instanceof Pop3OversizeLine oversize) {
+            overlong++;
+            saslPending = false;
+            log.info("{} POP3 command line of {}{} octets over the limit of {}", sessionId,
+                    oversize.abusive() ? "at least " : "", oversize.octets(), settings.maxLineLength());
+            if (oversize.abusive() || overlong >= settings.maxOverlongLines()) {
+                closeWith(Pop3Response.err("Command line too long, closing"));
+            } else {
+                reply(Pop3Response.err("Command line too long"));
+            }
+            return;
+        }
+        Pop3CommandLine line = (Pop3CommandLine) request;
+        if (saslPending) {
+            saslPending = false;
+            saslResponse(line.text());
+            return;
+        }
+        switch (state) {
+            case AUTHORIZATION -> authorization(line);
+            case TRANSACTION -> transaction(line);
+            case UPDATE -> { }
+        }
+    }
+
+    // ---- AUTHORIZATION --------------------------------------------------------------------------------------------
+
+    private void authorization(Pop3CommandLine line) {
+        switch (line.verb()) {
+            case "CAPA" -> capa(authorizationCapabilities());
+            case "USER" -> {
+                String name = line.argument().strip();
+                if (name.isEmpty()) {
+                    reply(Pop3Response.err("Syntax: USER name"));
+                } else {
+                    user = utf8(name);
+                    reply(Pop3Response.ok("Send the password"));
+                }
+            }
+            case "PASS" -> {
+                if (user == null) {
+                    reply(Pop3Response.err("Send USER first"));
+                    return;
+                }
+                String login = user;
+                user = null;
+                login(login, line.argument().getBytes(StandardCharsets.ISO_8859_1));
+            }
+            case "AUTH" -> auth(line.argument());
+            case "STLS" -> stls();
+            case "QUIT" -> {
+                SessionLog.outcome(ctx.channel(), "quit");
+                closeWith(Pop3Response.ok("mailproxy POP3 signing off"));
+            }
+            case "APOP" -> reply(Pop3Response.err("APOP is not supported, use USER/PASS or AUTH PLAIN"));
+            default -> {
+                user = null;
+                reply(isTransactionVerb(line.verb())
+                        ? Pop3Response.err("Log in first")
+                        : Pop3Response.err("Unknown command"));
+            }
+        }
+    }
+
+    private List<String> authorizationCapabilities() {
+        List<String> caps = new ArrayList<>(List.of("USER", "UIDL", "TOP", "RESP-CODES", "AUTH-RESP-CODE",
+                "PIPELINING", "SASL PLAIN"));
+        if (listener.startTlsAvailable() && !listener.isSecure(ctx.channel())) {
+            caps.add("STLS");
+        }
+        caps.add("IMPLEMENTATION " + settings.implementation());
+        return caps;
+    }
+
+    private void auth(String argument) {
+        String[] args = argument.strip().isEmpty() ? new String[0] : argument.strip().split(" +");
+        if (args.length == 0) {
+            // RFC 1734 style probe used by some clients: list the mechanisms
+            multiLine("", List.of("PLAIN"));
+            return;
+        }
+        if (!args[0].equalsIgnoreCase("PLAIN")) {
+            reply(Pop3Response.err("Unsupported SASL mechanism"));
+            return;
+        }
+        if (args.length > 2) {
+            reply(Pop3Response.err("Syntax: AUTH PLAIN [initial-response]"));
+            return;
+        }
+        if (args.length == 2) {
+            saslResponse(args[1].equals("=") ? "" : args[1]);
+            return;
+        }
+        saslPending = true;
+        reply(Pop3Response.continuation(""));
+    }
+
+    /** RFC 4616 PLAIN: base64 of authzid NUL authcid NUL passwd (RFC 5034 section 4, {@code *} cancels). */
+    private void saslResponse(String base64) {
+        if (base64.equals("*")) {
+            reply(Pop3Response.err("Authentication cancelled"));
+            return;
+        }
+        byte[] plain;
+        try {
+            plain = Base64.getDecoder().decode(base64.strip());
+        } catch (IllegalArgumentException e) {
+            reply(Pop3Response.err("Invalid base64 in AUTH PLAIN response"));
+            return;
+        }
+        try {
+            int nul1 = indexOf(plain, 0);
+            int nul2 = nul1 < 0 ? -1 : indexOf(plain, nul1 + 1);
+            if (nul2 < 0 || indexOf(plain, nul2 + 1) >= 0) {
+                reply(Pop3Response.err("Malformed AUTH PLAIN response"));
+                return;
+            }
+            String authzid = new String(plain, 0, nul1, StandardCharsets.UTF_8);
+            String authcid = new String(plain, nul1 + 1, nul2 - nul1 - 1, StandardCharsets.UTF_8);
+            if (authcid.isEmpty() || (!authzid.isEmpty() && !authzid.equals(authcid))) {
+                log.info("{} POP3 AUTH PLAIN refused: {}", sessionId,
+                        authcid.isEmpty() ? "empty authentication identity" : "authorization identity differs");
+                reply(AUTH_FAILED);
+                return;
+            }
+            login(authcid, Arrays.copyOfRange(plain, nul2 + 1, plain.length));
+        } finally {
+            Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    private static int indexOf(byte[] a, int from) {
+        for (int i = from; i < a.length; i++) {
+            if (a[i] == 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private void stls() {
+        if (!listener.startTlsAvailable() || listener.isSecure(ctx.channel())) {
+            reply(Pop3Response.err("STLS not available"));
+            return;
+        }
+        Optional<SslHandler> ssl = listener.newServerSslHandler(ctx.channel());
+        if (ssl.isEmpty()) {
+            reply(Pop3Response.err("STLS not available"));
+            return;
+        }
+        busy = true;
+        user = null;
+        // commands pipelined after STLS were sent in plaintext: never act on them (RFC 2595 section 4)
+        queue.clear();
+        awaitingTls = true;
+        ctx.writeAndFlush(Pop3Response.ok("Begin TLS negotiation")).addListener(f -> {
+            if (!f.isSuccess()) {
+                ReferenceCountUtil.release(ssl.get().engine());
+                return;
+            }
+            // a separate task: the rest of the current read (plaintext sent after STLS) is decoded and dropped first;
+            // AUTO_READ is off, so nothing more is read before the SslHandler is in place
+            ctx.executor().execute(() -> {
+                ctx.pipeline().addFirst("tls", ssl.get());
+                // the old decoder hands its partial plaintext line on as a ByteBuf, which channelRead drops
+                ctx.pipeline().replace(Pop3Frontend.DECODER, Pop3Frontend.DECODER, Pop3Frontend.newDecoder(settings));
+                awaitingTls = false;
+                finish();
+            });
+        });
+    }
+
+    private void login(String login, byte[] password) {
+        busy = true;
+        CompletableFuture<LocalLogin> result;
+        try {
+            result = services.authenticator().authenticate(login, password, Protocol.POP3, ctx.channel().remoteAddress());
+        } catch (RuntimeException e) {
+            result = CompletableFuture.failedFuture(e);
+        }
+        result.whenComplete((outcome, error) -> {
+            Arrays.fill(password, (byte) 0);
+            ctx.channel().eventLoop().execute(() -> loggedIn(login, outcome, error));
+        });
+    }
+
+    /** {@code mailproxy.pop3.logins{result=ok|rejected|error|in_use|unavailable|refused}}. */
+    private void countLogin(String result) {
+        Counter.builder("mailproxy.pop3.logins").description("POP3 logins by outcome").tag("result", result)
+                .register(services.meters()).increment();
+    }
+
+    private void loggedIn(String login, LocalLogin outcome, Throwable error) {
+        if (closing) {
+            return;
+        }
+        if (error != null) {
+            log.warn("{} POP3 login of {}: local authentication failed to run: {}", sessionId, login, unwrap(error).toString());
+            countLogin("error");
+            reply(Pop3Response.err("[SYS/TEMP] Authentication service unavailable, try again later"));
+            finish();
+            return;
+        }
+        if (outcome instanceof LocalLogin.Rejected rejected) {
+            log.info("{} POP3 login failed for {}: {}", sessionId, login, rejected.reason());
+            countLogin("rejected");
+            reply(AUTH_FAILED);
+            finish();
+            return;
+        }
+        LocalLogin.Accepted accepted = (LocalLogin.Accepted) outcome;
+        if (!accepted.client().allows(Protocol.POP3)) {
+            log.info("{} POP3 login failed for {}: client may not use POP3", sessionId, login);
+            countLogin("rejected");
+            reply(AUTH_FAILED);
+            finish();
+            return;
+        }
+        log.info("{} POP3 client {} logged in; account {}, source {}", sessionId, login, accepted.account().name(),
+                accepted.client().pop3().source().name().toLowerCase(java.util.Locale.ROOT));
+        listener.authenticated(ctx.channel());
+        SessionLog.identify(ctx.channel(), login, accepted.account().name());
+        CompletableFuture<Pop3Maildrop> opened;
+        try {
+            opened = Pop3Maildrops.open(services, accepted, ctx.channel(), settings, sessionId);
+        } catch (RuntimeException e) {
+            opened = CompletableFuture.failedFuture(e);
+        }
+        opened.whenComplete((md, e) -> ctx.channel().eventLoop().execute(() -> maildropOpened(accepted, md, e)));
+    }
+
+    private void maildropOpened(LocalLogin.Accepted login, Pop3Maildrop opened, Throwable error) {
+        if (closing) {
+            if (opened != null) {
+                opened.abandon();
+            }
+            return;
+        }
+        if (error != null) {
+            reply(upstreamFailure(login.account().name(), unwrap(error)));
+            finish();
+            return;
+        }
+        countLogin("ok");
+        maildrop = opened;
+        state = Pop3State.TRANSACTION;
+        reply(Pop3Response.ok(opened.greeting()));
+        finish();
+    }
+
+    /** DESIGN's errors table: the reply for a failure to reach the account's mailbox, and its log line. */
+    private Pop3Response upstreamFailure(String account, Throwable cause) {
+        if (cause instanceof Pop3ReplyException refused) {
+            countLogin("refused");
+            log.warn("{} POP3 maildrop of account {} refused: {}", sessionId, account, refused.getMessage());
+            return refused.reply();
+        }
+        if (cause instanceof UpstreamException ue) {
+            log.warn("{} POP3 upstream of account {} unavailable: {}", sessionId, account, ue.toString());
+            if (ue.kind() == UpstreamException.Kind.LIMIT_REACHED) {
+                countLogin("in_use");
+                return Pop3Response.err("[IN-USE] Too many connections to this mailbox, try again later");
+            }
+            countLogin("unavailable");
+            return Pop3Response.err("[SYS/TEMP] Mailbox unavailable upstream, try again later");
+        }
+        countLogin("unavailable");
+        log.error("{} POP3 upstream of account {} failed unexpectedly", sessionId, account, cause);
+        return Pop3Response.err("[SYS/TEMP] Mailbox unavailable upstream, try again later");
+    }
+
+    // ---- TRANSACTION ----------------------------------------------------------------------------------------------
+
+    private void transaction(Pop3CommandLine line) {
+        String verb = line.verb();
+        if (verb.equals("CAPA")) {
+            List<String> caps = new ArrayList<>(maildrop.capabilities());
+            caps.addAll(List.of("RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "IMPLEMENTATION " + settings.implementation()));
+            capa(caps);
+            return;
+        }
+        Pop3Command command;
+        try {
+            command = Pop3Command.parse(line);
+        } catch (IllegalArgumentException e) {
+            reply(Pop3Response.err(e.getMessage()));
+            return;
+        }
+        if (command == null) {
+            reply(switch (verb) {
+                case "USER", "PASS", "AUTH", "APOP", "STLS" -> Pop3Response.err("Already logged in");
+                default -> Pop3Response.err("Unknown command");
+            });
+            return;
+        }
+        busy = true;
+        if (command.verb() == Pop3Command.Verb.QUIT) {
+            state = Pop3State.UPDATE;
+            SessionLog.outcome(ctx.channel(), "quit");
+            Pop3Maildrop md = maildrop;
+            maildrop = null;
+            md.quit(() -> {
+                closing = true;
+                ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            });
+            return;
+        }
+        maildrop.execute(command, this::finish);
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------------------------
+
+    private static boolean isTransactionVerb(String verb) {
+        return switch (verb) {
+            case "STAT", "LIST", "RETR", "DELE", "NOOP", "RSET", "TOP", "UIDL" -> true;
+            default -> false;
+        };
+    }
+
+    private void capa(List<String> lines) {
+        multiLine("Capability list follows", lines);
+    }
+
+    private void multiLine(String status, List<String> lines) {
+        StringBuilder b = new StringBuilder();
+        for (String l : lines) {
+            b.append(l).append("\r\n");
+        }
+        ctx.write(Pop3Response.ok(status));
+        ctx.write(Pop3Data.ascii(b));
+        ctx.writeAndFlush(Pop3Data.END);
+    }
+
+    private void reply(Pop3Response response) {
+        ctx.writeAndFlush(response);
+    }
+
+    private void closeWith(Pop3Response response) {
+        closing = true;
+        queue.clear();
+        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void abandon() {
+        if (maildrop != null) {
+            Pop3Maildrop md = maildrop;
+            maildrop = null;
+            md.abandon();
+        }
+    }
+
+    private void goodbye() {
+        if (closing) {
+            return;
+        }
+        log.info("{} POP3 session closed for shutdown", sessionId);
+        abandon();
+        SessionLog.outcome(ctx.channel(), "shutdown");
+        closeWith(Pop3Response.err("[SYS/TEMP] Server shutting down"));
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private static String utf8(String latin1) {
+        return new String(latin1.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,5 @@
+/**
+ * The maildrop behind a POP3 session: relayed to an upstream POP3 server (RFC 1939, not pooled), or served from an
+ * IMAP folder over a pooled connection (RFC 3501 with RFC 4315 UIDPLUS, RFC 6851 MOVE, RFC 6154 special-use).
+ */
+package io.mailproxy.pop3.upstream;
