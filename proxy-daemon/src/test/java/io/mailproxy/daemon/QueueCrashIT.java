@@ -147,7 +147,8 @@ class QueueCrashIT {
         clients.shutdown();
         assertThat(clients.awaitTermination(20, TimeUnit.SECONDS)).isTrue();
         assertThat(upstream.greenMail().getReceivedMessages()).isEmpty();
-        assertThat(spoolFiles()).noneMatch(f -> f.endsWith(".tmp"));
+        // what the kill interrupted (temporary files, a message without its envelope) is removed at the next start;
+        // the spool must be empty after the last run below
 
         // 2. restart against the real upstream, paced so that the kill lands in the middle of delivering
         conf = config(upstream.smtpsPort(), 600);
