@@ -49,6 +49,11 @@ import org.slf4j.LoggerFactory;
  * <p>Everything runs on the client channel's event loop. The session pauses the {@link SmtpServerDecoder} whenever
  * it waits (for the authenticator, the pool, an upstream reply, a writable upstream); a pipelined command that must
  * wait is kept in {@link #deferred} and handled when the wait ends, so replies always come in command order.
+ *
+ * <p>For a client with {@code smtp.queue = true} (store-and-forward), nothing goes upstream: MAIL, RCPT and DATA are
+ * answered locally, the message streams into a {@link Spool.Writer} (the client is not read while a write is
+ * pending, and every write and fsync runs on the blocking executor), and the final reply,
+ * {@code 250 2.0.0 Queued as ID}, comes only once the message and its envelope are fsynced (DESIGN rule 5).
  */
 public final class SmtpSession extends ChannelInboundHandlerAdapter {
 
