@@ -15,17 +15,18 @@ final class OfflineQueue implements SmtpQueue {
     private final Clock clock;
     private final List<Spool.Stored> messages;
 
+    /** @param spool null when there is no spool directory (an empty queue) */
     OfflineQueue(Spool spool, Clock clock) {
         this.spool = spool;
         this.clock = clock;
-        this.messages = new ArrayList<>(spool.recovered());
+        this.messages = new ArrayList<>(spool == null ? List.of() : spool.recovered());
     }
 
     @Override
     public QueueStatus status() {
         Optional<Duration> oldest = messages.stream().map(m -> m.envelope().received()).min(java.util.Comparator.naturalOrder())
                 .map(r -> Duration.between(r, clock.instant()));
-        return new QueueStatus(messages.size(), spool.usedBytes(), oldest, Map.of());
+        return new QueueStatus(messages.size(), spool == null ? 0 : spool.usedBytes(), oldest, Map.of());
     }
 
     @Override

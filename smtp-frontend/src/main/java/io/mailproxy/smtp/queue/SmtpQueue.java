@@ -21,10 +21,16 @@ public interface SmtpQueue {
         return stateDir.resolve("spool");
     }
 
-    /** The spool of a daemon that is not running (blocking; removes what a crash left half-written). */
+    /**
+     * The spool of a daemon that is not running (blocking). It touches committed messages only: whatever a crash
+     * left half-written stays for the daemon's next start to remove.
+     */
     static SmtpQueue offline(Path stateDir, java.time.Clock clock) throws IOException {
-        return new OfflineQueue(Spool.open(spoolDirectory(stateDir), Long.MAX_VALUE, Spool.Durability.FSYNC,
-                Runnable::run, clock, Duration.ZERO), clock);
+        Path dir = spoolDirectory(stateDir);
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            return new OfflineQueue(null, clock);
+        }
+        return new OfflineQueue(Spool.openForAdministration(dir, clock), clock);
     }
 
     QueueStatus status();

@@ -97,14 +97,18 @@ public final class Spool {
     private boolean flushing;
     private volatile Consumer<Envelope> onCommitted = e -> { };
 
-    private Spool(Path dir, long maxSize, Durability durability, Executor executor, Clock clock, Duration window)
-            throws IOException {
+    /** Leave half-written files alone: a daemon may be writing them (the CLI without the control socket). */
+    private final boolean keepOrphans;
+
+    private Spool(Path dir, long maxSize, Durability durability, Executor executor, Clock clock, Duration window,
+                  boolean keepOrphans) throws IOException {
         this.dir = dir;
         this.maxSize = maxSize;
         this.durability = durability;
         this.executor = executor;
         this.clock = clock;
         this.windowNanos = window.toNanos();
+        this.keepOrphans = keepOrphans;
         this.recovered = recover();
     }
 
@@ -124,7 +128,18 @@ public final class Spool {
             }
         }
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-        return new Spool(dir, maxSize, durability, executor, clock, fsyncWindow);
+        return new Spool(dir, maxSize, durability, executor, clock, fsyncWindow, false);
+    }
+
+    /**
+     * Opens the spool for {@code queue list/retry/delete} without a daemon: committed messages only; files a
+     * daemon might be writing right now (temporary files, a message without its envelope) are left alone.
+     */
+    static Spool openForAdministration(Path dir, Clock clock) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new java.nio.file.NoSuchFileException(dir + " (no spool: nothing was ever queued here)");
+        }
+        return new Spool(dir, Long.MAX_VALUE, Durability.FSYNC, Runnable::run, clock, Duration.ZERO, true);
     }
 
     public Path directory() {
@@ -173,6 +188,9 @@ public final class Spool {
                 byId.computeIfAbsent(name.substring(0, dot), k -> new java.util.HashSet<>()).add(name.substring(dot));
             }
         }
+        if (keepOrphans) {
+            temps.clear();
+        }
         for (Path t : temps) {
             Files.deleteIfExists(t);
         }
@@ -182,7 +200,7 @@ public final class Spool {
             String id = e.getKey();
             Set<String> kinds = e.getValue();
             if (!kinds.contains(ENV) || !kinds.contains(MSG)) {
-                if (kinds.contains(MSG) || kinds.contains(STATE) || kinds.contains(ENV)) {
+                if (!keepOrphans && (kinds.contains(MSG) || kinds.contains(STATE) || kinds.contains(ENV))) {
                     log.info("spool: removing {}, a message whose accept did not complete (no 250 was sent for it)",
                             id);
                     removeFiles(id);

@@ -60,6 +60,20 @@ class SpoolTest {
     }
 
     @Test
+    void administrationWithoutTheDaemonLeavesFilesInProgressAlone() throws Exception {
+        Spool spool = QueueTestSupport.open(dir, clock);
+        Envelope kept = QueueTestSupport.accept(spool, "a@x.com", List.of("b@x.com"), "x\r\n");
+        Files.writeString(dir.resolve("MWW0-0123456789.msg"), "being received");
+        Files.writeString(dir.resolve("MWW1-0123456789.env.tmp"), "being committed");
+        SmtpQueue offline = SmtpQueue.offline(dir.getParent().resolve("state-of-" + dir.getFileName()), clock);
+        assertThat(offline.list()).isEmpty(); // no spool directory there: an empty queue, nothing created
+
+        Spool admin = Spool.openForAdministration(dir, clock);
+        assertThat(admin.recovered()).extracting(s -> s.envelope().id()).containsExactly(kept.id());
+        assertThat(files()).contains("MWW0-0123456789.msg", "MWW1-0123456789.env.tmp");
+    }
+
+    @Test
     void retireRemovesEverythingAndFreesTheSpace() throws Exception {
         Spool spool = QueueTestSupport.open(dir, clock);
         Envelope e = QueueTestSupport.accept(spool, "a@x.com", List.of("b@x.com"), "x\r\n");
