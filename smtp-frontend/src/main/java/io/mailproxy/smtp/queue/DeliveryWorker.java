@@ -491,7 +491,7 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
     }
 
     private void bounce(Envelope env, Map<String, String> failed) {
-        if (env.mailFrom().isEmpty()) {
+        if (env.mailFrom().isEmpty() || env.id().endsWith("-DSN")) {
             log.warn("queue: message {} is itself a bounce (from <>): no bounce for it", env.id());
             return;
         }
