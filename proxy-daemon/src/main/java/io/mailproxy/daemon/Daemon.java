@@ -69,7 +69,14 @@ public final class Daemon implements AutoCloseable {
             // STATUS answers one line: the JSON of /status, which ./mailproxy status renders as tables
             ControlServer control = ControlServer.start(initial.stateDir(), core.controlStore(),
                     () -> List.of(Json.write(status.status())), () -> checkLines(core));
-            io.mailproxy.smtp.SmtpFrontendFactory.queue(frontends.get(Protocol.SMTP)).ifPresent(control::queue);
+            io.mailproxy.smtp.SmtpFrontendFactory.queue(frontends.get(Protocol.SMTP)).ifPresent(q -> {
+                control.queue(q);
+                status.queue(() -> {
+                    io.mailproxy.smtp.queue.SmtpQueue.QueueStatus qs = q.status();
+                    return java.util.Optional.of(new io.mailproxy.core.admin.StatusReport.Queue(qs.depth(), qs.bytes(),
+                            qs.oldestAge(), qs.heldAccounts()));
+                });
+            });
             java.util.Optional<AdminServer> admin = java.util.Optional.empty();
             try {
                 runtime.start(initial);
