@@ -11,6 +11,7 @@ import io.mailproxy.imap.session.ImapSessionHandler;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.WriteBufferWaterMark;
 
 /** Installs the IMAP codec and session on each accepted connection. */
 final class ImapFrontend implements Frontend {
@@ -41,6 +42,8 @@ final class ImapFrontend implements Frontend {
     public void initChannel(Channel channel, ListenerContext listener) {
         ImapSettings settings = settings();
         channel.config().setAutoRead(false);
+        // replies are read from the client only while it takes them: bounded by these marks (Netty's defaults, explicit)
+        channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(32 * 1024, 64 * 1024));
         ImapCommandDecoder decoder = new ImapCommandDecoder(settings.maxLineLength(), settings.maxLiteralBeforeLogin());
         channel.pipeline().addLast(DECODER, decoder);
         channel.pipeline().addLast(ImapSessionHandler.NAME, new ImapSessionHandler(services, listener, settings, decoder));

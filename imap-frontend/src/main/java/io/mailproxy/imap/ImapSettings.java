@@ -15,10 +15,23 @@ public record ImapSettings(
         Duration loginTimeout,
         Duration idleTimeout,
         String greeting,
-        Duration tokenHandoverMargin) {
+        Duration tokenHandoverMargin,
+        int handoverLimit) {
+
+    /** The default of {@code handover-limit}: 16 MiB. */
+    public static final int DEFAULT_HANDOVER_LIMIT = 16 * 1024 * 1024;
 
     public static final ImapSettings DEFAULTS = new ImapSettings(65536, 8192, 157_286_400L, 65536, 65536,
-            Duration.ofSeconds(60), Duration.ofMinutes(30), "mailproxy ready", Duration.ofMinutes(2));
+            Duration.ofSeconds(60), Duration.ofMinutes(30), "mailproxy ready", Duration.ofMinutes(2),
+            DEFAULT_HANDOVER_LIMIT);
+
+    /** Settings with the default hand-over limit. */
+    public ImapSettings(int maxLineLength, long maxLiteralBeforeLogin, long maxLiteral, int maxBufferedLiteral,
+                        int maxFilteredResponse, Duration loginTimeout, Duration idleTimeout, String greeting,
+                        Duration tokenHandoverMargin) {
+        this(maxLineLength, maxLiteralBeforeLogin, maxLiteral, maxBufferedLiteral, maxFilteredResponse, loginTimeout,
+                idleTimeout, greeting, tokenHandoverMargin, DEFAULT_HANDOVER_LIMIT);
+    }
 
     public ImapSettings {
         if (maxLineLength < 1024) {
@@ -26,6 +39,9 @@ public record ImapSettings(
         }
         if (maxLiteralBeforeLogin < 0 || maxLiteral < 0 || maxBufferedLiteral < 0 || maxFilteredResponse < 1024) {
             throw new IllegalArgumentException("mailproxy.imap literal and response limits must not be negative");
+        }
+        if (handoverLimit < 1024) {
+            throw new IllegalArgumentException("mailproxy.imap.handover-limit must be at least 1024, got " + handoverLimit);
         }
         if (tokenHandoverMargin.isNegative()) {
             throw new IllegalArgumentException("mailproxy.imap.token-handover-margin must not be negative");
@@ -46,6 +62,7 @@ public record ImapSettings(
                 c.getDuration("login-timeout"),
                 c.getDuration("idle-timeout"),
                 c.getString("greeting"),
-                c.getDuration("token-handover-margin"));
+                c.getDuration("token-handover-margin"),
+                c.getBytes("handover-limit").intValue());
     }
 }

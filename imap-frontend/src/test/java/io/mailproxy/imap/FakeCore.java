@@ -75,6 +75,13 @@ public final class FakeCore implements CoreServices {
         leases.add(e);
     }
 
+    /** Configuration under {@code mailproxy} for the next start (HOCON), over the defaults. */
+    public FakeCore configure(String hocon) {
+        config = new MailproxyConfig("test", Path.of("state"), List.of(), Map.of(), Map.of(), Map.of(), clients,
+                null, null, ConfigFactory.parseString(hocon).atPath("mailproxy").withFallback(ConfigFactory.load()).getConfig("mailproxy"));
+        return this;
+    }
+
     @Override
     public MailproxyConfig config() {
         if (config == null) {

@@ -40,6 +40,7 @@ class ImapFrontendFactoryTest {
         assertThat(s).isEqualTo(ImapSettings.DEFAULTS);
         assertThat(s.loginTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(s.idleTimeout()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(s.handoverLimit()).isEqualTo(16 * 1024 * 1024);
     }
 
     @Test
@@ -48,6 +49,9 @@ class ImapFrontendFactoryTest {
                 .withFallback(ConfigFactory.defaultReference().getConfig("mailproxy.imap")));
         assertThat(s.loginTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(s.maxLineLength()).isEqualTo(8192);
+        assertThat(ImapSettings.from(ConfigFactory.parseString("handover-limit = 32m")
+                .withFallback(ConfigFactory.defaultReference().getConfig("mailproxy.imap"))).handoverLimit())
+                .isEqualTo(32 * 1024 * 1024);
         assertThatThrownBy(() -> ImapSettings.from(ConfigFactory.parseString("max-line-length = 10")
                 .withFallback(ConfigFactory.defaultReference().getConfig("mailproxy.imap"))))
                 .hasMessageContaining("max-line-length");

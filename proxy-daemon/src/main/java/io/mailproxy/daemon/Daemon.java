@@ -39,14 +39,16 @@ public final class Daemon implements AutoCloseable {
     private final DaemonStatus status;
     /** The admin endpoint; empty when admin.enabled = false. Replaced by a reload that changes admin. */
     private volatile java.util.Optional<AdminServer> admin;
+    private final Map<Protocol, Frontend> frontends;
 
     private Daemon(Core core, ServerRuntime runtime, ControlServer control, DaemonStatus status,
-                   java.util.Optional<AdminServer> admin) {
+                   java.util.Optional<AdminServer> admin, Map<Protocol, Frontend> frontends) {
         this.core = core;
         this.runtime = runtime;
         this.control = control;
         this.status = status;
         this.admin = admin;
+        this.frontends = frontends;
     }
 
     /** Builds everything and binds the listeners; a secret or token not yet available is not an error. */
@@ -67,6 +69,14 @@ public final class Daemon implements AutoCloseable {
             // STATUS answers one line: the JSON of /status, which ./mailproxy status renders as tables
             ControlServer control = ControlServer.start(initial.stateDir(), core.controlStore(),
                     () -> List.of(Json.write(status.status())), () -> checkLines(core));
+            io.mailproxy.smtp.SmtpFrontendFactory.queue(frontends.get(Protocol.SMTP)).ifPresent(q -> {
+                control.queue(q);
+                status.queue(() -> {
+                    io.mailproxy.smtp.queue.SmtpQueue.QueueStatus qs = q.status();
+                    return java.util.Optional.of(new io.mailproxy.core.admin.StatusReport.Queue(qs.depth(), qs.bytes(),
+                            qs.oldestAge(), qs.heldAccounts()));
+                });
+            });
             java.util.Optional<AdminServer> admin = java.util.Optional.empty();
             try {
                 runtime.start(initial);
@@ -78,7 +88,7 @@ public final class Daemon implements AutoCloseable {
             }
             status.bindMeters(core.meters);
             core.credentials.warmUp(initial.accounts().values());
-            return new Daemon(core, runtime, control, status, admin);
+            return new Daemon(core, runtime, control, status, admin, frontends);
         } catch (IOException e) {
             core.close();
             throw new UncheckedIOException(e);
@@ -161,6 +171,7 @@ public final class Daemon implements AutoCloseable {
         } finally {
             admin.ifPresent(AdminServer::close);
             control.close();
+            frontends.values().forEach(Frontend::close);
             core.close();
         }
     }

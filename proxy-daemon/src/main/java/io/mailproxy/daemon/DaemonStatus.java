@@ -63,6 +63,18 @@ final class DaemonStatus implements HealthSource, StatusSource {
         this.version = version;
     }
 
+    private volatile java.util.function.Supplier<Optional<StatusReport.Queue>> queue = Optional::empty;
+
+    /** Where the SMTP queue's state comes from, once the SMTP frontend runs one. */
+    void queue(java.util.function.Supplier<Optional<StatusReport.Queue>> source) {
+        this.queue = source;
+    }
+
+    @Override
+    public Optional<StatusReport.Queue> queue() {
+        return queue.get();
+    }
+
     @Override
     public boolean listenersUp() {
         return runtime.boundAddresses().size() == config.get().listeners().size();
@@ -102,7 +114,7 @@ final class DaemonStatus implements HealthSource, StatusSource {
         return new StatusReport(clock.instant(), started, version, runtime.sessionCount(),
                 runtime.unauthenticatedCount(),
                 sessions.size() > MAX_SESSIONS_LISTED ? sessions.subList(0, MAX_SESSIONS_LISTED) : sessions,
-                poolList, accountList);
+                poolList, accountList, queue.get());
     }
 
     /**

@@ -3,6 +3,8 @@ package io.mailproxy.smtp;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.ListenerContext;
+import io.mailproxy.smtp.queue.DeliveryWorker;
+import io.mailproxy.smtp.queue.Spool;
 import io.mailproxy.smtp.session.SmtpSession;
 import io.mailproxy.smtp.session.SmtpSettings;
 import io.mailproxy.smtp.codec.SmtpServerDecoder;
@@ -12,15 +14,28 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
 
-/** Installs the SMTP framer and session on each accepted connection. */
+/** Installs the SMTP framer and session on each accepted connection; owns the store-and-forward queue. */
 final class SmtpFrontend implements Frontend {
 
     private final CoreServices services;
     private final SmtpSettings settings;
+    private final Spool spool;
+    private final DeliveryWorker worker;
 
     SmtpFrontend(CoreServices services, SmtpSettings settings) {
+        this(services, settings, null, null);
+    }
+
+    /** @param spool and {@code worker}: the queue (both null: pass-through only) */
+    SmtpFrontend(CoreServices services, SmtpSettings settings, Spool spool, DeliveryWorker worker) {
         this.services = services;
         this.settings = settings;
+        this.spool = spool;
+        this.worker = worker;
+    }
+
+    DeliveryWorker worker() {
+        return worker;
     }
 
     @Override
@@ -31,7 +46,7 @@ final class SmtpFrontend implements Frontend {
         channel.config().setOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(8 * 1024, 32 * 1024));
         SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
         channel.pipeline().addLast("smtp-decoder", decoder);
-        channel.pipeline().addLast("smtp-session", new SmtpSession(services, listener, settings, decoder));
+        channel.pipeline().addLast("smtp-session", new SmtpSession(services, listener, settings, decoder, spool));
     }
 
     /** Turns a connection away in SMTP (RFC 5321 3.1: a 421 greeting) and closes. */
@@ -39,5 +54,13 @@ final class SmtpFrontend implements Frontend {
     public void refuse(Channel channel, String reason) {
         String text = "421 4.3.2 " + settings.hostname() + " " + reason.replaceAll("[\\r\\n]", " ") + "\r\n";
         channel.writeAndFlush(ByteBufUtil.writeUtf8(channel.alloc(), text)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** Stops the delivery worker; queued messages stay in the spool for the next start. */
+    @Override
+    public void close() {
+        if (worker != null) {
+            worker.close();
+        }
     }
 }

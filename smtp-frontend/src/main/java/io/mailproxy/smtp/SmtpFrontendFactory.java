@@ -1,10 +1,20 @@
 package io.mailproxy.smtp;
 
 import io.mailproxy.core.Protocol;
+import io.mailproxy.core.config.AccountConfig;
+import io.mailproxy.core.config.ConfigException;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.FrontendFactory;
+import io.mailproxy.smtp.queue.DeliveryWorker;
+import io.mailproxy.smtp.queue.QueueSettings;
+import io.mailproxy.smtp.queue.SmtpQueue;
+import io.mailproxy.smtp.queue.Spool;
 import io.mailproxy.smtp.session.SmtpSettings;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.Optional;
+import java.util.function.Function;
 
 /** The SMTP submission frontend, found by the runtime through {@link java.util.ServiceLoader}. */
 public final class SmtpFrontendFactory implements FrontendFactory {
@@ -14,10 +24,36 @@ public final class SmtpFrontendFactory implements FrontendFactory {
         return Protocol.SMTP;
     }
 
-    /** Reads and validates {@code mailproxy.smtp} (a bad value is a {@link io.mailproxy.core.config.ConfigException}). */
+    /**
+     * Reads and validates {@code mailproxy.smtp} (a bad value is a {@link io.mailproxy.core.config.ConfigException}),
+     * opens the spool in {@code <state-dir>/spool} (recovering what a crash left) and starts the delivery worker.
+     * Blocking (file I/O): called at start-up, off the event loops.
+     */
     @Override
     public Frontend create(CoreServices services) {
         var config = services.config();
-        return new SmtpFrontend(services, SmtpSettings.from(config.section("smtp"), config.source()));
+        SmtpSettings settings = SmtpSettings.from(config.section("smtp"), config.source());
+        QueueSettings queue = QueueSettings.from(config.section("smtp").getConfig("queue"), config.source());
+        Spool spool;
+        try {
+            spool = Spool.open(SmtpQueue.spoolDirectory(config.stateDir()), queue.maxSize(), Spool.Durability.FSYNC,
+                    services.blockingExecutor(), services.clock(), queue.fsyncWindow());
+        } catch (IOException e) {
+            throw new ConfigException(config.source(), -1, "mailproxy.state-dir",
+                    "cannot open the SMTP spool " + SmtpQueue.spoolDirectory(config.stateDir()) + ": " + e);
+        }
+        Function<String, Optional<AccountConfig>> accounts = name -> services.config().account(name);
+        DeliveryWorker worker = new DeliveryWorker(spool, queue,
+                DeliveryWorker.overPool(services.pools(), accounts, spool, services.blockingExecutor(),
+                        settings.upstreamReplyTimeout()),
+                accounts, services.clock(), services.scheduler(), services.blockingExecutor(), services.meters(),
+                new SecureRandom(), settings.hostname(), settings.headerLimit());
+        worker.start();
+        return new SmtpFrontend(services, settings, spool, worker);
+    }
+
+    /** The running daemon's queue, for {@code status}, {@code /health} and {@code queue list/retry/delete}. */
+    public static Optional<SmtpQueue> queue(Frontend frontend) {
+        return frontend instanceof SmtpFrontend f ? Optional.ofNullable(f.worker()) : Optional.empty();
     }
 }

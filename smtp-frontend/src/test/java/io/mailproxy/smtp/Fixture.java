@@ -71,6 +71,12 @@ final class Fixture implements AutoCloseable {
 
     /** @param realPools pools to use instead of {@link FakePools} (core's PoolRegistry), or null */
     Fixture(FakeListener listener, SmtpSettings settings, int upstreamPort, UpstreamPools realPools) throws Exception {
+        this(listener, settings, upstreamPort, realPools, null);
+    }
+
+    /** @param frontendFactory builds the frontend from this fixture and its services (a queue's spool and worker) */
+    Fixture(FakeListener listener, SmtpSettings settings, int upstreamPort, UpstreamPools realPools,
+            java.util.function.BiFunction<Fixture, CoreServices, SmtpFrontend> frontendFactory) throws Exception {
         this.realPools = realPools;
         this.upstream = new FakeUpstream();
         this.pools = new FakePools(group, upstreamPort < 0 ? upstream.port() : upstreamPort);
@@ -82,7 +88,9 @@ final class Fixture implements AutoCloseable {
         addClient("dropper", "secret", new SmtpPolicy(SmtpPolicy.Sender.REWRITE, SmtpPolicy.OriginalFrom.DROP, 0, false), account);
         addClient("small", "secret", new SmtpPolicy(SmtpPolicy.Sender.KEEP, SmtpPolicy.OriginalFrom.REPLY_TO, 100, false), account);
         addClient("scanner@contoso.com", "", SmtpPolicy.DEFAULT, account);
-        frontend = new SmtpFrontend(services(), settings);
+        addClient("queuer", "secret", new SmtpPolicy(SmtpPolicy.Sender.KEEP, SmtpPolicy.OriginalFrom.REPLY_TO, 0, true), account);
+        addClient("queue-rewriter", "secret", new SmtpPolicy(SmtpPolicy.Sender.REWRITE, SmtpPolicy.OriginalFrom.REPLY_TO, 0, true), account);
+        frontend = frontendFactory == null ? new SmtpFrontend(services(), settings) : frontendFactory.apply(this, services());
         server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -165,6 +173,7 @@ final class Fixture implements AutoCloseable {
     @Override
     public void close() throws Exception {
         server.close().syncUninterruptibly();
+        frontend.close();
         upstream.close();
         group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
         executor.shutdownNow();

@@ -76,6 +76,19 @@ public final class ImapCommandDecoder extends ByteToMessageDecoder {
         scanned = 0;
     }
 
+    /**
+     * Forgets everything received so far: buffered bytes and the command in progress (STARTTLS: the next command
+     * comes over TLS, from the start of a line).
+     */
+    public void reset() {
+        discardBuffered();
+        state = State.LINE;
+        inCommand = false;
+        literalRemaining = 0;
+        pendingLiteral = 0;
+        tag = "*";
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         while (in.isReadable()) {

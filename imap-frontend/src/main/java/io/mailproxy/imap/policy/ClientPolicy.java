@@ -59,11 +59,16 @@ public final class ClientPolicy {
         return !folders.isEmpty();
     }
 
-    /**
-     * Judges a command. {@code values} are the parsed command (tag, command word, arguments); a command still
-     * missing its later arguments (a streamed literal follows) is judged on what is there.
-     */
+    /** Judges a whole command: {@code values} are the parsed command (tag, command word, arguments). */
     public Verdict check(List<ImapValue> values) {
+        return check(values, true);
+    }
+
+    /**
+     * Judges a command, or with {@code complete} false the prefix of one that a large streamed literal follows: a
+     * mailbox argument not in the prefix (it is, or comes after, that literal) cannot be judged, so it is refused.
+     */
+    public Verdict check(List<ImapValue> values, boolean complete) {
         if (values.size() < 2) {
             return Verdict.ALLOW;
         }
@@ -78,6 +83,9 @@ public final class ClientPolicy {
         }
         if (!folders.isEmpty()) {
             List<ImapValue> args = values.subList(argsFrom, values.size());
+            if (!complete && !mailboxesPresent(command, args)) {
+                return Verdict.DENY_FOLDER;
+            }
             for (ImapValue mailbox : mailboxes(command, args)) {
                 String name = mailbox.asText();
                 if (name == null || !allowed(name)) {
@@ -89,6 +97,18 @@ public final class ClientPolicy {
             return Verdict.ALLOW_AS_EXAMINE;
         }
         return Verdict.ALLOW;
+    }
+
+    /** True when all mailbox arguments the command has are among {@code args}. */
+    private static boolean mailboxesPresent(String command, List<ImapValue> args) {
+        if (FIRST_ARG_IS_MAILBOX.contains(command)) {
+            return !args.isEmpty();
+        }
+        return switch (command) {
+            case "RENAME", "COPY", "MOVE" -> args.size() >= 2;
+            case "GETMETADATA", "SETMETADATA" -> args.stream().anyMatch(v -> !(v instanceof ImapValue.Parens));
+            default -> true;
+        };
     }
 
     private static List<ImapValue> mailboxes(String command, List<ImapValue> args) {

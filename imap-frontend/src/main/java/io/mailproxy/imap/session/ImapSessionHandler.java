@@ -63,6 +63,8 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     private boolean started;
     private boolean busy;
     private boolean closing;
+    /** STARTTLS answered, SslHandler not yet installed: everything received meanwhile was sent in plaintext. */
+    private boolean awaitingTls;
     private String saslTag;
     private ScheduledFuture<?> loginTimer;
 
@@ -114,7 +116,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (closing) {
+        if (closing || awaitingTls) {
             ReferenceCountUtil.release(msg);
         } else if (busy) {
             backlog.add(msg);
@@ -130,9 +132,18 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         ctx.flush();
-        if (!busy && !closing) {
+        if (!busy && !closing && ctx.channel().isWritable()) {
             ctx.read();
         }
+    }
+
+    /** A client that does not read its replies is not read from either (the outbound buffer stays bounded). */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && !busy && !closing && !awaitingTls) {
+            ctx.read();
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     @Override
@@ -265,16 +276,29 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
             ctx.write(ascii(tag + " BAD STARTTLS is not available\r\n"));
             return;
         }
-        // Whatever the client sent after STARTTLS in plaintext must not be used (RFC 3207-style injection guard).
-        decoder.discardBuffered();
+        // Whatever the client sent after STARTTLS in plaintext must never be used (RFC 3501 section 6.2.1, the
+        // STARTTLS command injection of CVE-2011-0411): drop it all until the SslHandler is in place.
         backlog.forEach(ReferenceCountUtil::release);
         backlog.clear();
+        command.reset();
         busy = true;
+        awaitingTls = true;
         ctx.writeAndFlush(ascii(tag + " OK Begin TLS negotiation now\r\n")).addListener(f -> {
-            if (f.isSuccess() && ctx.channel().isActive()) {
-                ctx.pipeline().addFirst("tls", ssl.get());
-                resume();
+            if (!f.isSuccess() || !ctx.channel().isActive()) {
+                ReferenceCountUtil.release(ssl.get().engine());
+                return;
             }
+            // a separate task: the rest of the current read (plaintext sent after STARTTLS) is decoded and dropped
+            // first; AUTO_READ is off and busy is set, so nothing more is read before the SslHandler is in place
+            ctx.executor().execute(() -> {
+                if (closing) {
+                    return;
+                }
+                decoder.reset();
+                ctx.pipeline().addFirst("tls", ssl.get());
+                awaitingTls = false;
+                resume();
+            });
         });
     }
 
@@ -287,7 +311,10 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
             ctx.write(ascii(tag + " NO Unsupported authentication mechanism\r\n"));
             return;
         }
-        if (args.size() > 1) {
+        if (args.size() > 2 || args.size() == 2 && args.get(1).asText() == null) {
+            // NIL, a parenthesised list, extra arguments: not an initial response (RFC 4959)
+            ctx.write(ascii(tag + " BAD Invalid initial response\r\n"));
+        } else if (args.size() == 2) {
             saslResponse(tag, args.get(1).asText());
         } else {
             saslTag = tag;
@@ -351,7 +378,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (error != null) {
-            LOG.error("{} IMAP login of {}: local authentication failed", sid(), login, error);
+            LOG.error("{} IMAP login of {}: local authentication failed", sid(), SessionLog.printable(login), error);
             reply(tag + " NO [UNAVAILABLE] Authentication is temporarily unavailable, try again later");
             resume();
             return;
@@ -359,7 +386,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         if (result instanceof LocalLogin.Rejected r || !(result instanceof LocalLogin.Accepted a)
                 || !a.client().allows(Protocol.IMAP)) {
             String why = result instanceof LocalLogin.Rejected r2 ? r2.reason() : "client may not use IMAP";
-            LOG.info("{} IMAP login of {} failed: {}", sid(), login, why);
+            LOG.info("{} IMAP login of {} failed: {}", sid(), SessionLog.printable(login), why);
             reply(tag + " NO [AUTHENTICATIONFAILED] Authentication failed.");
             resume();
             return;
@@ -381,16 +408,16 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         if (error != null) {
             Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             if (cause instanceof UpstreamException ue && ue.kind() == UpstreamException.Kind.LIMIT_REACHED) {
-                LOG.warn("{} IMAP login of {}: account {} is at its connection limit ({})", sid(), login,
+                LOG.warn("{} IMAP login of {}: account {} is at its connection limit ({})", sid(), SessionLog.printable(login),
                         accepted.account().name(), ue.getMessage());
                 reply(tag + " NO [LIMIT] Too many connections to this mailbox, try again later");
             } else if (cause instanceof UpstreamException ue) {
-                LOG.warn("{} IMAP login of {}: upstream unavailable for account {}: {} {}{}", sid(), login,
+                LOG.warn("{} IMAP login of {}: upstream unavailable for account {}: {} {}{}", sid(), SessionLog.printable(login),
                         accepted.account().name(), ue.kind(), ue.getMessage(),
                         ue.upstreamReply().map(r -> " (upstream said: " + r + ")").orElse(""));
                 reply(tag + " NO [UNAVAILABLE] The mail server is not available, try again later");
             } else {
-                LOG.error("{} IMAP login of {}: leasing an upstream connection failed", sid(), login, cause);
+                LOG.error("{} IMAP login of {}: leasing an upstream connection failed", sid(), SessionLog.printable(login), cause);
                 reply(tag + " NO [UNAVAILABLE] The mail server is not available, try again later");
             }
             resume();
@@ -400,7 +427,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         state = ImapState.AUTHENTICATED;
         listener.authenticated(ctx.channel());
         SessionLog.identify(ctx.channel(), login, accepted.account().name());
-        LOG.info("{} IMAP login of {} for account {}", sid(), login, accepted.account().name());
+        LOG.info("{} IMAP login of {} for account {}", sid(), SessionLog.printable(login), accepted.account().name());
         ctx.writeAndFlush(ascii(tag + " OK [CAPABILITY " + String.join(" ",
                 UpstreamCapabilities.rewrite(lease.session().capabilities())) + "] Logged in\r\n"));
         List<Object> pending = new ArrayList<>(backlog);
@@ -421,7 +448,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         }
         if (!closing) {
             ctx.flush();
-            if (!busy) {
+            if (!busy && ctx.channel().isWritable()) {
                 ctx.read();
             }
         }

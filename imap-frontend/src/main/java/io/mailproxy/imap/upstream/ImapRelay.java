@@ -89,10 +89,14 @@ public final class ImapRelay {
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
     /** Bytes for the upstream held behind a GATE: a synchronizing literal waiting for the upstream's "+". */
     private final ArrayDeque<Object> gated = new ArrayDeque<>();
+    /** The proxy's own replies (refusals, "+" for the client's literals) held while an upstream response is relayed. */
+    private final ArrayDeque<ByteBuf> localOut = new ArrayDeque<>();
 
     private ImapState state = ImapState.AUTHENTICATED;
     private Cmd cmd;
     private boolean idling;
+    /** IDLE sent, the upstream's "+" not yet seen: client input waits (it may refuse IDLE). */
+    private boolean idlePending;
     private boolean dirty;
     private boolean finished;
     private String logoutTag;
@@ -187,7 +191,7 @@ public final class ImapRelay {
     }
 
     private boolean paused() {
-        return logoutTag != null || !gated.isEmpty() || handingOver;
+        return logoutTag != null || !gated.isEmpty() || handingOver || idlePending;
     }
 
     private void addRelayHandlers(Channel ch) {
@@ -219,7 +223,7 @@ public final class ImapRelay {
             backlog.clear();
         } else if (backlog.isEmpty() && !paused()) {
             upstream.flush();
-            if (upstream.isWritable()) {
+            if (upstream.isWritable() && client.isWritable()) {
                 client.read();
             }
         }
@@ -229,7 +233,14 @@ public final class ImapRelay {
         if (seg.isFirst()) {
             touch();
             if (idling) {
-                // the line that ends IDLE ("DONE"); nothing else may come while idling
+                // RFC 2177: only DONE may come while idling; anything else is a protocol violation
+                if (!seg.endsCommand() || !seg.text().trim().equalsIgnoreCase("DONE")) {
+                    LOG.info("{} IMAP client sent something other than DONE during IDLE", sessionId);
+                    SessionLog.outcome(client, "protocol-error");
+                    client.write(ascii("* BAD Expected DONE\r\n"));
+                    goodbye("* BYE Protocol error, closing\r\n", true);
+                    return;
+                }
                 idling = false;
                 writeUpstream(seg.content().retain());
                 return;
@@ -270,8 +281,8 @@ public final class ImapRelay {
         if (seg.endsCommand()) {
             switch (cmd.mode) {
                 case COLLECT -> {
-                    cmd.add(seg.content().retain(), false);
-                    decide();
+                    cmd.add(seg.content().retain(), false, false);
+                    decide(true);
                     if (cmd.mode == Mode.DISCARD) {
                         replyLocal(cmd.tag, cmd.reply);
                     }
@@ -290,13 +301,13 @@ public final class ImapRelay {
         long literal = seg.literalLength();
         switch (cmd.mode) {
             case COLLECT -> {
-                cmd.add(seg.content().retain(), seg.synchronizing());
+                cmd.add(seg.content().retain(), true, seg.synchronizing());
                 if (literal <= settings.maxBufferedLiteral()
                         && cmd.size + literal <= settings.maxLineLength() + 4L * settings.maxBufferedLiteral()) {
                     acceptClientLiteral(seg);
                     return;
                 }
-                decide(); // a large literal follows (an APPEND's message): judge on what we have, then stream
+                decide(false); // a large literal follows (an APPEND's message): judge on what we have, then stream
                 if (cmd.mode == Mode.STREAM) {
                     acceptClientLiteral(seg);
                 } else {
@@ -319,7 +330,7 @@ public final class ImapRelay {
 
     private void acceptClientLiteral(ImapCommandLine seg) {
         if (seg.synchronizing()) {
-            client.writeAndFlush(ascii("+ Ready for literal data\r\n"));
+            writeLocal(ascii("+ Ready for literal data\r\n"));
             decoder.acceptLiteral();
         }
     }
@@ -328,7 +339,9 @@ public final class ImapRelay {
     private void refuseLiteral(ImapCommandLine seg) {
         if (seg.synchronizing()) {
             decoder.rejectLiteral();
-            replyLocal(cmd.tag, cmd.reply);
+            if (cmd.reply != null) {
+                replyLocal(cmd.tag, cmd.reply);
+            }
             cmd = null;
         } else {
             cmd.mode = Mode.DISCARD;
@@ -340,7 +353,7 @@ public final class ImapRelay {
             return;
         }
         switch (cmd.mode) {
-            case COLLECT -> cmd.add(chunk.content().retain(), false);
+            case COLLECT -> cmd.add(chunk.content().retain(), false, false);
             case STREAM -> writeUpstream(chunk.content().retain());
             default -> { }
         }
@@ -362,21 +375,24 @@ public final class ImapRelay {
     }
 
     /** Applies the policy to the collected command (or its prefix) and forwards or refuses it. */
-    private void decide() {
+    private void decide(boolean complete) {
         byte[] bytes = cmd.bytes();
         List<ImapValue> values = ImapValue.parse(bytes, 0, bytes.length);
-        ClientPolicy.Verdict verdict = policy.check(values);
+        ClientPolicy.Verdict verdict = policy.check(values, complete);
         switch (verdict) {
             case ALLOW, ALLOW_AS_EXAMINE -> {
                 boolean selecting = cmd.name.equals("SELECT") || cmd.name.equals("EXAMINE");
                 InFlight f = new InFlight(cmd.tag, cmd.name, verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE,
                         selecting && values.size() > 2 ? values.get(2) : null);
                 inFlight.add(f);
+                if (selecting) {
+                    pendingUidValidity = null; // this mailbox's own, or none: never the previous one's
+                }
                 if (f.examine) {
                     cmd.rewriteSelect();
                 }
                 if (cmd.name.equals("IDLE")) {
-                    idling = true;
+                    idlePending = true; // idling only once the upstream says "+"
                     idleTag = cmd.tag;
                     idleContinued = false;
                 }
@@ -385,8 +401,8 @@ public final class ImapRelay {
                     dirty = true;
                 }
                 for (Part p : cmd.parts) {
-                    if (p.sync) {
-                        forwardSegment(p.buf, true);
+                    if (p.literal) {
+                        forwardSegment(p.buf, p.sync);
                     } else {
                         writeUpstream(p.buf);
                     }
@@ -406,15 +422,33 @@ public final class ImapRelay {
         }
     }
 
-    /** Sends a segment that announces a synchronizing literal: as LITERAL+ if the upstream has it, else gated. */
+    /**
+     * Sends a segment that announces a literal: as LITERAL+ if the upstream has it; else as a synchronizing literal
+     * (a client's {@code {n+}} rewritten to {@code {n}}, RFC 7888 section 4) whose bytes wait for the upstream's "+".
+     */
     private void forwardSegment(ByteBuf seg, boolean sync) {
-        if (!sync) {
-            writeUpstream(seg);
-        } else if (literalPlus) {
-            writeUpstream(toNonSynchronizing(seg));
+        if (literalPlus) {
+            writeUpstream(sync ? toNonSynchronizing(seg) : seg);
         } else {
-            writeUpstream(seg);
+            writeUpstream(sync ? seg : toSynchronizing(seg));
             gated.add(GATE);
+        }
+    }
+
+    /** {@code ...{n+}CRLF} becomes {@code ...{n}CRLF}. */
+    private ByteBuf toSynchronizing(ByteBuf seg) {
+        try {
+            int end = seg.writerIndex();
+            int brace = end - 1;
+            while (brace > seg.readerIndex() && seg.getByte(brace) != '}') {
+                brace--;
+            }
+            ByteBuf out = upstream.alloc().buffer(seg.readableBytes());
+            out.writeBytes(seg, seg.readerIndex(), brace - 1 - seg.readerIndex()); // without the '+'
+            out.writeBytes(seg, brace, end - brace);
+            return out;
+        } finally {
+            seg.release();
         }
     }
 
@@ -460,7 +494,28 @@ public final class ImapRelay {
     }
 
     private void replyLocal(String tag, String reply) {
-        client.writeAndFlush(ascii(tag + " " + reply + "\r\n"));
+        writeLocal(ascii(tag + " " + reply + "\r\n"));
+    }
+
+    /** A reply of the proxy's own: never inside an upstream response being relayed (a literal, a FETCH, a LIST). */
+    private void writeLocal(ByteBuf buf) {
+        if (upInResponse || filtering != null || !localOut.isEmpty()) {
+            localOut.add(buf);
+        } else {
+            client.writeAndFlush(buf);
+        }
+    }
+
+    /** At an upstream response boundary: what the proxy had to say meanwhile. */
+    private void flushLocal() {
+        if (upInResponse || filtering != null || localOut.isEmpty()) {
+            return;
+        }
+        ByteBuf b;
+        while ((b = localOut.poll()) != null) {
+            client.write(b);
+        }
+        client.flush();
     }
 
     // ---------------------------------------------------------------- upstream side
@@ -474,6 +529,9 @@ public final class ImapRelay {
             if (msg instanceof ImapResponseLine line) {
                 upInResponse = !line.endsResponse();
                 onUpstreamLine(line);
+                if (!finished) {
+                    flushLocal();
+                }
             } else if (msg instanceof ImapLiteralChunk chunk) {
                 upInResponse = true;
                 if (filtering != null) {
@@ -499,9 +557,14 @@ public final class ImapRelay {
                         openGate(); // our own synchronizing literal: the client already had its "+"
                     } else {
                         client.write(line.content().retain());
-                        if (idling) {
+                        if (idlePending) {
+                            idlePending = false;
+                            idling = true;
                             idleContinued = true;
                             maybeHandover();
+                            if (!handingOver) {
+                                drainBacklog();
+                            }
                         }
                     }
                     return;
@@ -580,7 +643,13 @@ public final class ImapRelay {
                         selectedMailbox = null;
                     }
                 }
-                case "IDLE" -> idling = false;
+                case "IDLE" -> {
+                    idling = false;
+                    if (idlePending) {
+                        idlePending = false; // the upstream refused IDLE: what the client sent next is a command
+                        drainBacklog();
+                    }
+                }
                 default -> { }
             }
             if (status != ImapStatus.OK && !gated.isEmpty()) {
@@ -705,6 +774,8 @@ public final class ImapRelay {
         }
         backlog.forEach(ReferenceCountUtil::release);
         backlog.clear();
+        localOut.forEach(ReferenceCountUtil::release);
+        localOut.clear();
         Channel upstream = this.upstream;
         Lease lease = this.lease;
         Runnable giveBack = () -> {
@@ -759,9 +830,7 @@ public final class ImapRelay {
 
     // ---------------------------------------------------------------- token hand-over
 
-    /** Line and collection limit of the proxy's own commands in a hand-over (UID SEARCH ALL of a large mailbox). */
     private static final String UIDVALIDITY = "* OK [UIDVALIDITY ";
-    private static final int HANDOVER_LIMIT = 16 * 1024 * 1024;
 
     /** Arms the hand-over for before the upstream's token expires (Office 365 then ends the session). */
     private void scheduleExpiry() {
@@ -821,7 +890,7 @@ public final class ImapRelay {
         CompletableFuture<ImapClient> oldImap = new CompletableFuture<>();
         oldCh.eventLoop().execute(() -> {
             removeRelayHandlers(oldCh);
-            oldImap.complete(ImapClient.attach(oldCh, "mpxh", HANDOVER_LIMIT, HANDOVER_LIMIT));
+            oldImap.complete(ImapClient.attach(oldCh, "mpxh", settings.handoverLimit(), settings.handoverLimit()));
         });
         long[][] oldUids = new long[1][];
         Lease[] newLease = new Lease[1];
@@ -852,7 +921,7 @@ public final class ImapRelay {
             newLease[0] = leased;
             CompletableFuture<ImapClient> attached = new CompletableFuture<>();
             Channel ch = leased.session().channel();
-            ch.eventLoop().execute(() -> attached.complete(ImapClient.attach(ch, "mpxh", HANDOVER_LIMIT, HANDOVER_LIMIT)));
+            ch.eventLoop().execute(() -> attached.complete(ImapClient.attach(ch, "mpxh", settings.handoverLimit(), settings.handoverLimit())));
             return attached;
         }).thenCompose(imap -> {
             newImap[0] = imap;
@@ -995,7 +1064,8 @@ public final class ImapRelay {
 
     private enum Mode { COLLECT, STREAM, DISCARD }
 
-    private record Part(ByteBuf buf, boolean sync) { }
+    /** A piece of a command; {@code literal}: a line that announces a literal, {@code sync}: a synchronizing one. */
+    private record Part(ByteBuf buf, boolean literal, boolean sync) { }
 
     /** A client command being received. */
     private final class Cmd {
@@ -1011,9 +1081,9 @@ public final class ImapRelay {
             this.name = name;
         }
 
-        void add(ByteBuf buf, boolean sync) {
+        void add(ByteBuf buf, boolean literal, boolean sync) {
             size += buf.readableBytes();
-            parts.add(new Part(buf, sync));
+            parts.add(new Part(buf, literal, sync));
         }
 
         byte[] bytes() {
@@ -1027,13 +1097,18 @@ public final class ImapRelay {
             return out;
         }
 
+        /** SELECT becomes EXAMINE; every other byte (an 8-bit quoted mailbox name too) is kept as sent. */
         void rewriteSelect() {
             Part first = parts.get(0);
-            String text = first.buf.toString(StandardCharsets.UTF_8);
-            int sp = text.indexOf(' ');
-            String rewritten = text.substring(0, sp + 1) + "EXAMINE" + text.substring(sp + 1 + "SELECT".length());
-            first.buf.release();
-            parts.set(0, new Part(ascii(rewritten), first.sync));
+            ByteBuf in = first.buf;
+            int sp = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) ' ');
+            int rest = sp + 1 + "SELECT".length();
+            ByteBuf out = client.alloc().buffer(in.readableBytes() + 1);
+            out.writeBytes(in, in.readerIndex(), sp + 1 - in.readerIndex());
+            out.writeCharSequence("EXAMINE", StandardCharsets.US_ASCII);
+            out.writeBytes(in, rest, in.writerIndex() - rest);
+            in.release();
+            parts.set(0, new Part(out, first.literal, first.sync));
         }
 
         void releaseParts() {
@@ -1060,8 +1135,8 @@ public final class ImapRelay {
             }
             upstream.flush();
             ctx.flush();
-            if (!paused() && backlog.isEmpty() && upstream.isWritable()) {
-                ctx.read();
+            if (!paused() && backlog.isEmpty() && upstream.isWritable() && client.isWritable()) {
+                ctx.read(); // neither side's outbound buffer grows without bound
             }
         }
 
@@ -1069,6 +1144,9 @@ public final class ImapRelay {
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (ctx.channel().isWritable() && !finished) {
                 upstream.read();
+                if (!paused() && backlog.isEmpty() && upstream.isWritable()) {
+                    ctx.read(); // a client that did not read its replies is read from again
+                }
             }
             ctx.fireChannelWritabilityChanged();
         }
@@ -1146,7 +1224,7 @@ public final class ImapRelay {
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (ctx.channel().isWritable()) {
                 onClientLoopIfCurrent(() -> {
-                    if (!finished && !paused() && backlog.isEmpty()) {
+                    if (!finished && !paused() && backlog.isEmpty() && client.isWritable()) {
                         client.read();
                     }
                 }, null);

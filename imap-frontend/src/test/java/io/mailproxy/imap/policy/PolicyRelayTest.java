@@ -96,4 +96,32 @@ class PolicyRelayTest {
                 + "c3 NO [NOPERM] This client may not access that mailbox\r\n");
         assertThat(h.upstreamGot()).isEmpty();
     }
+
+    @Test
+    void readOnlySelectOfAnEightBitNameKeepsItsBytes() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, List.of()), "IMAP4REV1", "LITERAL+");
+        h.send("s1 SELECT \"Entw\u00fcrfe\"\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        h.settle();
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        io.netty.buffer.ByteBuf b;
+        while ((b = h.upstream.readOutbound()) != null) {
+            got.writeBytes(io.netty.buffer.ByteBufUtil.getBytes(b));
+            b.release();
+        }
+        assertThat(got.toByteArray()).isEqualTo(
+                "s1 EXAMINE \"Entw\u00fcrfe\"\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    }
+
+    @Test
+    void aMailboxInALargeLiteralCannotBeJudgedAndIsRefused() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Allowed")), "IMAP4REV1", "LITERAL+");
+        h.send("r1 RENAME Allowed {70000}\r\n");
+        assertThat(h.received()).isEqualTo("r1 NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("c1 UID COPY 1:4 {70000}\r\n");
+        assertThat(h.received()).isEqualTo("c1 NO [NOPERM] This client may not access that mailbox\r\n");
+        assertThat(h.upstreamGot()).isEmpty();
+        h.send("a1 APPEND Allowed {70000}\r\n");
+        assertThat(h.received()).as("an APPEND's mailbox comes before its message").isEqualTo("+ Ready for literal data\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("a1 APPEND Allowed {70000+}\r\n");
+    }
 }

@@ -220,4 +220,61 @@ class ImapSessionHandlerTest {
         assertThat(h.upstreamGot()).isEqualTo("a2 SELECT INBOX\r\n");
         assertThat(lease.endings).isEmpty();
     }
+
+    @Test
+    void nothingSentInPlaintextAfterStartTlsIsUsed() throws Exception {
+        io.netty.handler.ssl.util.SelfSignedCertificate cert = new io.netty.handler.ssl.util.SelfSignedCertificate("localhost");
+        try {
+            h.listener.startTls = true;
+            h.listener.ssl = io.netty.handler.ssl.SslContextBuilder.forServer(cert.certificate(), cert.privateKey())
+                    .build().newHandler(h.client.alloc());
+            withAlice().core.nextLease(h.upstream, "IMAP4REV1");
+            h.start().received();
+            h.send("a STARTTLS\r\nb LOGIN alice secret\r\nc NOOP\r\nd LOG");
+            assertThat(h.received()).isEqualTo("a OK Begin TLS negotiation now\r\n");
+            assertThat(h.client.pipeline().first()).isSameAs(h.listener.ssl);
+            assertThat(h.core.logins).as("b LOGIN was sent in plaintext after STARTTLS").isEmpty();
+            assertThat(h.listener.authenticated).isEmpty();
+            assertThat(h.core.logins).as("b LOGIN was sent in plaintext after STARTTLS").isEmpty();
+            assertThat(h.core.handedOut).isEmpty();
+        } finally {
+            cert.delete();
+        }
+    }
+
+    @Test
+    void authenticatePlainWithoutAStringResponseIsBad() {
+        withAlice().start().received();
+        h.send("x1 AUTHENTICATE PLAIN NIL\r\nx2 AUTHENTICATE PLAIN (x)\r\nx3 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA== x\r\n"
+                + "x4 NOOP\r\n");
+        assertThat(h.received()).isEqualTo("x1 BAD Invalid initial response\r\nx2 BAD Invalid initial response\r\n"
+                + "x3 BAD Invalid initial response\r\nx4 OK NOOP completed\r\n");
+        assertThat(h.client.isOpen()).isTrue();
+        assertThat(h.core.logins).isEmpty();
+    }
+
+    @Test
+    void aClientThatDoesNotReadIsNotReadFrom() {
+        h.start().received();
+        ReadCounter counter = new ReadCounter();
+        h.client.pipeline().addFirst(counter);
+        h.client.unsafe().outboundBuffer().setUserDefinedWritability(1, false);
+        h.send("n1 NOOP\r\n");
+        assertThat(counter.reads).as("not read while its replies are not taken").isZero();
+        h.client.unsafe().outboundBuffer().setUserDefinedWritability(1, true);
+        h.settle();
+        assertThat(counter.reads).isEqualTo(1);
+        assertThat(h.received()).isEqualTo("n1 OK NOOP completed\r\n");
+    }
+
+    /** Counts the read() calls the handlers make on the client channel (AUTO_READ is off). */
+    private static final class ReadCounter extends io.netty.channel.ChannelOutboundHandlerAdapter {
+        int reads;
+
+        @Override
+        public void read(io.netty.channel.ChannelHandlerContext ctx) {
+            reads++;
+            ctx.read();
+        }
+    }
 }

@@ -231,4 +231,135 @@ class ImapRelayTest {
         assertThat(h.received()).isEqualTo("x1 BAD Command line too long\r\n");
         assertThat(h.upstreamGot()).isEqualTo("x2 NOOP\r\n");
     }
+
+    @Test
+    void aCommandAfterARefusedIdleIsJudgedByThePolicy() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, java.util.List.of()), "IMAP4REV1", "LITERAL+", "IDLE");
+        h.send("a IDLE x\r\nb SELECT Secret\r\n");
+        assertThat(h.upstreamGot()).as("b waits for the upstream's answer to IDLE").isEqualTo("a IDLE x\r\n");
+        h.reply("a BAD IDLE takes no arguments\r\n");
+        assertThat(h.received()).isEqualTo("a BAD IDLE takes no arguments\r\n");
+        assertThat(h.upstreamGot()).as("read-only: SELECT becomes EXAMINE").isEqualTo("b EXAMINE Secret\r\n");
+    }
+
+    @Test
+    void linesSentBeforeTheIdleContinuationWaitForIt() {
+        login();
+        h.send("i1 IDLE\r\ndone\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("i1 IDLE\r\n");
+        h.reply("+ idling\r\n");
+        assertThat(h.received()).isEqualTo("+ idling\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("done\r\n");
+        h.reply("i1 OK IDLE terminated\r\n");
+        assertThat(h.received()).isEqualTo("i1 OK IDLE terminated\r\n");
+        h.send("n1 NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("n1 NOOP\r\n");
+    }
+
+    @Test
+    void anythingButDoneWhileIdlingIsBadAndCloses() {
+        FakeCore.FakeLease lease = login();
+        h.send("i1 IDLE\r\n");
+        h.reply("+ idling\r\n");
+        h.received();
+        h.upstreamGot();
+        h.send("b STORE 1 +FLAGS (\\Deleted)\r\n");
+        assertThat(h.upstreamGot()).isEmpty();
+        assertThat(h.received()).isEqualTo("* BAD Expected DONE\r\n* BYE Protocol error, closing\r\n");
+        assertThat(h.client.isOpen()).isFalse();
+        assertThat(lease.endings).containsExactly("discard");
+    }
+
+    @Test
+    void aRefusalIsNotWrittenIntoTheMiddleOfAnUpstreamResponse() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, java.util.List.of()), "IMAP4REV1", "LITERAL+");
+        h.send("a1 UID FETCH 5 BODY[]\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("a1 UID FETCH 5 BODY[]\r\n");
+        h.reply("* 1 FETCH (UID 5 BODY[] {20}\r\n0123456789");
+        assertThat(h.received()).isEqualTo("* 1 FETCH (UID 5 BODY[] {20}\r\n0123456789");
+        h.send("a2 UID STORE 5 +FLAGS (\\Deleted)\r\n");
+        assertThat(h.received()).as("nothing of the proxy's own inside the literal").isEmpty();
+        h.reply("abcdefghij)\r\n");
+        assertThat(h.received()).isEqualTo("abcdefghij)\r\na2 NO [NOPERM] This client has read-only access\r\n");
+        h.reply("a1 OK UID FETCH completed\r\n");
+        assertThat(h.received()).isEqualTo("a1 OK UID FETCH completed\r\n");
+    }
+
+    @Test
+    void theProxysContinuationIsNotWrittenIntoTheMiddleOfAnUpstreamResponse() {
+        login();
+        h.send("a1 FETCH 1 BODY[]\r\n");
+        h.upstreamGot();
+        h.reply("* 1 FETCH (BODY[] {10}\r\n01234");
+        assertThat(h.received()).isEqualTo("* 1 FETCH (BODY[] {10}\r\n01234");
+        h.send("a2 SELECT {5}\r\n");
+        assertThat(h.received()).isEmpty();
+        h.reply("56789)\r\n");
+        assertThat(h.received()).isEqualTo("56789)\r\n+ Ready for literal data\r\n");
+    }
+
+    @Test
+    void aClientsLiteralPlusIsSynchronizingToAnUpstreamWithoutIt() {
+        login("IMAP4REV1");
+        h.send("p1 APPEND INBOX {5+}\r\nhello\r\n");
+        assertThat(h.received()).isEmpty();
+        assertThat(h.upstreamGot()).isEqualTo("p1 APPEND INBOX {5}\r\n");
+        h.reply("+ go ahead\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("hello\r\n");
+        assertThat(h.received()).isEmpty();
+        h.reply("p1 OK APPEND completed\r\n");
+        assertThat(h.received()).isEqualTo("p1 OK APPEND completed\r\n");
+    }
+
+    @Test
+    void aLargeLiteralPlusWaitsForTheContinuationOfAnUpstreamWithoutIt() {
+        login("IMAP4REV1");
+        byte[] msg = new byte[200_000];
+        java.util.Arrays.fill(msg, (byte) 'm');
+        h.send("p1 APPEND INBOX {200000+}\r\n");
+        h.send(msg);
+        assertThat(h.upstreamGot()).isEqualTo("p1 APPEND INBOX {200000}\r\n");
+        h.reply("+ go ahead\r\n");
+        h.send("\r\n");
+        assertThat(h.upstreamGot()).hasSize(200_002);
+        h.reply("p1 OK APPEND completed\r\n");
+        assertThat(h.received()).isEqualTo("p1 OK APPEND completed\r\n");
+    }
+
+    @Test
+    void aRefusedLiteralPlusCommandIsDropped() {
+        login("IMAP4REV1");
+        h.send("p1 APPEND Nope {5+}\r\nhello\r\nn1 NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("p1 APPEND Nope {5}\r\n");
+        h.reply("p1 NO [TRYCREATE] no such mailbox\r\n");
+        assertThat(h.received()).isEqualTo("p1 NO [TRYCREATE] no such mailbox\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("n1 NOOP\r\n");
+    }
+
+    @Test
+    void aClientThatDoesNotReadIsNotReadFrom() {
+        login();
+        ReadCounter counter = new ReadCounter();
+        h.client.pipeline().addFirst(counter);
+        h.client.unsafe().outboundBuffer().setUserDefinedWritability(1, false);
+        h.send("n1 NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("n1 NOOP\r\n");
+        h.reply("n1 OK NOOP completed\r\n");
+        assertThat(counter.reads).as("not read while its replies are not taken").isZero();
+        h.client.unsafe().outboundBuffer().setUserDefinedWritability(1, true);
+        h.settle();
+        assertThat(counter.reads).isEqualTo(1);
+        assertThat(h.received()).isEqualTo("n1 OK NOOP completed\r\n");
+    }
+
+    /** Counts the read() calls the handlers make on the client channel (AUTO_READ is off). */
+    private static final class ReadCounter extends io.netty.channel.ChannelOutboundHandlerAdapter {
+        int reads;
+
+        @Override
+        public void read(io.netty.channel.ChannelHandlerContext ctx) {
+            reads++;
+            ctx.read();
+        }
+    }
 }

@@ -167,4 +167,50 @@ class TokenHandoverTest {
         assertThat(h.received()).isEqualTo("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n");
         assertThat(first.endings).containsExactly("discard");
     }
+
+    @Test
+    void aSelectWithoutUidValidityDoesNotInheritThePreviousMailboxs() {
+        h.send("s2 SELECT Other\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("s2 SELECT Other\r\n");
+        h.reply("* 1 EXISTS\r\ns2 OK [READ-WRITE] SELECT completed.\r\n");
+        h.received();
+        nextLeaseAvailable();
+        expiryComes();
+        assertThat(h.upstreamGot()).isEqualTo("mpxh1 UID SEARCH ALL\r\n");
+        h.reply("* SEARCH 5\r\nmpxh1 OK SEARCH completed.\r\n");
+        assertThat(h.upstream2Got()).isEqualTo("mpxh1 SELECT Other\r\n");
+        h.reply2("* 1 EXISTS\r\n* OK [UIDVALIDITY 9] UIDs valid\r\nmpxh1 OK [READ-WRITE] SELECT completed.\r\n");
+        assertThat(h.upstream2Got()).as("INBOX's UIDVALIDITY 7 is not Other's").isEqualTo("mpxh2 UID SEARCH ALL\r\n");
+        h.reply2("* SEARCH 5\r\nmpxh2 OK SEARCH completed.\r\n");
+        assertThat(h.received()).isEmpty();
+        assertThat(h.client.isOpen()).isTrue();
+    }
+
+    @Test
+    void theHandoverLimitIsASetting() {
+        try (Harness small = new Harness()) {
+            Instant now = small.core.clock.instant();
+            small.core.client("alice", "secret", ClientConfig.ImapPolicy.DEFAULT, Protocol.IMAP);
+            small.core.configure("imap.handover-limit = 1k");
+            small.core.nextLease(small.upstream, Optional.of(now.plus(Duration.ofMinutes(10))), CAPS);
+            small.start().received();
+            small.send("a1 LOGIN alice secret\r\n");
+            assertThat(small.received()).startsWith("a1 OK ");
+            small.send("s1 SELECT INBOX\r\n");
+            small.reply("* 300 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\ns1 OK [READ-WRITE] SELECT completed.\r\n");
+            small.received();
+            small.core.nextLease(small.upstream2, Optional.of(now.plus(Duration.ofMinutes(70))), CAPS);
+            small.client.advanceTimeBy(8, TimeUnit.MINUTES);
+            small.client.runScheduledPendingTasks();
+            small.settle();
+            assertThat(small.upstreamGot()).isEqualTo("s1 SELECT INBOX\r\nmpxh1 UID SEARCH ALL\r\n");
+            StringBuilder search = new StringBuilder("* SEARCH");
+            for (int uid = 1000; uid < 1300; uid++) {
+                search.append(' ').append(uid);
+            }
+            small.reply(search + "\r\nmpxh1 OK SEARCH completed.\r\n");
+            assertThat(small.received()).as("a 1.5 KB UID list is over the configured 1 KB")
+                    .isEqualTo("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n");
+        }
+    }
 }

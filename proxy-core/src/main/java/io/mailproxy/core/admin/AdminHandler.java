@@ -118,6 +118,7 @@ final class AdminHandler extends ChannelInboundHandlerAdapter {
         body.put("listeners", listenersUp ? "UP" : "DOWN");
         body.put("accounts", accounts);
         body.put("problems", problems);
+        health.queue().ifPresent(q -> body.put("queue", q));
         return response(problems.isEmpty() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, JSON,
                 Json.write(body) + "\n");
     }

@@ -16,6 +16,11 @@ public interface HealthSource {
     /** Every configured account, in configuration order. */
     List<AccountHealth> accounts();
 
+    /** The SMTP queue, when there is one: shown in {@code /health}, never a reason for DOWN by itself. */
+    default java.util.Optional<StatusReport.Queue> queue() {
+        return java.util.Optional.empty();
+    }
+
     static HealthSource of(BooleanSupplier listenersUp, Supplier<List<AccountHealth>> accounts) {
         return new HealthSource() {
             @Override

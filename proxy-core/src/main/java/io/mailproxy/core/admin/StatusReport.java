@@ -16,6 +16,7 @@ import java.util.Optional;
  * @param sessions the open client sessions (the daemon may cap the list; {@code sessionsOpen} is the real count)
  * @param pools    one entry per upstream pool (account × protocol)
  * @param accounts one entry per configured account: its credential state and token expiry
+ * @param queue    the SMTP store-and-forward queue, when the SMTP frontend runs one
  */
 public record StatusReport(
         Instant time,
@@ -25,12 +26,34 @@ public record StatusReport(
         int sessionsUnauthenticated,
         List<SessionInfo> sessions,
         List<Pool> pools,
-        List<Account> accounts) {
+        List<Account> accounts,
+        Optional<Queue> queue) {
 
     public StatusReport {
         sessions = List.copyOf(sessions);
         pools = List.copyOf(pools);
         accounts = List.copyOf(accounts);
+    }
+
+    /** A report without a queue. */
+    public StatusReport(Instant time, Instant started, String version, int sessionsOpen, int sessionsUnauthenticated,
+                        List<SessionInfo> sessions, List<Pool> pools, List<Account> accounts) {
+        this(time, started, version, sessionsOpen, sessionsUnauthenticated, sessions, pools, accounts,
+                Optional.empty());
+    }
+
+    /**
+     * The SMTP store-and-forward queue.
+     *
+     * @param depth        messages waiting
+     * @param bytes        their size on disk
+     * @param oldestAge    how long the oldest has waited
+     * @param heldAccounts accounts whose delivery is paused (quota, throttling, upstream down), with the reason
+     */
+    public record Queue(int depth, long bytes, Optional<Duration> oldestAge, java.util.Map<String, String> heldAccounts) {
+        public Queue {
+            heldAccounts = java.util.Map.copyOf(heldAccounts);
+        }
     }
 
     /**

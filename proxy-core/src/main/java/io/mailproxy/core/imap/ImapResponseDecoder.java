@@ -90,7 +90,10 @@ public final class ImapResponseDecoder extends ByteToMessageDecoder {
                     return;
                 }
             }
-            long literal = kind == ImapResponseLine.Kind.CONTINUATION ? -1 : literalAnnouncement(in, start, end);
+            // a continuation's and a status response's text (OK/NO/BAD/BYE/PREAUTH) is resp-text: a "{n}" at its
+            // end is text, not a literal (RFC 3501 section 9)
+            long literal = kind == ImapResponseLine.Kind.CONTINUATION || status != null ? -1
+                    : literalAnnouncement(in, start, end);
             if (literal == -2) {
                 fail(in, new CorruptedFrameException("IMAP literal length out of range"));
                 return;

@@ -36,4 +36,11 @@ public interface Frontend {
     default void refuse(Channel channel, String reason) {
         channel.close();
     }
+
+    /**
+     * Releases what the frontend owns beyond its connections (the SMTP delivery worker), after the listeners have
+     * stopped and the sessions drained. The default does nothing.
+     */
+    default void close() {
+    }
 }

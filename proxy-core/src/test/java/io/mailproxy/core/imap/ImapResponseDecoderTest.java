@@ -27,6 +27,11 @@ class ImapResponseDecoderTest {
             + "+\r\n"
             + "A1 ok FETCH completed\r\n"
             + "a.2 NO [TRYCREATE] no such mailbox\r\n"
+            // status response text is text, never a literal (RFC 3501 resp-text), even when it ends in {n}
+            + "a3 NO Mailbox doesn't exist: x{9999}\r\n"
+            + "* OK [ALERT] over quota {12}\r\n"
+            + "* PREAUTH hi {1}\r\n"
+            + "+ send {3}\r\n"
             + "* BYE Session invalidated - AccessTokenExpired\n";
 
     /** What a consumer sees: one string per message, for comparing whole decodes. */
@@ -85,6 +90,10 @@ class ImapResponseDecoderTest {
             "CONTINUATION|+|null|true|-1|+",
             "TAGGED|A1|OK|true|-1|A1 ok FETCH completed",
             "TAGGED|a.2|NO|true|-1|a.2 NO [TRYCREATE] no such mailbox",
+            "TAGGED|a3|NO|true|-1|a3 NO Mailbox doesn't exist: x{9999}",
+            "UNTAGGED|*|OK|true|-1|* OK [ALERT] over quota {12}",
+            "UNTAGGED|*|PREAUTH|true|-1|* PREAUTH hi {1}",
+            "CONTINUATION|+|null|true|-1|+ send {3}",
             "UNTAGGED|*|BYE|true|-1|* BYE Session invalidated - AccessTokenExpired");
 
     @Test

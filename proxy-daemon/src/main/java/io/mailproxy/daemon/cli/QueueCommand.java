@@ -1,14 +1,22 @@
 package io.mailproxy.daemon.cli;
 
+import io.mailproxy.daemon.control.ControlClient;
+import io.mailproxy.smtp.queue.SmtpQueue;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-/** {@code mailproxy queue list|retry|delete}: the SMTP store-and-forward queue. */
+/**
+ * {@code mailproxy queue list|retry|delete}: the SMTP store-and-forward queue, through the running daemon when there
+ * is one, else straight on {@code <state-dir>/spool}.
+ */
 @Command(name = "queue", mixinStandardHelpOptions = true,
-        description = "Manage the SMTP store-and-forward queue: list, retry ID|all, delete ID.")
+        description = "Manage the SMTP store-and-forward queue: list, retry ID|all (make due now), delete ID...")
 public final class QueueCommand implements Callable<Integer> {
 
     @Mixin
@@ -17,11 +25,60 @@ public final class QueueCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "ACTION", description = "list, retry or delete")
     String action;
 
-    @Parameters(index = "1..*", paramLabel = "ID", arity = "0..*", description = "message ids")
+    @Parameters(index = "1..*", paramLabel = "ID", arity = "0..*", description = "message ids (retry also takes 'all')")
     List<String> ids;
 
     @Override
-    public Integer call() {
-        throw new NotAvailableYet("queue (store-and-forward)");
+    public Integer call() throws IOException {
+        Path stateDir = config.load().stateDir();
+        boolean viaDaemon = ControlClient.isRunning(stateDir);
+        ControlClient daemon = new ControlClient(stateDir);
+        List<String> args = ids == null ? List.of() : ids;
+        switch (action) {
+            case "list" -> {
+                List<String> lines = viaDaemon ? daemon.queueList()
+                        : offline(stateDir).list().stream().map(SmtpQueue.QueuedMessage::line).toList();
+                if (lines.isEmpty()) {
+                    System.out.println("the queue is empty");
+                }
+                lines.forEach(System.out::println);
+            }
+            case "retry", "delete" -> {
+                if (args.isEmpty()) {
+                    System.err.println("mailproxy queue " + action + ": needs " + (action.equals("retry") ? "ID or all" : "ID"));
+                    return ExitCodes.USAGE;
+                }
+                SmtpQueue queue = viaDaemon ? null : offline(stateDir);
+                int failures = 0;
+                for (String id : args) {
+                    try {
+                        if (action.equals("retry")) {
+                            System.out.println(viaDaemon ? String.join("\n", daemon.queueRetry(id))
+                                    : queue.retry(id) + " message(s) made due now");
+                        } else {
+                            if (viaDaemon) {
+                                daemon.queueDelete(id);
+                            } else {
+                                queue.delete(id);
+                            }
+                            System.out.println("deleted " + id);
+                        }
+                    } catch (ControlClient.ControlException | IllegalArgumentException | IllegalStateException e) {
+                        System.err.println("mailproxy queue " + action + " " + id + ": " + e.getMessage());
+                        failures++;
+                    }
+                }
+                return failures == 0 ? ExitCodes.OK : ExitCodes.RUNTIME_FAILURE;
+            }
+            default -> {
+                System.err.println("mailproxy queue: unknown action '" + action + "': expected list, retry or delete");
+                return ExitCodes.USAGE;
+            }
+        }
+        return ExitCodes.OK;
+    }
+
+    private static SmtpQueue offline(Path stateDir) throws IOException {
+        return SmtpQueue.offline(stateDir, Clock.systemUTC());
     }
 }

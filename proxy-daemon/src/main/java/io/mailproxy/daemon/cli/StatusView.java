@@ -108,6 +108,16 @@ final class StatusView {
                 column("TOKEN EXPIRES", a -> until(instant(a.get("tokenExpiresAt")), now)),
                 column("LAST SUCCESS", a -> ago(instant(a.get("lastSuccessAt")), now)),
                 column("ERROR", a -> text(a.get("error")))), "no accounts configured");
+
+        if (report.get("queue") instanceof Map<?, ?> queue) {
+            out.append("\nSMTP QUEUE\n");
+            out.append(text(queue.get("depth"))).append(" message(s), ").append(text(queue.get("bytes")))
+                    .append(" bytes, oldest waiting ").append(seconds(queue.get("oldestAge"))).append('\n');
+            if (queue.get("heldAccounts") instanceof Map<?, ?> held) {
+                held.forEach((account, why) -> out.append("held: ").append(account).append(": ").append(why)
+                        .append('\n'));
+            }
+        }
         return out.toString();
     }
 

@@ -66,6 +66,20 @@ public final class ControlClient {
         return call(ControlProtocol.STATUS, null);
     }
 
+    /** The running daemon's queue, one line per message. */
+    public List<String> queueList() throws IOException {
+        return call(ControlProtocol.QUEUE_LIST, null);
+    }
+
+    /** Makes a message (or "all") due now; the daemon's answer line. */
+    public List<String> queueRetry(String idOrAll) throws IOException {
+        return call(ControlProtocol.QUEUE_RETRY + " " + idOrAll, null);
+    }
+
+    public List<String> queueDelete(String id) throws IOException {
+        return call(ControlProtocol.QUEUE_DELETE + " " + id, null);
+    }
+
     /** @throws ControlException when the daemon answers ERR */
     List<String> call(String request, String payload) throws IOException {
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {

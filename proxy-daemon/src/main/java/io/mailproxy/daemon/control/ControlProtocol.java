@@ -14,6 +14,9 @@ final class ControlProtocol {
     static final String SECRET_LIST = "SECRET-LIST";
     static final String STATUS = "STATUS";
     static final String CHECK = "CHECK";
+    static final String QUEUE_LIST = "QUEUE-LIST";
+    static final String QUEUE_RETRY = "QUEUE-RETRY";
+    static final String QUEUE_DELETE = "QUEUE-DELETE";
     static final String END = ".";
 
     /** Requests are tiny; a larger one is an attack or a bug. */

@@ -32,6 +32,8 @@ public final class ControlServer implements AutoCloseable {
     private final Supplier<List<String>> status;
     private final Supplier<List<String>> check;
     private final Thread thread;
+    /** The SMTP store-and-forward queue, once the daemon has it (QUEUE-* requests). */
+    private volatile io.mailproxy.smtp.queue.SmtpQueue queue;
 
     private ControlServer(Path path, ServerSocketChannel server, SecretStore secrets, Supplier<List<String>> status,
                           Supplier<List<String>> check) {
@@ -63,6 +65,11 @@ public final class ControlServer implements AutoCloseable {
         cs.thread.start();
         log.info("control socket: {}", path);
         return cs;
+    }
+
+    /** Serves QUEUE-LIST, QUEUE-RETRY and QUEUE-DELETE from this queue. */
+    public void queue(io.mailproxy.smtp.queue.SmtpQueue queue) {
+        this.queue = queue;
     }
 
     private void serve() {
@@ -118,6 +125,8 @@ public final class ControlServer implements AutoCloseable {
                     out.print("OK\n");
                     lines.forEach(l -> out.print(l + "\n"));
                 }
+                case ControlProtocol.QUEUE_LIST, ControlProtocol.QUEUE_RETRY, ControlProtocol.QUEUE_DELETE ->
+                        queueRequest(verb, arg, out);
                 default -> out.print("ERR unknown request " + verb + "\n");
             }
         } catch (IllegalArgumentException | IllegalStateException e) {
@@ -125,6 +134,37 @@ public final class ControlServer implements AutoCloseable {
         }
         out.print(ControlProtocol.END + "\n");
         out.flush();
+    }
+
+    private void queueRequest(String verb, String arg, PrintWriter out) {
+        io.mailproxy.smtp.queue.SmtpQueue q = queue;
+        if (q == null) {
+            throw new IllegalStateException("the SMTP queue is not available in this daemon");
+        }
+        try {
+            queueRequest(q, verb, arg, out);
+        } catch (IOException e) {
+            throw new IllegalStateException("spool error: " + e.getMessage(), e);
+        }
+    }
+
+    private static void queueRequest(io.mailproxy.smtp.queue.SmtpQueue q, String verb, String arg, PrintWriter out)
+            throws IOException {
+        switch (verb) {
+            case ControlProtocol.QUEUE_LIST -> {
+                var messages = q.list();
+                out.print("OK\n");
+                messages.forEach(m -> out.print(m.line() + "\n"));
+            }
+            case ControlProtocol.QUEUE_RETRY -> {
+                int n = q.retry(arg);
+                out.print("OK\n" + n + " message(s) made due now\n");
+            }
+            default -> {
+                q.delete(arg);
+                out.print("OK\ndeleted " + arg + "\n");
+            }
+        }
     }
 
     private static String requireLine(BufferedReader in) throws IOException {

@@ -85,9 +85,34 @@ class CliTest {
     }
 
     @Test
-    void queueSaysNotAvailableYetWithExitOne() throws Exception {
-        Path conf = Files.writeString(dir.resolve("m.conf"),
-                "mailproxy { state-dir = \"" + dir.resolve("state") + "\" }\n");
-        assertThat(run("", "queue", "list", "--config", conf.toString())).isEqualTo(1);
+    void queueWithoutADaemonWorksOnTheSpool() throws Exception {
+        Path state = dir.resolve("state");
+        Path conf = Files.writeString(dir.resolve("m.conf"), "mailproxy { state-dir = \"" + state + "\" }\n");
+        assertThat(run("", "queue", "list", "--config", conf.toString())).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("the queue is empty");
+
+        // a message accepted by an earlier run
+        io.mailproxy.smtp.queue.Spool spool = io.mailproxy.smtp.queue.Spool.open(
+                io.mailproxy.smtp.queue.SmtpQueue.spoolDirectory(state), 1L << 30,
+                io.mailproxy.smtp.queue.Spool.Durability.FSYNC, Runnable::run, java.time.Clock.systemUTC(),
+                java.time.Duration.ZERO);
+        io.mailproxy.smtp.queue.Spool.Writer w = spool.newMessage();
+        w.write(io.netty.buffer.Unpooled.copiedBuffer("Subject: x\r\n\r\nbody\r\n", StandardCharsets.US_ASCII));
+        String id = w.commit("box@example.test", "app", "app@legacy.example", "app@legacy.example", java.util.List.of(),
+                java.util.List.of("boss@example.test")).get().id();
+
+        out.reset();
+        assertThat(run("", "queue", "list", "--config", conf.toString())).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).startsWith(id + " ").contains("account box@example.test")
+                .contains("from <app@legacy.example> to <boss@example.test>").contains("attempts 0");
+        assertThat(run("", "queue", "retry", "all", "--config", conf.toString())).isZero();
+        assertThat(run("", "queue", "retry", "MWW0-0000000000", "--config", conf.toString())).isEqualTo(1);
+        assertThat(run("", "queue", "delete", id, "--config", conf.toString())).isZero();
+        try (var files = Files.list(io.mailproxy.smtp.queue.SmtpQueue.spoolDirectory(state))) {
+            assertThat(files.toList()).isEmpty();
+        }
+        assertThat(run("", "queue", "delete", id, "--config", conf.toString())).isEqualTo(1);
+        assertThat(run("", "queue", "delete", "--config", conf.toString())).isEqualTo(2);
+        assertThat(run("", "queue", "flush", "--config", conf.toString())).isEqualTo(2);
     }
 }

@@ -128,4 +128,14 @@ class StatusViewTest {
         assertThat(StatusView.duration(Duration.ofHours(52))).isEqualTo("2d04h");
         assertThat(StatusView.duration(Duration.ofSeconds(-5))).isEqualTo("0s");
     }
+
+    @Test
+    void showsTheSmtpQueueWhenThereIsOne() {
+        StatusReport withQueue = new StatusReport(NOW, NOW, "0.1.0", 0, 0, List.of(), List.of(), List.of(),
+                java.util.Optional.of(new StatusReport.Queue(3, 30720, java.util.Optional.of(java.time.Duration.ofSeconds(95)),
+                        java.util.Map.of("reports@contoso.com", "quota: 554 5.2.0 until 2026-11-26T18:00:00Z"))));
+        String text = StatusView.render((java.util.Map<?, ?>) Json.parse(Json.write(withQueue)));
+        assertThat(text).contains("SMTP QUEUE\n3 message(s), 30720 bytes, oldest waiting 1m35s\n")
+                .contains("held: reports@contoso.com: quota: 554 5.2.0 until 2026-11-26T18:00:00Z\n");
+    }
 }

@@ -21,6 +21,7 @@ import io.mailproxy.smtp.codec.SmtpReply;
 import io.mailproxy.smtp.codec.SmtpServerDecoder;
 import io.mailproxy.smtp.rewrite.HeaderBlockTooLargeException;
 import io.mailproxy.smtp.rewrite.SenderRewriter;
+import io.mailproxy.smtp.queue.Spool;
 import io.mailproxy.smtp.upstream.UpstreamTransaction;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -48,6 +49,11 @@ import org.slf4j.LoggerFactory;
  * <p>Everything runs on the client channel's event loop. The session pauses the {@link SmtpServerDecoder} whenever
  * it waits (for the authenticator, the pool, an upstream reply, a writable upstream); a pipelined command that must
  * wait is kept in {@link #deferred} and handled when the wait ends, so replies always come in command order.
+ *
+ * <p>For a client with {@code smtp.queue = true} (store-and-forward), nothing goes upstream: MAIL, RCPT and DATA are
+ * answered locally, the message streams into a {@link Spool.Writer} (the client is not read while a write is
+ * pending, and every write and fsync runs on the blocking executor), and the final reply,
+ * {@code 250 2.0.0 Queued as ID}, comes only once the message and its envelope are fsynced (DESIGN rule 5).
  */
 public final class SmtpSession extends ChannelInboundHandlerAdapter {
 
@@ -60,6 +66,8 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private final ListenerContext listener;
     private final SmtpSettings settings;
     private final SmtpServerDecoder decoder;
+    /** The store-and-forward spool, or null when the queue is not available (tests of pass-through only). */
+    private final Spool spool;
 
     private ChannelHandlerContext ctx;
     private String sid = "-";
@@ -80,10 +88,17 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private boolean dataActivity;
 
     public SmtpSession(CoreServices services, ListenerContext listener, SmtpSettings settings, SmtpServerDecoder decoder) {
+        this(services, listener, settings, decoder, null);
+    }
+
+    /** @param spool where clients with {@code smtp.queue = true} store their messages (null: pass-through only) */
+    public SmtpSession(CoreServices services, ListenerContext listener, SmtpSettings settings, SmtpServerDecoder decoder,
+                       Spool spool) {
         this.services = services;
         this.listener = listener;
         this.settings = settings;
         this.decoder = decoder;
+        this.spool = spool;
     }
 
     /** One transaction's upstream side and progress. */
@@ -103,6 +118,12 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         boolean backpressure;
         SenderRewriter rewriter;
         SmtpReply abortReply;
+        /** Store-and-forward: no upstream in the session; the message goes to the spool. */
+        boolean queued;
+        final List<String> rcpts = new ArrayList<>();
+        Spool.Writer writer;
+        /** The spool commit has started: the message is no longer the session's to drop. */
+        boolean committing;
 
         Transaction(AccountConfig account, MailArguments mail, long maxSize) {
             this.account = account;
@@ -507,8 +528,8 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         SmtpPolicy policy = accepted.client().smtp();
         log.info("[{}] client {} logged in ({}), account {}, sender {}", sid, accepted.client().login(), how,
                 accepted.account().name(), policy.sender().name().toLowerCase(java.util.Locale.ROOT));
-        if (policy.queue()) {
-            log.warn("[{}] client {} has smtp.queue = true, but store-and-forward is not implemented yet:"
+        if (policy.queue() && spool == null) {
+            log.warn("[{}] client {} has smtp.queue = true, but the spool is not available:"
                     + " relaying in pass-through mode (250 only after the upstream's 250)", sid, accepted.client().login());
         }
     }
@@ -572,6 +593,21 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         if (args.needsUtf8() && !args.parameters().containsKey("SMTPUTF8")) {
             error("553 5.6.7 Non-ASCII address requires SMTPUTF8");
+            return;
+        }
+        if (queued()) {
+            String size = args.parameters().get("SIZE");
+            if (spool.full() || (size != null && spool.usedBytes() + Long.parseLong(size) > spool.maxSize())) {
+                log.warn("[{}] the spool is full ({} octets): message refused with 452 4.3.1", sid, spool.usedBytes());
+                reply("452 4.3.1 Insufficient system storage");
+                return;
+            }
+            Transaction t = new Transaction(login.account(), args, maxSize);
+            t.queued = true;
+            t.acquiring = false;
+            tx = t;
+            state = SmtpState.MAIL;
+            reply("250 2.1.0 Sender OK");
             return;
         }
         Transaction t = new Transaction(login.account(), args, maxSize);
@@ -711,6 +747,13 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             refuseRcpt("452 4.5.3 Too many recipients", false);
             return;
         }
+        if (tx.queued) {
+            tx.recipients++;
+            tx.accepted++;
+            tx.rcpts.add(args.address());
+            reply("250 2.1.5 Recipient OK");
+            return;
+        }
         Transaction t = tx;
         t.recipients++;
         t.up.command("RCPT TO:<" + args.address() + ">", r -> {
@@ -771,6 +814,17 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("554 5.5.1 No valid recipients");
             return;
         }
+        if (tx.queued) {
+            state = SmtpState.DATA;
+            SmtpPolicy policy = login.client().smtp();
+            if (policy.sender() == SmtpPolicy.Sender.REWRITE) {
+                tx.rewriter = new SenderRewriter(tx.account.from(), policy.originalFrom(), settings.headerLimit());
+            }
+            tx.writer = spool.newMessage();
+            decoder.startData(tx.maxSize);
+            reply("354 Start mail input; end with <CRLF>.<CRLF>");
+            return;
+        }
         Transaction t = tx;
         t.awaiting354 = true;
         t.up.command("DATA", r -> {
@@ -802,7 +856,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     private void onChunk(DataChunk chunk) {
         Transaction t = tx;
-        if (t == null || t.abortReply != null || t.up == null || t.up.isFinished()) {
+        if (t == null || t.abortReply != null || (!t.queued && (t.up == null || t.up.isFinished()))) {
             chunk.release();
             return;
         }
@@ -816,6 +870,10 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
+        if (t.queued) {
+            spoolWrite(t, out);
+            return;
+        }
         if (out.isReadable()) {
             t.up.data(out);
         } else {
@@ -825,6 +883,30 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             t.backpressure = true;
             decoder.pause();
         }
+    }
+
+    /** Appends to the spool file off the event loop; the client is not read while the write is pending. */
+    private void spoolWrite(Transaction t, ByteBuf out) {
+        if (!out.isReadable()) {
+            out.release();
+            return;
+        }
+        t.backpressure = true;
+        decoder.pause();
+        t.writer.write(out).whenComplete((v, failure) -> onLoop(() -> {
+            if (t != tx) {
+                return;
+            }
+            t.backpressure = false;
+            if (failure != null) {
+                log.error("[{}] writing to the spool failed: {}", sid, unwrap(failure).toString());
+                abortData(t, SmtpReply.of(451, "4.3.0 Local error in processing, message not queued"));
+            } else if (t.writer.overflowed()) {
+                log.warn("[{}] the spool filled up during DATA: message refused with 452 4.3.1", sid);
+                abortData(t, SmtpReply.of(452, "4.3.1 Insufficient system storage"));
+            }
+            proceed();
+        }));
     }
 
     private void abortData(Transaction t, SmtpReply reply) {
@@ -866,6 +948,10 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             stopIfShuttingDown();
             return;
         }
+        if (t.queued) {
+            commitToSpool(t, end.size());
+            return;
+        }
         if (t.rewriter != null) {
             ByteBuf rest = t.rewriter.finish(ctx.alloc());
             if (rest.isReadable()) {
@@ -898,6 +984,66 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /**
+     * Queue mode, after the client's CRLF.CRLF: the rest of the rewritten header (if any) is written, then the
+     * message and its envelope are fsynced; the 250 comes only after that (DESIGN rule 5).
+     */
+    private void commitToSpool(Transaction t, long size) {
+        if (t.rewriter != null) {
+            ByteBuf rest = t.rewriter.finish(ctx.alloc());
+            if (rest.isReadable()) {
+                t.writer.write(rest);
+            } else {
+                rest.release();
+            }
+        }
+        t.awaitingFinal = true;
+        t.committing = true;
+        decoder.pause();
+        boolean rewrite = login.client().smtp().sender() == SmtpPolicy.Sender.REWRITE;
+        List<String> parameters = new ArrayList<>();
+        String body = t.mail.parameters().get("BODY");
+        if (body != null) {
+            parameters.add("BODY=" + body.toUpperCase(java.util.Locale.ROOT));
+        }
+        if (t.mail.parameters().containsKey("SMTPUTF8")) {
+            parameters.add("SMTPUTF8");
+        }
+        String client = login.client().login();
+        t.writer.commit(t.account.name(), client, rewrite ? t.account.from() : t.mail.address(), t.mail.address(),
+                parameters, t.rcpts).whenComplete((env, failure) -> onLoop(() -> {
+                    SmtpReply r;
+                    if (failure == null) {
+                        count("queued");
+                        log.info("[{}] message of {} octets for {} recipient(s) queued as {}", sid, size,
+                                t.rcpts.size(), env.id());
+                        r = SmtpReply.of(250, "2.0.0 Queued as " + env.id());
+                    } else if (t.writer.overflowed()) {
+                        r = SmtpReply.of(452, "4.3.1 Insufficient system storage");
+                    } else {
+                        log.error("[{}] the message could not be queued: {}", sid, unwrap(failure).toString());
+                        r = SmtpReply.of(451, "4.3.0 Local error in processing, message not queued");
+                    }
+                    if (t != tx) {
+                        if (failure == null) {
+                            log.info("[{}] client left before the 250 for {}; the message stays queued", sid, env.id());
+                        }
+                        return;
+                    }
+                    t.awaitingFinal = false;
+                    endTransaction();
+                    state = SmtpState.READY;
+                    send(r.encode());
+                    stopIfShuttingDown();
+                    proceed();
+                }));
+    }
+
+    /** This login's messages go to the spool. */
+    private boolean queued() {
+        return spool != null && login != null && login.client().smtp().queue();
+    }
+
     /** Ends the transaction after a final reply (or RSET): the connection goes back to the pool. */
     private void endTransaction() {
         Transaction t = tx;
@@ -907,6 +1053,12 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         tx = null;
         if (state == SmtpState.MAIL || state == SmtpState.DATA) {
             state = SmtpState.READY;
+        }
+        if (t.queued) {
+            if (t.writer != null && !t.committing) {
+                t.writer.abort();
+            }
+            return;
         }
         if (t.acquiring) {
             t.cancelled = true;
@@ -926,6 +1078,14 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         tx = null;
+        if (t.queued) {
+            if (t.writer != null && !t.committing) {
+                log.info("[{}] client left in the middle of a message; nothing of it is queued", sid);
+                count("aborted");
+                t.writer.abort();
+            }
+            return;
+        }
         if (t.acquiring) {
             t.cancelled = true;
         } else if (t.up != null) {

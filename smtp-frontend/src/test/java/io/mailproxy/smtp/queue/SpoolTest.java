@@ -1,0 +1,156 @@
+package io.mailproxy.smtp.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpoolTest {
+
+    @TempDir
+    Path dir;
+
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-11-25T12:00:00Z"));
+
+    private List<String> files() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void recoveryRemovesWhatACrashLeftHalfWrittenAndResumesCommittedMessages() throws Exception {
+        Spool spool = QueueTestSupport.open(dir, clock);
+        Envelope kept = QueueTestSupport.accept(spool, "a@x.com", List.of("b@x.com", "c@x.com"), "Subject: s\r\n\r\n.. x\r\n");
+        DeliveryState state = new DeliveryState(2, clock.instant().plusSeconds(60), "451 4.4.1 later",
+                Set.of("b@x.com"), Map.of(), false);
+        spool.writeState(kept.id(), state);
+        // a crash during receiving: message bytes without an envelope, and temporary files
+        Files.writeString(dir.resolve("MWW0-0123456789.msg"), "half a message");
+        Files.writeString(dir.resolve("MWW1-0123456789.msg"), "whole message");
+        Files.writeString(dir.resolve("MWW1-0123456789.env.tmp"), "mailproxy-envelope 1\nid MWW1");
+        Files.writeString(dir.resolve(kept.id() + ".state.tmp"), "mailproxy-state 1\n");
+
+        Spool reopened = QueueTestSupport.open(dir, clock);
+        assertThat(files()).containsExactly(kept.id() + ".env", kept.id() + ".msg", kept.id() + ".state");
+        assertThat(reopened.recovered()).singleElement().satisfies(s -> {
+            assertThat(s.envelope()).isEqualTo(kept);
+            assertThat(s.state()).isEqualTo(state);
+        });
+        assertThat(reopened.usedBytes()).isEqualTo(Files.size(dir.resolve(kept.id() + ".msg"))
+                + Files.size(dir.resolve(kept.id() + ".env")));
+    }
+
+    @Test
+    void administrationWithoutTheDaemonLeavesFilesInProgressAlone() throws Exception {
+        Spool spool = QueueTestSupport.open(dir, clock);
+        Envelope kept = QueueTestSupport.accept(spool, "a@x.com", List.of("b@x.com"), "x\r\n");
+        Files.writeString(dir.resolve("MWW0-0123456789.msg"), "being received");
+        Files.writeString(dir.resolve("MWW1-0123456789.env.tmp"), "being committed");
+        SmtpQueue offline = SmtpQueue.offline(dir.getParent().resolve("state-of-" + dir.getFileName()), clock);
+        assertThat(offline.list()).isEmpty(); // no spool directory there: an empty queue, nothing created
+
+        Spool admin = Spool.openForAdministration(dir, clock);
+        assertThat(admin.recovered()).extracting(s -> s.envelope().id()).containsExactly(kept.id());
+        assertThat(files()).contains("MWW0-0123456789.msg", "MWW1-0123456789.env.tmp");
+    }
+
+    @Test
+    void retireRemovesEverythingAndFreesTheSpace() throws Exception {
+        Spool spool = QueueTestSupport.open(dir, clock);
+        Envelope e = QueueTestSupport.accept(spool, "a@x.com", List.of("b@x.com"), "x\r\n");
+        spool.writeState(e.id(), DeliveryState.initial(clock.instant()));
+        spool.retire(e.id());
+        assertThat(files()).isEmpty();
+        assertThat(spool.usedBytes()).isZero();
+    }
+
+    @Test
+    void abortedMessageLeavesNothing() throws Exception {
+        Spool spool = QueueTestSupport.open(dir, clock);
+        Spool.Writer w = spool.newMessage();
+        w.write(Unpooled.copiedBuffer("Subject: x\r\n", StandardCharsets.US_ASCII)).get();
+        assertThat(files()).containsExactly(w.id() + ".msg");
+        w.abort();
+        assertThat(files()).isEmpty();
+        assertThat(spool.usedBytes()).isZero();
+    }
+
+    @Test
+    void messagesEndingTogetherShareOneDirectoryFsync() throws Exception {
+        AtomicInteger dirSyncs = new AtomicInteger();
+        AtomicInteger fileSyncs = new AtomicInteger();
+        Spool.Durability counting = new Spool.Durability() {
+            @Override
+            public void force(FileChannel file) throws IOException {
+                fileSyncs.incrementAndGet();
+                file.force(true);
+            }
+
+            @Override
+            public void forceDirectory(Path d) throws IOException {
+                dirSyncs.incrementAndGet();
+                FSYNC.forceDirectory(d);
+            }
+        };
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            Spool spool = Spool.open(dir, 1L << 30, counting, pool, clock, Duration.ofMillis(50));
+            List<CompletableFuture<Envelope>> commits = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                Spool.Writer w = spool.newMessage();
+                w.write(Unpooled.copiedBuffer("Subject: " + i + "\r\n\r\nbody\r\n", StandardCharsets.US_ASCII));
+                commits.add(w.commit(QueueTestSupport.ACCOUNT, "app", "a@x.com", "a@x.com", List.of(), List.of("b@x.com")));
+            }
+            CompletableFuture.allOf(commits.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+            assertThat(fileSyncs.get()).isEqualTo(16); // each message and each envelope
+            assertThat(dirSyncs.get()).isBetween(1, 4);  // shared: far fewer than one per message
+            assertThat(files()).hasSize(16);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void idsAreUniqueAndSafeAsFileNames() throws Exception {
+        Spool spool = QueueTestSupport.open(dir, clock);
+        Set<String> ids = new java.util.HashSet<>();
+        for (int i = 0; i < 1000; i++) {
+            String id = spool.newId();
+            assertThat(Spool.validId(id)).as(id).isTrue();
+            ids.add(id);
+        }
+        assertThat(ids).hasSize(1000);
+        assertThat(Spool.validId("../../etc/passwd")).isFalse();
+    }
+
+    @Test
+    void envelopeAndStateRoundTrip() throws Exception {
+        Envelope e = new Envelope("MWW-0123456789", "acc", "cl", "", "\"odd local\"@x.com", List.of("SMTPUTF8"),
+                List.of("r1@x.com", "r\u00e9@x.com"), clock.instant(), 42);
+        assertThat(Envelope.decode(e.encode())).isEqualTo(e);
+        DeliveryState s = new DeliveryState(3, clock.instant(), "550 5.1.1 no\r\nsuch", Set.of("r1@x.com"),
+                Map.of("\"a b\"@x.com", "550 5.1.1 User unknown"), true);
+        DeliveryState back = DeliveryState.decode(s.encode());
+        assertThat(back).isEqualTo(s);
+        assertThat(back.lastReply()).isEqualTo("550 5.1.1 no such");
+    }
+}
