@@ -568,13 +568,17 @@ final class ImapMaildrop implements Pop3Maildrop {
             streamed += end - data.readerIndex();
             ByteBuf slice = data.retainedSlice(data.readerIndex(), end - data.readerIndex());
             pendingWrites++;
-            up.suspendReading();
             EventLoop upstreamLoop = up.channel().eventLoop();
             client.writeAndFlush(new Pop3Data(slice)).addListener(f -> upstreamLoop.execute(() -> {
-                if (--pendingWrites == 0) {
+                // read on as soon as the client can take more (not only when everything is out): several chunks
+                // in flight keep both sockets busy; the client's write-buffer water marks still bound the memory
+                if (--pendingWrites == 0 || client.isWritable()) {
                     up.resumeReading();
                 }
             }));
+            if (!client.isWritable()) {
+                up.suspendReading();
+            }
         }
     }
 

@@ -157,11 +157,17 @@ final class PassThroughBridge implements Pop3Maildrop {
             }
             if (end < 0) {
                 inBody = true;
+                // Inside a body, read on while the client can take more, so more than one chunk is in flight;
+                // once it cannot, the next read waits for a write to complete (the water marks bound the memory).
+                boolean readNow = client.isWritable();
                 client.writeAndFlush(buf).addListener(f -> {
-                    if (f.isSuccess() && !ended) {
+                    if (f.isSuccess() && !ended && !readNow) {
                         upstream.read();
                     }
                 });
+                if (readNow) {
+                    upstream.read();
+                }
                 return;
             }
             if (!scanner.ok()) {
