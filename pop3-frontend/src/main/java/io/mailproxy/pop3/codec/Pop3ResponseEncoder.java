@@ -22,13 +22,6 @@ public final class Pop3ResponseEncoder extends MessageToMessageEncoder<Object> {
     private boolean inBody;
     private boolean atLineStart;
     /** Stops at a '.' that starts a line; tracks line starts across chunks in {@link #atLineStart}. */
-    private final io.netty.util.ByteProcessor lineStartDot = b -> {
-        if (atLineStart && b == '.') {
-            return false;
-        }
-        atLineStart = b == '\n';
-        return true;
-    };
     private byte last1;
     private byte last2;
     private long bodyOctets;
@@ -77,9 +70,19 @@ public final class Pop3ResponseEncoder extends MessageToMessageEncoder<Object> {
         }
         int sliceFrom = start;
         int i = start;
+        // one NIO view for the chunk (a single buffer access), then a tight loop for dots that start a line
+        java.nio.ByteBuffer nio = data.nioBuffer(start, end - start);
+        int pos = nio.position() - start;
         while (i < end) {
-            // one scan up to the next dot that starts a line (a single buffer access per stuffed line)
-            int dot = data.forEachByte(i, end - i, lineStartDot);
+            int dot = -1;
+            for (int j = i; j < end; j++) {
+                byte b = nio.get(pos + j);
+                if (atLineStart && b == '.') {
+                    dot = j;
+                    break;
+                }
+                atLineStart = b == '\n';
+            }
             if (dot < 0) {
                 break;
             }
