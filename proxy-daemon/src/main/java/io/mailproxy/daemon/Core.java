@@ -31,21 +31,61 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class Core implements AutoCloseable {
 
-    final Clock clock;
-    final AtomicReference<MailproxyConfig> config;
-    final Transport transport;
-    final EventLoopGroup workers;
-    final ScheduledExecutorService scheduler;
-    final ExecutorService blocking;
-    final PrometheusMeterRegistry meters;
-    final FileSecretStore secrets;
-    final TokenService tokens;
-    final DefaultUpstreamCredentials credentials;
-    final NettyUpstreamConnector connector;
-    final PoolRegistry pools;
-    final LocalIdentities identities;
+    Clock clock;
+    AtomicReference<MailproxyConfig> config;
+    Transport transport;
+    EventLoopGroup workers;
+    ScheduledExecutorService scheduler;
+    ExecutorService blocking;
+    PrometheusMeterRegistry meters;
+    FileSecretStore secrets;
+    TokenService tokens;
+    DefaultUpstreamCredentials credentials;
+    NettyUpstreamConnector connector;
+    PoolRegistry pools;
+    LocalIdentities identities;
+
+    /** Held for the daemon's lifetime: one daemon per state-dir (the spool and the secret store are its own). */
+    private final java.nio.channels.FileChannel stateLock;
 
     Core(MailproxyConfig initial, Map<String, String> env) {
+        this(initial, env, false);
+    }
+
+    /**
+     * @param exclusive take {@code <state-dir>/daemon.lock} first, so a second daemon on the same state-dir stops
+     *                  before it touches anything (its SMTP frontend would otherwise recover the live spool)
+     */
+    Core(MailproxyConfig initial, Map<String, String> env, boolean exclusive) {
+        this.stateLock = exclusive ? lockStateDir(initial.stateDir()) : null;
+        try {
+            init(initial, env);
+        } catch (RuntimeException | Error e) {
+            closeQuietly();
+            throw e;
+        }
+    }
+
+    private static java.nio.channels.FileChannel lockStateDir(java.nio.file.Path stateDir) {
+        try {
+            java.nio.file.Files.createDirectories(stateDir);
+            java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(stateDir.resolve("daemon.lock"),
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+            if (ch.tryLock() == null) {
+                ch.close();
+                throw new IllegalStateException("another mailproxy daemon is running with state-dir " + stateDir
+                        + " (it holds " + stateDir.resolve("daemon.lock") + ")");
+            }
+            return ch;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot lock state-dir " + stateDir + ": " + e.getMessage(), e);
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            throw new IllegalStateException("a mailproxy daemon is already running in this process with state-dir "
+                    + stateDir, e);
+        }
+    }
+
+    private void init(MailproxyConfig initial, Map<String, String> env) {
         this.clock = Clock.systemUTC();
         this.config = new AtomicReference<>(initial);
         this.meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -102,13 +142,39 @@ final class Core implements AutoCloseable {
 
     @Override
     public void close() {
-        pools.close();
-        tokens.close();
-        identities.close();
-        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-        scheduler.shutdownNow();
-        blocking.shutdownNow();
-        meters.close();
+        closeQuietly();
+    }
+
+    /** Closes whatever was built (a constructor that failed half-way built only part of it), the lock last. */
+    private void closeQuietly() {
+        if (pools != null) {
+            pools.close();
+        }
+        if (tokens != null) {
+            tokens.close();
+        }
+        if (identities != null) {
+            identities.close();
+        }
+        if (workers != null) {
+            workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+        }
+        if (blocking != null) {
+            blocking.shutdownNow();
+        }
+        if (meters != null) {
+            meters.close();
+        }
+        if (stateLock != null) {
+            try {
+                stateLock.close();
+            } catch (java.io.IOException e) {
+                // the lock goes with the process anyway
+            }
+        }
     }
 
     private static ThreadFactory threads(String prefix) {

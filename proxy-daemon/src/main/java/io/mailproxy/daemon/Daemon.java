@@ -53,7 +53,7 @@ public final class Daemon implements AutoCloseable {
 
     /** Builds everything and binds the listeners; a secret or token not yet available is not an error. */
     public static Daemon start(MailproxyConfig initial, Map<String, String> env) {
-        Core core = new Core(initial, env);
+        Core core = new Core(initial, env, true);
         try {
             CoreServices services = new Services(core.config, core.identities, core.pools, core.connector,
                     core.meters, core.clock, core.blocking, core.scheduler);

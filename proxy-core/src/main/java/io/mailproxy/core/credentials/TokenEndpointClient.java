@@ -138,7 +138,9 @@ final class TokenEndpointClient {
             return;
         }
         String host = endpoint.getHost() == null ? "" : endpoint.getHost();
-        boolean loopback = host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("::1");
+        // an IPv4 literal in 127/8 or ::1 only: "127.evil.example" is a host name, not a loopback address
+        boolean loopback = host.equals("localhost") || host.equals("[::1]") || host.equals("::1")
+                || host.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
         if (!"http".equalsIgnoreCase(endpoint.getScheme()) || !loopback) {
             throw new TokenException(TokenException.Reason.CONFIGURATION, "endpoint " + endpoint + " is not https://"
                     + " (plain http is allowed only on a loopback address)");

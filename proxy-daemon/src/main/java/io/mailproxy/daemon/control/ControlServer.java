@@ -72,36 +72,103 @@ public final class ControlServer implements AutoCloseable {
         this.queue = queue;
     }
 
+    /** Requests served at once; one more connection than this is closed at once. */
+    private static final int MAX_CONCURRENT = 8;
+    /** A client must send its whole request within this (a silent client cannot hold the socket). */
+    private static final long REQUEST_DEADLINE_SECONDS = 10;
+
+    private final java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(MAX_CONCURRENT);
+    private final java.util.concurrent.ScheduledExecutorService deadlines =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "mailproxy-control-deadline");
+                t.setDaemon(true);
+                return t;
+            });
+
     private void serve() {
         while (server.isOpen()) {
-            try (SocketChannel ch = server.accept()) {
-                handle(ch);
+            SocketChannel ch;
+            try {
+                ch = server.accept();
             } catch (IOException e) {
                 if (server.isOpen()) {
                     log.warn("control socket: {}", e.toString());
                 }
-            } catch (RuntimeException e) {
-                log.error("control socket request failed: {}", e.toString());
+                continue;
             }
+            if (!allowedPeer(ch) || !slots.tryAcquire()) {
+                closeQuietly(ch);
+                continue;
+            }
+            Thread t = new Thread(() -> {
+                try (ch) {
+                    handle(ch);
+                } catch (IOException e) {
+                    log.debug("control socket request: {}", e.toString());
+                } catch (RuntimeException e) {
+                    log.error("control socket request failed: {}", e.toString());
+                } finally {
+                    slots.release();
+                }
+            }, "mailproxy-control-request");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /** Only this daemon's own user (the service account) or root may talk to it, whatever the socket's mode. */
+    private static boolean allowedPeer(SocketChannel ch) {
+        try {
+            java.nio.file.attribute.UserPrincipal peer =
+                    ch.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED).user();
+            String me = System.getProperty("user.name");
+            if (peer.getName().equals(me) || peer.getName().equals("root")) {
+                return true;
+            }
+            log.warn("control socket: refused a connection from user {}", peer.getName());
+            return false;
+        } catch (IOException | UnsupportedOperationException e) {
+            return true; // no peer credentials on this platform: the socket's 0600 mode is the guard
+        }
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // nothing to do
         }
     }
 
     private void handle(SocketChannel ch) throws IOException {
         Reader raw = new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8);
-        BufferedReader in = new BufferedReader(new BoundedReader(raw, ControlProtocol.MAX_REQUEST));
+        BoundedReader bounded = new BoundedReader(raw, ControlProtocol.MAX_REQUEST);
+        BufferedReader in = new BufferedReader(bounded);
         PrintWriter out = new PrintWriter(new OutputStreamWriter(Channels.newOutputStream(ch), StandardCharsets.UTF_8));
+        java.util.concurrent.ScheduledFuture<?> deadline =
+                deadlines.schedule(() -> closeQuietly(ch), REQUEST_DEADLINE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
         String request = in.readLine();
         if (request == null) {
             return;
         }
         int sp = request.indexOf(' ');
         String verb = sp < 0 ? request : request.substring(0, sp);
+        if (!verb.equals(ControlProtocol.SECRET_PUT)) {
+            deadline.cancel(false); // the request is in; CHECK may then take a minute
+        }
         String arg = sp < 0 ? "" : request.substring(sp + 1);
         try {
             switch (verb) {
                 case ControlProtocol.PING -> out.print("OK\n");
                 case ControlProtocol.SECRET_PUT -> {
-                    String value = ControlProtocol.decode(requireLine(in));
+                    String line = requireLine(in);
+                    deadline.cancel(false);
+                    if (bounded.exhausted()) {
+                        // a value cut at the request limit would decode to a shorter secret: never store that
+                        throw new IllegalArgumentException("value too large for the control socket (at most "
+                                + ControlProtocol.MAX_REQUEST / 2 + " characters)");
+                    }
+                    String value = ControlProtocol.decode(line);
                     secrets.put(requireName(arg), value);
                     log.info("secret {} stored (through the control socket)", arg);
                     out.print("OK\n");
@@ -184,6 +251,7 @@ public final class ControlServer implements AutoCloseable {
 
     @Override
     public void close() {
+        deadlines.shutdownNow();
         try {
             server.close();
             Files.deleteIfExists(path);
@@ -200,6 +268,11 @@ public final class ControlServer implements AutoCloseable {
         BoundedReader(Reader in, int max) {
             this.in = in;
             this.left = max;
+        }
+
+        /** True once the limit was reached: what was read may be cut short. */
+        boolean exhausted() {
+            return left <= 0;
         }
 
         @Override
