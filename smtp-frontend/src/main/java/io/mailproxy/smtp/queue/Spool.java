@@ -419,7 +419,7 @@ public final class Spool {
                 try {
                     move(file(id, ENV + TMP), file(id, ENV));
                     renamed.add(p);
-                } catch (IOException e) {
+                } catch (IOException | RuntimeException e) {
                     p.done().completeExceptionally(e);
                     removeQuietly(id);
                 }
@@ -428,6 +428,9 @@ public final class Spool {
                 durability.forceDirectory(dir);
             } catch (IOException e) {
                 failure = e;
+            } catch (RuntimeException e) {
+                // never leave the leader's flag set: every later commit would wait for ever
+                failure = new IOException("directory fsync failed: " + e, e);
             }
             for (PendingCommit p : renamed) {
                 if (failure != null) {
