@@ -205,8 +205,8 @@ class QueueAcceptTest {
         String all = fx.upstream.allReceived();
         assertThat(all).contains("MAIL FROM:<app@legacy.example> SIZE=" + BODY.length() + " BODY=8BITMIME\r\n"
                 + "RCPT TO:<boss@contoso.com>\r\nRCPT TO:<reject@contoso.com>\r\nDATA\r\n");
-        // the bounce: from <>, to the administrator, through the same account's pool
-        assertThat(all).contains("MAIL FROM:<> SIZE=").contains("RCPT TO:<postmaster@contoso.com>\r\nDATA\r\n");
+        // the bounce: from the account itself (Office 365 submission), to the administrator, through its pool
+        assertThat(all).contains("MAIL FROM:<" + Fixture.ACCOUNT_FROM + "> SIZE=").contains("RCPT TO:<postmaster@contoso.com>\r\nDATA\r\n");
         String bounce = fx.upstream.messages.get(1);
         assertThat(bounce).contains("Auto-Submitted: auto-replied\r\n")
                 .contains("report-type=delivery-status")

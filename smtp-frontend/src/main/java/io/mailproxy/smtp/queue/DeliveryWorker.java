@@ -512,7 +512,10 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
             try (var original = spool.messageStream(env.id())) {
                 dsn = Bounce.build(env, failed, to, from, reportingMta, original, headerLimit, clock.instant());
             }
-            Envelope bounceEnv = spool.store(env.id() + "-DSN", env.account(), "", to, dsn);
+            // Sent from the account itself, not the null sender RFC 3464 prefers for MTAs: Office 365's client
+            // submission takes mail from the authenticated mailbox (a null MAIL FROM is not what it accepts from a
+            // submitting client), and loops are prevented by Auto-Submitted and by never bouncing a -DSN message.
+            Envelope bounceEnv = spool.store(env.id() + "-DSN", env.account(), from, to, dsn);
             bounces.increment();
             log.info("queue: bounce {} for message {} queued to {}", bounceEnv.id(), env.id(), to);
             synchronized (this) {
