@@ -158,6 +158,12 @@ public final class AuthorizationCodeLogin implements AutoCloseable {
                 return;
             }
             URI full = redirectUri.resolve(requested);
+            if (!state.getValue().equals(queryParameter(query, "state"))) {
+                // Any local process or web page can send a request here: one without this login's state is
+                // turned away, and the login keeps waiting for the real redirect.
+                respond(exchange, 400, "This redirect is not for the sign-in mailproxy is waiting for.");
+                return;
+            }
             if (result.isDone()) {
                 respond(exchange, 409, "This login is already finished. You can close this window.");
                 return;
@@ -174,6 +180,17 @@ public final class AuthorizationCodeLogin implements AutoCloseable {
                 close();
             }
         }
+    }
+
+    private static String queryParameter(String rawQuery, String name) {
+        for (String pair : rawQuery.split("&")) {
+            int eq = pair.indexOf('=');
+            String key = eq < 0 ? pair : pair.substring(0, eq);
+            if (key.equals(name)) {
+                return java.net.URLDecoder.decode(eq < 0 ? "" : pair.substring(eq + 1), StandardCharsets.UTF_8);
+            }
+        }
+        return null;
     }
 
     private static void respond(HttpExchange exchange, int status, String text) throws IOException {

@@ -150,6 +150,23 @@ class InteractiveLoginTest {
         assertRefreshTokenWorks();
     }
 
+    @Test
+    void aForgedRequestToTheListenerIsTurnedAwayAndTheLoginKeepsWaiting() throws Exception {
+        try (AuthorizationCodeLogin login = tokens.startAuthorizationCodeLogin(provider, USER, true)) {
+            HttpClient browser = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.ALWAYS).build();
+            HttpResponse<String> forged = browser.send(HttpRequest.newBuilder(
+                    login.redirectUri().resolve("/?code=attacker&state=forged")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(forged.statusCode()).isEqualTo(400);
+            assertThat(login.result()).isNotDone();
+            idp.signIn(USER);
+            HttpResponse<String> page = browser.send(HttpRequest.newBuilder(login.authorizationUri()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(page.body()).contains("sign-in complete");
+            assertThat(login.result().get(10, TimeUnit.SECONDS).principal()).isEqualTo(USER);
+        }
+    }
+
     private static String redirectLocation(URI authorize) throws Exception {
         HttpClient browser = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
         HttpResponse<String> r = browser.send(HttpRequest.newBuilder(authorize).build(), HttpResponse.BodyHandlers.ofString());
