@@ -60,10 +60,30 @@ final class AdminHandler extends ChannelInboundHandlerAdapter {
                 return; // request bodies and anything pipelined after the first request
             }
             ctx.channel().attr(ANSWERED).set(Boolean.TRUE);
-            respond(ctx, answer(request));
+            respond(ctx, misdirected(ctx, request) ? text(HttpResponseStatus.MISDIRECTED_REQUEST,
+                    "the admin endpoint answers only requests addressed to a loopback address or localhost\n")
+                    : answer(request));
         } finally {
             ReferenceCountUtil.release(msg);
         }
+    }
+
+    /**
+     * DNS rebinding guard: on a loopback listener, a request whose Host names anything but an IP literal or
+     * localhost comes from a web page that pointed its own name at 127.0.0.1; it may not read /status.
+     */
+    private static boolean misdirected(ChannelHandlerContext ctx, HttpRequest request) {
+        if (!(ctx.channel().localAddress() instanceof java.net.InetSocketAddress local)
+                || !local.getAddress().isLoopbackAddress()) {
+            return false;
+        }
+        String host = request.headers().get(HttpHeaderNames.HOST);
+        if (host == null || host.isEmpty()) {
+            return false;
+        }
+        String name = host.startsWith("[") ? host.substring(1, Math.max(1, host.indexOf(']')))
+                : host.contains(":") ? host.substring(0, host.lastIndexOf(':')) : host;
+        return !(name.equalsIgnoreCase("localhost") || name.matches("[0-9.]+") || name.matches("[0-9a-fA-F:]+"));
     }
 
     private FullHttpResponse answer(HttpRequest request) {

@@ -213,11 +213,24 @@ class AdminServerTest {
     void answersOneRequestPerConnectionAndIgnoresWhatIsPipelinedAfterIt() throws Exception {
         AdminServer server = start();
 
-        String answer = raw(server, "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /status HTTP/1.1\r\nHost: x\r\n\r\n");
+        String answer = raw(server, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /status HTTP/1.1\r\nHost: x\r\n\r\n");
 
         assertThat(answer).startsWith("HTTP/1.1 200 OK\r\n").contains("connection: close\r\n");
         assertThat(answer.split("HTTP/1.1 ", -1)).hasSize(2);
         assertThat(answer).doesNotContain("sessionsOpen");
+    }
+
+    @Test
+    void aRequestForAnotherHostNameIsRefusedAgainstDnsRebinding() throws Exception {
+        AdminServer server = start();
+
+        String rebound = raw(server, "GET /status HTTP/1.1\r\nHost: attacker.example:9143\r\n\r\n");
+        String local = raw(server, "GET /health HTTP/1.1\r\nHost: localhost:9143\r\n\r\n");
+        String v6 = raw(server, "GET /health HTTP/1.1\r\nHost: [::1]:9143\r\n\r\n");
+
+        assertThat(rebound).startsWith("HTTP/1.1 421 Misdirected Request\r\n").doesNotContain("sessionsOpen");
+        assertThat(local).startsWith("HTTP/1.1 200 OK\r\n");
+        assertThat(v6).startsWith("HTTP/1.1 200 OK\r\n");
     }
 
     @Test
