@@ -47,6 +47,10 @@ import org.slf4j.LoggerFactory;
  * executor, never on the caller's thread; time and timers come from the injected clock and scheduler.
  */
 public final class TokenService implements AutoCloseable {
+
+    /** One lock per stored refresh token (by its secret name): redemptions of one token never overlap. */
+    private final java.util.concurrent.ConcurrentMap<String, Object> refreshLocks =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private static final Logger LOG = LoggerFactory.getLogger(TokenService.class);
     /** Secret store entry names of refresh tokens: {@code oauth2-refresh:<provider>:<principal>}. */
     public static final String REFRESH_TOKEN_PREFIX = "oauth2-refresh:";
@@ -559,23 +563,33 @@ public final class TokenService implements AutoCloseable {
                 }
                 case REFRESH_TOKEN -> {
                     String name = refreshTokenName(p.name(), key.principal());
-                    String stored;
-                    try {
-                        stored = store.get(name).orElse(null);
-                    } catch (SecretStoreException e) {
-                        throw new TokenException(TokenException.Reason.SECRET_MISSING, e.getMessage(), null, List.of(), e);
+                    // One redemption at a time per stored refresh token, read again under the lock: the IMAP, POP3
+                    // and SMTP scopes of one principal share it, and an identity provider that detects reuse of a
+                    // rotated token would revoke the whole family if two were redeemed at once.
+                    synchronized (refreshLocks.computeIfAbsent(name, n -> new Object())) {
+                        return redeemStored(p, key, scope, name);
                     }
-                    if (stored == null) {
-                        throw new TokenException(TokenException.Reason.REFRESH_TOKEN_MISSING, "no refresh token stored"
-                                + " for " + key.principal() + " at provider " + p.name() + " (secret '" + name + "')");
-                    }
-                    TokenEndpointClient.Issued issued = client.token(p, new RefreshTokenGrant(new RefreshToken(stored)),
-                            scope, key.principal());
-                    rotate(name, stored, issued.refreshToken());
-                    return issued;
                 }
                 default -> throw new IllegalStateException(key.grant().toString());
             }
+        }
+
+        private TokenEndpointClient.Issued redeemStored(OAuth2ProviderConfig p, TokenKey key, Scope scope, String name)
+                throws TokenException {
+            String stored;
+            try {
+                stored = store.get(name).orElse(null);
+            } catch (SecretStoreException e) {
+                throw new TokenException(TokenException.Reason.SECRET_MISSING, e.getMessage(), null, List.of(), e);
+            }
+            if (stored == null) {
+                throw new TokenException(TokenException.Reason.REFRESH_TOKEN_MISSING, "no refresh token stored"
+                        + " for " + key.principal() + " at provider " + p.name() + " (secret '" + name + "')");
+            }
+            TokenEndpointClient.Issued issued = client.token(p, new RefreshTokenGrant(new RefreshToken(stored)),
+                    scope, key.principal());
+            rotate(name, stored, issued.refreshToken());
+            return issued;
         }
 
         private void rotate(String name, String old, Optional<String> rotated) {
