@@ -69,6 +69,10 @@ public final class Daemon implements AutoCloseable {
             // STATUS answers one line: the JSON of /status, which ./mailproxy status renders as tables
             ControlServer control = ControlServer.start(initial.stateDir(), core.controlStore(),
                     () -> List.of(Json.write(status.status())), () -> checkLines(core));
+            control.readableSecrets(name -> core.config.get().oauth2().values().stream()
+                    .anyMatch(p -> p.clientSecret().filter(io.mailproxy.core.config.SecretRef.Stored.class::isInstance)
+                            .map(r -> ((io.mailproxy.core.config.SecretRef.Stored) r).name().equals(name))
+                            .orElse(false)));
             io.mailproxy.smtp.SmtpFrontendFactory.queue(frontends.get(Protocol.SMTP)).ifPresent(q -> {
                 control.queue(q);
                 status.queue(() -> {

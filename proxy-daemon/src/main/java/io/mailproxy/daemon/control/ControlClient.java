@@ -53,6 +53,16 @@ public final class ControlClient {
         }
     }
 
+    /** An OAuth 2.0 client secret of the running configuration (the daemon refuses any other name). */
+    public java.util.Optional<String> clientSecret(String name) throws IOException {
+        try {
+            List<String> lines = call(ControlProtocol.SECRET_GET + " " + name, null);
+            return lines.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(ControlProtocol.decode(lines.get(0)));
+        } catch (ControlException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     public List<String> listSecrets() throws IOException {
         return call(ControlProtocol.SECRET_LIST, null);
     }

@@ -12,6 +12,7 @@ final class ControlProtocol {
     static final String SECRET_PUT = "SECRET-PUT";
     static final String SECRET_DELETE = "SECRET-DELETE";
     static final String SECRET_LIST = "SECRET-LIST";
+    static final String SECRET_GET = "SECRET-GET";
     static final String STATUS = "STATUS";
     static final String CHECK = "CHECK";
     static final String QUEUE_LIST = "QUEUE-LIST";

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,6 +66,17 @@ public final class ControlServer implements AutoCloseable {
         cs.thread.start();
         log.info("control socket: {}", path);
         return cs;
+    }
+
+    private volatile java.util.function.Predicate<String> readable = name -> false;
+
+    /**
+     * Which secrets SECRET-GET may return: only an OAuth 2.0 client's secret, which {@code ./mailproxy login} needs
+     * to redeem a consent at the token endpoint while the master key is the service's alone. Refresh tokens and
+     * account passwords never leave the daemon.
+     */
+    public void readableSecrets(java.util.function.Predicate<String> names) {
+        this.readable = names;
     }
 
     /** Serves QUEUE-LIST, QUEUE-RETRY and QUEUE-DELETE from this queue. */
@@ -177,6 +189,19 @@ public final class ControlServer implements AutoCloseable {
                     boolean existed = secrets.delete(requireName(arg));
                     log.info("secret {} {} (through the control socket)", arg, existed ? "deleted" : "was not stored");
                     out.print(existed ? "OK\n" : "ERR no secret named " + arg + "\n");
+                }
+                case ControlProtocol.SECRET_GET -> {
+                    String name = requireName(arg);
+                    if (!readable.test(name)) {
+                        throw new IllegalArgumentException("secret " + name + " is not an OAuth 2.0 client secret of "
+                                + "the running configuration; only those can be read");
+                    }
+                    Optional<String> value = secrets.get(name);
+                    if (value.isEmpty()) {
+                        throw new IllegalArgumentException("no secret named " + name);
+                    }
+                    log.info("client secret {} read by {} (through the control socket)", name, "an admin command");
+                    out.print("OK\n" + ControlProtocol.encode(value.get()) + "\n");
                 }
                 case ControlProtocol.SECRET_LIST -> {
                     out.print("OK\n");

@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The running daemon's secret store, reached over the control socket: write-only by design (values never leave the
- * daemon), so {@link #get} answers empty.
+ * The running daemon's secret store, reached over the control socket: write-only by design, except for the OAuth 2.0
+ * client secrets that {@code login} needs at the token endpoint.
  */
 public final class RemoteSecretStore implements SecretStore {
 
@@ -18,9 +18,17 @@ public final class RemoteSecretStore implements SecretStore {
         this.client = client;
     }
 
+    /** Only an OAuth 2.0 client secret comes back (what {@code login} needs); anything else reads as not stored. */
     @Override
     public Optional<String> get(String name) {
-        return Optional.empty();
+        if (name.startsWith(io.mailproxy.core.credentials.TokenService.REFRESH_TOKEN_PREFIX)) {
+            return Optional.empty();
+        }
+        try {
+            return client.clientSecret(name);
+        } catch (IOException e) {
+            throw new UncheckedIOException("the running daemon did not answer for " + name + ": " + e.getMessage(), e);
+        }
     }
 
     @Override

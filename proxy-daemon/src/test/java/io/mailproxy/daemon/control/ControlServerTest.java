@@ -88,4 +88,18 @@ class ControlServerTest {
                     .hasMessageContaining("another mailproxy is running");
         }
     }
+
+    @Test
+    void onlyAnOAuthClientSecretCanBeReadBackForLogin() throws Exception {
+        stored.put("contoso-app", "client s3cret");
+        stored.put("oauth2-refresh:contoso:it-admin@contoso.com", "0.AAA-refresh");
+        stored.put("reports-pw", "mailbox password");
+        try (ControlServer server = ControlServer.start(state, store, List::of, List::of)) {
+            server.readableSecrets(name -> name.equals("contoso-app"));
+            RemoteSecretStore remote = new RemoteSecretStore(new ControlClient(state));
+            assertThat(remote.get("contoso-app")).contains("client s3cret");
+            assertThat(remote.get("reports-pw")).isEmpty();
+            assertThat(remote.get("oauth2-refresh:contoso:it-admin@contoso.com")).isEmpty();
+        }
+    }
 }
