@@ -76,6 +76,8 @@ public final class ImapRelay {
     private final Channel client;
     private Channel upstream;
     private Lease lease;
+    /** Anything went upstream on this lease (a client command, or a hand-over's SELECT): the pool must reset it. */
+    private boolean upstreamUsed;
     private final ImapCommandDecoder decoder;
     private final ClientPolicy policy;
     private final ImapSettings settings;
@@ -471,6 +473,7 @@ public final class ImapRelay {
     }
 
     private void writeUpstream(ByteBuf buf) {
+        upstreamUsed = true;
         if (gated.isEmpty()) {
             upstream.write(buf);
         } else {
@@ -778,10 +781,13 @@ public final class ImapRelay {
         localOut.clear();
         Channel upstream = this.upstream;
         Lease lease = this.lease;
+        boolean usedUpstream = upstreamUsed;
         Runnable giveBack = () -> {
             removeRelayHandlers(upstream);
             if (close) {
                 lease.discard();
+            } else if (!dirtyRelease && !usedUpstream) {
+                lease.releaseUnused();
             } else {
                 lease.release(dirtyRelease);
             }
@@ -1005,6 +1011,7 @@ public final class ImapRelay {
         });
         Channel nextCh = next.session().channel();
         lease = next;
+        upstreamUsed = true; // the hand-over selected a mailbox on it
         upstream = nextCh;
         literalPlus = next.session().hasCapability("LITERAL+");
         nextCh.eventLoop().execute(() -> {

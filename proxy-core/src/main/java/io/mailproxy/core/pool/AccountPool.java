@@ -411,6 +411,11 @@ final class AccountPool {
 
     /** From {@link PooledLease#release}: reset and back to idle, or closed. Any thread. */
     void release(PooledChannel pc, boolean dirty) {
+        release(pc, dirty, false);
+    }
+
+    /** @param unused the session sent nothing upstream: back to idle without a reset round trip */
+    void release(PooledChannel pc, boolean dirty, boolean unused) {
         if (!pc.state.compareAndSet(PooledChannel.State.LEASED, PooledChannel.State.RESETTING)) {
             return;
         }
@@ -441,11 +446,11 @@ final class AccountPool {
             run(after);
             return;
         }
-        onLoop(pc, () -> reset(pc));
+        onLoop(pc, () -> reset(pc, unused));
     }
 
     /** On the event loop: undo what the session left (selected mailbox, SMTP transaction). */
-    private void reset(PooledChannel pc) {
+    private void reset(PooledChannel pc, boolean unused) {
         Channel ch = pc.channel();
         List<String> leftovers = new ArrayList<>(ch.pipeline().toMap().keySet());
         leftovers.remove("tls");
@@ -455,6 +460,11 @@ final class AccountPool {
             return;
         }
         ch.config().setAutoRead(false);
+        if (unused) {
+            log.debug("{}: {} given back unused, idle again without a reset", name, pc);
+            makeIdle(pc, true);
+            return;
+        }
         CompletableFuture<Void> done = protocol == Protocol.IMAP ? imapReset(pc)
                 : exchange(pc, "RSET").thenCompose(line -> check(expect(line, null, 250, "RSET")));
         done.whenComplete((v, err) -> {

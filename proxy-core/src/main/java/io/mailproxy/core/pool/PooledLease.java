@@ -28,6 +28,13 @@ final class PooledLease implements Lease {
     }
 
     @Override
+    public void releaseUnused() {
+        if (ended.compareAndSet(false, true)) {
+            pool.release(channel, false, true);
+        }
+    }
+
+    @Override
     public void reportThrottled() {
         pool.throttled("reported by a session");
     }

@@ -101,6 +101,26 @@ class PoolRegistryTest {
     // ------------------------------------------------------------------ lease and reset
 
     @Test
+    void aLeaseGivenBackUnusedIsIdleAgainWithoutAResetRoundTrip() throws Exception {
+        PoolFixture f = imap(IMAP_CAPS, pool(2, 0));
+        Lease lease = f.lease();
+        Channel ch = lease.session().channel();
+        int id = f.serverId(lease);
+        int before = f.upstream.linesOf(id).size();
+        lease.releaseUnused();
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+        assertThat(f.upstream.linesOf(id)).hasSize(before); // no UNSELECT, no SELECT, nothing
+        Lease again = f.lease();
+        assertThat(again.session().channel()).isSameAs(ch);
+        assertThat(converse(again, "a2 NOOP", PoolRegistryTest::isTaggedLine)).containsExactly("a2 OK NOOP completed.");
+        again.release(false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 1);
+        // a release after use is reset as before (here: UNSELECT answered BAD, confirmed by a failing SELECT)
+        assertThat(f.upstream.linesOf(id).subList(before, f.upstream.linesOf(id).size()))
+                .anyMatch(l -> l.matches("mpx\\d+ UNSELECT"));
+    }
+
+    @Test
     void leaseHandsOverTheBareChannelAndResetsItWithUnselect() throws Exception {
         PoolFixture f = imap(IMAP_CAPS, pool(2, 0));
         Lease lease = f.lease();
