@@ -81,99 +81,109 @@ final class DovecotServer implements AutoCloseable {
                 "active_value = true",
                 ""));
 
-        int imaps = freePort();
-        int pop3s = freePort();
-        int submission = freePort();
-        String d = dir.toString();
-        String conf = String.join("\n",
-                "base_dir = " + d + "/run",
-                "state_dir = " + d + "/state",
-                "log_path = " + d + "/dovecot.log",
-                "protocols = imap pop3 submission",
-                "listen = " + HOST + ", " + WRONG_NAME_HOST,
-                "ssl = yes",
-                "ssl_cert = <" + cert,
-                "ssl_key = <" + key,
-                "ssl_min_protocol = TLSv1.2",
-                "disable_plaintext_auth = yes",
-                "auth_mechanisms = plain login xoauth2",
-                "auth_failure_delay = 0",
-                "first_valid_uid = 0",
-                "mail_location = maildir:" + d + "/mail/%u",
-                "mail_uid = mail",
-                "mail_gid = mail",
-                "default_internal_user = dovecot",
-                "default_login_user = dovenull",
-                "mail_max_userip_connections = 1000",
-                "hostname = localhost",
-                "passdb {",
-                "  driver = oauth2",
-                "  mechanisms = xoauth2 oauthbearer",
-                "  args = " + d + "/oauth2.conf.ext",
-                "}",
-                "passdb {",
-                "  driver = passwd-file",
-                "  args = scheme=PLAIN " + d + "/passwd",
-                "}",
-                "userdb {",
-                "  driver = static",
-                "  args = uid=mail gid=mail home=" + d + "/mail/%u",
-                "}",
-                // the per-IP auth penalty (every test client is 127.0.0.1) is off when auth cannot reach anvil
-                "service anvil {",
-                "  unix_listener anvil-auth-penalty {",
-                "    mode = 0",
-                "  }",
-                "}",
-                "service imap-login {",
-                "  inet_listener imap {",
-                "    port = 0",
-                "  }",
-                "  inet_listener imaps {",
-                "    port = " + imaps,
-                "    ssl = yes",
-                "  }",
-                "  process_limit = 1000",
-                "}",
-                "service imap {",
-                "  process_limit = 1000",
-                "}",
-                "service pop3-login {",
-                "  inet_listener pop3 {",
-                "    port = 0",
-                "  }",
-                "  inet_listener pop3s {",
-                "    port = " + pop3s,
-                "    ssl = yes",
-                "  }",
-                "}",
-                "service submission-login {",
-                "  inet_listener submission {",
-                "    port = " + submission,
-                "  }",
-                "}",
-                "namespace inbox {",
-                "  inbox = yes",
-                "  separator = /",
-                "  mailbox Trash {",
-                "    special_use = \\Trash",
-                "    auto = create",
-                "  }",
-                "  mailbox Archive {",
-                "    special_use = \\Archive",
-                "    auto = create",
-                "  }",
-                "}",
-                "submission_relay_host = 127.0.0.1",
-                "submission_relay_port = " + sink.port(),
-                "submission_relay_trusted = yes",
-                "");
-        Path config = dir.resolve("dovecot.conf");
-        Files.writeString(config, conf);
-        DovecotServer server = new DovecotServer(dir, config, ca, imaps, pop3s, submission, Map.copyOf(users));
-        Runtime.getRuntime().addShutdownHook(server.hook);
-        server.start();
-        return server;
+        for (int attempt = 1; ; attempt++) {
+            int imaps = freePort();
+            int pop3s = freePort();
+            int submission = freePort();
+            String d = dir.toString();
+            String conf = String.join("\n",
+                    "base_dir = " + d + "/run",
+                    "state_dir = " + d + "/state",
+                    "log_path = " + d + "/dovecot.log",
+                    "protocols = imap pop3 submission",
+                    "listen = " + HOST + ", " + WRONG_NAME_HOST,
+                    "ssl = yes",
+                    "ssl_cert = <" + cert,
+                    "ssl_key = <" + key,
+                    "ssl_min_protocol = TLSv1.2",
+                    "disable_plaintext_auth = yes",
+                    "auth_mechanisms = plain login xoauth2",
+                    "auth_failure_delay = 0",
+                    "first_valid_uid = 0",
+                    "mail_location = maildir:" + d + "/mail/%u",
+                    "mail_uid = mail",
+                    "mail_gid = mail",
+                    "default_internal_user = dovecot",
+                    "default_login_user = dovenull",
+                    "mail_max_userip_connections = 1000",
+                    "hostname = localhost",
+                    "passdb {",
+                    "  driver = oauth2",
+                    "  mechanisms = xoauth2 oauthbearer",
+                    "  args = " + d + "/oauth2.conf.ext",
+                    "}",
+                    "passdb {",
+                    "  driver = passwd-file",
+                    "  args = scheme=PLAIN " + d + "/passwd",
+                    "}",
+                    "userdb {",
+                    "  driver = static",
+                    "  args = uid=mail gid=mail home=" + d + "/mail/%u",
+                    "}",
+                    // the per-IP auth penalty (every test client is 127.0.0.1) is off when auth cannot reach anvil
+                    "service anvil {",
+                    "  unix_listener anvil-auth-penalty {",
+                    "    mode = 0",
+                    "  }",
+                    "}",
+                    "service imap-login {",
+                    "  inet_listener imap {",
+                    "    port = 0",
+                    "  }",
+                    "  inet_listener imaps {",
+                    "    port = " + imaps,
+                    "    ssl = yes",
+                    "  }",
+                    "  process_limit = 1000",
+                    "}",
+                    "service imap {",
+                    "  process_limit = 1000",
+                    "}",
+                    "service pop3-login {",
+                    "  inet_listener pop3 {",
+                    "    port = 0",
+                    "  }",
+                    "  inet_listener pop3s {",
+                    "    port = " + pop3s,
+                    "    ssl = yes",
+                    "  }",
+                    "}",
+                    "service submission-login {",
+                    "  inet_listener submission {",
+                    "    port = " + submission,
+                    "  }",
+                    "}",
+                    "namespace inbox {",
+                    "  inbox = yes",
+                    "  separator = /",
+                    "  mailbox Trash {",
+                    "    special_use = \\Trash",
+                    "    auto = create",
+                    "  }",
+                    "  mailbox Archive {",
+                    "    special_use = \\Archive",
+                    "    auto = create",
+                    "  }",
+                    "}",
+                    "submission_relay_host = 127.0.0.1",
+                    "submission_relay_port = " + sink.port(),
+                    "submission_relay_trusted = yes",
+                    "");
+            Path config = dir.resolve("dovecot.conf");
+            Files.writeString(config, conf);
+            DovecotServer server = new DovecotServer(dir, config, ca, imaps, pop3s, submission, Map.copyOf(users));
+            Runtime.getRuntime().addShutdownHook(server.hook);
+            try {
+                server.start();
+            } catch (IllegalStateException e) {
+                Runtime.getRuntime().removeShutdownHook(server.hook);
+                if (attempt < 3 && String.valueOf(e.getMessage()).contains("Address already in use")) {
+                    continue; // a port was taken between picking it and Dovecot binding it: pick others
+                }
+                throw e;
+            }
+            return server;
+        }
     }
 
     /** Starts (or restarts) Dovecot and waits until all three ports accept connections. */
@@ -308,10 +318,23 @@ final class DovecotServer implements AutoCloseable {
         }
     }
 
+    /**
+     * A port free on both addresses Dovecot listens on: a port free on 127.0.0.2 may still be held on 127.0.0.1 (the
+     * local end of some loopback connection), and Dovecot then fails to start ("Address already in use").
+     */
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            return s.getLocalPort();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int port;
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+                port = s.getLocalPort();
+            }
+            try (ServerSocket other = new ServerSocket(port, 1, InetAddress.getByName(WRONG_NAME_HOST))) {
+                return port;
+            } catch (IOException busyThere) {
+                // try another
+            }
         }
+        throw new IOException("no port free on both " + HOST + " and " + WRONG_NAME_HOST);
     }
 
     private static void run(String... cmd) throws IOException {
