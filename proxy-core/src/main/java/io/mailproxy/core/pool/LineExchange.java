@@ -115,7 +115,8 @@ final class LineExchange extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        this.pending = ctx.alloc().heapBuffer(256);
+        // no buffer yet: one is held only while reply bytes are unread, so an exchange cut short by a shutdown
+        // (its event loop gone before the handler could be removed) holds nothing
     }
 
     @Override
@@ -154,8 +155,11 @@ final class LineExchange extends ChannelInboundHandlerAdapter {
             return;
         }
         try {
-            if (result.isDone() || pending == null) {
+            if (result.isDone()) {
                 return;
+            }
+            if (pending == null) {
+                pending = ctx.alloc().heapBuffer(Math.max(256, in.readableBytes()));
             }
             pending.writeBytes(in);
         } finally {
@@ -190,7 +194,12 @@ final class LineExchange extends ChannelInboundHandlerAdapter {
             onLine(line);
         }
         if (pending != null) {
-            pending.discardSomeReadBytes();
+            if (pending.isReadable()) {
+                pending.discardSomeReadBytes();
+            } else {
+                pending.release();
+                pending = null;
+            }
         }
     }
 
@@ -251,7 +260,7 @@ final class LineExchange extends ChannelInboundHandlerAdapter {
     }
 
     private void succeed(String line) {
-        if (pending.isReadable() || literalLeft > 0) {
+        if ((pending != null && pending.isReadable()) || literalLeft > 0) {
             fail(new UpstreamException(Kind.PROTOCOL_ERROR, "upstream sent more than its reply to " + verb(),
                     line, null));
             return;
