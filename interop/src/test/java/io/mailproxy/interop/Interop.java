@@ -32,7 +32,10 @@ final class Interop implements AutoCloseable {
             "faults@" + DOMAIN, "pw-faults",
             "badinput@" + DOMAIN, "pw-badinput",
             "oauth@" + DOMAIN, "pw-oauth-not-used",
-            "flaky@" + DOMAIN, "pw-flaky-not-used");
+            "flaky@" + DOMAIN, "pw-flaky-not-used",
+            "idle@" + DOMAIN, "pw-idle-not-used",
+            "delegated@" + DOMAIN, "pw-delegated-not-used",
+            "clients@" + DOMAIN, "pw-clients");
 
     /** The mailbox the proxy opens with an app-only (client-credentials) OAuth token. */
     static final String OAUTH_USER = "oauth@" + DOMAIN;
