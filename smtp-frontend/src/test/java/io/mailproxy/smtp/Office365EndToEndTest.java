@@ -144,6 +144,76 @@ class Office365EndToEndTest {
                 .first().isEqualTo("Subject: report 1\r\n\r\n.dotted\r\nbody\r\n");
     }
 
+    /**
+     * A scanner's burst over one session, pipelined the way Postfix does (RFC 2920: the message's final dot, then
+     * the next MAIL, RCPT and DATA in one write): the next MAIL reaches the proxy before the previous lease is back in
+     * the pool, and must wait for that lease instead of opening a second connection (Office 365 allows 3 per mailbox).
+     */
+    @Test
+    void pipelinedBurstOverOneSessionUsesOneUpstreamConnection() throws Exception {
+        int n = 12;
+        String group = "MAIL FROM:<reports@contoso.com>\r\nRCPT TO:<boss@contoso.com>\r\nDATA\r\n";
+        try (SmtpTestClient c = fx.client().login("app")) {
+            c.send(group);
+            for (int i = 1; i <= n; i++) {
+                expect(c.reply(), "250 2.1.0 Sender OK");
+                expect(c.reply(), "250 2.1.5 Recipient OK");
+                expect(c.reply(), "354 ");
+                c.send("Subject: scan " + i + "\r\n\r\npage\r\n.\r\n" + (i < n ? group : "QUIT\r\n"));
+                assertThat(c.reply()).isEqualTo("250 2.0.0 OK <" + i + "@" + Office365.SMTP_HOST + "> [Hostname="
+                        + Office365.SMTP_HOST + "]\r\n");
+            }
+            expect(c.reply(), "221 ");
+        }
+        assertThat(script.messages()).hasSize(n).last().isEqualTo("Subject: scan " + n + "\r\n\r\npage\r\n");
+        awaitNoConnectionBeingOpened();
+        assertThat(office365.connections()).isEqualTo(1);
+        assertThat(pools.snapshot()).singleElement().satisfies(p -> assertThat(p.active() + p.idle()).isEqualTo(1));
+    }
+
+    /** The same burst, each command sent only after the reply to the previous one. */
+    @Test
+    void burstOfMessagesOneAtATimeUsesOneUpstreamConnection() throws Exception {
+        int n = 12;
+        try (SmtpTestClient c = fx.client().login("app")) {
+            for (int i = 1; i <= n; i++) {
+                expect(c.command("MAIL FROM:<reports@contoso.com>"), "250 2.1.0 Sender OK");
+                expect(c.command("RCPT TO:<boss@contoso.com>"), "250 2.1.5 Recipient OK");
+                expect(c.command("DATA"), "354 ");
+                c.send("Subject: scan " + i + "\r\n\r\npage\r\n.\r\n");
+                expect(c.reply(), "250 2.0.0 OK <" + i + "@");
+            }
+            expect(c.command("QUIT"), "221 ");
+        }
+        assertThat(script.messages()).hasSize(n);
+        awaitNoConnectionBeingOpened();
+        assertThat(office365.connections()).isEqualTo(1);
+    }
+
+    /** MAIL, then RSET and the next transaction pipelined behind it: the RSET gives the lease back, the next MAIL waits for it. */
+    @Test
+    void rsetPipelinedBeforeTheNextMailUsesOneUpstreamConnection() throws Exception {
+        try (SmtpTestClient c = fx.client().login("app")) {
+            c.send("MAIL FROM:<reports@contoso.com>\r\nRSET\r\nMAIL FROM:<reports@contoso.com>\r\n"
+                    + "RCPT TO:<boss@contoso.com>\r\nDATA\r\n");
+            expect(c.reply(), "250 2.1.0 Sender OK");
+            expect(c.reply(), "250 2.0.0 OK");
+            expect(c.reply(), "250 2.1.0 Sender OK");
+            expect(c.reply(), "250 2.1.5 Recipient OK");
+            expect(c.reply(), "354 ");
+            c.send("Subject: after reset\r\n\r\nbody\r\n.\r\n");
+            expect(c.reply(), "250 2.0.0 OK <1@");
+        }
+        assertThat(script.messages()).containsExactly("Subject: after reset\r\n\r\nbody\r\n");
+        awaitNoConnectionBeingOpened();
+        assertThat(office365.connections()).isEqualTo(1);
+    }
+
+    /** A connection the pool started to open (credentials, connect, TLS, login) has reached the upstream by now. */
+    private void awaitNoConnectionBeingOpened() {
+        await().atMost(Duration.ofSeconds(5)).until(() -> pools.snapshot().stream().allMatch(p -> p.pending() == 0));
+    }
+
     @Test
     void noSendAsRightReachesTheClientAndTheLogSaysWhatToChange() throws Exception {
         stop();
