@@ -74,6 +74,19 @@ class QueueDeliveryTest {
         org.awaitility.Awaitility.await().until(() -> fx.pools.released.get() == 1);
     }
 
+    /** The worker's next attempt must find the previous connection back in the pool, not make it open another. */
+    @Test
+    void eachResultComesOnlyOnceItsLeaseIsBackInThePool() throws Exception {
+        for (int i = 1; i <= 5; i++) {
+            deliver(stored("a@contoso.com"));
+            assertThat(fx.pools.released.get()).isEqualTo(i);
+        }
+        fx.upstream.mailReply = line -> "550 5.7.60 SMTP; Client does not have permissions to send as this sender";
+        deliver(stored("a@contoso.com"));
+        assertThat(fx.pools.released.get()).isEqualTo(6);
+        assertThat(fx.pools.releasedUnclean.get()).isZero();
+    }
+
     @Test
     void quotaReplyAtTheFinalDotHoldsTheAccount() throws Exception {
         fx.upstream.finalReply = "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException;"

@@ -325,8 +325,16 @@ final class Delivery implements Attempt {
             done(new AttemptResult(Set.of(), permanent, hold, last));
         }
 
+        /**
+         * The result goes to the worker only once the lease is back in the pool: the worker's next attempt for the
+         * account then finds this connection (being reset) instead of making the pool open another one.
+         */
         private void done(AttemptResult r) {
-            result.complete(r);
+            if (up != null && up.isFinished()) {
+                up.returned().whenComplete((v, e) -> result.complete(r));
+            } else {
+                result.complete(r);
+            }
         }
 
         private void closeFile() {
