@@ -107,6 +107,18 @@ class QueueDeliveryTest {
     }
 
     @Test
+    void a250ToDataIsNoDelivery() throws Exception {
+        fx.upstream.dataReply = "250 2.0.0 OK";
+        AttemptResult r = deliver(stored("a@contoso.com", "reject@contoso.com"));
+        assertThat(r.delivered()).isEmpty();
+        assertThat(r.permanent()).containsOnlyKeys("reject@contoso.com");
+        assertThat(r.hold()).isEqualTo(Hold.NONE);
+        assertThat(r.lastReply()).contains("250 2.0.0 OK");
+        assertThat(fx.upstream.messages).isEmpty();
+        assertThat(fx.pools.discarded.get()).isEqualTo(1);
+    }
+
+    @Test
     void temporaryAndPermanentFinalReplies() throws Exception {
         fx.upstream.finalReply = "451 4.7.500 Server busy. Please try again later";
         AttemptResult r = deliver(stored("a@contoso.com"));

@@ -94,6 +94,25 @@ class SmtpRelayTest {
         assertThat(fx.upstream.messages).containsExactly("hi\r\n");
     }
 
+    /**
+     * An upstream that answers DATA with 250 instead of 354 accepted no message (none was sent); the client must
+     * not get that 250 for its DATA (it could take it as its message's acceptance), and the connection is closed.
+     */
+    @Test
+    void a250ToDataFromTheUpstreamNeverReachesTheClient() throws Exception {
+        fx.upstream.dataReply = "250 2.0.0 OK";
+        try (SmtpTestClient c = fx.client().login("app")) {
+            c.send("MAIL FROM:<app@legacy.example>\r\nRCPT TO:<a@contoso.com>\r\nDATA\r\n");
+            assertThat(c.reply()).startsWith("250 2.1.0");
+            assertThat(c.reply()).startsWith("250 2.1.5");
+            assertThat(c.reply()).isEqualTo("451 4.4.2 Upstream connection lost, try again later\r\n");
+            assertThat(c.command("RCPT TO:<a@contoso.com>")).startsWith("503 5.5.1");
+        }
+        assertThat(fx.upstream.messages).isEmpty();
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.pools.ended() == 1);
+        assertThat(fx.pools.discarded.get()).isEqualTo(1);
+    }
+
     @Test
     void upstreamWithoutPipeliningStillGetsCommandsOneAtATime() throws Exception {
         fx.upstream.capabilities = List.of("SIZE 1000000", "8BITMIME");

@@ -179,6 +179,14 @@ final class Delivery implements Attempt {
 
         private void onData(SmtpReply r) {
             if (r.code() != 354) {
+                if (r.positive()) {
+                    // a 2xx to DATA accepts no message (none was sent): never count it as delivered
+                    log.warn("queue: upstream answered DATA for {} with {} instead of 354; closing that connection",
+                            env.id(), r.oneLine());
+                    up.discard();
+                    done(new AttemptResult(Set.of(), permanent, hold, "upstream answered DATA with " + r.oneLine()));
+                    return;
+                }
                 finishAccepted(r);
                 return;
             }
@@ -289,6 +297,13 @@ final class Delivery implements Attempt {
             Outcome o = Outcome.of(r);
             last = r.oneLine();
             Set<String> delivered = Set.of();
+            if (o == Outcome.OK && r.code() / 100 != 2) {
+                // a 3xx to the final dot is no acceptance: the message goes again later
+                up.discard();
+                closeFile();
+                done(new AttemptResult(Set.of(), permanent, hold, "upstream answered the final dot with " + last));
+                return;
+            }
             if (o == Outcome.OK) {
                 delivered = Set.copyOf(accepted);
             } else if (o == Outcome.PERMANENT) {

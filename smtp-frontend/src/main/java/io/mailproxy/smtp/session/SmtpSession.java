@@ -887,12 +887,20 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
                 decoder.startData(t.maxSize);
                 send(r.encode());
             } else {
-                if (r != UpstreamTransaction.LOST) {
+                SmtpReply reply = r;
+                if (r.positive()) {
+                    // Only 354 lets the message through; a 2xx here is no acceptance of a message the upstream never
+                    // got, and must not reach the client as one (DESIGN rule 5). That connection is not reused.
+                    log.warn("[{}] upstream answered DATA with {} instead of 354; closing that connection", sid,
+                            r.oneLine());
+                    t.up.discard();
+                    reply = UpstreamTransaction.LOST;
+                } else if (r != UpstreamTransaction.LOST) {
                     log.info("[{}] upstream refused DATA: {}", sid, r.oneLine());
                 }
                 endTransaction();
                 state = SmtpState.READY;
-                send(r.encode());
+                send(reply.encode());
                 stopIfShuttingDown();
             }
             proceed();
