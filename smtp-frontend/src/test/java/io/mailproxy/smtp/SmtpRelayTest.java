@@ -114,6 +114,20 @@ class SmtpRelayTest {
     }
 
     @Test
+    void a3xxToTheFinalDotIsNoAcceptance() throws Exception {
+        fx.upstream.finalReply = "354 Start mail input; end with <CRLF>.<CRLF>";
+        try (SmtpTestClient c = fx.client().login("app")) {
+            expect(c.command("MAIL FROM:<app@legacy.example>"), "250 2.1.0");
+            expect(c.command("RCPT TO:<a@contoso.com>"), "250 2.1.5");
+            expect(c.command("DATA"), "354 ");
+            c.send("Subject: x\r\n\r\nhi\r\n.\r\n");
+            assertThat(c.reply()).isEqualTo("451 4.4.2 Upstream connection lost, try again later\r\n");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.pools.ended() == 1);
+        assertThat(fx.pools.discarded.get()).isEqualTo(1);
+    }
+
+    @Test
     void upstreamWithoutPipeliningStillGetsCommandsOneAtATime() throws Exception {
         fx.upstream.capabilities = List.of("SIZE 1000000", "8BITMIME");
         try (SmtpTestClient c = fx.client().login("app")) {

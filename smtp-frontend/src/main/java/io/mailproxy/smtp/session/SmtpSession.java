@@ -1017,11 +1017,18 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         t.awaitingFinal = true;
         decoder.pause();
         long size = end.size();
-        t.up.endData(r -> {
+        t.up.endData(reply -> {
             if (t != tx) {
                 return;
             }
             t.awaitingFinal = false;
+            SmtpReply r = reply;
+            if (r.positive() && r.code() / 100 != 2) {
+                // a 3xx to the final dot accepts nothing; the connection is in an unknown state
+                log.warn("[{}] upstream answered the final dot with {}; closing that connection", sid, r.oneLine());
+                t.up.discard();
+                r = UpstreamTransaction.LOST;
+            }
             count(r.code() == 250 ? "accepted" : r == UpstreamTransaction.LOST ? "upstream-lost" : "refused");
             if (r.code() == 250) {
                 log.info("[{}] message of {} octets for {} recipient(s) accepted by the upstream: {}", sid, size,
