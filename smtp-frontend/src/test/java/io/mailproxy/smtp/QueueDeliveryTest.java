@@ -141,6 +141,24 @@ class QueueDeliveryTest {
         assertThat(fx.upstream.finalDots.get()).isZero();
     }
 
+    /** A saturated executor while the message streams: the attempt ends (no final dot) instead of hanging. */
+    @Test
+    void executorRefusingTheSpoolReadEndsTheAttemptWithoutTheFinalDot() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        attempt = DeliveryWorker.overPool(fx.pools, name -> Optional.of(Fixture.account()), spool, task -> {
+            if (reads.incrementAndGet() > 2) {
+                throw new java.util.concurrent.RejectedExecutionException("saturated");
+            }
+            fx.executor.execute(task);
+        }, Duration.ofSeconds(5));
+        AttemptResult r = deliver(stored("a@contoso.com", "reject@contoso.com"));
+        assertThat(r.delivered()).isEmpty();
+        assertThat(r.permanent()).containsOnlyKeys("reject@contoso.com");
+        assertThat(r.lastReply()).contains("refused");
+        assertThat(fx.upstream.finalDots.get()).isZero();
+        assertThat(fx.pools.discarded.get()).isEqualTo(1);
+    }
+
     @Test
     void noConnectionIsAConnectionFailure() throws Exception {
         fx.pools.failWith = new UpstreamException(UpstreamException.Kind.CREDENTIALS_UNAVAILABLE,

@@ -203,6 +203,19 @@ final class Delivery implements Attempt {
 
         /** Reads the next chunk off the event loop, then writes it on the loop. */
         private void readNext() {
+            try {
+                readNextChunk();
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // a saturated executor must not leave the attempt unfinished (its message would stay in flight)
+                log.warn("queue: the blocking executor refused reading message {} ({}); the attempt ends without the"
+                        + " final dot and is tried again later", env.id(), e.toString());
+                closeFile();
+                up.discard();
+                done(new AttemptResult(Set.of(), permanent, hold, "spool read refused by a busy executor"));
+            }
+        }
+
+        private void readNextChunk() {
             blocking.execute(() -> {
                 ByteBuf buf = lease.session().channel().alloc().buffer(CHUNK);
                 try {
