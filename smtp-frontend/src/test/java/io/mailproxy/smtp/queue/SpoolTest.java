@@ -229,4 +229,19 @@ class SpoolTest {
                 .anySatisfy(m -> assertThat(m).contains(dir.resolve("evil.msg").toString()))
                 .anySatisfy(m -> assertThat(m).contains(dir.resolve("notes.txt.tmp").toString()));
     }
+
+    /** A bounce's envelope already on disk is reused only if it is the bounce's own. */
+    @Test
+    void storeRefusesAnExistingEnvelopeOfAnotherId() throws Exception {
+        Spool spool = QueueTestSupport.open(dir, clock);
+        Envelope original = QueueTestSupport.accept(spool, "a@x.com", List.of("b@x.com"), "Subject: s\r\n\r\nx\r\n");
+        String bounceId = original.id() + "-DSN";
+        Files.writeString(dir.resolve(bounceId + ".env"), Files.readString(dir.resolve(original.id() + ".env"))
+                .replace("id " + original.id(), "id ../victim"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> spool.store(bounceId, "acct", "a@x.com",
+                        List.of("b@x.com"), "x\r\n".getBytes(StandardCharsets.US_ASCII)))
+                .isInstanceOf(IOException.class).hasMessageContaining(bounceId + ".env");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> spool.writeState("../victim",
+                DeliveryState.initial(clock.instant()))).isInstanceOf(IllegalArgumentException.class);
+    }
 }
