@@ -221,6 +221,40 @@ class SmtpRelayTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> fx.pools.discarded.get() == 1);
     }
 
+    /**
+     * An upstream that stops reading in the middle of a message: the proxy stops reading the client too
+     * (backpressure), but not for ever: after the reply timeout that connection is closed without the final dot, the
+     * rest of the message is read and dropped, and the client gets 451 4.4.2.
+     */
+    @Test
+    void upstreamThatStopsReadingMidDataEndsTheTransactionAfterTheTimeout() throws Exception {
+        fx.close();
+        fx = new Fixture(Optional.empty(), new io.mailproxy.smtp.session.SmtpSettings("mx.test", 1000, 64 << 20, 4096,
+                100, Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofMillis(800), true, true));
+        fx.upstream.stallInData = true;
+        try (SmtpTestClient c = fx.client().login("app")) {
+            expect(c.command("MAIL FROM:<app@legacy.example>"), "250");
+            expect(c.command("RCPT TO:<a@contoso.com>"), "250");
+            expect(c.command("DATA"), "354");
+            String line = "0123456789".repeat(99) + "\r\n";
+            java.util.concurrent.CompletableFuture<Void> sent = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    for (int i = 0; i < 16 * 1024; i++) { // 16 MiB: more than every buffer on the way can hold
+                        c.send(line);
+                    }
+                    c.send(".\r\n");
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            assertThat(c.reply()).isEqualTo("451 4.4.2 Upstream connection lost, try again later\r\n");
+            sent.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            expect(c.command("NOOP"), "250");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.pools.discarded.get() == 1);
+        assertThat(fx.upstream.finalDots.get()).isZero();
+    }
+
     @Test
     void office365FinalRefusalReachesTheClientVerbatim() throws Exception {
         fx.upstream.finalReply = "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message";

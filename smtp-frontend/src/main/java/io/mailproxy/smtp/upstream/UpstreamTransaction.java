@@ -61,6 +61,8 @@ public final class UpstreamTransaction {
     /** Entries of {@link #pending} that wait for no upstream reply: the session's own, in command order. */
     private final java.util.Map<Consumer<SmtpReply>, SmtpReply> local = new java.util.IdentityHashMap<>();
     private ScheduledFuture<?> timer;
+    /** Armed while the upstream does not take message bytes (not writable): it may not stall a session for ever. */
+    private ScheduledFuture<?> stallTimer;
     private boolean finished;
     /** A command went upstream: the pool must reset the connection (RSET) before it is leased again. */
     private boolean used;
@@ -161,6 +163,23 @@ public final class UpstreamTransaction {
             return;
         }
         channel.writeAndFlush(chunk).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+        if (!channel.isWritable() && stallTimer == null) {
+            stallTimer = clientLoop.schedule(this::stalled, replyTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void stalled() {
+        stallTimer = null;
+        if (!finished && !channel.isWritable()) {
+            lose("the upstream took no message data for " + replyTimeout.toSeconds() + " s");
+        }
+    }
+
+    private void cancelStallTimer() {
+        if (stallTimer != null) {
+            stallTimer.cancel(false);
+            stallTimer = null;
+        }
     }
 
     /** Ends the message with the final dot; the message bytes sent so far ended with CRLF. */
@@ -227,6 +246,7 @@ public final class UpstreamTransaction {
         }
         finished = true;
         cancelTimer();
+        cancelStallTimer();
         return true;
     }
 
@@ -314,6 +334,7 @@ public final class UpstreamTransaction {
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (ctx.channel().isWritable()) {
                 clientLoop.execute(() -> {
+                    cancelStallTimer();
                     if (!finished) {
                         events.writable();
                     }
