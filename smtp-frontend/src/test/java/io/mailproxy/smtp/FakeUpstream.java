@@ -33,6 +33,9 @@ final class FakeUpstream implements AutoCloseable {
     volatile int dropAfterDataOctets = -1;
     /** When set, the final reply is never sent (an upstream that hangs). */
     volatile boolean silentAfterDot;
+    /** When set, nothing is read after the 354 until {@link #stalled} is counted down (an upstream that hangs). */
+    volatile boolean stallInData;
+    final java.util.concurrent.CountDownLatch stalled = new java.util.concurrent.CountDownLatch(1);
 
     /** What each connection received, as ISO-8859-1 text (exact octets). */
     final List<StringBuilder> transcripts = new CopyOnWriteArrayList<>();
@@ -96,6 +99,14 @@ final class FakeUpstream implements AutoCloseable {
                     write(out, mail ? rcptReply.apply(line) : "503 5.5.1 Bad sequence of commands");
                 } else if (upper.equals("DATA")) {
                     write(out, dataReply);
+                    if (dataReply.startsWith("354") && stallInData) {
+                        try {
+                            stalled.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        return;
+                    }
                     if (dataReply.startsWith("354") && !readMessage(in, out, transcript, socket)) {
                         return;
                     }
@@ -183,6 +194,7 @@ final class FakeUpstream implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        stalled.countDown();
         server.close();
     }
 }

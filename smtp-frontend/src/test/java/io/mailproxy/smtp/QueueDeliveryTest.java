@@ -74,6 +74,19 @@ class QueueDeliveryTest {
         org.awaitility.Awaitility.await().until(() -> fx.pools.released.get() == 1);
     }
 
+    /** The worker's next attempt must find the previous connection back in the pool, not make it open another. */
+    @Test
+    void eachResultComesOnlyOnceItsLeaseIsBackInThePool() throws Exception {
+        for (int i = 1; i <= 5; i++) {
+            deliver(stored("a@contoso.com"));
+            assertThat(fx.pools.released.get()).isEqualTo(i);
+        }
+        fx.upstream.mailReply = line -> "550 5.7.60 SMTP; Client does not have permissions to send as this sender";
+        deliver(stored("a@contoso.com"));
+        assertThat(fx.pools.released.get()).isEqualTo(6);
+        assertThat(fx.pools.releasedUnclean.get()).isZero();
+    }
+
     @Test
     void quotaReplyAtTheFinalDotHoldsTheAccount() throws Exception {
         fx.upstream.finalReply = "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException;"
@@ -91,6 +104,18 @@ class QueueDeliveryTest {
         assertThat(r.hold()).isEqualTo(Hold.THROTTLED);
         assertThat(r.permanent()).isEmpty();
         assertThat(fx.upstream.finalDots.get()).isZero();
+    }
+
+    @Test
+    void a250ToDataIsNoDelivery() throws Exception {
+        fx.upstream.dataReply = "250 2.0.0 OK";
+        AttemptResult r = deliver(stored("a@contoso.com", "reject@contoso.com"));
+        assertThat(r.delivered()).isEmpty();
+        assertThat(r.permanent()).containsOnlyKeys("reject@contoso.com");
+        assertThat(r.hold()).isEqualTo(Hold.NONE);
+        assertThat(r.lastReply()).contains("250 2.0.0 OK");
+        assertThat(fx.upstream.messages).isEmpty();
+        assertThat(fx.pools.discarded.get()).isEqualTo(1);
     }
 
     @Test
@@ -114,6 +139,24 @@ class QueueDeliveryTest {
         assertThat(r.hold()).isEqualTo(Hold.CONNECTION);
         assertThat(r.delivered()).isEmpty();
         assertThat(fx.upstream.finalDots.get()).isZero();
+    }
+
+    /** A saturated executor while the message streams: the attempt ends (no final dot) instead of hanging. */
+    @Test
+    void executorRefusingTheSpoolReadEndsTheAttemptWithoutTheFinalDot() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        attempt = DeliveryWorker.overPool(fx.pools, name -> Optional.of(Fixture.account()), spool, task -> {
+            if (reads.incrementAndGet() > 2) {
+                throw new java.util.concurrent.RejectedExecutionException("saturated");
+            }
+            fx.executor.execute(task);
+        }, Duration.ofSeconds(5));
+        AttemptResult r = deliver(stored("a@contoso.com", "reject@contoso.com"));
+        assertThat(r.delivered()).isEmpty();
+        assertThat(r.permanent()).containsOnlyKeys("reject@contoso.com");
+        assertThat(r.lastReply()).contains("refused");
+        assertThat(fx.upstream.finalDots.get()).isZero();
+        assertThat(fx.pools.discarded.get()).isEqualTo(1);
     }
 
     @Test

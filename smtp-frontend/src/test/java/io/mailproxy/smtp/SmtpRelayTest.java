@@ -94,6 +94,39 @@ class SmtpRelayTest {
         assertThat(fx.upstream.messages).containsExactly("hi\r\n");
     }
 
+    /**
+     * An upstream that answers DATA with 250 instead of 354 accepted no message (none was sent); the client must
+     * not get that 250 for its DATA (it could take it as its message's acceptance), and the connection is closed.
+     */
+    @Test
+    void a250ToDataFromTheUpstreamNeverReachesTheClient() throws Exception {
+        fx.upstream.dataReply = "250 2.0.0 OK";
+        try (SmtpTestClient c = fx.client().login("app")) {
+            c.send("MAIL FROM:<app@legacy.example>\r\nRCPT TO:<a@contoso.com>\r\nDATA\r\n");
+            assertThat(c.reply()).startsWith("250 2.1.0");
+            assertThat(c.reply()).startsWith("250 2.1.5");
+            assertThat(c.reply()).isEqualTo("451 4.4.2 Upstream connection lost, try again later\r\n");
+            assertThat(c.command("RCPT TO:<a@contoso.com>")).startsWith("503 5.5.1");
+        }
+        assertThat(fx.upstream.messages).isEmpty();
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.pools.ended() == 1);
+        assertThat(fx.pools.discarded.get()).isEqualTo(1);
+    }
+
+    @Test
+    void a3xxToTheFinalDotIsNoAcceptance() throws Exception {
+        fx.upstream.finalReply = "354 Start mail input; end with <CRLF>.<CRLF>";
+        try (SmtpTestClient c = fx.client().login("app")) {
+            expect(c.command("MAIL FROM:<app@legacy.example>"), "250 2.1.0");
+            expect(c.command("RCPT TO:<a@contoso.com>"), "250 2.1.5");
+            expect(c.command("DATA"), "354 ");
+            c.send("Subject: x\r\n\r\nhi\r\n.\r\n");
+            assertThat(c.reply()).isEqualTo("451 4.4.2 Upstream connection lost, try again later\r\n");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.pools.ended() == 1);
+        assertThat(fx.pools.discarded.get()).isEqualTo(1);
+    }
+
     @Test
     void upstreamWithoutPipeliningStillGetsCommandsOneAtATime() throws Exception {
         fx.upstream.capabilities = List.of("SIZE 1000000", "8BITMIME");
@@ -186,6 +219,40 @@ class SmtpRelayTest {
             assertThat(c.reply()).startsWith("451 4.4.2");
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> fx.pools.discarded.get() == 1);
+    }
+
+    /**
+     * An upstream that stops reading in the middle of a message: the proxy stops reading the client too
+     * (backpressure), but not for ever: after the reply timeout that connection is closed without the final dot, the
+     * rest of the message is read and dropped, and the client gets 451 4.4.2.
+     */
+    @Test
+    void upstreamThatStopsReadingMidDataEndsTheTransactionAfterTheTimeout() throws Exception {
+        fx.close();
+        fx = new Fixture(Optional.empty(), new io.mailproxy.smtp.session.SmtpSettings("mx.test", 1000, 64 << 20, 4096,
+                100, Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofMillis(800), true, true));
+        fx.upstream.stallInData = true;
+        try (SmtpTestClient c = fx.client().login("app")) {
+            expect(c.command("MAIL FROM:<app@legacy.example>"), "250");
+            expect(c.command("RCPT TO:<a@contoso.com>"), "250");
+            expect(c.command("DATA"), "354");
+            String line = "0123456789".repeat(99) + "\r\n";
+            java.util.concurrent.CompletableFuture<Void> sent = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    for (int i = 0; i < 16 * 1024; i++) { // 16 MiB: more than every buffer on the way can hold
+                        c.send(line);
+                    }
+                    c.send(".\r\n");
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            assertThat(c.reply()).isEqualTo("451 4.4.2 Upstream connection lost, try again later\r\n");
+            sent.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            expect(c.command("NOOP"), "250");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.pools.discarded.get() == 1);
+        assertThat(fx.upstream.finalDots.get()).isZero();
     }
 
     @Test

@@ -179,6 +179,14 @@ final class Delivery implements Attempt {
 
         private void onData(SmtpReply r) {
             if (r.code() != 354) {
+                if (r.positive()) {
+                    // a 2xx to DATA accepts no message (none was sent): never count it as delivered
+                    log.warn("queue: upstream answered DATA for {} with {} instead of 354; closing that connection",
+                            env.id(), r.oneLine());
+                    up.discard();
+                    done(new AttemptResult(Set.of(), permanent, hold, "upstream answered DATA with " + r.oneLine()));
+                    return;
+                }
                 finishAccepted(r);
                 return;
             }
@@ -195,6 +203,19 @@ final class Delivery implements Attempt {
 
         /** Reads the next chunk off the event loop, then writes it on the loop. */
         private void readNext() {
+            try {
+                readNextChunk();
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // a saturated executor must not leave the attempt unfinished (its message would stay in flight)
+                log.warn("queue: the blocking executor refused reading message {} ({}); the attempt ends without the"
+                        + " final dot and is tried again later", env.id(), e.toString());
+                closeFile();
+                up.discard();
+                done(new AttemptResult(Set.of(), permanent, hold, "spool read refused by a busy executor"));
+            }
+        }
+
+        private void readNextChunk() {
             blocking.execute(() -> {
                 ByteBuf buf = lease.session().channel().alloc().buffer(CHUNK);
                 try {
@@ -289,6 +310,13 @@ final class Delivery implements Attempt {
             Outcome o = Outcome.of(r);
             last = r.oneLine();
             Set<String> delivered = Set.of();
+            if (o == Outcome.OK && r.code() / 100 != 2) {
+                // a 3xx to the final dot is no acceptance: the message goes again later
+                up.discard();
+                closeFile();
+                done(new AttemptResult(Set.of(), permanent, hold, "upstream answered the final dot with " + last));
+                return;
+            }
             if (o == Outcome.OK) {
                 delivered = Set.copyOf(accepted);
             } else if (o == Outcome.PERMANENT) {
@@ -325,8 +353,16 @@ final class Delivery implements Attempt {
             done(new AttemptResult(Set.of(), permanent, hold, last));
         }
 
+        /**
+         * The result goes to the worker only once the lease is back in the pool: the worker's next attempt for the
+         * account then finds this connection (being reset) instead of making the pool open another one.
+         */
         private void done(AttemptResult r) {
-            result.complete(r);
+            if (up != null && up.isFinished()) {
+                up.returned().whenComplete((v, e) -> result.complete(r));
+            } else {
+                result.complete(r);
+            }
         }
 
         private void closeFile() {

@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -62,17 +63,27 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
     private boolean pumping;
     private boolean pumpAgain;
     private boolean closed;
+    /** Work the blocking executor refused (saturated), submitted again from {@link #pump} once {@link #refusedRetryAt}. */
+    private final List<Refused> refused = new ArrayList<>();
+    private Instant refusedRetryAt;
+    /** Consecutive refusals, for the back-off. */
+    private int refusals;
 
     private final Counter deliveries;
     private final Counter retries;
     private final Counter deferrals;
     private final Counter bounces;
 
+    /** Work the executor refused, and what undoes its claim should the worker close before it runs. */
+    private record Refused(Runnable task, Runnable onDropped) { }
+
     /** One queued message. */
     private static final class Entry {
         final Envelope env;
         DeliveryState state;
         boolean inFlight;
+        /** Consecutive failures to write its state or to remove it once finished (disk full...), for the back-off. */
+        int diskFailures;
 
         Entry(Envelope env, DeliveryState state) {
             this.env = env;
@@ -168,10 +179,12 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
             for (Spool.Stored s : spool.recovered()) {
                 Entry e = new Entry(s.envelope(), s.state());
                 entries.put(s.envelope().id(), e);
+                AccountQueue q = queue(e.env.account());
+                q.due.add(e); // a finished one stays there should removing it fail (tried again after a back-off)
                 if (e.pending().isEmpty()) {
                     finished.add(e); // delivered or failed before a crash, not yet retired
-                } else {
-                    queue(e.env.account()).due.add(e);
+                    e.inFlight = true;
+                    q.inFlight++;
                 }
             }
         }
@@ -179,7 +192,14 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
             log.info("queue: resuming {} message(s) from {}", spool.recovered().size(), spool.directory());
         }
         for (Entry e : finished) {
-            finish(e);
+            try {
+                finish(e);
+            } catch (RuntimeException ex) {
+                log.error("queue: finishing {} failed; tried again later", e.env.id(), ex);
+                backOff(e, clock.instant());
+            } finally {
+                done(e);
+            }
         }
         pump();
     }
@@ -215,9 +235,17 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
         try {
             while (true) {
                 List<Entry> starts;
+                List<Refused> again = List.of();
                 synchronized (this) {
                     pumpAgain = false;
+                    if (!refused.isEmpty() && !clock.instant().isBefore(refusedRetryAt)) {
+                        again = new ArrayList<>(refused);
+                        refused.clear();
+                    }
                     starts = plan();
+                }
+                for (Refused r : again) {
+                    run(r.task(), r.onDropped());
                 }
                 for (Entry e : starts) {
                     begin(e);
@@ -262,6 +290,13 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
                     break;
                 }
                 int rcpts = e.pending().size();
+                if (rcpts == 0) {
+                    // nothing to send, only its removal to try again: no pacing applies
+                    e.inFlight = true;
+                    q.inFlight++;
+                    starts.add(e);
+                    continue;
+                }
                 Duration waitDay = q.day.timeUntil(rcpts);
                 Duration waitMinute = q.minute.timeUntil(1);
                 if (!waitDay.isZero() || !waitMinute.isZero()) {
@@ -274,6 +309,9 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
                 q.inFlight++;
                 starts.add(e);
             }
+        }
+        if (!refused.isEmpty()) {
+            wake = min(wake, refusedRetryAt);
         }
         arm(wake);
         return starts;
@@ -324,48 +362,92 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
 
     private void begin(Entry e) {
         run(() -> {
-            Instant now = clock.instant();
-            DeliveryState before;
-            synchronized (this) {
-                DeliveryState s = e.state;
-                // should the process die during the attempt, the message is tried again after this back-off
-                before = new DeliveryState(s.attempts() + 1, now.plus(backoff.delay(s.attempts() + 1)), s.lastReply(),
-                        s.delivered(), s.failed(), s.bounced());
-            }
             try {
-                spool.writeState(e.env.id(), before);
-            } catch (IOException ex) {
-                log.error("queue: cannot record the attempt for {} ({}); not sending it now", e.env.id(), ex.toString());
-                synchronized (this) {
-                    e.inFlight = false;
-                    queue(e.env.account()).inFlight--;
-                    notifyAll();
-                    reposition(e, e.state.withNext(now.plus(backoff.delay(1))));
-                }
+                attemptNow(e);
+            } catch (RuntimeException ex) {
+                // never leave the message marked in flight: it would stall, and its account's queue with it
+                log.error("queue: attempt for {} failed before it was sent; trying again later", e.env.id(), ex);
+                backOff(e, clock.instant());
+                done(e);
+            }
+        }, () -> done(e));
+    }
+
+    private void attemptNow(Entry e) {
+        Instant now = clock.instant();
+        List<String> pending;
+        DeliveryState before;
+        synchronized (this) {
+            pending = e.pending();
+            DeliveryState s = e.state;
+            // should the process die during the attempt, the message is tried again after this back-off
+            before = new DeliveryState(s.attempts() + 1, now.plus(backoff.delay(s.attempts() + 1)), s.lastReply(),
+                    s.delivered(), s.failed(), s.bounced());
+        }
+        if (pending.isEmpty()) {
+            // every recipient delivered or failed, but removing it failed earlier: only that is tried again
+            finish(e);
+            done(e);
+            return;
+        }
+        try {
+            spool.writeState(e.env.id(), before);
+        } catch (IOException | RuntimeException ex) {
+            Instant next = backOff(e, now);
+            log.error("queue: cannot record the attempt for {} ({}); not sending it now, trying again at {}",
+                    e.env.id(), ex, next);
+            done(e);
+            return;
+        }
+        synchronized (this) {
+            e.diskFailures = 0;
+            reposition(e, before);
+        }
+        CompletableFuture<AttemptResult> result;
+        try {
+            result = attempt.deliver(e.env, pending);
+        } catch (RuntimeException ex) {
+            result = CompletableFuture.completedFuture(AttemptResult.held(AttemptResult.Hold.CONNECTION, ex.toString()));
+        }
+        result.whenComplete((r, failure) -> {
+            AttemptResult outcome = r != null ? r
+                    : AttemptResult.held(AttemptResult.Hold.CONNECTION, String.valueOf(failure));
+            // the result is recorded even if the executor refuses it for a while: it is kept and submitted again
+            run(() -> completed(e, outcome), () -> done(e));
+        });
+    }
+
+    /** The message's next try after a failure to write it to disk, backing off further each time. Returns when. */
+    private synchronized Instant backOff(Entry e, Instant now) {
+        e.diskFailures++;
+        Instant next = now.plus(backoff.delay(e.diskFailures));
+        reposition(e, e.state.withNext(next));
+        return next;
+    }
+
+    /** The attempt (or the try to finish) is over: the message and its account may go again. */
+    private void done(Entry e) {
+        synchronized (this) {
+            if (!e.inFlight) {
                 return;
             }
-            List<String> pending;
-            synchronized (this) {
-                reposition(e, before);
-                pending = e.pending();
-            }
-            attempt.deliver(e.env, pending).whenComplete((r, failure) -> run(() -> completed(e,
-                    r != null ? r : AttemptResult.held(AttemptResult.Hold.CONNECTION, String.valueOf(failure)))));
-        });
+            AccountQueue q = queue(e.env.account());
+            q.inFlight--;
+            e.inFlight = false;
+            notifyAll(); // close() may be waiting for the attempts in flight
+        }
+        pump();
     }
 
     private void completed(Entry e, AttemptResult r) {
         try {
             record(e, r);
+        } catch (RuntimeException ex) {
+            log.error("queue: recording the result for {} failed; the message stays queued", e.env.id(), ex);
+            backOff(e, clock.instant());
         } finally {
-            synchronized (this) {
-                AccountQueue q = queue(e.env.account());
-                q.inFlight--;
-                e.inFlight = false;
-                notifyAll(); // close() may be waiting for the attempts in flight
-            }
+            done(e);
         }
-        pump();
     }
 
     private void record(Entry e, AttemptResult r) {
@@ -444,7 +526,9 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
         } else {
             try {
                 spool.writeState(e.env.id(), after);
-            } catch (IOException ex) {
+            } catch (IOException | RuntimeException ex) {
+                // the result stands in memory (nobody is sent it twice while the daemon runs); the next attempt's
+                // state write records it, as does the bounce
                 log.error("queue: cannot record the result for {}: {}", e.env.id(), ex.toString());
             }
             synchronized (this) {
@@ -466,20 +550,25 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
             log.warn("queue: message {} from <{}> failed permanently for {}", e.env.id(), e.env.clientFrom(), s.failed());
             bounce(e.env, s.failed());
             s = new DeliveryState(s.attempts(), s.nextAttempt(), s.lastReply(), s.delivered(), s.failed(), true);
+            synchronized (this) {
+                reposition(e, s); // bounced once, even if removing the message must be tried again
+            }
             try {
                 spool.writeState(e.env.id(), s);
-            } catch (IOException ex) {
+            } catch (IOException | RuntimeException ex) {
                 log.error("queue: cannot record the bounce for {}: {}", e.env.id(), ex.toString());
             }
         }
-        if (!s.delivered().isEmpty()) {
-            deliveries.increment();
-        }
         try {
             spool.retire(e.env.id());
-        } catch (IOException ex) {
-            log.error("queue: cannot remove the finished message {}: {}", e.env.id(), ex.toString());
+        } catch (IOException | RuntimeException ex) {
+            // left in the queue with nothing to send: only its removal is tried again, after a back-off
+            Instant next = backOff(e, clock.instant());
+            log.error("queue: cannot remove the finished message {} ({}); trying again at {}", e.env.id(), ex, next);
             return;
+        }
+        if (!s.delivered().isEmpty()) {
+            deliveries.increment();
         }
         synchronized (this) {
             entries.remove(e.env.id());
@@ -552,10 +641,45 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
     }
 
     private void run(Runnable task) {
+        run(task, () -> { });
+    }
+
+    /**
+     * Hands {@code task} to the blocking executor. When the executor refuses it (saturated), the task is kept and
+     * submitted again from {@link #pump} after a back-off, so no message is dropped or left marked in flight; only
+     * once the worker is closed is it dropped ({@code onDropped} runs; the spool keeps the message's state).
+     */
+    private void run(Runnable task, Runnable onDropped) {
         try {
             blocking.execute(task);
         } catch (RejectedExecutionException ex) {
-            log.debug("queue: executor gone, task dropped (the spool keeps the state)");
+            Instant retryAt;
+            int n;
+            synchronized (this) {
+                if (!closed) {
+                    refused.add(new Refused(task, onDropped));
+                    n = ++refusals;
+                    retryAt = clock.instant().plus(backoff.delay(Math.min(n, 8)));
+                    refusedRetryAt = retryAt;
+                    arm(retryAt);
+                } else {
+                    retryAt = null;
+                    n = 0;
+                }
+            }
+            if (retryAt == null) {
+                log.debug("queue: worker closed, task dropped (the spool keeps the state)");
+                onDropped.run();
+            } else if (n == 1) {
+                log.warn("queue: the blocking executor refused delivery work ({}); trying again at {}", ex.toString(),
+                        retryAt);
+            } else {
+                log.debug("queue: the blocking executor refused delivery work again ({} in a row)", n);
+            }
+            return;
+        }
+        synchronized (this) {
+            refusals = 0;
         }
     }
 
@@ -645,6 +769,9 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
             timer.cancel(false);
             timer = null;
         }
+        List<Refused> dropped = new ArrayList<>(refused);
+        refused.clear();
+        dropped.forEach(r -> r.onDropped().run()); // their messages stay in the spool for the next start
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (queues.values().stream().anyMatch(q -> q.inFlight > 0)) {
             long left = deadline - System.nanoTime();

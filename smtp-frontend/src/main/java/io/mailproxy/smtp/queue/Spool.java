@@ -171,21 +171,31 @@ public final class Spool {
 
     // ---------------------------------------------------------------- recovery
 
+    /**
+     * Only names of the form this spool gives ({@link #validId} plus a known suffix) are taken: anything else in the
+     * directory is left alone with a warning, and no name or envelope field read from disk is ever used to build a
+     * path unless it is a valid id (an envelope whose id differs from its file's name is tampered with or corrupt).
+     */
     private List<Stored> recover() throws IOException {
         Map<String, Set<String>> byId = new HashMap<>();
         List<Path> temps = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
             for (Path p : files) {
                 String name = p.getFileName().toString();
-                if (name.endsWith(TMP)) {
+                boolean temp = name.endsWith(TMP);
+                String base = temp ? name.substring(0, name.length() - TMP.length()) : name;
+                int dot = base.lastIndexOf('.');
+                String kind = dot < 0 ? "" : base.substring(dot);
+                if (dot <= 0 || !(kind.equals(MSG) || kind.equals(ENV) || kind.equals(STATE))
+                        || !validId(base.substring(0, dot))) {
+                    log.warn("spool: ignoring {}: not a file this spool writes (left in place)", printable(p));
+                    continue;
+                }
+                if (temp) {
                     temps.add(p);
                     continue;
                 }
-                int dot = name.lastIndexOf('.');
-                if (dot <= 0) {
-                    continue;
-                }
-                byId.computeIfAbsent(name.substring(0, dot), k -> new java.util.HashSet<>()).add(name.substring(dot));
+                byId.computeIfAbsent(base.substring(0, dot), k -> new java.util.HashSet<>()).add(kind);
             }
         }
         if (keepOrphans) {
@@ -210,6 +220,11 @@ public final class Spool {
             }
             try {
                 Envelope env = Envelope.decode(Files.readAllBytes(file(id, ENV)));
+                if (!env.id().equals(id)) {
+                    log.warn("spool: skipping {}: it names message id \"{}\", not its own (tampered with or corrupt);"
+                            + " left in place, not delivered", printable(file(id, ENV)), printable(env.id()));
+                    continue;
+                }
                 Path statePath = file(id, STATE);
                 DeliveryState state = Files.exists(statePath)
                         ? DeliveryState.decode(Files.readAllBytes(statePath)) : DeliveryState.initial(env.received());
@@ -219,7 +234,8 @@ public final class Spool {
                 found.add(new Stored(env, state));
             } catch (IOException | RuntimeException ex) {
                 // an envelope is renamed into place whole, so this is damage from outside: keep it for a human
-                log.error("spool: cannot read message {} ({}); left in place, not delivered", id, ex.toString());
+                log.warn("spool: skipping {}: cannot read it ({}); left in place, not delivered",
+                        printable(file(id, ENV)), printable(ex.toString()));
             }
         }
         if (removed) {
@@ -250,8 +266,11 @@ public final class Spool {
 
     /** True for the form of ids this spool hands out (so a CLI argument can never name another file). */
     public static boolean validId(String id) {
-        return id.matches("[0-9A-Z]{1,13}-[0-9A-F]{10}(-DSN)?");
+        return id != null && VALID_ID.matcher(id).matches();
     }
+
+    private static final java.util.regex.Pattern VALID_ID =
+            java.util.regex.Pattern.compile("[0-9A-Z]{1,13}-[0-9A-F]{10}(-DSN)?");
 
     /**
      * One message being received: its writes run one after another on the blocking executor. Every method is
@@ -457,7 +476,11 @@ public final class Spool {
     Envelope store(String id, String account, String mailFrom, List<String> recipients, byte[] stuffed)
             throws IOException {
         if (Files.exists(file(id, ENV))) {
-            return Envelope.decode(Files.readAllBytes(file(id, ENV)));
+            Envelope existing = Envelope.decode(Files.readAllBytes(file(id, ENV)));
+            if (!existing.id().equals(id)) {
+                throw new IOException(file(id, ENV) + " names another message id (tampered with or corrupt)");
+            }
+            return existing;
         }
         Envelope env = new Envelope(id, account, "mailproxy", mailFrom, mailFrom, List.of(), recipients,
                 clock.instant(), stuffed.length);
@@ -520,8 +543,19 @@ public final class Spool {
         }
     }
 
+    /** The one place a path is made from an id: only ids of the spool's own form ({@link #validId}). */
     private Path file(String id, String ext) {
+        if (!validId(id)) {
+            throw new IllegalArgumentException("not a spool message id: " + printable(id));
+        }
         return dir.resolve(id + ext);
+    }
+
+    /** Text from disk made safe for one log line. */
+    private static String printable(Object value) {
+        String s = String.valueOf(value);
+        s = s.length() > 200 ? s.substring(0, 200) + "..." : s;
+        return s.replaceAll("\\p{Cntrl}", "?");
     }
 
     private void writeFile(Path path, byte[] bytes) throws IOException {

@@ -35,6 +35,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -80,6 +81,14 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     /** STARTTLS answered, SslHandler not yet in place: no input may be read. */
     private boolean tlsStarting;
     private Transaction tx;
+    /**
+     * Completes once the lease of the session's last relayed transaction is back in the pool. The next MAIL acquires
+     * only after that: a client that pipelines its next MAIL behind the final dot (or sends it the moment the final
+     * 250 arrives) would otherwise ask the pool while the previous connection is still on its way back, and the pool,
+     * finding nothing idle, would open a second one (Office 365 allows 3 per mailbox: 432 4.3.2). The final reply
+     * itself never waits for this.
+     */
+    private CompletableFuture<Void> previousLease = CompletableFuture.completedFuture(null);
     private String deferred;
     private boolean shuttingDown;
     private int errors;
@@ -107,6 +116,10 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         final MailArguments mail;
         final long maxSize;
         UpstreamTransaction up;
+        /** Completes once this transaction's lease (if it got one) has ended and the pool has it back. */
+        final CompletableFuture<Void> leaseBack = new CompletableFuture<>();
+        /** The pool was asked (after the previous transaction's lease came back, or the wait for it timed out). */
+        boolean acquireStarted;
         boolean acquiring = true;
         boolean cancelled;
         /** No more upstream use: MAIL refused, or the connection lost. */
@@ -614,6 +627,35 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         tx = t;
         state = SmtpState.MAIL;
         decoder.pause();
+        CompletableFuture<Void> before = previousLease;
+        previousLease = t.leaseBack;
+        if (before.isDone()) {
+            acquire(t);
+            return;
+        }
+        // Bounded, so a lease whose return got lost (an event loop gone at shutdown) cannot stall the session.
+        ScheduledFuture<?> bound = ctx.executor().schedule(() -> {
+            if (!t.acquireStarted) {
+                log.debug("[{}] the previous upstream connection is not back in the pool yet; acquiring anyway", sid);
+                acquire(t);
+            }
+        }, settings.upstreamReplyTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        before.whenComplete((v, e) -> onLoop(() -> {
+            bound.cancel(false);
+            acquire(t);
+        }));
+    }
+
+    /** Asks the pool for the transaction's connection, once. On the event loop. */
+    private void acquire(Transaction t) {
+        if (t.acquireStarted) {
+            return;
+        }
+        t.acquireStarted = true;
+        if (t != tx || t.cancelled || state == SmtpState.CLOSED) {
+            t.leaseBack.complete(null);
+            return;
+        }
         services.pools().acquire(t.account, Protocol.SMTP).whenComplete((lease, failure) -> {
             try {
                 ctx.channel().eventLoop().execute(() -> {
@@ -622,8 +664,9 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
                 });
             } catch (RejectedExecutionException e) {
                 if (lease != null) {
-                    lease.release(false);
+                    lease.releaseUnused();
                 }
+                t.leaseBack.complete(null);
             }
         });
     }
@@ -631,12 +674,14 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private void leased(Transaction t, Lease lease, Throwable failure) {
         if (t != tx || t.cancelled || state == SmtpState.CLOSED) {
             if (lease != null) {
-                lease.release(false);
+                lease.releaseUnused(); // nothing went upstream on it
             }
+            t.leaseBack.complete(null);
             return;
         }
         t.acquiring = false;
         if (failure != null || lease == null) {
+            t.leaseBack.complete(null);
             tx = null;
             state = SmtpState.READY;
             send(unavailable(t.account, unwrap(failure)).encode());
@@ -645,6 +690,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         t.up = UpstreamTransaction.attach(lease, ctx.channel().eventLoop(), new Events(t),
                 settings.upstreamReplyTimeout(), sid, t.account.name());
+        t.up.returned().whenComplete((v, e) -> t.leaseBack.complete(null));
         MailArguments args = t.mail;
         if (args.parameters().containsKey("SMTPUTF8") && !t.up.has("SMTPUTF8")) {
             t.up.release();
@@ -841,12 +887,20 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
                 decoder.startData(t.maxSize);
                 send(r.encode());
             } else {
-                if (r != UpstreamTransaction.LOST) {
+                SmtpReply reply = r;
+                if (r.positive()) {
+                    // Only 354 lets the message through; a 2xx here is no acceptance of a message the upstream never
+                    // got, and must not reach the client as one (DESIGN rule 5). That connection is not reused.
+                    log.warn("[{}] upstream answered DATA with {} instead of 354; closing that connection", sid,
+                            r.oneLine());
+                    t.up.discard();
+                    reply = UpstreamTransaction.LOST;
+                } else if (r != UpstreamTransaction.LOST) {
                     log.info("[{}] upstream refused DATA: {}", sid, r.oneLine());
                 }
                 endTransaction();
                 state = SmtpState.READY;
-                send(r.encode());
+                send(reply.encode());
                 stopIfShuttingDown();
             }
             proceed();
@@ -963,11 +1017,18 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         t.awaitingFinal = true;
         decoder.pause();
         long size = end.size();
-        t.up.endData(r -> {
+        t.up.endData(reply -> {
             if (t != tx) {
                 return;
             }
             t.awaitingFinal = false;
+            SmtpReply r = reply;
+            if (r.positive() && r.code() / 100 != 2) {
+                // a 3xx to the final dot accepts nothing; the connection is in an unknown state
+                log.warn("[{}] upstream answered the final dot with {}; closing that connection", sid, r.oneLine());
+                t.up.discard();
+                r = UpstreamTransaction.LOST;
+            }
             count(r.code() == 250 ? "accepted" : r == UpstreamTransaction.LOST ? "upstream-lost" : "refused");
             if (r.code() == 250) {
                 log.info("[{}] message of {} octets for {} recipient(s) accepted by the upstream: {}", sid, size,

@@ -16,6 +16,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -60,7 +61,13 @@ public final class UpstreamTransaction {
     /** Entries of {@link #pending} that wait for no upstream reply: the session's own, in command order. */
     private final java.util.Map<Consumer<SmtpReply>, SmtpReply> local = new java.util.IdentityHashMap<>();
     private ScheduledFuture<?> timer;
+    /** Armed while the upstream does not take message bytes (not writable): it may not stall a session for ever. */
+    private ScheduledFuture<?> stallTimer;
     private boolean finished;
+    /** A command went upstream: the pool must reset the connection (RSET) before it is leased again. */
+    private boolean used;
+    /** Completes (on any thread) once the lease has ended: released to the pool, or discarded. */
+    private final CompletableFuture<Void> returned = new CompletableFuture<>();
 
     private UpstreamTransaction(Lease lease, EventLoop clientLoop, Events events, Duration replyTimeout,
                                 String sessionId, String account) {
@@ -113,6 +120,15 @@ public final class UpstreamTransaction {
         return finished;
     }
 
+    /**
+     * Completes once the lease has ended and the pool knows it (a released connection is then being reset, and the
+     * pool keeps it for its next waiter instead of opening another one; a discarded one is closed). A session acquires
+     * its next lease only after this, so one client session never holds two upstream connections of an account.
+     */
+    public CompletableFuture<Void> returned() {
+        return returned;
+    }
+
     /** Sends a command line (without CRLF); {@code onReply} gets its reply, or {@link #LOST}. */
     public void command(String line, Consumer<SmtpReply> onReply) {
         if (finished) {
@@ -120,6 +136,7 @@ public final class UpstreamTransaction {
             return;
         }
         pending.add(onReply);
+        used = true;
         armTimer();
         channel.writeAndFlush(ByteBufUtil.writeUtf8(channel.alloc(), line + "\r\n"))
                 .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
@@ -146,6 +163,23 @@ public final class UpstreamTransaction {
             return;
         }
         channel.writeAndFlush(chunk).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+        if (!channel.isWritable() && stallTimer == null) {
+            stallTimer = clientLoop.schedule(this::stalled, replyTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void stalled() {
+        stallTimer = null;
+        if (!finished && !channel.isWritable()) {
+            lose("the upstream took no message data for " + replyTimeout.toSeconds() + " s");
+        }
+    }
+
+    private void cancelStallTimer() {
+        if (stallTimer != null) {
+            stallTimer.cancel(false);
+            stallTimer = null;
+        }
     }
 
     /** Ends the message with the final dot; the message bytes sent so far ended with CRLF. */
@@ -157,24 +191,36 @@ public final class UpstreamTransaction {
         return finished || channel.isWritable();
     }
 
-    /** The transaction ended with a final reply: the connection goes back to the pool (which resets it with RSET). */
+    /**
+     * The transaction ended with a final reply: the connection goes back to the pool (which resets it with RSET, or
+     * not at all when nothing was sent upstream). {@link #returned()} completes once the pool has it.
+     */
     public void release() {
         if (finish()) {
             boolean dirty = !pending.isEmpty();
+            boolean unused = !used;
             // Our handlers come off on the upstream channel's own loop; the lease is handed back after that.
             try {
                 channel.eventLoop().execute(() -> {
-                    channel.config().setOption(ChannelOption.AUTO_READ, false);
-                    if (channel.pipeline().get(HANDLER) != null) {
-                        channel.pipeline().remove(HANDLER);
+                    try {
+                        channel.config().setOption(ChannelOption.AUTO_READ, false);
+                        if (channel.pipeline().get(HANDLER) != null) {
+                            channel.pipeline().remove(HANDLER);
+                        }
+                        if (channel.pipeline().get(DECODER) != null) {
+                            channel.pipeline().remove(DECODER);
+                        }
+                        if (unused && !dirty) {
+                            lease.releaseUnused();
+                        } else {
+                            lease.release(dirty);
+                        }
+                    } finally {
+                        returned.complete(null);
                     }
-                    if (channel.pipeline().get(DECODER) != null) {
-                        channel.pipeline().remove(DECODER);
-                    }
-                    lease.release(dirty);
                 });
             } catch (java.util.concurrent.RejectedExecutionException e) {
-                lease.discard(); // the upstream's event loop is gone (shutdown)
+                discardLease(); // the upstream's event loop is gone (shutdown)
             }
         }
     }
@@ -182,7 +228,15 @@ public final class UpstreamTransaction {
     /** Aborts (client gone mid-DATA, a limit hit): the connection is closed, never pooled, no final dot sent. */
     public void discard() {
         if (finish()) {
+            discardLease();
+        }
+    }
+
+    private void discardLease() {
+        try {
             lease.discard();
+        } finally {
+            returned.complete(null);
         }
     }
 
@@ -192,6 +246,7 @@ public final class UpstreamTransaction {
         }
         finished = true;
         cancelTimer();
+        cancelStallTimer();
         return true;
     }
 
@@ -248,7 +303,7 @@ public final class UpstreamTransaction {
             return;
         }
         finish();
-        lease.discard();
+        discardLease();
         log.warn("[{}] upstream SMTP connection of account {} lost: {}", sessionId, account, reason);
         while (!pending.isEmpty()) {
             Consumer<SmtpReply> next = pending.poll();
@@ -279,6 +334,7 @@ public final class UpstreamTransaction {
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (ctx.channel().isWritable()) {
                 clientLoop.execute(() -> {
+                    cancelStallTimer();
                     if (!finished) {
                         events.writable();
                     }

@@ -314,4 +314,184 @@ class DeliveryWorkerTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> worker.delete("NOPE-0000000000"))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+
+    // ---------------------------------------------------------------- disk and executor failures
+
+    /** fsync that fails with ENOSPC while {@link #full} is set. */
+    private static final class FillingDisk implements Spool.Durability {
+        volatile boolean full;
+
+        @Override
+        public void force(java.nio.channels.FileChannel file) throws java.io.IOException {
+            check();
+        }
+
+        @Override
+        public void forceDirectory(Path d) throws java.io.IOException {
+            check();
+        }
+
+        private void check() throws java.io.IOException {
+            if (full) {
+                throw new java.io.IOException("No space left on device");
+            }
+        }
+    }
+
+    /** The worker's blocking executor, run by hand; it refuses work while {@link #refuse} is set. */
+    private static final class ManualExecutor implements java.util.concurrent.Executor {
+        final java.util.Queue<Runnable> tasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        volatile boolean refuse;
+        int refused;
+
+        @Override
+        public void execute(Runnable task) {
+            if (refuse) {
+                refused++;
+                throw new java.util.concurrent.RejectedExecutionException("saturated");
+            }
+            tasks.add(task);
+        }
+
+        void runAll() {
+            for (Runnable t; (t = tasks.poll()) != null; ) {
+                t.run();
+            }
+        }
+    }
+
+    private final FillingDisk disk = new FillingDisk();
+    private final ManualExecutor blocking = new ManualExecutor();
+
+    /** Like {@link #start}, over {@link #disk} and {@link #blocking}; messages are accepted with the disk not full. */
+    private DeliveryWorker startManual(QueueSettings settings) throws Exception {
+        spool = Spool.open(dir, 1L << 30, disk, Runnable::run, clock, Duration.ZERO);
+        Attempt attempt = (env, rcpts) -> {
+            attempts.add(env.id() + " " + rcpts);
+            return CompletableFuture.completedFuture(script.apply(env, rcpts));
+        };
+        worker = new DeliveryWorker(spool, settings, attempt, name -> Optional.of(QueueTestSupport.account(3)), clock,
+                null, blocking, meters, new Random(1), "mx.test", 64 * 1024);
+        worker.start();
+        return worker;
+    }
+
+    private Instant nextAttempt(String id) {
+        return worker.list().stream().filter(m -> m.id().equals(id)).findFirst().orElseThrow().nextAttempt();
+    }
+
+    @Test
+    void aFullDiskBacksOffKeepsEveryMessageAndDeliversOnceThereIsRoomAgain() throws Exception {
+        startManual(plain());
+        Envelope a = queue("app@legacy.example", "a@x.com");
+        Envelope b = queue("app@legacy.example", "b@x.com");
+        disk.full = true;
+        blocking.runAll();
+        assertThat(attempts).isEmpty(); // nothing is sent whose attempt could not be recorded first
+        assertThat(worker.list()).extracting(SmtpQueue.QueuedMessage::id).containsExactlyInAnyOrder(a.id(), b.id());
+        assertThat(nextAttempt(a.id())).isEqualTo(T0.plus(Duration.ofMinutes(1)));
+
+        clock.advance(Duration.ofMinutes(1));
+        worker.pump();
+        blocking.runAll();
+        assertThat(attempts).isEmpty();
+        assertThat(nextAttempt(a.id())).isEqualTo(clock.instant().plus(Duration.ofMinutes(2))); // backing off further
+
+        disk.full = false;
+        clock.advance(Duration.ofMinutes(2));
+        worker.pump();
+        blocking.runAll();
+        assertThat(attempts).containsExactlyInAnyOrder(a.id() + " [a@x.com]", b.id() + " [b@x.com]");
+        assertThat(worker.status().depth()).isZero();
+        assertThat(filesInSpool()).isZero();
+    }
+
+    @Test
+    void oneMessageWhoseStateCannotBeWrittenDoesNotHoldUpTheOthers() throws Exception {
+        startManual(plain()); // one connection per account: a message stuck in flight would stall the account
+        Envelope first = queue("app@legacy.example", "a@x.com");
+        Envelope second = queue("app@legacy.example", "b@x.com");
+        String stuck = first.id(); // taken first, as soon as it was accepted; the second waits for the connection
+        String other = second.id();
+        Files.createDirectory(dir.resolve(stuck + ".state.tmp")); // its state file cannot be written
+        blocking.runAll();
+        assertThat(attempts).containsExactly(other + " [b@x.com]");
+        assertThat(worker.list()).extracting(SmtpQueue.QueuedMessage::id).containsExactly(stuck);
+
+        Files.delete(dir.resolve(stuck + ".state.tmp"));
+        clock.advance(Duration.ofMinutes(1));
+        worker.pump();
+        blocking.runAll();
+        assertThat(attempts).hasSize(2).last().asString().startsWith(stuck);
+        assertThat(worker.status().depth()).isZero();
+    }
+
+    @Test
+    void workTheExecutorRefusesIsKeptAndSubmittedAgainAfterABackOff() throws Exception {
+        startManual(plain());
+        blocking.refuse = true;
+        Envelope a = queue("app@legacy.example", "a@x.com");
+        assertThat(blocking.refused).isPositive();
+        blocking.refuse = false;
+        worker.pump();
+        blocking.runAll();
+        assertThat(attempts).isEmpty(); // not before the back-off
+        assertThat(worker.list()).extracting(SmtpQueue.QueuedMessage::id).containsExactly(a.id());
+
+        clock.advance(Duration.ofMinutes(1));
+        worker.pump();
+        blocking.runAll();
+        assertThat(attempts).containsExactly(a.id() + " [a@x.com]");
+        assertThat(worker.status().depth()).isZero();
+    }
+
+    @Test
+    void aRefusedResultIsRecordedLaterAndTheMessageIsNeverSentTwice() throws Exception {
+        startManual(plain());
+        script = (env, rcpts) -> {
+            blocking.refuse = attempts.size() == 1; // saturated when the first message's 250 comes back
+            return new AttemptResult(Set.copyOf(rcpts), Map.of(), Hold.NONE, "250 2.0.0 OK");
+        };
+        Envelope a = queue("app@legacy.example", "a@x.com");
+        blocking.runAll();
+        assertThat(attempts).containsExactly(a.id() + " [a@x.com]");
+        assertThat(worker.status().depth()).isEqualTo(1); // the result waits to be recorded
+        blocking.refuse = false;
+        Envelope b = queue("app@legacy.example", "b@x.com");
+        blocking.runAll();
+        assertThat(attempts).hasSize(1); // the account's one connection is still a's until its result is in
+
+        clock.advance(Duration.ofMinutes(1));
+        worker.pump();
+        blocking.runAll();
+        assertThat(attempts).containsExactly(a.id() + " [a@x.com]", b.id() + " [b@x.com]");
+        assertThat(worker.status().depth()).isZero();
+        assertThat(filesInSpool()).isZero();
+    }
+
+    @Test
+    void aFinishedMessageThatCannotBeRemovedIsRemovedLaterNotSentAgain() throws Exception {
+        startManual(plain());
+        script = (env, rcpts) -> {
+            disk.full = true; // the disk fills during the attempt: the upstream has it, the spool cannot let go
+            return new AttemptResult(Set.copyOf(rcpts), Map.of(), Hold.NONE, "250 2.0.0 OK");
+        };
+        Envelope a = queue("app@legacy.example", "a@x.com");
+        blocking.runAll();
+        assertThat(attempts).containsExactly(a.id() + " [a@x.com]");
+        worker.pump();
+        blocking.runAll();
+        clock.advance(Duration.ofMinutes(1));
+        worker.pump();
+        blocking.runAll();
+        assertThat(attempts).hasSize(1);
+
+        disk.full = false;
+        clock.advance(Duration.ofMinutes(2));
+        worker.pump();
+        blocking.runAll();
+        assertThat(attempts).hasSize(1);
+        assertThat(worker.status().depth()).isZero();
+        assertThat(filesInSpool()).isZero();
+    }
 }

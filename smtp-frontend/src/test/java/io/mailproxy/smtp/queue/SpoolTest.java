@@ -153,4 +153,95 @@ class SpoolTest {
         assertThat(back).isEqualTo(s);
         assertThat(back.lastReply()).isEqualTo("550 5.1.1 no such");
     }
+
+    private static ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> captureSpoolLog() {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Spool.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+                new ch.qos.logback.core.read.ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        return appender;
+    }
+
+    private static void detach(ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> a) {
+        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Spool.class)).detachAppender(a);
+    }
+
+    /**
+     * An envelope whose id is not its file's (tampered with, or corrupt) would make the worker build paths from it:
+     * {@code ../victim} reaches out of the spool. It is skipped, with a warning naming the file, and nothing of it
+     * (nor the files it points at) is touched, delivered or removed.
+     */
+    @Test
+    void envelopeNamingAnotherIdIsSkippedWithAWarningNamingItsFile() throws Exception {
+        Path spoolDir = dir.resolve("spool");
+        Spool spool = QueueTestSupport.open(spoolDir, clock);
+        Envelope good = QueueTestSupport.accept(spool, "a@x.com", List.of("b@x.com"), "Subject: good\r\n\r\nx\r\n");
+        Envelope bad = QueueTestSupport.accept(spool, "a@x.com", List.of("b@x.com"), "Subject: bad\r\n\r\nx\r\n");
+        Envelope other = QueueTestSupport.accept(spool, "a@x.com", List.of("b@x.com"), "Subject: other\r\n\r\nx\r\n");
+        Path badEnv = spoolDir.resolve(bad.id() + ".env");
+        Files.writeString(badEnv, Files.readString(badEnv).replace("id " + bad.id(), "id ../victim"));
+        Path otherEnv = spoolDir.resolve(other.id() + ".env");
+        Files.writeString(otherEnv, Files.readString(otherEnv).replace("id " + other.id(), "id " + good.id()));
+        Files.writeString(dir.resolve("victim.env"), "not the spool's");
+        Files.writeString(dir.resolve("victim.msg"), "not the spool's");
+
+        var log = captureSpoolLog();
+        Spool reopened;
+        try {
+            reopened = QueueTestSupport.open(spoolDir, clock);
+        } finally {
+            detach(log);
+        }
+        assertThat(reopened.recovered()).extracting(st -> st.envelope().id()).containsExactly(good.id());
+        assertThat(log.list).filteredOn(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                .extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                .anySatisfy(m -> assertThat(m).contains(badEnv.toString()).contains("../victim"))
+                .anySatisfy(m -> assertThat(m).contains(otherEnv.toString()));
+        assertThat(Files.readString(dir.resolve("victim.env"))).isEqualTo("not the spool's");
+        assertThat(Files.readString(dir.resolve("victim.msg"))).isEqualTo("not the spool's");
+        // left for a human, not removed as a half-written message either
+        assertThat(badEnv).exists();
+        assertThat(spoolDir.resolve(bad.id() + ".msg")).exists();
+        assertThat(otherEnv).exists();
+    }
+
+    /** Files whose names this spool never gives are left alone with a warning, never taken as messages. */
+    @Test
+    void filesWithForeignNamesAreLeftAloneWithAWarning() throws Exception {
+        Spool spool = QueueTestSupport.open(dir, clock);
+        Envelope good = QueueTestSupport.accept(spool, "a@x.com", List.of("b@x.com"), "Subject: s\r\n\r\nx\r\n");
+        Files.writeString(dir.resolve("evil.msg"), "x");
+        Files.writeString(dir.resolve("evil.env"), Files.readString(dir.resolve(good.id() + ".env")));
+        Files.writeString(dir.resolve("notes.txt.tmp"), "x");
+        Files.writeString(dir.resolve("README"), "x");
+
+        var log = captureSpoolLog();
+        Spool reopened;
+        try {
+            reopened = QueueTestSupport.open(dir, clock);
+        } finally {
+            detach(log);
+        }
+        assertThat(reopened.recovered()).extracting(st -> st.envelope().id()).containsExactly(good.id());
+        assertThat(files()).contains("evil.msg", "evil.env", "notes.txt.tmp", "README");
+        assertThat(log.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                .anySatisfy(m -> assertThat(m).contains(dir.resolve("evil.msg").toString()))
+                .anySatisfy(m -> assertThat(m).contains(dir.resolve("notes.txt.tmp").toString()));
+    }
+
+    /** A bounce's envelope already on disk is reused only if it is the bounce's own. */
+    @Test
+    void storeRefusesAnExistingEnvelopeOfAnotherId() throws Exception {
+        Spool spool = QueueTestSupport.open(dir, clock);
+        Envelope original = QueueTestSupport.accept(spool, "a@x.com", List.of("b@x.com"), "Subject: s\r\n\r\nx\r\n");
+        String bounceId = original.id() + "-DSN";
+        Files.writeString(dir.resolve(bounceId + ".env"), Files.readString(dir.resolve(original.id() + ".env"))
+                .replace("id " + original.id(), "id ../victim"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> spool.store(bounceId, "acct", "a@x.com",
+                        List.of("b@x.com"), "x\r\n".getBytes(StandardCharsets.US_ASCII)))
+                .isInstanceOf(IOException.class).hasMessageContaining(bounceId + ".env");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> spool.writeState("../victim",
+                DeliveryState.initial(clock.instant()))).isInstanceOf(IllegalArgumentException.class);
+    }
 }
