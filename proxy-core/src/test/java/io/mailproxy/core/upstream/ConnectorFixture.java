@@ -17,6 +17,7 @@ import io.mailproxy.core.credentials.AccessToken;
 import io.mailproxy.core.credentials.UpstreamCredentials;
 import io.mailproxy.core.credentials.UpstreamCredentials.Login;
 import io.mailproxy.core.tls.ClientTls;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -32,6 +33,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 
 /** A connector against one upstream, with a fake credential source; for the connector's tests. */
@@ -49,6 +51,10 @@ final class ConnectorFixture implements AutoCloseable {
     private Duration replyTimeout = Duration.ofSeconds(5);
     private Optional<Path> caFile = Optional.empty();
     private ClientTls tls = new ClientTls();
+    private NettyUpstreamConnector.HostResolver hosts = NettyUpstreamConnector.HostResolver.JDK;
+    private MeterRegistry meters;
+    /** The host names the connector looked up, and on which threads. */
+    final List<String> lookups = new CopyOnWriteArrayList<>();
 
     ConnectorFixture bearer(String user, String token) {
         this.login = new Login.Bearer(user, new AccessToken(token, EXPIRES));
@@ -75,6 +81,17 @@ final class ConnectorFixture implements AutoCloseable {
         this.connectTimeout = connect;
         this.handshakeTimeout = handshake;
         this.replyTimeout = reply;
+        return this;
+    }
+
+    /** Replaces the JDK's host name lookup (a host with several loopback addresses). */
+    ConnectorFixture hosts(NettyUpstreamConnector.HostResolver hosts) {
+        this.hosts = hosts;
+        return this;
+    }
+
+    ConnectorFixture meters(MeterRegistry meters) {
+        this.meters = meters;
         return this;
     }
 
@@ -106,8 +123,12 @@ final class ConnectorFixture implements AutoCloseable {
                 invalidated.add(a.name() + "/" + p);
             }
         };
+        NettyUpstreamConnector.HostResolver lookup = hosts;
         NettyUpstreamConnector connector = new NettyUpstreamConnector(group, NioSocketChannel.class, () -> config,
-                credentials, tls, Clock.systemUTC());
+                credentials, tls, Clock.systemUTC(), ForkJoinPool.commonPool(), meters, host -> {
+                    lookups.add(host + (group.next().inEventLoop() ? " on the event loop" : " off the event loop"));
+                    return lookup.resolve(host);
+                });
         CompletableFuture<UpstreamSession> f = connector.connect(account, endpoint.protocol(), null);
         f.thenAccept(s -> opened.add(s.channel()));
         return f;
