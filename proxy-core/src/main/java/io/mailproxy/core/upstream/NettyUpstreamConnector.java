@@ -19,6 +19,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
 import java.net.InetAddress;
@@ -49,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * until one accepts the TCP connection ({@link Attempts}). Every step is bounded: the connect timeout, the handshake timeout, and
  * the reply timeout for each reply (and for credentials still missing when the upstream is ready for AUTH), all from
  * the upstream's configuration. The returned future completes on the connection's event loop (except for the
- * configuration errors found before any I/O, which fail at once), with an {@link UpstreamException}.
+ * configuration errors found before any I/O, which fail at once), with an {@link UpstreamException}. Nothing that
+ * reads a file or asks DNS (the ca-file, the host name) runs on the caller's thread or on an event loop.
  */
 public final class NettyUpstreamConnector implements UpstreamConnector {
 
@@ -126,11 +128,6 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
             return CompletableFuture.failedFuture(new UpstreamException(Kind.UNREACHABLE,
                     "upstream " + upstream.name() + " has no " + protocol.configName() + " endpoint"));
         }
-        try {
-            tls.context(upstream); // an unreadable ca-file fails here; later calls are a cache hit and one stat
-        } catch (SSLException e) {
-            return CompletableFuture.failedFuture(new UpstreamException(Kind.TLS_FAILURE, e.getMessage()));
-        }
         CompletableFuture<Login> login;
         try {
             login = credentials.loginFor(account, protocol);
@@ -145,15 +142,30 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
                 loop.execute(() -> result.completeExceptionally(u));
             }
         });
-        CompletableFuture.supplyAsync(() -> resolveAll(endpoint.host()), resolver).whenComplete((addresses, e) ->
+        // the TLS context (a stat of the ca-file, and reading it and the system's anchors when it changed) and the
+        // host name lookup block: both run on the resolver executor, never on the event loop
+        CompletableFuture.supplyAsync(() -> prepare(upstream, endpoint.host()), resolver).whenComplete((ready, e) ->
                 loop.execute(() -> {
                     if (e != null) {
                         result.completeExceptionally(Failures.classify(e, "resolving " + endpoint.host()));
                     } else {
-                        new Attempts(account, protocol, upstream, endpoint, loop, addresses, loginFuture, result).next();
+                        new Attempts(account, protocol, upstream, endpoint, loop, ready, loginFuture, result).next();
                     }
                 }));
         return result;
+    }
+
+    /** What a connection needs that may block to get: the upstream's TLS context and the host's addresses. */
+    private record Prepared(SslContext tls, List<InetAddress> addresses) { }
+
+    private Prepared prepare(UpstreamConfig upstream, String host) {
+        SslContext context;
+        try {
+            context = tls.context(upstream); // an unreadable ca-file fails here
+        } catch (SSLException e) {
+            throw new CompletionException(new UpstreamException(Kind.TLS_FAILURE, e.getMessage()));
+        }
+        return new Prepared(context, resolveAll(host));
     }
 
     private List<InetAddress> resolveAll(String host) {
@@ -182,6 +194,7 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
         private final UpstreamConfig upstream;
         private final UpstreamEndpoint endpoint;
         private final EventLoop loop;
+        private final SslContext context;
         private final List<InetAddress> addresses;
         private final CompletableFuture<Login> login;
         private final CompletableFuture<UpstreamSession> result;
@@ -192,14 +205,15 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
         private int next;
 
         Attempts(AccountConfig account, Protocol protocol, UpstreamConfig upstream, UpstreamEndpoint endpoint,
-                 EventLoop loop, List<InetAddress> addresses, CompletableFuture<Login> login,
+                 EventLoop loop, Prepared ready, CompletableFuture<Login> login,
                  CompletableFuture<UpstreamSession> result) {
             this.account = account;
             this.protocol = protocol;
             this.upstream = upstream;
             this.endpoint = endpoint;
             this.loop = loop;
-            this.addresses = addresses;
+            this.context = ready.tls();
+            this.addresses = ready.addresses();
             this.login = login;
             this.result = result;
         }
@@ -220,8 +234,8 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
             }
             InetSocketAddress address = new InetSocketAddress(addresses.get(next++), endpoint.port());
             long share = Math.max(1, TimeUnit.NANOSECONDS.toMillis(remaining / left));
-            open(account, protocol, upstream, endpoint, loop, address, (int) Math.min(Integer.MAX_VALUE, share),
-                    login, result, cause -> failed(address, cause));
+            open(account, protocol, upstream, endpoint, context, loop, address,
+                    (int) Math.min(Integer.MAX_VALUE, share), login, result, cause -> failed(address, cause));
         }
 
         private void failed(InetSocketAddress address, Throwable cause) {
@@ -253,13 +267,13 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
     }
 
     private void open(AccountConfig account, Protocol protocol, UpstreamConfig upstream, UpstreamEndpoint endpoint,
-                      EventLoop loop, InetSocketAddress address, int connectTimeoutMillis,
+                      SslContext context, EventLoop loop, InetSocketAddress address, int connectTimeoutMillis,
                       CompletableFuture<Login> login, CompletableFuture<UpstreamSession> result,
                       Consumer<Throwable> connectFailed) {
         if (result.isDone()) {
             return;
         }
-        Supplier<SslHandler> tlsHandlers = () -> newTlsHandler(upstream, endpoint);
+        Supplier<SslHandler> tlsHandlers = () -> newTlsHandler(context, upstream, endpoint);
         Bootstrap b = new Bootstrap()
                 .group(loop)
                 .channel(channelClass)
@@ -298,14 +312,10 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
         });
     }
 
-    private SslHandler newTlsHandler(UpstreamConfig upstream, UpstreamEndpoint endpoint) {
-        try {
-            SslHandler h = tls.newHandler(upstream, ByteBufAllocator.DEFAULT, endpoint.host(), endpoint.port());
-            h.setHandshakeTimeoutMillis(millis(upstream.handshakeTimeout()));
-            return h;
-        } catch (SSLException e) {
-            throw new IllegalStateException(new UpstreamException(Kind.TLS_FAILURE, e.getMessage()));
-        }
+    private SslHandler newTlsHandler(SslContext context, UpstreamConfig upstream, UpstreamEndpoint endpoint) {
+        SslHandler h = tls.newHandler(context, ByteBufAllocator.DEFAULT, endpoint.host(), endpoint.port());
+        h.setHandshakeTimeoutMillis(millis(upstream.handshakeTimeout()));
+        return h;
     }
 
     private static void failAndClose(CompletableFuture<UpstreamSession> result, Channel ch, UpstreamException e) {

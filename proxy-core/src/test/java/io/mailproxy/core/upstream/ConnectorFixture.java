@@ -53,6 +53,7 @@ final class ConnectorFixture implements AutoCloseable {
     private ClientTls tls = new ClientTls();
     private NettyUpstreamConnector.HostResolver hosts = NettyUpstreamConnector.HostResolver.JDK;
     private MeterRegistry meters;
+    private java.util.concurrent.Executor blocking = ForkJoinPool.commonPool();
     /** The host names the connector looked up, and on which threads. */
     final List<String> lookups = new CopyOnWriteArrayList<>();
 
@@ -87,6 +88,12 @@ final class ConnectorFixture implements AutoCloseable {
     /** Replaces the JDK's host name lookup (a host with several loopback addresses). */
     ConnectorFixture hosts(NettyUpstreamConnector.HostResolver hosts) {
         this.hosts = hosts;
+        return this;
+    }
+
+    /** Replaces the executor the connector runs its blocking steps on (ca-file, host name lookup). */
+    ConnectorFixture blocking(java.util.concurrent.Executor blocking) {
+        this.blocking = blocking;
         return this;
     }
 
@@ -125,7 +132,7 @@ final class ConnectorFixture implements AutoCloseable {
         };
         NettyUpstreamConnector.HostResolver lookup = hosts;
         NettyUpstreamConnector connector = new NettyUpstreamConnector(group, NioSocketChannel.class, () -> config,
-                credentials, tls, Clock.systemUTC(), ForkJoinPool.commonPool(), meters, host -> {
+                credentials, tls, Clock.systemUTC(), blocking, meters, host -> {
                     lookups.add(host + (group.next().inEventLoop() ? " on the event loop" : " off the event loop"));
                     return lookup.resolve(host);
                 });
@@ -140,7 +147,12 @@ final class ConnectorFixture implements AutoCloseable {
 
     /** The typed failure of a connection attempt that must fail. */
     UpstreamException failure(String url) {
-        Throwable t = catchThrowable(() -> connect(url).get(10, TimeUnit.SECONDS));
+        return failure(connect(url));
+    }
+
+    /** The typed failure of an attempt already started. */
+    UpstreamException failure(CompletableFuture<UpstreamSession> attempt) {
+        Throwable t = catchThrowable(() -> attempt.get(10, TimeUnit.SECONDS));
         assertThat(t).isInstanceOf(ExecutionException.class).hasCauseInstanceOf(UpstreamException.class);
         return (UpstreamException) t.getCause();
     }

@@ -20,14 +20,18 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -202,6 +206,22 @@ class NettyUpstreamConnectorAddressesTest {
         assertThat(e.kind()).isEqualTo(Kind.UNREACHABLE);
         assertThat(e.getMessage()).isEqualTo("unknown host outlook.office365.invalid");
         assertThat(fixture.lookups).containsExactly("outlook.office365.invalid off the event loop");
+    }
+
+    @Test
+    void theCaFileAndTheHostAreReadOnTheBlockingExecutorNotOnTheCallersThread(@TempDir Path dir) throws Exception {
+        List<Runnable> blocking = new CopyOnWriteArrayList<>();
+        fixture.blocking(blocking::add).caFile(dir.resolve("missing-ca.pem"));
+
+        CompletableFuture<UpstreamSession> f = fixture.connect("imaps://localhost:993");
+
+        assertThat(f).isNotDone();
+        assertThat(fixture.lookups).isEmpty();
+        assertThat(blocking).hasSize(1);
+        blocking.get(0).run();
+        UpstreamException e = fixture.failure(f);
+        assertThat(e.kind()).isEqualTo(Kind.TLS_FAILURE);
+        assertThat(e.getMessage()).contains("missing-ca.pem");
     }
 
     private static int closedPort() throws IOException {
