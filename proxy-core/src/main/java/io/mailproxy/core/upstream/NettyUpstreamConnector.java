@@ -33,7 +33,9 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -73,10 +75,24 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
     public NettyUpstreamConnector(EventLoopGroup group, Class<? extends SocketChannel> channelClass,
                                   Supplier<MailproxyConfig> config, UpstreamCredentials credentials, ClientTls tls,
                                   Clock clock) {
-        this(group, channelClass, config, credentials, tls, clock, ForkJoinPool.commonPool());
+        this(group, channelClass, config, credentials, tls, clock, lookupThreads());
     }
 
-    /** @param resolver runs the (blocking) JDK host name lookup, never an event loop */
+    /**
+     * Threads of its own for the blocking steps when the caller gives none: not the common fork-join pool, which a
+     * slow DNS server would stall for every other user (it has one thread on a two-core machine). Idle threads end
+     * after a minute, so a connector dropped without a close leaves none behind.
+     */
+    private static Executor lookupThreads() {
+        AtomicInteger n = new AtomicInteger();
+        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "mailproxy-upstream-lookup-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** @param resolver runs the blocking steps (reading the ca-file, the host name lookup); never an event loop */
     public NettyUpstreamConnector(EventLoopGroup group, Class<? extends SocketChannel> channelClass,
                                   Supplier<MailproxyConfig> config, UpstreamCredentials credentials, ClientTls tls,
                                   Clock clock, Executor resolver) {
@@ -84,7 +100,7 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
     }
 
     /**
-     * @param resolver runs the (blocking) JDK host name lookup, never an event loop
+     * @param resolver runs the blocking steps (reading the ca-file, the host name lookup); never an event loop
      * @param meters   where the {@code mailproxy.upstream.logins} counter goes
      */
     public NettyUpstreamConnector(EventLoopGroup group, Class<? extends SocketChannel> channelClass,
