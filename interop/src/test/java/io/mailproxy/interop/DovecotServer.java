@@ -107,6 +107,9 @@ final class DovecotServer implements AutoCloseable {
                     "default_login_user = dovenull",
                     "mail_max_userip_connections = 1000",
                     "hostname = localhost",
+                    // process titles name the user (imap [user addr state]): TokenLifetimeIT ends the sessions of
+                    // one user, as Office 365 does when their token expires
+                    "verbose_proctitle = yes",
                     "passdb {",
                     "  driver = oauth2",
                     "  mechanisms = xoauth2 oauthbearer",
@@ -235,6 +238,23 @@ final class DovecotServer implements AutoCloseable {
         await("dovecot ports closed").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
                 .until(() -> !accepts(imapsPort) && !accepts(pop3sPort) && !accepts(submissionPort));
         process = null;
+    }
+
+    /** The imap processes (one per session) now serving {@code user}, from their process titles. */
+    List<ProcessHandle> imapSessions(String user) {
+        Process p = process;
+        if (p == null) {
+            return List.of();
+        }
+        return p.descendants().filter(h -> {
+            try {
+                String title = Files.readString(Path.of("/proc", Long.toString(h.pid()), "cmdline"),
+                        StandardCharsets.ISO_8859_1).replace('\0', ' ');
+                return title.startsWith("dovecot/imap [" + user + " ");
+            } catch (IOException gone) {
+                return false;
+            }
+        }).toList();
     }
 
     boolean running() {

@@ -36,6 +36,13 @@ final class IdentityStub implements AutoCloseable {
     /** A second identity platform, answering 500 to every request until {@code flaky.failWith(0)}. */
     final FakeIdentityPlatform flaky;
     private final String flakyUser;
+    /**
+     * A third one whose access tokens live {@link #SHORT_LIFETIME}: app-only tokens open {@link Interop#IDLE_USER}
+     * (a token expiring under an IMAP IDLE), delegated ones (device code, then refresh tokens) open
+     * {@link Interop#DELEGATED_USER} (a refresh token revoked).
+     */
+    final FakeIdentityPlatform shortLived;
+    static final java.time.Duration SHORT_LIFETIME = java.time.Duration.ofSeconds(45);
     final String clientId = "interop-client";
     final String clientSecret = "interop-secret-" + Long.toHexString(new SecureRandom().nextLong());
     private final HttpServer server;
@@ -43,6 +50,8 @@ final class IdentityStub implements AutoCloseable {
     private final Map<String, String> minted = new ConcurrentHashMap<>();
     private final String appUser;
     private final AtomicInteger introspections = new AtomicInteger();
+    /** Per user, when the last token Dovecot accepted for it from {@link #shortLived} expires. */
+    private final Map<String, java.time.Instant> shortLivedExpiry = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
 
     /** {@code appUser}, {@code flakyUser}: the mailboxes app-only tokens of each platform open. */
@@ -52,6 +61,8 @@ final class IdentityStub implements AutoCloseable {
         platform = FakeIdentityPlatform.start().registerClient(clientId, clientSecret);
         flaky = FakeIdentityPlatform.start().registerClient(clientId, clientSecret);
         flaky.failWith(500);
+        shortLived = FakeIdentityPlatform.start().registerClient(clientId, clientSecret).expiresIn(SHORT_LIFETIME)
+                .deviceCodeTiming(1, 300);
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
         executor = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "introspection");
@@ -85,6 +96,11 @@ final class IdentityStub implements AutoCloseable {
         return platform.requests(FakeIdentityPlatform.GRANT_CLIENT_CREDENTIALS);
     }
 
+    /** When the token of {@link #shortLived} that Dovecot last accepted for {@code user} expires. */
+    java.util.Optional<java.time.Instant> lastAcceptedExpiry(String user) {
+        return java.util.Optional.ofNullable(shortLivedExpiry.get(user));
+    }
+
     int introspections() {
         return introspections.get();
     }
@@ -96,10 +112,21 @@ final class IdentityStub implements AutoCloseable {
             String user = token == null ? null
                     : minted.containsKey(token) ? minted.get(token)
                     : platform.isValid(token, appUser) ? appUser
-                    : flaky.isValid(token, flakyUser) ? flakyUser : null;
+                    : flaky.isValid(token, flakyUser) ? flakyUser
+                    : shortLived(token);
             reply(ex, 200, user != null ? "{\"active\":\"true\",\"username\":\"" + user + "\"}"
                     : "{\"active\":\"false\",\"username\":\"nobody@invalid\"}");
         }
+    }
+
+    /** An app-only token is valid for any user, a delegated one for its own: tell them apart by a user nobody is. */
+    private String shortLived(String token) {
+        String user = shortLived.isValid(token, "nobody@invalid") ? Interop.IDLE_USER
+                : shortLived.isValid(token, Interop.DELEGATED_USER) ? Interop.DELEGATED_USER : null;
+        if (user != null) {
+            shortLived.expiresAt(token).ifPresent(at -> shortLivedExpiry.put(user, at));
+        }
+        return user;
     }
 
     private static Map<String, String> form(HttpExchange ex) throws IOException {
@@ -130,5 +157,6 @@ final class IdentityStub implements AutoCloseable {
         executor.shutdownNow();
         platform.close();
         flaky.close();
+        shortLived.close();
     }
 }

@@ -43,6 +43,12 @@ final class Interop implements AutoCloseable {
     /** Opened with app-only tokens from a second identity platform, one that answers 500 until a check heals it. */
     static final String FLAKY_USER = "flaky@" + DOMAIN;
 
+    /** Opened with app-only tokens that live 45 s: the session in IDLE must move before the token expires. */
+    static final String IDLE_USER = "idle@" + DOMAIN;
+
+    /** Opened with delegated tokens from a refresh token that {@code mailproxy login} stores and a check revokes. */
+    static final String DELEGATED_USER = "delegated@" + DOMAIN;
+
     final LogCapture logs = LogCapture.install();
     final Path scratch;
     final Pki pki;

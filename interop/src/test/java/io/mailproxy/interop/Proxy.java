@@ -46,11 +46,14 @@ final class Proxy implements AutoCloseable {
     final Daemon daemon;
     private final Map<Protocol, Integer> ports;
     final String config;
+    /** {@link #config} as a file, for the command line. */
+    final Path configFile;
 
-    private Proxy(Daemon daemon, Map<Protocol, Integer> ports, String config) {
+    private Proxy(Daemon daemon, Map<Protocol, Integer> ports, String config, Path configFile) {
         this.daemon = daemon;
         this.ports = ports;
         this.config = config;
+        this.configFile = configFile;
     }
 
     int imapPort() {
@@ -118,6 +121,17 @@ final class Proxy implements AutoCloseable {
         c.append("    client-id = ").append(q(env.identity.clientId)).append('\n');
         c.append("    client-secret = ").append(q(env.identity.clientSecret)).append('\n');
         c.append("  }\n");
+        c.append("  oauth2.short {\n");
+        c.append("    token-endpoint = ").append(q(env.identity.shortLived.tokenEndpoint(IdentityStub.TENANT)
+                .toString())).append('\n');
+        c.append("    device-authorization-endpoint = ").append(q(env.identity.shortLived
+                .deviceCodeEndpoint(IdentityStub.TENANT).toString())).append('\n');
+        c.append("    client-id = ").append(q(env.identity.clientId)).append('\n');
+        c.append("    client-secret = ").append(q(env.identity.clientSecret)).append('\n');
+        c.append("  }\n");
+        // tokens of the short-lived platform live 45 s: move an IMAP session 8 s before (the last fifth of a token's
+        // life, 9 s here, is when the token service fetches a new one instead of handing out the cached one)
+        c.append("  imap { token-handover-margin = 8s }\n");
         c.append("  oauth2.fake {\n");
         c.append("    token-endpoint = ").append(q(env.identity.tokenEndpoint())).append('\n');
         c.append("    client-id = ").append(q(env.identity.clientId)).append('\n');
@@ -131,6 +145,10 @@ final class Proxy implements AutoCloseable {
                 c.append("      auth { type = oauth2, provider = fake, grant = client-credentials }\n");
             } else if (mailbox.equals(Interop.FLAKY_USER)) {
                 c.append("      auth { type = oauth2, provider = flaky, grant = client-credentials }\n");
+            } else if (mailbox.equals(Interop.IDLE_USER)) {
+                c.append("      auth { type = oauth2, provider = short, grant = client-credentials }\n");
+            } else if (mailbox.equals(Interop.DELEGATED_USER)) {
+                c.append("      auth { type = oauth2, provider = short, grant = refresh-token }\n");
             } else {
                 c.append("      auth { type = password, password = ").append(q(u.getValue())).append(" }\n");
             }
@@ -160,11 +178,13 @@ final class Proxy implements AutoCloseable {
         }
         c.append("  }\n}\n");
         String hocon = c.toString();
+        Path file = env.scratch.resolve("mailproxy.conf");
+        Files.writeString(file, hocon); // for the CLI (mailproxy login), which talks to this daemon's control socket
         MailproxyConfig config = ConfigLoader.parse(hocon, "interop");
         Daemon daemon = Daemon.start(config, Map.of());
         System.out.printf("interop: mailproxy up in %d ms (listeners %s; bound %s)%n",
                 (System.nanoTime() - t0) / 1_000_000, ports, daemon.boundAddresses());
-        return new Proxy(daemon, ports, hocon);
+        return new Proxy(daemon, ports, hocon, file);
     }
 
     String imapUrl(String client) {

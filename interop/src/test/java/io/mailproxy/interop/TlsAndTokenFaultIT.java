@@ -106,36 +106,14 @@ class TlsAndTokenFaultIT {
     }
 
     private String imapLogin(String client) throws IOException {
-        try (Wire w = Wire.proxy(proxy.imapPort())) {
-            assertThat(w.line()).startsWith("* OK");
-            w.send("a LOGIN " + client + " " + Proxy.secret(client));
-            return w.until("a ");
-        }
+        return Logins.imap(proxy, client);
     }
 
     private String pop3Login(String client) throws IOException {
-        try (Wire w = Wire.proxy(proxy.pop3Port())) {
-            assertThat(w.line()).startsWith("+OK");
-            w.send("USER " + client);
-            assertThat(w.line()).startsWith("+OK");
-            w.send("PASS " + Proxy.secret(client));
-            return w.line();
-        }
+        return Logins.pop3(proxy, client);
     }
 
-    /** The reply that refuses the session: to AUTH, or else to MAIL FROM. */
     private String smtpMail(String client) throws IOException {
-        try (Wire w = Wire.proxy(proxy.smtpPort())) {
-            assertThat(w.line()).startsWith("220");
-            w.send("EHLO client.test");
-            assertThat(w.smtpReply()).startsWith("250 ");
-            w.send("AUTH PLAIN " + Wire.plain(client, Proxy.secret(client)));
-            String auth = w.smtpReply();
-            if (!auth.startsWith("235")) {
-                return auth;
-            }
-            w.send("MAIL FROM:<" + Interop.FLAKY_USER + ">");
-            return w.smtpReply();
-        }
+        return Logins.smtpMail(proxy, client, Interop.FLAKY_USER);
     }
 }

@@ -279,6 +279,12 @@ public final class FakeIdentityPlatform implements AutoCloseable {
         return t.user().map(u -> u.equalsIgnoreCase(user)).orElse(true);
     }
 
+    /** When {@code token}, an access token this platform issued, expires. */
+    public Optional<Instant> expiresAt(String token) {
+        IssuedAccessToken t = token == null ? null : accessTokens.get(token);
+        return t == null ? Optional.empty() : Optional.of(t.expiresAt());
+    }
+
     /** Token endpoint requests with this {@code grant_type} (see the GRANT_ constants). */
     public int requests(String grantType) {
         AtomicInteger n = requestsByGrant.get(grantType);

@@ -1,8 +1,7 @@
 package io.mailproxy.imap.codec;
 
+import io.mailproxy.core.imap.ImapLineSegment;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.DefaultByteBufHolder;
-import java.nio.charset.StandardCharsets;
 
 /**
  * One line segment of a client command, exactly as received: up to and including CRLF, or up to and including the
@@ -10,27 +9,13 @@ import java.nio.charset.StandardCharsets;
  * {@link io.mailproxy.core.imap.ImapLiteralChunk}s, then the next segment of the same command. Whoever consumes
  * this message last releases it.
  */
-public final class ImapCommandLine extends DefaultByteBufHolder {
+public final class ImapCommandLine extends ImapLineSegment {
 
-    private final boolean first;
-    private final long literalLength;
     private final boolean synchronizing;
 
     public ImapCommandLine(boolean first, long literalLength, boolean synchronizing, ByteBuf content) {
-        super(content);
-        this.first = first;
-        this.literalLength = literalLength;
+        super(first, literalLength, content);
         this.synchronizing = synchronizing;
-    }
-
-    /** True for the first segment of a command. */
-    public boolean isFirst() {
-        return first;
-    }
-
-    /** The length of the literal announced at the end of this segment, or -1 when the command ends here. */
-    public long literalLength() {
-        return literalLength;
     }
 
     /**
@@ -42,30 +27,17 @@ public final class ImapCommandLine extends DefaultByteBufHolder {
     }
 
     public boolean endsCommand() {
-        return literalLength < 0;
-    }
-
-    /** The segment as text (UTF-8), without its line ending. */
-    public String text() {
-        ByteBuf buf = content();
-        int end = buf.writerIndex();
-        if (end > buf.readerIndex() && buf.getByte(end - 1) == '\n') {
-            end--;
-            if (end > buf.readerIndex() && buf.getByte(end - 1) == '\r') {
-                end--;
-            }
-        }
-        return buf.toString(buf.readerIndex(), end - buf.readerIndex(), StandardCharsets.UTF_8);
+        return literalLength() < 0;
     }
 
     @Override
     public ImapCommandLine replace(ByteBuf content) {
-        return new ImapCommandLine(first, literalLength, synchronizing, content);
+        return new ImapCommandLine(isFirst(), literalLength(), synchronizing, content);
     }
 
     @Override
     public String toString() {
-        return "ImapCommandLine[" + (first ? "first, " : "") + (literalLength >= 0 ? "literal=" + literalLength
+        return "ImapCommandLine[" + (isFirst() ? "first, " : "") + (literalLength() >= 0 ? "literal=" + literalLength()
                 + (synchronizing ? "" : "+") + ", " : "") + content().readableBytes() + " bytes]";
     }
 }

@@ -66,6 +66,7 @@ public final class TokenService implements AutoCloseable {
     private final Duration keepAlive;
     private final Duration retryInitial;
     private final Duration retryMax;
+    private final Duration demandRetry;
     private final Cache<TokenKey, Slot> slots;
     private final TokenMetrics metrics;
     private volatile boolean closed;
@@ -82,6 +83,7 @@ public final class TokenService implements AutoCloseable {
         this.keepAlive = b.keepAlive;
         this.retryInitial = b.retryInitial;
         this.retryMax = b.retryMax;
+        this.demandRetry = b.demandRetry;
         Duration idle = b.idleEviction;
         this.slots = Caffeine.newBuilder()
                 .ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()))
@@ -135,6 +137,7 @@ public final class TokenService implements AutoCloseable {
         private Duration keepAlive = Duration.ofHours(24);
         private Duration retryInitial = Duration.ofSeconds(5);
         private Duration retryMax = Duration.ofMinutes(10);
+        private Duration demandRetry = Duration.ofSeconds(30);
         private Duration idleEviction = Duration.ofHours(24);
         private io.micrometer.core.instrument.MeterRegistry meters;
 
@@ -193,6 +196,16 @@ public final class TokenService implements AutoCloseable {
         /** Where the token request counter and the token expiry gauges go (none without this call). */
         public Builder meters(io.micrometer.core.instrument.MeterRegistry meters) {
             this.meters = Objects.requireNonNull(meters);
+            return this;
+        }
+
+        /**
+         * While logins ask for a token that failed for a transient reason, a new request goes out at most this often
+         * (default 30 s), however far the background backoff has grown: the daemon serves again within this long of
+         * the endpoint coming back, and a login storm still costs the endpoint one request per key per interval.
+         */
+        public Builder demandRetry(Duration demandRetry) {
+            this.demandRetry = demandRetry;
             return this;
         }
 
@@ -405,8 +418,10 @@ public final class TokenService implements AutoCloseable {
                     return CompletableFuture.completedFuture(token);
                 }
                 if (inFlight == null && lastError != null && lastError.transientFailure()
-                        && nextRetryAt != null && now.isBefore(nextRetryAt)) {
-                    // the endpoint was down a moment ago: do not queue every login behind another timeout
+                        && nextRetryAt != null && now.isBefore(nextRetryAt)
+                        && now.isBefore(lastErrorAt.plus(demandRetry))) {
+                    // the endpoint was down a moment ago: do not queue every login behind another timeout (but do
+                    // not make logins wait out a background backoff of many minutes either)
                     return CompletableFuture.failedFuture(lastError);
                 }
                 return start().thenApply(t -> t);

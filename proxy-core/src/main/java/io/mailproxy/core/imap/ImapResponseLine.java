@@ -1,8 +1,6 @@
 package io.mailproxy.core.imap;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.DefaultByteBufHolder;
-import java.nio.charset.StandardCharsets;
 
 /**
  * One line segment of an IMAP response, exactly as received: up to and including the CRLF, or up to and including
@@ -12,7 +10,7 @@ import java.nio.charset.StandardCharsets;
  * <p>A response is a first segment, then for each announced literal its {@link ImapLiteralChunk}s and one more
  * segment, and it ends with the segment for which {@link #endsResponse()} is true.
  */
-public final class ImapResponseLine extends DefaultByteBufHolder {
+public final class ImapResponseLine extends ImapLineSegment {
 
     /** What kind of response the segment belongs to. */
     public enum Kind {
@@ -27,16 +25,12 @@ public final class ImapResponseLine extends DefaultByteBufHolder {
     private final Kind kind;
     private final String tag;
     private final ImapStatus status;
-    private final boolean first;
-    private final long literalLength;
 
     public ImapResponseLine(Kind kind, String tag, ImapStatus status, boolean first, long literalLength, ByteBuf content) {
-        super(content);
+        super(first, literalLength, content);
         this.kind = kind;
         this.tag = tag;
         this.status = status;
-        this.first = first;
-        this.literalLength = literalLength;
     }
 
     public Kind kind() {
@@ -53,37 +47,14 @@ public final class ImapResponseLine extends DefaultByteBufHolder {
         return status;
     }
 
-    /** True for the first segment of a response. */
-    public boolean isFirst() {
-        return first;
-    }
-
-    /** The length of the literal announced at the end of this segment, or -1 when it ends the response. */
-    public long literalLength() {
-        return literalLength;
-    }
-
     /** True when this segment ends with CRLF and announces no literal: the response is complete. */
     public boolean endsResponse() {
-        return literalLength < 0;
-    }
-
-    /** The segment as text (UTF-8), without its line ending. */
-    public String text() {
-        ByteBuf buf = content();
-        int end = buf.writerIndex();
-        if (end > buf.readerIndex() && buf.getByte(end - 1) == '\n') {
-            end--;
-            if (end > buf.readerIndex() && buf.getByte(end - 1) == '\r') {
-                end--;
-            }
-        }
-        return buf.toString(buf.readerIndex(), end - buf.readerIndex(), StandardCharsets.UTF_8);
+        return literalLength() < 0;
     }
 
     @Override
     public ImapResponseLine replace(ByteBuf content) {
-        return new ImapResponseLine(kind, tag, status, first, literalLength, content);
+        return new ImapResponseLine(kind, tag, status, isFirst(), literalLength(), content);
     }
 
     @Override
@@ -106,7 +77,7 @@ public final class ImapResponseLine extends DefaultByteBufHolder {
 
     @Override
     public String toString() {
-        return "ImapResponseLine[" + kind + (first ? " first" : "") + (literalLength >= 0 ? " literal=" + literalLength : "")
+        return "ImapResponseLine[" + kind + (isFirst() ? " first" : "") + (literalLength() >= 0 ? " literal=" + literalLength() : "")
                 + ", " + content().readableBytes() + " bytes]";
     }
 }

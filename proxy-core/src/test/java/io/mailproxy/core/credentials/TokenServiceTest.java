@@ -384,6 +384,27 @@ class TokenServiceTest {
     }
 
     @Test
+    void loginsRetryWithinThirtySecondsOfTheLastFailureHoweverLongTheBackoffGrew() throws Exception {
+        store.put("contoso-app", SECRET);
+        OAuth2ProviderConfig provider = confidential();
+        idp.failWith(500);
+        service();
+        failure(tokens.token(provider, Grant.CLIENT_CREDENTIALS, "", Protocol.IMAP, Optional.empty()));
+        scheduler.advance(Duration.ofSeconds(5 + 10 + 20 + 40 + 80)); // background retries: the backoff is 160 s now
+        int requests = idp.requests(FakeIdentityPlatform.GRANT_CLIENT_CREDENTIALS);
+        assertThat(scheduler.pending()).containsExactly(Duration.ofSeconds(160));
+        idp.failWith(0);
+        clock.advance(Duration.ofSeconds(29));
+        failure(tokens.token(provider, Grant.CLIENT_CREDENTIALS, "", Protocol.IMAP, Optional.empty()));
+        assertThat(idp.requests(FakeIdentityPlatform.GRANT_CLIENT_CREDENTIALS)).as("fails fast within 30 s")
+                .isEqualTo(requests);
+        clock.advance(Duration.ofSeconds(1));
+        AccessToken token = get(tokens.token(provider, Grant.CLIENT_CREDENTIALS, "", Protocol.IMAP, Optional.empty()));
+        assertThat(idp.isValid(token.value(), USER)).isTrue();
+        assertThat(idp.requests(FakeIdentityPlatform.GRANT_CLIENT_CREDENTIALS)).isEqualTo(requests + 1);
+    }
+
+    @Test
     void plainHttpIsRefusedExceptOnLoopback() {
         store.put("contoso-app", SECRET);
         OAuth2ProviderConfig remote = new OAuth2ProviderConfig("evil", Optional.empty(),
