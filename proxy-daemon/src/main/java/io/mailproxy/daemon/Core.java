@@ -31,6 +31,8 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class Core implements AutoCloseable {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Core.class);
+
     Clock clock;
     AtomicReference<MailproxyConfig> config;
     Transport transport;
@@ -95,11 +97,11 @@ final class Core implements AutoCloseable {
         this.blocking = Executors.newCachedThreadPool(threads("mailproxy-blocking"));
         this.secrets = FileSecretStore.open(initial.stateDir(), env);
         this.tokens = TokenService.builder(secrets).executor(blocking).scheduler(Scheduler.of(scheduler))
-                .clock(clock).build();
+                .clock(clock).meters(meters).build();
         this.credentials = new DefaultUpstreamCredentials(() -> config.get().oauth2(), secrets, tokens, blocking,
                 clock);
         this.connector = new NettyUpstreamConnector(workers, transport.socketChannelClass(), config::get,
-                credentials, new ClientTls(), clock, blocking);
+                credentials, new ClientTls(), clock, blocking, meters);
         this.pools = new PoolRegistry(connector, config::get, clock, scheduler, meters);
         this.identities = new LocalIdentities(config::get, clock, initial.limits().argon2Concurrency());
     }
@@ -145,35 +147,36 @@ final class Core implements AutoCloseable {
         closeQuietly();
     }
 
-    /** Closes whatever was built (a constructor that failed half-way built only part of it), the lock last. */
+    /**
+     * Closes whatever was built (a constructor that failed half-way built only part of it), the lock last. Every step
+     * runs even when one before it fails, so a failing pool close cannot keep the event loops or the lock alive.
+     */
     private void closeQuietly() {
-        if (pools != null) {
-            pools.close();
-        }
-        if (tokens != null) {
-            tokens.close();
-        }
-        if (identities != null) {
-            identities.close();
-        }
-        if (workers != null) {
-            workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-        }
-        if (scheduler != null) {
-            scheduler.shutdownNow();
-        }
-        if (blocking != null) {
-            blocking.shutdownNow();
-        }
-        if (meters != null) {
-            meters.close();
-        }
+        step("pools", pools == null ? null : pools::close);
+        step("token service", tokens == null ? null : tokens::close);
+        step("local identities", identities == null ? null : identities::close);
+        step("event loops", workers == null ? null
+                : () -> workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+        step("timer", scheduler == null ? null : scheduler::shutdownNow);
+        step("blocking executor", blocking == null ? null : blocking::shutdownNow);
+        step("metrics", meters == null ? null : meters::close);
         if (stateLock != null) {
             try {
                 stateLock.close();
             } catch (java.io.IOException e) {
-                // the lock goes with the process anyway
+                log.warn("could not release the state-dir lock: {} (it goes with the process)", e.toString());
             }
+        }
+    }
+
+    private static void step(String what, Runnable close) {
+        if (close == null) {
+            return;
+        }
+        try {
+            close.run();
+        } catch (RuntimeException e) {
+            log.warn("closing the {} failed; closing the rest", what, e);
         }
     }
 

@@ -18,6 +18,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -51,15 +53,25 @@ public final class Daemon implements AutoCloseable {
         this.frontends = frontends;
     }
 
-    /** Builds everything and binds the listeners; a secret or token not yet available is not an error. */
+    /**
+     * Builds everything and binds the listeners; a secret or token not yet available is not an error. A step that
+     * fails (a port in use, an unreadable TLS file, a frontend's bad config) releases whatever the steps before it
+     * opened, in reverse order (admin endpoint, listeners, control socket, frontends, then the core: pools, token
+     * service, event loops, executors and the state-dir lock last), so a caller that catches the failure is left
+     * with no thread, port or lock of it.
+     */
     public static Daemon start(MailproxyConfig initial, Map<String, String> env) {
-        Core core = new Core(initial, env, true);
+        Core core = new Core(initial, env, true); // releases what it opened itself if it fails
+        Deque<Runnable> undo = new ArrayDeque<>();
+        undo.push(core::close);
         try {
             CoreServices services = new Services(core.config, core.identities, core.pools, core.connector,
                     core.meters, core.clock, core.blocking, core.scheduler);
             Map<Protocol, Frontend> frontends = new EnumMap<>(Protocol.class);
             for (FrontendFactory f : ServiceLoader.load(FrontendFactory.class)) {
-                frontends.put(f.protocol(), f.create(services));
+                Frontend frontend = f.create(services);
+                undo.push(frontend::close);
+                frontends.put(f.protocol(), frontend);
             }
             log.info("mailproxy starting: transport {}, frontends {}, config {}", core.transport.name(),
                     frontends.keySet(), initial.source());
@@ -69,6 +81,7 @@ public final class Daemon implements AutoCloseable {
             // STATUS answers one line: the JSON of /status, which ./mailproxy status renders as tables
             ControlServer control = ControlServer.start(initial.stateDir(), core.controlStore(),
                     () -> List.of(Json.write(status.status())), () -> checkLines(core));
+            undo.push(control::close);
             control.readableSecrets(name -> core.config.get().oauth2().values().stream()
                     .anyMatch(p -> p.clientSecret().filter(io.mailproxy.core.config.SecretRef.Stored.class::isInstance)
                             .map(r -> ((io.mailproxy.core.config.SecretRef.Stored) r).name().equals(name))
@@ -81,24 +94,33 @@ public final class Daemon implements AutoCloseable {
                             qs.oldestAge(), qs.heldAccounts()));
                 });
             });
-            java.util.Optional<AdminServer> admin = java.util.Optional.empty();
-            try {
-                runtime.start(initial);
-                admin = AdminServer.start(initial.admin(), core.transport, core.meters, status, status, core.clock);
-            } catch (RuntimeException e) {
-                runtime.shutdown(java.time.Duration.ZERO);
-                control.close();
-                throw e;
-            }
+            // start() unbinds what it bound when a later listener fails; shutdown() covers a failure after it
+            undo.push(() -> runtime.shutdown(java.time.Duration.ZERO));
+            runtime.start(initial);
+            java.util.Optional<AdminServer> admin =
+                    AdminServer.start(initial.admin(), core.transport, core.meters, status, status, core.clock);
+            admin.ifPresent(a -> undo.push(a::close));
             status.bindMeters(core.meters);
             core.credentials.warmUp(initial.accounts().values());
             return new Daemon(core, runtime, control, status, admin, frontends);
         } catch (IOException e) {
-            core.close();
+            release(undo, e);
             throw new UncheckedIOException(e);
         } catch (RuntimeException | Error e) {
-            core.close();
+            release(undo, e);
             throw e;
+        }
+    }
+
+    /** Runs the undo steps, last opened first; a step that fails too is added to {@code cause}, not thrown. */
+    private static void release(Deque<Runnable> undo, Throwable cause) {
+        log.debug("start-up failed ({}); releasing {} resource(s)", cause.toString(), undo.size());
+        while (!undo.isEmpty()) {
+            try {
+                undo.pop().run();
+            } catch (RuntimeException | Error e) {
+                cause.addSuppressed(e);
+            }
         }
     }
 

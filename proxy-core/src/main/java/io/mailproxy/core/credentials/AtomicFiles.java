@@ -10,6 +10,8 @@ import java.nio.file.StandardOpenOption;
 
 /** Crash-safe replacement of a small file: temp file in the same directory, fsync, rename, fsync the directory. */
 final class AtomicFiles {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AtomicFiles.class);
+
     private AtomicFiles() { }
 
     static void write(Path target, byte[] content) throws IOException {
@@ -46,7 +48,14 @@ final class AtomicFiles {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException e) {
-            // some platforms cannot open a directory; the rename itself is still atomic
+            if (FilePermissions.posix(dir)) {
+                // the file is in place, but its new name may not survive a power cut: say so, once per write
+                LOG.warn("fsync of directory {} failed ({}); the last change to it may be lost in a crash", dir,
+                        e.toString());
+            } else {
+                LOG.debug("cannot fsync directory {} on this platform ({}); the rename itself is atomic", dir,
+                        e.toString());
+            }
         }
     }
 }

@@ -42,12 +42,19 @@ final class TokenEndpointClient {
     private final Clock clock;
     private final Duration connectTimeout;
     private final Duration readTimeout;
+    private final TokenMetrics metrics;
 
     TokenEndpointClient(SecretStore store, Clock clock, Duration connectTimeout, Duration readTimeout) {
+        this(store, clock, connectTimeout, readTimeout, TokenMetrics.NONE);
+    }
+
+    TokenEndpointClient(SecretStore store, Clock clock, Duration connectTimeout, Duration readTimeout,
+                        TokenMetrics metrics) {
         this.store = store;
         this.clock = clock;
         this.connectTimeout = connectTimeout;
         this.readTimeout = readTimeout;
+        this.metrics = metrics;
     }
 
     record Issued(com.nimbusds.oauth2.sdk.token.AccessToken accessToken, Instant expiresAt,
@@ -94,16 +101,29 @@ final class TokenEndpointClient {
                 ? new TokenRequest(provider.tokenEndpoint(), auth, grant, scope)
                 : new TokenRequest(provider.tokenEndpoint(), new ClientID(provider.clientId()), grant, scope);
         Instant sent = clock.instant(); // expiry counts from the request, not the reply: never late
-        HTTPResponse response = send(request.toHTTPRequest(), provider.tokenEndpoint());
+        requireSecureEndpoint(provider.tokenEndpoint()); // refused before any request: not counted
+        String grantType = grant.getType().getValue();
+        HTTPResponse response;
+        try {
+            response = send(request.toHTTPRequest(), provider.tokenEndpoint());
+        } catch (TokenException e) {
+            metrics.request(provider.name(), grantType, e.getCause() instanceof IOException
+                    ? TokenMetrics.UNREACHABLE : TokenMetrics.HTTP_ERROR);
+            throw e;
+        }
         TokenResponse parsed;
         try {
             parsed = TokenResponse.parse(response);
         } catch (ParseException e) {
+            metrics.request(provider.name(), grantType, TokenMetrics.HTTP_ERROR);
             throw unparsable(provider.tokenEndpoint(), response);
         }
         if (!parsed.indicatesSuccess()) {
-            throw rejected(provider, grant.getType().getValue(), who, response, parsed.toErrorResponse().getErrorObject());
+            ErrorObject error = parsed.toErrorResponse().getErrorObject();
+            metrics.request(provider.name(), grantType, TokenMetrics.rejected(error == null ? null : error.getCode()));
+            throw rejected(provider, grantType, who, response, error);
         }
+        metrics.request(provider.name(), grantType, TokenMetrics.OK);
         AccessTokenResponse ok = parsed.toSuccessResponse();
         com.nimbusds.oauth2.sdk.token.AccessToken at = ok.getTokens().getAccessToken();
         long lifetime = at.getLifetime() > 0 ? at.getLifetime() : 3600;
@@ -123,7 +143,7 @@ final class TokenEndpointClient {
         } catch (IOException e) {
             throw new TokenException(TokenException.Reason.ENDPOINT_UNAVAILABLE, "token endpoint " + endpoint
                     + " unreachable: " + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : " " + e.getMessage()), null, List.of(), null);
+                    + (e.getMessage() == null ? "" : " " + e.getMessage()), null, List.of(), e);
         }
         if (response.getStatusCode() >= 500 || response.getStatusCode() == 429) {
             throw new TokenException(TokenException.Reason.ENDPOINT_UNAVAILABLE, "token endpoint " + endpoint

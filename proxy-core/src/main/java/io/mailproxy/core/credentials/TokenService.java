@@ -68,6 +68,7 @@ public final class TokenService implements AutoCloseable {
     private final Duration retryMax;
     private final Duration demandRetry;
     private final Cache<TokenKey, Slot> slots;
+    private final TokenMetrics metrics;
     private volatile boolean closed;
 
     private TokenService(Builder b) {
@@ -75,7 +76,8 @@ public final class TokenService implements AutoCloseable {
         this.executor = b.executor;
         this.scheduler = b.scheduler;
         this.clock = b.clock;
-        this.client = new TokenEndpointClient(b.store, b.clock, b.connectTimeout, b.readTimeout);
+        this.metrics = new TokenMetrics(b.meters);
+        this.client = new TokenEndpointClient(b.store, b.clock, b.connectTimeout, b.readTimeout, metrics);
         this.refreshAhead = b.refreshAhead;
         this.minRemaining = b.minRemaining;
         this.keepAlive = b.keepAlive;
@@ -112,6 +114,7 @@ public final class TokenService implements AutoCloseable {
                 .removalListener((TokenKey key, Slot slot, RemovalCause cause) -> {
                     if (slot != null) {
                         slot.cancelTimer();
+                        metrics.remove(slot.expiryGauge);
                     }
                 })
                 .build();
@@ -136,6 +139,7 @@ public final class TokenService implements AutoCloseable {
         private Duration retryMax = Duration.ofMinutes(10);
         private Duration demandRetry = Duration.ofSeconds(30);
         private Duration idleEviction = Duration.ofHours(24);
+        private io.micrometer.core.instrument.MeterRegistry meters;
 
         private Builder(SecretStore store) {
             this.store = Objects.requireNonNull(store, "store");
@@ -186,6 +190,12 @@ public final class TokenService implements AutoCloseable {
         public Builder retryBackoff(Duration initial, Duration max) {
             this.retryInitial = initial;
             this.retryMax = max;
+            return this;
+        }
+
+        /** Where the token request counter and the token expiry gauges go (none without this call). */
+        public Builder meters(io.micrometer.core.instrument.MeterRegistry meters) {
+            this.meters = Objects.requireNonNull(meters);
             return this;
         }
 
@@ -242,7 +252,7 @@ public final class TokenService implements AutoCloseable {
                     "token service is shut down"));
         }
         TokenKey key = key(provider, grant, principal, protocol);
-        Slot slot = slots.get(key, k -> new Slot(k));
+        Slot slot = slots.get(key, Slot::new);
         slot.update(provider, password);
         return slot.get();
     }
@@ -260,6 +270,13 @@ public final class TokenService implements AutoCloseable {
         Map<TokenKey, TokenStatus> out = new LinkedHashMap<>();
         slots.asMap().forEach((k, slot) -> out.put(k, slot.status()));
         return out;
+    }
+
+    /** Seconds until the cached token of {@code key} expires; NaN when none is cached. */
+    private double secondsLeft(TokenKey key) {
+        Slot slot = slots.policy().getIfPresentQuietly(key); // a scrape is no use: it must not delay idle eviction
+        Optional<Instant> expires = slot == null ? Optional.empty() : slot.status().expiresAt();
+        return expires.map(e -> Duration.between(clock.instant(), e).toMillis() / 1000.0).orElse(Double.NaN);
     }
 
     public Optional<TokenStatus> status(TokenKey key) {
@@ -379,8 +396,13 @@ public final class TokenService implements AutoCloseable {
         private Instant nextRetryAt;
         private int generation;
 
+        /** Seconds until this key's cached token expires; removed with the slot. */
+        private final io.micrometer.core.instrument.Meter expiryGauge;
+
         Slot(TokenKey key) {
             this.key = key;
+            // reads the cache, not this slot: a gauge registered again for a new slot of the same key stays right
+            this.expiryGauge = metrics.expiry(key, TokenService.this, s -> s.secondsLeft(key));
         }
 
         synchronized void update(OAuth2ProviderConfig provider, Optional<SecretRef> password) {

@@ -59,6 +59,8 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class LocalIdentities implements LocalAuthenticator, AutoCloseable {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LocalIdentities.class);
+
     static final int FREE_FAILURES = 5;
     static final Duration FIRST_DELAY = Duration.ofSeconds(1);
     static final Duration MAX_DELAY = Duration.ofMinutes(1);
@@ -188,6 +190,9 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
                 try {
                     result.complete(check(login, password, protocol, cacheKey));
                 } catch (RuntimeException | Error e) {
+                    // the session says "rejected"; the cause would be lost without this line (no password in it:
+                    // the exception comes from the hash check or the configuration, never holds the input)
+                    LOG.error("password check of login {} failed unexpectedly", SessionLog.printable(login), e);
                     result.complete(new LocalLogin.Rejected("password check failed: " + e.getClass().getName()));
                 }
             });
@@ -206,6 +211,8 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
             ok = argon2.verify(password, phc == null ? dummyHash : phc) && phc != null;
         } catch (IllegalArgumentException e) {
             ok = false; // a malformed hash (validated at load, so not expected): treated as no match
+            LOG.warn("the password hash of client {} cannot be read ({}); the login is refused",
+                    SessionLog.printable(login), e.getMessage());
         }
         if (!ok) {
             recordFailure(login);

@@ -64,7 +64,12 @@ final class IdleWatchHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.debug("{}: idle upstream connection failed: {}", poolName, cause.toString());
+        if (cause instanceof java.io.IOException || cause.getCause() instanceof javax.net.ssl.SSLException) {
+            log.debug("{}: idle upstream connection failed: {}", poolName, cause.toString());
+        } else {
+            // not the network: a bug or a state the pool did not expect; closing hides it unless it is said here
+            log.warn("{}: unexpected failure on an idle upstream connection; closing it", poolName, cause);
+        }
         ctx.close();
     }
 }

@@ -96,7 +96,15 @@ public final class ClientTls {
      */
     public SslHandler newHandler(UpstreamConfig upstream, ByteBufAllocator alloc, String host, int port)
             throws SSLException {
-        SslHandler handler = context(upstream).newHandler(alloc, host, port);
+        return newHandler(context(upstream), alloc, host, port);
+    }
+
+    /**
+     * As {@link #newHandler(UpstreamConfig, ByteBufAllocator, String, int)} with a context already built by
+     * {@link #context}: no file is read, so an event loop may call it.
+     */
+    public SslHandler newHandler(SslContext context, ByteBufAllocator alloc, String host, int port) {
+        SslHandler handler = context.newHandler(alloc, host, port);
         SSLEngine engine = handler.engine();
         SSLParameters params = engine.getSSLParameters();
         params.setEndpointIdentificationAlgorithm("HTTPS");

@@ -17,6 +17,7 @@ import io.mailproxy.core.credentials.AccessToken;
 import io.mailproxy.core.credentials.UpstreamCredentials;
 import io.mailproxy.core.credentials.UpstreamCredentials.Login;
 import io.mailproxy.core.tls.ClientTls;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -32,6 +33,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 
 /** A connector against one upstream, with a fake credential source; for the connector's tests. */
@@ -49,6 +51,11 @@ final class ConnectorFixture implements AutoCloseable {
     private Duration replyTimeout = Duration.ofSeconds(5);
     private Optional<Path> caFile = Optional.empty();
     private ClientTls tls = new ClientTls();
+    private NettyUpstreamConnector.HostResolver hosts = NettyUpstreamConnector.HostResolver.JDK;
+    private MeterRegistry meters;
+    private java.util.concurrent.Executor blocking = ForkJoinPool.commonPool();
+    /** The host names the connector looked up, and on which threads. */
+    final List<String> lookups = new CopyOnWriteArrayList<>();
 
     ConnectorFixture bearer(String user, String token) {
         this.login = new Login.Bearer(user, new AccessToken(token, EXPIRES));
@@ -75,6 +82,23 @@ final class ConnectorFixture implements AutoCloseable {
         this.connectTimeout = connect;
         this.handshakeTimeout = handshake;
         this.replyTimeout = reply;
+        return this;
+    }
+
+    /** Replaces the JDK's host name lookup (a host with several loopback addresses). */
+    ConnectorFixture hosts(NettyUpstreamConnector.HostResolver hosts) {
+        this.hosts = hosts;
+        return this;
+    }
+
+    /** Replaces the executor the connector runs its blocking steps on (ca-file, host name lookup). */
+    ConnectorFixture blocking(java.util.concurrent.Executor blocking) {
+        this.blocking = blocking;
+        return this;
+    }
+
+    ConnectorFixture meters(MeterRegistry meters) {
+        this.meters = meters;
         return this;
     }
 
@@ -106,8 +130,12 @@ final class ConnectorFixture implements AutoCloseable {
                 invalidated.add(a.name() + "/" + p);
             }
         };
+        NettyUpstreamConnector.HostResolver lookup = hosts;
         NettyUpstreamConnector connector = new NettyUpstreamConnector(group, NioSocketChannel.class, () -> config,
-                credentials, tls, Clock.systemUTC());
+                credentials, tls, Clock.systemUTC(), blocking, meters, host -> {
+                    lookups.add(host + (group.next().inEventLoop() ? " on the event loop" : " off the event loop"));
+                    return lookup.resolve(host);
+                });
         CompletableFuture<UpstreamSession> f = connector.connect(account, endpoint.protocol(), null);
         f.thenAccept(s -> opened.add(s.channel()));
         return f;
@@ -119,7 +147,12 @@ final class ConnectorFixture implements AutoCloseable {
 
     /** The typed failure of a connection attempt that must fail. */
     UpstreamException failure(String url) {
-        Throwable t = catchThrowable(() -> connect(url).get(10, TimeUnit.SECONDS));
+        return failure(connect(url));
+    }
+
+    /** The typed failure of an attempt already started. */
+    UpstreamException failure(CompletableFuture<UpstreamSession> attempt) {
+        Throwable t = catchThrowable(() -> attempt.get(10, TimeUnit.SECONDS));
         assertThat(t).isInstanceOf(ExecutionException.class).hasCauseInstanceOf(UpstreamException.class);
         return (UpstreamException) t.getCause();
     }

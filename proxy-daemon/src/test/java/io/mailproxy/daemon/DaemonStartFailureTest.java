@@ -1,0 +1,148 @@
+package io.mailproxy.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.mailproxy.core.config.ConfigLoader;
+import io.mailproxy.core.config.MailproxyConfig;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A start that fails half-way (a port in use) releases everything it had opened: listeners, event loops, executors,
+ * frontends, the control socket and the state-dir lock. A caller that catches the failure can start again at once.
+ */
+class DaemonStartFailureTest {
+
+    private static final Map<String, String> ENV =
+            Map.of("MAILPROXY_MASTER_KEY", Base64.getEncoder().encodeToString(new byte[32]));
+    /** Threads of the JVM or of libraries that outlive any one daemon by design. */
+    private static final List<String> SHARED_THREADS = List.of("ForkJoinPool.commonPool", "globalEventExecutor",
+            "Common-Cleaner", "awaitility", "process reaper", "Attach Listener", "ObjectCleanerThread", "Signal Dispatcher");
+
+    @TempDir
+    Path dir;
+
+    private MailproxyConfig config(int imapPort, int smtpPort, int adminPort) {
+        return ConfigLoader.parse("""
+                mailproxy {
+                  state-dir = "%s"
+                  listeners = [
+                    { protocol = imap, bind = "127.0.0.1", port = %d }
+                    { protocol = smtp, bind = "127.0.0.1", port = %d }
+                  ]
+                  upstreams.fake { imap = "imaps://127.0.0.1:9", smtp = "smtp+starttls://127.0.0.1:9" }
+                  accounts."box@example.test" {
+                    upstream = fake
+                    auth { type = password, password = "secret:not-yet-stored" }
+                  }
+                  admin { bind = "127.0.0.1", port = %d }
+                }
+                """.formatted(dir.resolve("state"), imapPort, smtpPort, adminPort), "test");
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            return s.getLocalPort();
+        }
+    }
+
+    private static ServerSocket taken() throws IOException {
+        ServerSocket s = new ServerSocket();
+        s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        return s;
+    }
+
+    private static Set<Thread> liveThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).collect(Collectors.toSet());
+    }
+
+    /** Threads started since {@code before} that are still alive and are not the JVM's or a library's own. */
+    private static List<String> leftOver(Set<Thread> before) {
+        return liveThreads().stream().filter(t -> !before.contains(t))
+                .map(Thread::getName)
+                .filter(n -> SHARED_THREADS.stream().noneMatch(n::startsWith))
+                .sorted().toList();
+    }
+
+    private void assertReleased(Set<Thread> before, int... ports) throws IOException {
+        for (int port : ports) {
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port)); // free again
+            }
+        }
+        Path state = dir.resolve("state");
+        try (FileChannel ch = FileChannel.open(state.resolve("daemon.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE); FileLock lock = ch.tryLock()) {
+            assertThat(lock).as("state-dir lock").isNotNull();
+        }
+        assertThat(state.resolve("control.sock")).doesNotExist();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(leftOver(before)).isEmpty());
+    }
+
+    @Test
+    void aListenerPortInUseReleasesTheListenersAlreadyBoundAndEverythingElse() throws Exception {
+        int first = freePort();
+        int admin = freePort();
+        Set<Thread> before = liveThreads();
+        try (ServerSocket busy = taken()) {
+            MailproxyConfig config = config(first, busy.getLocalPort(), admin);
+
+            assertThatThrownBy(() -> Daemon.start(config, ENV))
+                    .hasMessageContaining("cannot listen on 127.0.0.1:" + busy.getLocalPort());
+
+            assertReleased(before, first, admin);
+        }
+        // and a daemon starts again on the same state-dir and ports
+        try (Daemon again = Daemon.start(config(first, freePort(), admin), ENV)) {
+            assertThat(again.boundAddresses()).hasSize(2);
+        }
+    }
+
+    @Test
+    void anAdminPortInUseReleasesTheListenersThatWereAlreadyServing() throws Exception {
+        int imap = freePort();
+        int smtp = freePort();
+        Set<Thread> before = liveThreads();
+        try (ServerSocket busy = taken()) {
+            MailproxyConfig config = config(imap, smtp, busy.getLocalPort());
+
+            assertThatThrownBy(() -> Daemon.start(config, ENV)).hasMessageContaining(
+                    String.valueOf(busy.getLocalPort()));
+
+            assertReleased(before, imap, smtp);
+        }
+        try (Daemon again = Daemon.start(config(imap, smtp, freePort()), ENV)) {
+            assertThat(again.boundAddresses()).hasSize(2);
+        }
+    }
+
+    @Test
+    void aSecondDaemonRefusedByTheLockLeavesTheFirstUntouchedAndLeaksNothing() throws Exception {
+        MailproxyConfig config = config(0, 0, 0);
+        try (Daemon first = Daemon.start(config, ENV)) {
+            Set<Thread> before = liveThreads();
+            assertThatThrownBy(() -> Daemon.start(config, ENV)).hasMessageContaining("already running");
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(leftOver(before)).isEmpty());
+            assertThat(first.boundAddresses()).hasSize(2);
+            assertThat(Files.exists(dir.resolve("state").resolve("control.sock"))).isTrue();
+        }
+    }
+}
