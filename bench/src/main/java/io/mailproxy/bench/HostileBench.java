@@ -51,6 +51,7 @@ final class HostileBench {
         List<Double> loadVsDirect = new ArrayList<>();
         List<Double> loadVsAlone = new ArrayList<>();
         List<Double> aloneVsDirect = new ArrayList<>();
+        List<Double> directLoadVsAlone = new ArrayList<>();
         List<Double> heapBefore = new ArrayList<>();
         List<Double> heapLoad = new ArrayList<>();
         List<Double> rssBefore = new ArrayList<>();
@@ -111,6 +112,7 @@ final class HostileBench {
                     loadVsDirect.add(100 * loaded[0] / loaded[1]);
                     loadVsAlone.add(100 * alone[1] / loaded[1]);
                     aloneVsDirect.add(100 * alone[0] / alone[1]);
+                    directLoadVsAlone.add(100 * alone[0] / loaded[0]);
                     heapBefore.add(hb / 1024.0);
                     heapLoad.add(hl / 1024.0);
                     rssBefore.add(rb / 1024.0);
@@ -162,17 +164,22 @@ final class HostileBench {
                 .line("")
                 .line("| figure | median | IQR (p25–p75) | min–max |")
                 .line("|---|---|---|---|")
-                .line("%s", row("direct JDK TLS 1.3 → Dovecot, alone", da, "%.1f MiB/s"))
-                .line("%s", row("plaintext → mailproxy → Dovecot, alone", pa, "%.1f MiB/s"))
-                .line("%s", row("direct, under hostile load", dl, "%.1f MiB/s"))
-                .line("%s", row("through mailproxy, under hostile load", pl, "%.1f MiB/s"))
-                .line("%s", row("**proxy under load / direct under load** (per run)", Stats.of(loadVsDirect), "**%.0f%%**"))
-                .line("%s", row("**proxy under load / proxy alone** (per run)", Stats.of(loadVsAlone), "**%.0f%%**"))
-                .line("%s", row("proxy alone / direct alone (per run, for reference)", Stats.of(aloneVsDirect), "%.0f%%"))
-                .line("%s", row("daemon heap after GC, before load", Stats.of(heapBefore), "%.1f MiB"))
-                .line("%s", row("daemon heap after GC, under load", Stats.of(heapLoad), "%.1f MiB"))
-                .line("%s", row("daemon RSS, before load", Stats.of(rssBefore), "%.0f MiB"))
-                .line("%s", row("daemon RSS, under load", Stats.of(rssLoad), "%.0f MiB"))
+                .line("%s", row("direct JDK TLS 1.3 → Dovecot, alone", da, "MiB/s", 1, false))
+                .line("%s", row("plaintext → mailproxy → TLS → Dovecot, alone", pa, "MiB/s", 1, false))
+                .line("%s", row("direct, under hostile load", dl, "MiB/s", 1, false))
+                .line("%s", row("through mailproxy, under hostile load", pl, "MiB/s", 1, false))
+                .line("%s", row("proxy under load / direct under load (per run)", Stats.of(loadVsDirect), "%", 0,
+                        true))
+                .line("%s", row("proxy under load / proxy alone (per run)", Stats.of(loadVsAlone), "%", 0,
+                        true))
+                .line("%s", row("for reference: direct under load / direct alone (per run)",
+                        Stats.of(directLoadVsAlone), "%", 0, false))
+                .line("%s", row("for reference: proxy alone / direct alone (per run)", Stats.of(aloneVsDirect),
+                        "%", 0, false))
+                .line("%s", row("daemon heap used after GC, before load", Stats.of(heapBefore), "MiB", 1, false))
+                .line("%s", row("daemon heap used after GC, under load", Stats.of(heapLoad), "MiB", 1, false))
+                .line("%s", row("daemon RSS, before load", Stats.of(rssBefore), "MiB", 0, false))
+                .line("%s", row("daemon RSS, under load", Stats.of(rssLoad), "MiB", 0, false))
                 .line("")
                 .line("Per run (MiB/s; silent = of the %,d silent connections, those the daemon still held open "
                         + "when the loaded phase began; IMAP / SMTP flood = what the floods got the daemon to read, "
@@ -231,9 +238,14 @@ final class HostileBench {
         }
     }
 
-    private static String row(String label, Stats s, String fmt) {
-        return String.format(java.util.Locale.ROOT, "| %s | " + fmt + " | " + fmt.replace("**", "") + "–"
-                + fmt.replace("**", "") + " | " + fmt.replace("**", "") + "–" + fmt.replace("**", "") + " |", label,
-                s.median(), s.percentile(25), s.percentile(75), s.min(), s.max());
+    /** A table row in imap-fetch's style: median with its unit, then IQR and min–max (percentages keep the sign). */
+    private static String row(String label, Stats s, String unit, int decimals, boolean bold) {
+        String fmt = "%." + decimals + "f";
+        boolean pct = unit.equals("%");
+        String median = String.format(java.util.Locale.ROOT, fmt, s.median()) + (pct ? "%" : " " + unit);
+        String tail = pct ? "%" : "";
+        return String.format(java.util.Locale.ROOT, "| %s | %s | " + fmt + "–" + fmt + "%s | " + fmt + "–" + fmt
+                + "%s |", label, bold ? "**" + median + "**" : median, s.percentile(25), s.percentile(75), tail,
+                s.min(), s.max(), tail);
     }
 }
