@@ -82,7 +82,7 @@ final class HostileBench {
                     System.err.printf("imap-hostile: %d silent connections opened in %.1f s (%d failed: %s)%n",
                             silent.channels.size(), silent.seconds, silent.failed, silent.firstFailure());
                     silentFacts = String.format(java.util.Locale.ROOT, "%,d of %,d connected in %.1f s (%d connects "
-                            + "failed%s), %,d of them still open right after (the rest refused and closed by the daemon)",
+                            + "failed%s); right after the last connect, %,d were not yet closed by the daemon",
                             silent.channels.size(), SILENT, silent.seconds, silent.failed,
                             silent.failed > 0 ? ", first: " + silent.firstFailure() : "", silent.held());
                 }
