@@ -143,7 +143,7 @@ final class HostileBench {
         Stats pl = Stats.of(pLoad);
         report.line("### A well-behaved IMAP FETCH under hostile load (issue 9)")
                 .line("")
-                .line("%d measured runs after %d warm-up runs. The well-behaved client fetches 30 × 1 MiB (`UID FETCH "
+                .line("%d measured runs after %d warm-up run%s. The well-behaved client fetches 30 × 1 MiB (`UID FETCH "
                         + "1:* BODY.PEEK[]`, timed to the tagged OK, 31,457,280 literal octets checked), %d times "
                         + "each way per phase, direct and proxied alternating (which goes first flips each run); a "
                         + "phase's figure is the mean. Both of its sessions (direct: JDK TLS 1.3, `AUTHENTICATE "
@@ -159,7 +159,7 @@ final class HostileBench {
                         + "sessions in a DATA that never ends (MAIL, RCPT, DATA, a two-line header, then 1000-octet "
                         + "lines; a session the daemon answers or closes is replaced by a new one). Daemon memory: "
                         + "heap used after a full GC (`jcmd GC.run`, `GC.heap_info`; daemon JVM `%s`) and RSS "
-                        + "(/proc VmRSS), at the end of each phase.", runs, warmups, REPEATS, RAMP_MS, SILENT,
+                        + "(/proc VmRSS), at the end of each phase.", runs, warmups, warmups == 1 ? "" : "s", REPEATS, RAMP_MS, SILENT,
                         HostileLoad.IMAP_FLOODS, HostileLoad.SMTP_FLOODS, DaemonProcess.JVM_HEAP)
                 .line("")
                 .line("| figure | median | IQR (p25–p75) | min–max |")
