@@ -159,8 +159,8 @@ final class HostileBench {
                         + "sessions in a DATA that never ends (MAIL, RCPT, DATA, a two-line header, then 1000-octet "
                         + "lines; a session the daemon answers or closes is replaced by a new one). Daemon memory: "
                         + "heap used after a full GC (`jcmd GC.run`, `GC.heap_info`; daemon JVM `%s`) and RSS "
-                        + "(/proc VmRSS), at the end of each phase.", runs, warmups, warmups == 1 ? "" : "s", REPEATS, RAMP_MS, SILENT,
-                        HostileLoad.IMAP_FLOODS, HostileLoad.SMTP_FLOODS, DaemonProcess.JVM_HEAP)
+                        + "(/proc VmRSS), at the end of each phase.", runs, warmups, warmups == 1 ? "" : "s", REPEATS,
+                        RAMP_MS, SILENT, HostileLoad.IMAP_FLOODS, HostileLoad.SMTP_FLOODS, DaemonProcess.JVM_HEAP)
                 .line("")
                 .line("| figure | median | IQR (p25–p75) | min–max |")
                 .line("|---|---|---|---|")
