@@ -144,9 +144,9 @@ final class HostileBench {
         report.line("### A well-behaved IMAP FETCH under hostile load (issue 9)")
                 .line("")
                 .line("%d measured runs after %d warm-up run%s. The well-behaved client fetches 30 × 1 MiB (`UID "
-                        + "FETCH 1:* BODY.PEEK[]`, timed to the tagged OK, 31,457,280 literal octets checked), %d times "
-                        + "each way per phase, direct and proxied alternating (which goes first flips each run); a "
-                        + "phase's figure is the mean. Both of its sessions (direct: JDK TLS 1.3, `AUTHENTICATE "
+                        + "FETCH 1:* BODY.PEEK[]`, timed to the tagged OK, 31,457,280 literal octets checked), %d "
+                        + "times each way per phase, direct and proxied alternating (which goes first flips each run); "
+                        + "a phase's figure is the mean. Both of its sessions (direct: JDK TLS 1.3, `AUTHENTICATE "
                         + "XOAUTH2`; proxied: `LOGIN` to mailproxy) log in and SELECT once, before any hostile "
                         + "client, and stay open for the whole benchmark. Each run: the alone phase, then the "
                         + "hostile load is switched on, %d ms later the loaded phase, then the load is switched "
