@@ -100,10 +100,10 @@ final class HostileBench {
 
                 System.err.printf("imap-hostile run %d: alone direct %.1f proxy %.1f, loaded direct %.1f proxy %.1f "
                         + "MiB/s; heap %d -> %d KiB, rss %d -> %d KiB; silent held %d; floods %d lines BAD, "
-                        + "IMAP %d MiB, SMTP %d MiB in %.1f s; reconnects %d, failed logins %d; probe: %s%n", r,
-                        mib / alone[0], mib / alone[1], mib / loaded[0], mib / loaded[1], hb, hl, rb, rl, held, lines,
-                        imapBytes >> 20, smtpBytes >> 20, seconds, load.reconnects.get(), load.loginFailures.get(),
-                        probe);
+                        + "IMAP %d MiB, SMTP %d MiB in %.1f s; reconnects %d (stalled %d), failed logins %d; "
+                        + "probe: %s%n", r, mib / alone[0], mib / alone[1], mib / loaded[0], mib / loaded[1], hb, hl,
+                        rb, rl, held, lines, imapBytes >> 20, smtpBytes >> 20, seconds, load.reconnects.get(),
+                        load.stalls.get(), load.loginFailures.get(), probe);
                 if (r >= 0) {
                     dAlone.add(mib / alone[0]);
                     pAlone.add(mib / alone[1]);
@@ -194,11 +194,13 @@ final class HostileBench {
                 .line("Silent connections: %s.", silentFacts)
                 .line("")
                 .line("Hostile totals over the measured runs: %,d command lines of 1 MB answered `BAD` (%,d MiB), "
-                        + "%,d MiB of never-ending DATA, in %.0f s of load; flood sessions replaced %d times, "
-                        + "replacement logins that failed %d (last: %s); last IMAP reply `%s`, last SMTP answer `%s`.",
-                        imapLines, imapMb, smtpMb, loadSeconds, load.reconnects.get(), load.loginFailures.get(),
-                        load.lastLoginFailure.isEmpty() ? "none" : load.lastLoginFailure, load.lastImapReply,
-                        load.lastSmtpAnswer.isEmpty() ? "none" : load.lastSmtpAnswer)
+                        + "%,d MiB of never-ending DATA, in %.0f s of load; flood sessions replaced %d times, of "
+                        + "which %d because the daemon had stopped reading them for 10 s without closing them "
+                        + "(last: %s); replacement logins that failed %d (last: %s); last IMAP reply `%s`, last SMTP "
+                        + "answer `%s`.", imapLines, imapMb, smtpMb, loadSeconds, load.reconnects.get(),
+                        load.stalls.get(), load.lastStall.isEmpty() ? "none" : load.lastStall,
+                        load.loginFailures.get(), load.lastLoginFailure.isEmpty() ? "none" : load.lastLoginFailure,
+                        load.lastImapReply, load.lastSmtpAnswer.isEmpty() ? "none" : load.lastSmtpAnswer)
                 .line("");
         report.flush();
     }

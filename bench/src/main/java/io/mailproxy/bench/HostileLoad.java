@@ -27,6 +27,8 @@ final class HostileLoad implements AutoCloseable {
     /** One 1000-octet DATA line (998 + CRLF, the longest RFC 5321 allows). */
     static final byte[] DATA_LINE = ("y".repeat(998) + "\r\n").getBytes(StandardCharsets.US_ASCII);
     private static final int DATA_LINES_PER_CHECK = 64;
+    /** A step (one 1 MB line and its reply, or 64 KB of DATA) normally takes milliseconds. */
+    private static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final DaemonProcess daemon;
     private final Object lock = new Object();
@@ -45,6 +47,13 @@ final class HostileLoad implements AutoCloseable {
     final AtomicLong reconnects = new AtomicLong();
     /** Attempts to log a replacement in that failed (refused, closed, or timed out). */
     final AtomicLong loginFailures = new AtomicLong();
+    /**
+     * Flood connections the daemon stopped reading (or answering) for {@link #STALL_NANOS} without closing them:
+     * the watchdog closes them, so they are replaced like closed ones.
+     */
+    final AtomicLong stalls = new AtomicLong();
+    volatile String lastStall = "";
+    private final Thread watchdog = new Thread(this::watch, "hostile-watchdog");
     volatile String lastImapReply = "";
     volatile String lastSmtpAnswer = "";
     volatile String lastLoginFailure = "";
@@ -70,6 +79,8 @@ final class HostileLoad implements AutoCloseable {
             f.wire = f.connect(); // before any silent connection takes the pre-login slots
             f.thread.start();
         }
+        load.watchdog.setDaemon(true);
+        load.watchdog.start();
         return load;
     }
 
@@ -108,7 +119,9 @@ final class HostileLoad implements AutoCloseable {
                 w.close(); // unblocks a write or read in progress
             }
         }
-        int alive = 0;
+        watchdog.interrupt();
+        watchdog.join(TimeUnit.SECONDS.toMillis(30));
+        int alive = watchdog.isAlive() ? 1 : 0;
         for (Flood f : floods) {
             f.thread.join(TimeUnit.SECONDS.toMillis(30));
             if (f.thread.isAlive()) {
@@ -127,6 +140,34 @@ final class HostileLoad implements AutoCloseable {
         }
     }
 
+    /** Closes a flood connection whose current step has not finished in {@link #STALL_NANOS}. */
+    private void watch() {
+        while (true) {
+            synchronized (lock) {
+                if (closed) {
+                    return;
+                }
+            }
+            long now = System.nanoTime();
+            for (Flood f : floods) {
+                long started = f.stepStarted;
+                Wire w = f.wire;
+                if (started != 0 && now - started > STALL_NANOS && w != null) {
+                    stalls.incrementAndGet();
+                    lastStall = f.thread.getName() + " after " + f.sessionBytes + " octets on its connection";
+                    System.err.println("imap-hostile: the daemon stopped reading " + lastStall + "; closing it");
+                    f.stepStarted = 0;
+                    w.close();
+                }
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
     private static byte[] imapLine(int total) {
         String head = "f SEARCH TEXT ";
         return (head + "x".repeat(total - head.length() - 2) + "\r\n").getBytes(StandardCharsets.US_ASCII);
@@ -138,6 +179,10 @@ final class HostileLoad implements AutoCloseable {
         final int account;
         final Thread thread;
         volatile Wire wire;
+        /** System.nanoTime() when the current step began; 0 between steps. */
+        volatile long stepStarted;
+        /** Octets written on the current connection. */
+        volatile long sessionBytes;
 
         Flood(int account, String name) {
             this.account = account;
@@ -172,6 +217,7 @@ final class HostileLoad implements AutoCloseable {
                         try {
                             w = connect();
                             wire = w;
+                            sessionBytes = 0;
                         } catch (IOException e) {
                             loginFailures.incrementAndGet();
                             lastLoginFailure = String.valueOf(e.getMessage());
@@ -180,6 +226,7 @@ final class HostileLoad implements AutoCloseable {
                         }
                     }
                     try {
+                        stepStarted = System.nanoTime();
                         step(w);
                     } catch (IOException e) {
                         w.close();
@@ -187,6 +234,7 @@ final class HostileLoad implements AutoCloseable {
                         reconnects.incrementAndGet();
                     }
                 } finally {
+                    stepStarted = 0;
                     synchronized (lock) {
                         busy--;
                         lock.notifyAll();
@@ -220,6 +268,7 @@ final class HostileLoad implements AutoCloseable {
         void step(Wire w) throws IOException {
             w.sendRaw(IMAP_LINE);
             imapBytes.addAndGet(IMAP_LINE.length);
+            sessionBytes += IMAP_LINE.length;
             while (true) {
                 String l = w.line();
                 if (l.startsWith("f BAD") || l.startsWith("* BAD")) {
@@ -276,6 +325,7 @@ final class HostileLoad implements AutoCloseable {
                 w.sendRaw(DATA_LINE);
             }
             smtpBytes.addAndGet((long) DATA_LINES_PER_CHECK * DATA_LINE.length);
+            sessionBytes += (long) DATA_LINES_PER_CHECK * DATA_LINE.length;
             if (w.readable()) {
                 String answer = w.smtpReply();
                 smtpAnswers.incrementAndGet();
