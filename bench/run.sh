@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs mailproxy's benchmarks against a Dovecot upstream in its own process; see docs/BENCHMARKS.md.
 #
-#   bench/run.sh [pool|imap-fetch|imap-login|imap-idle|pop3|smtp|all ...] [--runs N] [--warmups N]
+#   bench/run.sh [pool|imap-fetch|imap-login|imap-idle|pop3|smtp|imap-hostile|all ...] [--runs N] [--warmups N]
 #
 # Builds what is needed (the bench jar; the daemon jar unless only `pool` runs), installs Dovecot with apt-get when
 # it is missing, then runs the named benchmarks (default: all). Everything listens on loopback only (Dovecot on
@@ -22,7 +22,8 @@ modules=bench
 if [ "${#names[@]}" -eq 0 ] || [ "${names[*]}" != "pool" ]; then modules=bench,proxy-daemon; fi
 mvn -B -q -o -pl "$modules" -am package -DskipTests 2>/dev/null || mvn -B -q -pl "$modules" -am package -DskipTests
 
-# 2,000 IDLE sessions hold 2,000 sockets here, 4,000 in the daemon and 2,000+ in Dovecot
+# 2,000 IDLE sessions hold 2,000 sockets here, 4,000 in the daemon and 2,000+ in Dovecot; imap-hostile holds
+# 10,000 silent sockets here
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # a hung benchmark still ends: the whole run is bounded (override with BENCH_TIMEOUT seconds)
 exec timeout -k 30 "${BENCH_TIMEOUT:-5400}" java -Xmx2g -jar bench/target/mailproxy-bench.jar "$@"

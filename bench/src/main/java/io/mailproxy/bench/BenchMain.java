@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * {@code BenchMain NAME... [--runs N] [--warmups N] [--jar mailproxy.jar] [--results DIR]}: starts Dovecot and the
- * identity provider, runs the named benchmarks (pool, imap-fetch, imap-login, imap-idle, pop3, smtp, or all),
- * prints Markdown tables and appends them to DIR/NAME.md, and stops everything it started.
+ * identity provider, runs the named benchmarks (pool, imap-fetch, imap-login, imap-idle, pop3, smtp, imap-hostile,
+ * or all), prints Markdown tables and appends them to DIR/NAME.md, and stops everything it started.
  */
 public final class BenchMain {
 
@@ -30,7 +30,7 @@ public final class BenchMain {
             }
         }
         if (names.isEmpty() || names.contains("all")) {
-            names = List.of("pool", "imap-fetch", "imap-login", "imap-idle", "pop3", "smtp");
+            names = List.of("pool", "imap-fetch", "imap-login", "imap-idle", "pop3", "smtp", "imap-hostile");
         }
         if (runs < 5) {
             throw new IllegalArgumentException("at least 5 runs");
@@ -47,6 +47,7 @@ public final class BenchMain {
                     case "pool" -> PoolBench.run(env, report, runs, warmups);
                     case "direct-check" -> ProxyBench.directCheck(env);
                     case "direct-idle" -> ProxyBench.directIdle(env);
+                    case "imap-hostile" -> HostileBench.run(env, report, jar, runs, warmups);
                     case "imap-fetch", "imap-login", "imap-idle", "pop3", "smtp" ->
                             ProxyBench.run(name, env, report, jar, runs, warmups);
                     default -> throw new IllegalArgumentException("unknown benchmark " + name);

@@ -104,7 +104,7 @@ final class ProxyBench {
 
     // ---------------------------------------------------------------- IMAP FETCH
 
-    private static final long FETCH_BYTES = (long) Env.MESSAGES * Env.MESSAGE_SIZE;
+    static final long FETCH_BYTES = (long) Env.MESSAGES * Env.MESSAGE_SIZE;
     private static final int FETCH_REPEATS = 3;
 
     /** Seconds for UID FETCH 1:* BODY.PEEK[] of the 30 messages, after login and SELECT. */
@@ -127,14 +127,23 @@ final class ProxyBench {
     }
 
     private static double timedFetch(Wire w) throws IOException {
+        double s = timedFetch(w, "c");
+        w.imap("z", "LOGOUT", null);
+        return s;
+    }
+
+    /**
+     * Seconds for {@code UID FETCH 1:* BODY.PEEK[]} of the 30 messages on a session already in SELECTED state, to
+     * the tagged OK, with the literal octets checked; the session stays open (imap-hostile reuses it).
+     */
+    static double timedFetch(Wire w, String tag) throws IOException {
         long[] bytes = new long[1];
         long t0 = System.nanoTime();
-        Wire.expect(w.imap("c", "UID FETCH 1:* BODY.PEEK[]", bytes), "c OK");
+        Wire.expect(w.imap(tag, "UID FETCH 1:* BODY.PEEK[]", bytes), tag + " OK");
         double s = (System.nanoTime() - t0) / 1e9;
         if (bytes[0] != FETCH_BYTES) {
             throw new IOException("fetched " + bytes[0] + " literal octets, expected " + FETCH_BYTES);
         }
-        w.imap("z", "LOGOUT", null);
         return s;
     }
 

@@ -227,6 +227,11 @@ final class Wire implements Closeable {
         }
     }
 
+    /** Whether a read would not block: bytes are buffered here or in the socket (plaintext connections). */
+    boolean readable() throws IOException {
+        return pos < lim || in.available() > 0;
+    }
+
     static void expect(String reply, String... prefixes) throws IOException {
         for (String p : prefixes) {
             if (reply.startsWith(p)) {

@@ -1,6 +1,7 @@
 package io.mailproxy.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -8,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -79,5 +81,14 @@ class WireTest {
     void smtpMultiLineReplyEndsAtTheSpaceLine() throws Exception {
         feed("250-one\r\n250-two\r\n250 three\r\n", 4);
         assertThat(wire.smtpReply()).isEqualTo("250 three");
+    }
+
+    @Test
+    void readableOnlyOnceTheServerSaidSomething() throws Exception {
+        assertThat(wire.readable()).isFalse();
+        feed("552 5.3.4 Message too big\r\n", 64);
+        await().atMost(Duration.ofSeconds(5)).until(wire::readable);
+        assertThat(wire.smtpReply()).isEqualTo("552 5.3.4 Message too big");
+        assertThat(wire.readable()).isFalse();
     }
 }
