@@ -114,6 +114,8 @@ public final class ImapRelay {
     private String idleTag;
     private boolean idleContinued;
     private boolean handoverDue;
+    /** Commands refused for a limit (line, literal) in this session: only some are logged at INFO. */
+    private int refusedCommands;
     private boolean handingOver;
     private String swallowTag;
     private String resumeIdleTag;
@@ -367,7 +369,14 @@ public final class ImapRelay {
             cmd.releaseParts();
             cmd = null;
         }
-        LOG.info("{} IMAP client command refused: {}", sessionId, err.reason());
+        refusedCommands++;
+        if (refusedCommands == 1 || refusedCommands % 100 == 0) {
+            // a client flooding oversized commands gets one line, then one per hundred, not one each
+            LOG.info("{} IMAP client command refused: {}{}", sessionId, err.reason(),
+                    refusedCommands == 1 ? "" : " (" + refusedCommands + " refused in this session)");
+        } else {
+            LOG.debug("{} IMAP client command refused: {}", sessionId, err.reason());
+        }
         if (!err.recoverable() || forwarded) {
             client.write(ascii(err.tag() + " BAD " + err.reason() + "\r\n"));
             goodbye("* BYE " + err.reason() + ", closing\r\n", true);

@@ -61,6 +61,8 @@ public final class ServerRuntime {
     private final EventLoopGroup workers;
     private final MeterRegistry meters;
     private final Clock clock;
+    /** Refused connections log one line per 10 s at most (a flood of them is counted in a metric, not logged each). */
+    private final LogThrottle refusalLog;
     private final AccessPolicy access;
     private final SessionRegistry sessions = new SessionRegistry();
     private final AtomicLong sessionCounter = new AtomicLong();
@@ -95,6 +97,7 @@ public final class ServerRuntime {
         this.frontends = copy(frontends);
         this.meters = meters;
         this.clock = clock;
+        this.refusalLog = new LogThrottle(clock, Duration.ofSeconds(10));
         this.access = new AccessPolicy(loopback);
         Gauge.builder("mailproxy.sessions.open", sessions.openCount(), n -> n.get())
                 .description("client sessions open").register(meters);
@@ -292,9 +295,9 @@ public final class ServerRuntime {
         try {
             InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
             if (remote == null || !access.allows(g.config, g.bindAddress, remote.getAddress())) {
-                log.warn("refused connection from {} to {}: not loopback and not in allow-from",
-                        remote == null ? "an unknown address" : remote.getAddress().getHostAddress(),
-                        listener.describe());
+                String who = remote == null ? "an unknown address" : remote.getAddress().getHostAddress();
+                refusalLog.log(held -> log.warn("refused connection from {} to {}: not loopback and not in allow-from{}",
+                        who, listener.describe(), heldBack(held)));
                 refused(g, "allow-from");
                 channel.close();
                 return;
@@ -313,8 +316,9 @@ public final class ServerRuntime {
             sessions.track(session);
             if (refusal != null) {
                 channel.pipeline().addLast("errors", SessionErrorHandler.INSTANCE);
-                log.warn("refused connection from {} to {}: {}", remote.getAddress().getHostAddress(),
-                        listener.describe(), refusal);
+                String who = remote.getAddress().getHostAddress();
+                refusalLog.log(held -> log.warn("refused connection from {} to {}: {}{}", who, listener.describe(),
+                        refusal, heldBack(held)));
                 refused(g, refusal);
                 refuse(g, channel, refusal);
                 return;
@@ -340,6 +344,12 @@ public final class ServerRuntime {
         } finally {
             SessionIds.restore(previous);
         }
+    }
+
+    /** "(and N more refusals ...)" for a throttled log line; empty when none were held back. */
+    private static String heldBack(long held) {
+        return held == 0 ? "" : " (and " + held + " more refused connection(s) not logged since the last such line;"
+                + " mailproxy_connections_refused_total counts them all)";
     }
 
     private void refuse(ListenerGeneration g, Channel channel, String reason) {

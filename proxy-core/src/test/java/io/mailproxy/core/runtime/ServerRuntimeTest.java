@@ -217,6 +217,21 @@ class ServerRuntimeTest {
     }
 
     @Test
+    void aFloodOfRefusedConnectionsLogsOneLineAndCountsThemAll() {
+        ServerRuntime runtime = started(config(new LimitsConfig(1, 100, Duration.ofSeconds(1), 1),
+                plain(Protocol.POP3, "127.0.0.1", 0)));
+        InetSocketAddress address = runtime.boundAddresses().get(0);
+        assertThat(client(address).readLine()).startsWith("+OK");
+        for (int i = 0; i < 50; i++) {
+            LineClient refused = client(address);
+            assertThat(refused.readLine()).isEqualTo("-ERR pop3 too many connections");
+            assertThat(refused.readLine()).isNull();
+        }
+        assertThat(meters.get("mailproxy.connections.refused").counter().count()).isEqualTo(50.0);
+        assertThat(logs.lines(Level.WARN)).filteredOn(l -> l.startsWith("refused connection")).hasSize(1);
+    }
+
+    @Test
     void overThePreLoginLimitNewConnectionsAreRefusedUntilOneLogsIn() {
         ServerRuntime runtime = started(config(new LimitsConfig(10, 1, Duration.ofSeconds(1), 1),
                 plain(Protocol.IMAP, "127.0.0.1", 0)));
