@@ -14,6 +14,7 @@ import java.time.Duration;
  * @param abusiveLineLength a line still going at this length closes the session
  * @param maxOverlongLines  refused overlong lines after which the session closes
  * @param idleTimeout       RFC 1939 autologout timer (at least 10 minutes by the RFC)
+ * @param loginTimeout      time a connection may take to log in
  * @param upstreamTimeout   longest wait for one upstream reply (POP3-over-IMAP)
  * @param topFetchInitial   first partial BODY.PEEK[TEXT] fetch for TOP, octets
  * @param topFetchMax       largest partial fetch for TOP, octets (each retry doubles up to this)
@@ -25,6 +26,7 @@ public record Pop3Settings(
         long abusiveLineLength,
         int maxOverlongLines,
         Duration idleTimeout,
+        Duration loginTimeout,
         Duration upstreamTimeout,
         int topFetchInitial,
         int topFetchMax,
@@ -41,7 +43,8 @@ public record Pop3Settings(
             throw new IllegalArgumentException(
                     "mailproxy.pop3: max-overlong-lines >= 1, top-fetch-initial >= 64, top-fetch-max >= top-fetch-initial");
         }
-        if (idleTimeout.isNegative() || idleTimeout.isZero() || upstreamTimeout.isNegative() || upstreamTimeout.isZero()) {
+        if (idleTimeout.isNegative() || idleTimeout.isZero() || upstreamTimeout.isNegative() || upstreamTimeout.isZero()
+                || loginTimeout.isNegative() || loginTimeout.isZero()) {
             throw new IllegalArgumentException("mailproxy.pop3 timeouts must be positive");
         }
     }
@@ -71,6 +74,7 @@ public record Pop3Settings(
                     c.getBytes("abusive-line-length"),
                     c.getInt("max-overlong-lines"),
                     c.getDuration("idle-timeout"),
+                    c.getDuration("login-timeout"),
                     c.getDuration("upstream-timeout"),
                     Math.toIntExact(c.getBytes("top-fetch-initial")),
                     Math.toIntExact(c.getBytes("top-fetch-max")),

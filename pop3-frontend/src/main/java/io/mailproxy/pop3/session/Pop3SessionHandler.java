@@ -60,6 +60,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
     private boolean busy;
     private boolean draining;
     private boolean closing;
+    private java.util.concurrent.ScheduledFuture<?> loginTimer;
     private boolean shuttingDown;
     private boolean saslPending;
     /** Between STLS and the TLS handler being in place: every plaintext byte is dropped (RFC 2595 section 4). */
@@ -82,6 +83,8 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         sessionId = listener.sessionId(ctx.channel());
+        loginTimer = ctx.executor().schedule(this::loginTimedOut, settings.loginTimeout().toMillis(),
+                java.util.concurrent.TimeUnit.MILLISECONDS);
         ctx.writeAndFlush(Pop3Response.ok(GREETING));
         ctx.read();
         ctx.fireChannelActive();
@@ -111,6 +114,9 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closing = true;
+        if (loginTimer != null) {
+            loginTimer.cancel(false);
+        }
         queue.clear();
         if (maildrop != null) {
             // no QUIT: nothing is applied upstream (RFC 1939 section 6)
@@ -429,6 +435,9 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         countLogin("ok");
         maildrop = opened;
         state = Pop3State.TRANSACTION;
+        if (loginTimer != null) {
+            loginTimer.cancel(false);
+        }
         reply(Pop3Response.ok(opened.greeting()));
         finish();
     }
@@ -518,6 +527,21 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
 
     private void reply(Pop3Response response) {
         ctx.writeAndFlush(response);
+    }
+
+    /** Still not logged in after {@code login-timeout}: the connection gives back its pre-login slot. */
+    private void loginTimedOut() {
+        if (closing || state != Pop3State.AUTHORIZATION) {
+            return;
+        }
+        log.info("{} POP3 client did not log in within {}; closing", sessionId, settings.loginTimeout());
+        SessionLog.outcome(ctx.channel(), "login-timeout");
+        if (busy) {
+            closing = true; // a login is being checked right now: its reply would come too late
+            ctx.close();
+        } else {
+            closeWith(Pop3Response.err("Login timeout; closing"));
+        }
     }
 
     private void closeWith(Pop3Response response) {

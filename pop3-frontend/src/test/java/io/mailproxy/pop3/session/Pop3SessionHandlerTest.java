@@ -210,8 +210,28 @@ class Pop3SessionHandlerTest {
     }
 
     @Test
-    void idleSessionIsClosedAfterTenMinutes() {
+    void aConnectionThatDoesNotLogInWithinAMinuteIsClosed() {
         open(false);
+        send("USER alice\r\n");
+        assertThat(out()).isEqualTo("+OK Send the password\r\n");
+        ch.advanceTimeBy(59, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(out()).isEmpty();
+        assertThat(ch.isActive()).isTrue();
+        ch.advanceTimeBy(1, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(out()).isEqualTo("-ERR Login timeout; closing\r\n");
+        assertThat(ch.isActive()).isFalse();
+    }
+
+    @Test
+    void idleSessionIsClosedAfterTenMinutes() {
+        upstream = new EmbeddedChannel();
+        core.connect = () -> CompletableFuture.completedFuture(new UpstreamSession(
+                io.mailproxy.core.Protocol.POP3, upstream, "+OK hi", Set.of("TOP", "UIDL", "USER"), Optional.empty()));
+        open(false);
+        send("USER alice\r\nPASS secret\r\n");
+        assertThat(out()).isEqualTo("+OK Send the password\r\n+OK Logged in, maildrop ready\r\n");
         ch.advanceTimeBy(9, TimeUnit.MINUTES);
         ch.runScheduledPendingTasks();
         assertThat(out()).isEmpty();
