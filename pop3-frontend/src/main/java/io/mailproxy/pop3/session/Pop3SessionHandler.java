@@ -534,14 +534,15 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         if (closing || state != Pop3State.AUTHORIZATION) {
             return;
         }
+        if (busy) {
+            // a login is being checked (Argon2, the upstream's login): its reply comes within the upstream timeouts;
+            // look again then rather than cut it off without a word
+            loginTimer = ctx.executor().schedule(this::loginTimedOut, 5, java.util.concurrent.TimeUnit.SECONDS);
+            return;
+        }
         log.info("{} POP3 client did not log in within {}; closing", sessionId, settings.loginTimeout());
         SessionLog.outcome(ctx.channel(), "login-timeout");
-        if (busy) {
-            closing = true; // a login is being checked right now: its reply would come too late
-            ctx.close();
-        } else {
-            closeWith(Pop3Response.err("Login timeout; closing"));
-        }
+        closeWith(Pop3Response.err("Login timeout; closing"));
     }
 
     private void closeWith(Pop3Response response) {

@@ -225,6 +225,26 @@ class Pop3SessionHandlerTest {
     }
 
     @Test
+    void aLoginStillBeingCheckedAtTheLoginTimeoutGetsItsReply() {
+        core.authGate = new CompletableFuture<>();
+        upstream = new EmbeddedChannel();
+        core.connect = () -> CompletableFuture.completedFuture(new UpstreamSession(
+                io.mailproxy.core.Protocol.POP3, upstream, "+OK hi", Set.of("TOP", "UIDL", "USER"), Optional.empty()));
+        open(false);
+        ch.advanceTimeBy(50, TimeUnit.SECONDS);
+        send("USER alice\r\nPASS secret\r\n");
+        assertThat(out()).isEqualTo("+OK Send the password\r\n");
+        ch.advanceTimeBy(12, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(ch.isActive()).as("not cut off while its login is checked").isTrue();
+        core.authGate.complete(null);
+        assertThat(out()).isEqualTo("+OK Logged in, maildrop ready\r\n");
+        ch.advanceTimeBy(10, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(ch.isActive()).isTrue();
+    }
+
+    @Test
     void idleSessionIsClosedAfterTenMinutes() {
         upstream = new EmbeddedChannel();
         core.connect = () -> CompletableFuture.completedFuture(new UpstreamSession(

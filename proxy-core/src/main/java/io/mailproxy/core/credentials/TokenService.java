@@ -111,10 +111,16 @@ public final class TokenService implements AutoCloseable {
                         return idleNanos(key);
                     }
                 })
+                // atomically with the eviction, so a new slot of the same key (registering the same gauge, which
+                // Micrometer then hands back) cannot come in between and lose its gauge to this removal
+                .evictionListener((TokenKey key, Slot slot, RemovalCause cause) -> {
+                    if (slot != null) {
+                        metrics.remove(slot.expiryGauge);
+                    }
+                })
                 .removalListener((TokenKey key, Slot slot, RemovalCause cause) -> {
                     if (slot != null) {
                         slot.cancelTimer();
-                        metrics.remove(slot.expiryGauge);
                     }
                 })
                 .build();
@@ -373,7 +379,10 @@ public final class TokenService implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        slots.asMap().values().forEach(Slot::cancelTimer);
+        slots.asMap().values().forEach(slot -> {
+            slot.cancelTimer();
+            metrics.remove(slot.expiryGauge); // an explicit removal is no eviction: its listener does not run
+        });
         slots.invalidateAll();
     }
 

@@ -1,9 +1,9 @@
 package io.mailproxy.core.runtime;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * Lets one line of a kind through per interval and counts the rest, so that a flood (10,000 connections refused in a
@@ -12,14 +12,16 @@ import java.util.function.Consumer;
  */
 final class LogThrottle {
 
-    private final Clock clock;
-    private final long intervalMillis;
-    private final AtomicLong nextAllowed = new AtomicLong(Long.MIN_VALUE);
+    private final LongSupplier nanoTime;
+    private final long intervalNanos;
+    private final AtomicLong nextAllowed;
     private final AtomicLong suppressed = new AtomicLong();
 
-    LogThrottle(Clock clock, Duration interval) {
-        this.clock = clock;
-        this.intervalMillis = interval.toMillis();
+    /** {@code nanoTime}: a monotonic ticker ({@code System::nanoTime}), so a wall-clock step cannot mute the lines. */
+    LogThrottle(LongSupplier nanoTime, Duration interval) {
+        this.nanoTime = nanoTime;
+        this.intervalNanos = interval.toNanos();
+        this.nextAllowed = new AtomicLong(nanoTime.getAsLong());
     }
 
     /**
@@ -27,9 +29,9 @@ final class LogThrottle {
      * this one as held back.
      */
     void log(Consumer<Long> log) {
-        long now = clock.millis();
+        long now = nanoTime.getAsLong();
         long next = nextAllowed.get();
-        if (now >= next && nextAllowed.compareAndSet(next, now + intervalMillis)) {
+        if (now - next >= 0 && nextAllowed.compareAndSet(next, now + intervalNanos)) {
             log.accept(suppressed.getAndSet(0));
         } else {
             suppressed.incrementAndGet();

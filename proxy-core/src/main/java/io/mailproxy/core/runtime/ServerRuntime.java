@@ -61,8 +61,11 @@ public final class ServerRuntime {
     private final EventLoopGroup workers;
     private final MeterRegistry meters;
     private final Clock clock;
-    /** Refused connections log one line per 10 s at most (a flood of them is counted in a metric, not logged each). */
-    private final LogThrottle refusalLog;
+    /**
+     * Refused connections log one line per reason per 10 s at most (a flood of them is counted in a metric, not
+     * logged each); per reason, so an allow-from flood cannot hide the first "too many connections".
+     */
+    private final java.util.Map<String, LogThrottle> refusalLogs = new java.util.concurrent.ConcurrentHashMap<>();
     private final AccessPolicy access;
     private final SessionRegistry sessions = new SessionRegistry();
     private final AtomicLong sessionCounter = new AtomicLong();
@@ -97,7 +100,6 @@ public final class ServerRuntime {
         this.frontends = copy(frontends);
         this.meters = meters;
         this.clock = clock;
-        this.refusalLog = new LogThrottle(clock, Duration.ofSeconds(10));
         this.access = new AccessPolicy(loopback);
         Gauge.builder("mailproxy.sessions.open", sessions.openCount(), n -> n.get())
                 .description("client sessions open").register(meters);
@@ -296,7 +298,8 @@ public final class ServerRuntime {
             InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
             if (remote == null || !access.allows(g.config, g.bindAddress, remote.getAddress())) {
                 String who = remote == null ? "an unknown address" : remote.getAddress().getHostAddress();
-                refusalLog.log(held -> log.warn("refused connection from {} to {}: not loopback and not in allow-from{}",
+                refusalLog("allow-from").log(held -> log.warn(
+                        "refused connection from {} to {}: not loopback and not in allow-from{}",
                         who, listener.describe(), heldBack(held)));
                 refused(g, "allow-from");
                 channel.close();
@@ -317,7 +320,7 @@ public final class ServerRuntime {
             if (refusal != null) {
                 channel.pipeline().addLast("errors", SessionErrorHandler.INSTANCE);
                 String who = remote.getAddress().getHostAddress();
-                refusalLog.log(held -> log.warn("refused connection from {} to {}: {}{}", who, listener.describe(),
+                refusalLog(refusal).log(held -> log.warn("refused connection from {} to {}: {}{}", who, listener.describe(),
                         refusal, heldBack(held)));
                 refused(g, refusal);
                 refuse(g, channel, refusal);
@@ -344,6 +347,10 @@ public final class ServerRuntime {
         } finally {
             SessionIds.restore(previous);
         }
+    }
+
+    private LogThrottle refusalLog(String reason) {
+        return refusalLogs.computeIfAbsent(reason, r -> new LogThrottle(System::nanoTime, Duration.ofSeconds(10)));
     }
 
     /** "(and N more refusals ...)" for a throttled log line; empty when none were held back. */

@@ -234,6 +234,9 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
             this.result = result;
         }
 
+        /** The least time one address gets, when the budget allows: about three SYN retransmissions. */
+        private static final long MIN_ATTEMPT_NANOS = TimeUnit.SECONDS.toNanos(3);
+
         void next() {
             if (result.isDone()) {
                 return; // the caller gave up, or the credentials are missing
@@ -249,7 +252,10 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
                 return;
             }
             InetSocketAddress address = new InetSocketAddress(addresses.get(next++), endpoint.port());
-            long share = Math.max(1, TimeUnit.NANOSECONDS.toMillis(remaining / left));
+            // an equal share of what is left, but never under MIN_ATTEMPT (a few SYN retransmits) unless that is all
+            // that is left: with many addresses, later ones may get no turn rather than every one too little
+            long share = Math.max(1, TimeUnit.NANOSECONDS.toMillis(
+                    Math.min(remaining, Math.max(remaining / left, MIN_ATTEMPT_NANOS))));
             open(account, protocol, upstream, endpoint, context, loop, address,
                     (int) Math.min(Integer.MAX_VALUE, share), login, result, cause -> failed(address, cause));
         }
