@@ -43,8 +43,6 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
 
     private boolean atLineStart;
     private long dataSize;
-    /** Octets of the end-of-data sequence being matched that the discard counted in {@link #dataSize}. */
-    private int endCounted;
     private long dataMax;
     private DataOutcome dataOutcome;
     private int endMatch;
@@ -351,12 +349,11 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
         mode = Mode.DATA_DISCARD;
         dataOutcome = outcome;
         endMatch = match;
-        endCounted = 0; // a line end already counted before the refusal belongs to the message
     }
 
     /**
-     * Skips a refused message up to its {@code CRLF.CRLF}, counting its octets (as received, the end of data
-     * excluded). Between candidates it jumps from CR
+     * Skips a refused message up to its {@code CRLF.CRLF}, counting its octets (as received, the final
+     * {@code .CRLF} excluded, as {@link #decodeData()} counts). Between candidates it jumps from CR
      * to CR with {@link ByteBuf#indexOf} (a word-at-a-time search) instead of a call per octet: a client that keeps
      * sending after its limit costs the daemon as little as possible. A match begun in an earlier read goes on
      * octet by octet ({@code endMatch}).
@@ -379,15 +376,15 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
             dataSize++;
             if (b == END[endMatch]) {
                 endMatch++;
-                endCounted++;
             } else {
                 endMatch = b == '\r' ? 1 : 0;
-                endCounted = endMatch;
             }
             if (endMatch == END.length) {
                 buf.readerIndex(i);
                 mode = Mode.COMMAND;
-                dataSize -= endCounted; // the end of data is not part of the message
+                // ".CRLF" ends the data (always read here: the discard starts at most after "CRLF"); the CRLF
+                // before it ends the message's last line, which belongs to the message
+                dataSize -= 3;
                 ctx.fireChannelRead(new DataEnd(dataOutcome, dataSize));
                 return true;
             }

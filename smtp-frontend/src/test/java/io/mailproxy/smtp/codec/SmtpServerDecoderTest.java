@@ -155,7 +155,7 @@ class SmtpServerDecoderTest {
     @Test
     void bareLfIsRefusedAndNeverForwarded() {
         List<String> events = decodeEverySplit("DATA\r\nhello\nworld\r\n.\r\nNOOP\r\n");
-        assertThat(events).containsExactly("CMD DATA", "REFUSED BARE_LINE_ENDING", "BODY[hello]", "END BARE_LINE_ENDING 11",
+        assertThat(events).containsExactly("CMD DATA", "REFUSED BARE_LINE_ENDING", "BODY[hello]", "END BARE_LINE_ENDING 13",
                 "CMD NOOP");
     }
 
