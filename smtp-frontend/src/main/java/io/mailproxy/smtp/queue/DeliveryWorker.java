@@ -74,8 +74,12 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
     private final Counter deferrals;
     private final Counter bounces;
 
-    /** Work the executor refused, and what undoes its claim should the worker close before it runs. */
-    private record Refused(Runnable task, Runnable onDropped) { }
+    /**
+     * Work the executor refused, and what undoes its claim should the worker close before it runs; {@code records}:
+     * it records an attempt's result, which must run even then (else a message the upstream accepted is sent again
+     * after the restart).
+     */
+    private record Refused(Runnable task, Runnable onDropped, boolean records) { }
 
     /** One queued message. */
     private static final class Entry {
@@ -245,7 +249,7 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
                     starts = plan();
                 }
                 for (Refused r : again) {
-                    run(r.task(), r.onDropped());
+                    run(r.task(), r.onDropped(), r.records());
                 }
                 for (Entry e : starts) {
                     begin(e);
@@ -370,7 +374,7 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
                 backOff(e, clock.instant());
                 done(e);
             }
-        }, () -> done(e));
+        }, () -> done(e), false);
     }
 
     private void attemptNow(Entry e) {
@@ -413,7 +417,7 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
             AttemptResult outcome = r != null ? r
                     : AttemptResult.held(AttemptResult.Hold.CONNECTION, String.valueOf(failure));
             // the result is recorded even if the executor refuses it for a while: it is kept and submitted again
-            run(() -> completed(e, outcome), () -> done(e));
+            run(() -> completed(e, outcome), () -> done(e), true);
         });
     }
 
@@ -641,7 +645,7 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
     }
 
     private void run(Runnable task) {
-        run(task, () -> { });
+        run(task, () -> { }, false);
     }
 
     /**
@@ -649,7 +653,7 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
      * submitted again from {@link #pump} after a back-off, so no message is dropped or left marked in flight; only
      * once the worker is closed is it dropped ({@code onDropped} runs; the spool keeps the message's state).
      */
-    private void run(Runnable task, Runnable onDropped) {
+    private void run(Runnable task, Runnable onDropped, boolean records) {
         try {
             blocking.execute(task);
         } catch (RejectedExecutionException ex) {
@@ -657,7 +661,7 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
             int n;
             synchronized (this) {
                 if (!closed) {
-                    refused.add(new Refused(task, onDropped));
+                    refused.add(new Refused(task, onDropped, records));
                     n = ++refusals;
                     retryAt = clock.instant().plus(backoff.delay(Math.min(n, 8)));
                     refusedRetryAt = retryAt;
@@ -667,7 +671,10 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
                     n = 0;
                 }
             }
-            if (retryAt == null) {
+            if (retryAt == null && records) {
+                log.debug("queue: worker closed; recording an attempt's result on this thread");
+                task.run();
+            } else if (retryAt == null) {
                 log.debug("queue: worker closed, task dropped (the spool keeps the state)");
                 onDropped.run();
             } else if (n == 1) {
@@ -771,7 +778,13 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
         }
         List<Refused> dropped = new ArrayList<>(refused);
         refused.clear();
-        dropped.forEach(r -> r.onDropped().run()); // their messages stay in the spool for the next start
+        for (Refused r : dropped) {
+            if (r.records()) {
+                r.task().run(); // an attempt's result: recorded now, so an accepted message is not sent again
+            } else {
+                r.onDropped().run(); // its message stays in the spool for the next start
+            }
+        }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (queues.values().stream().anyMatch(q -> q.inFlight > 0)) {
             long left = deadline - System.nanoTime();

@@ -470,6 +470,23 @@ class DeliveryWorkerTest {
     }
 
     @Test
+    void aResultStillRefusedAtCloseIsRecordedSoTheNextStartDoesNotSendItAgain() throws Exception {
+        startManual(plain());
+        script = (env, rcpts) -> {
+            blocking.refuse = true; // saturated when the 250 comes back, and still at shutdown
+            return new AttemptResult(Set.copyOf(rcpts), Map.of(), Hold.NONE, "250 2.0.0 OK");
+        };
+        queue("app@legacy.example", "a@x.com");
+        blocking.runAll();
+        assertThat(attempts).hasSize(1);
+        assertThat(filesInSpool()).isPositive(); // the result waits to be recorded
+
+        worker.close();
+
+        assertThat(filesInSpool()).as("delivered, so gone from the spool: no second send at the next start").isZero();
+    }
+
+    @Test
     void aFinishedMessageThatCannotBeRemovedIsRemovedLaterNotSentAgain() throws Exception {
         startManual(plain());
         script = (env, rcpts) -> {
