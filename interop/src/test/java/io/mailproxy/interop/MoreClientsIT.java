@@ -21,6 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -267,34 +268,25 @@ class MoreClientsIT {
 
     // ---------------------------------------------------------------------------------------------- getmail6
 
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"SimplePOP3Retriever", "SimpleIMAPRetriever"})
-    void getmailDeliversExactlyAndDeletesWhatItFetched(String retriever) throws IOException {
+    /** POP3 passed through to Dovecot's POP3, IMAP, and POP3 served from the IMAP INBOX by the proxy. */
+    @ParameterizedTest(name = "{0} as {1}")
+    @CsvSource({"SimplePOP3Retriever, app-clients", "SimpleIMAPRetriever, app-clients",
+                "SimplePOP3Retriever, " + Proxy.POP3IMAP_CLIENTS})
+    void getmailDeliversExactlyAndDeletesWhatItFetched(String retriever, String client) throws IOException {
+        assertThat(client).isIn(CLIENT, Proxy.POP3IMAP_CLIENTS);
         byte[] a = msg("getmail a " + retriever, 1500, 71);
         byte[] b = msg("getmail b " + retriever, 150 * 1024, 72);
         try (UpstreamMailbox m = env.mailbox(USER)) {
             m.append("INBOX", a);
             m.append("INBOX", b, "\\Seen");
         }
-        boolean imap = retriever.contains("IMAP");
         Path home = Files.createTempDirectory(env.scratch, "getmail");
         Path out = Files.createDirectories(home.resolve("out"));
-        Path mda = numberingMda(home, out);
-        String rc = "[retriever]\ntype = " + retriever + "\nserver = " + Proxy.HOST + "\nport = "
-                + (imap ? proxy.imapPort() : proxy.pop3Port()) + "\nusername = " + CLIENT + "\npassword = "
-                + Proxy.secret(CLIENT) + "\ntimeout = 30\n"
-                // without record_mailbox = false the IMAP retriever adds X-getmail-retrieved-from-mailbox
-                + (imap ? "mailboxes = (\"INBOX\",)\nrecord_mailbox = false\n" : "") + "\n"
-                + "[destination]\ntype = MDA_external\npath = " + mda + "\nunixfrom = false\n"
-                // the suite runs as root in CI; getmail refuses to run commands as root unless told
-                + "allow_root_commands = true\n\n"
-                + "[options]\nverbose = 2\nread_all = true\ndelete = true\nreceived = false\ndelivered_to = false\n"
-                + "message_log_syslog = false\n";
-        privateFile(home.resolve("getmailrc"), rc);
+        getmailConfig(home, retriever, client, numberingMda(home, out));
         long t0 = System.nanoTime();
         Proc.Result r = Proc.run(LIMIT, null, Map.of("HOME", home.toString()), home,
                 List.of("getmail", "--getmaildir", home.toString(), "--rcfile", "getmailrc"));
-        timing("getmail " + retriever, t0);
+        timing("getmail " + retriever + " as " + client, t0);
         assertThat(r.exit()).as(r.describe()).isZero();
         assertThat(r.out()).as(r.describe()).contains("2 messages");
         // getmail hands the MDA the message with LF line ends and a Return-Path header of its own in front
@@ -305,6 +297,66 @@ class MoreClientsIT {
         try (UpstreamMailbox m = env.mailbox(USER)) {
             assertThat(m.count("INBOX")).as("getmail deleted what it fetched").isZero();
         }
+    }
+
+    /** getmail --idle: IDLE through the proxy, woken by a message delivered upstream meanwhile. */
+    @Test
+    void getmailIdleFetchesAMessageThatArrivesWhileIdling() throws Exception {
+        byte[] a = msg("getmail idle a", 2000, 73);
+        byte[] b = msg("getmail idle b", 30 * 1024, 74);
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            m.append("INBOX", a);
+        }
+        Path home = Files.createTempDirectory(env.scratch, "getmail-idle");
+        Path out = Files.createDirectories(home.resolve("out"));
+        getmailConfig(home, "SimpleIMAPRetriever", CLIENT, numberingMda(home, out));
+        Path log = home.resolve("getmail.log");
+        long t0 = System.nanoTime();
+        ProcessBuilder pb = new ProcessBuilder("getmail", "--getmaildir", home.toString(), "--rcfile", "getmailrc",
+                "--idle", "INBOX").directory(home.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("HOME", home.toString());
+        pb.environment().put("PYTHONUNBUFFERED", "1"); // its log is read while it runs
+        Process p = pb.start();
+        try {
+            org.awaitility.Awaitility.await("getmail fetched a, then went idle").atMost(Duration.ofSeconds(30))
+                    .until(() -> files(out).size() == 1 && Files.readString(log).contains("retrieved"));
+            try (UpstreamMailbox m = env.mailbox(USER)) {
+                assertThat(m.count("INBOX")).as("a deleted").isZero();
+                m.append("INBOX", b);
+            }
+            org.awaitility.Awaitility.await("getmail woke up from IDLE and fetched b").atMost(Duration.ofSeconds(30))
+                    .until(() -> files(out).size() == 2);
+            timing("getmail --idle (fetch, idle, wake, fetch)", t0);
+            assertThat(p.isAlive()).as("getmail still idling: " + Files.readString(log)).isTrue();
+            assertThat(Files.readString(log)).as("woken by IDLE, not by polling").contains("IDLE message received");
+        } finally {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        List<byte[]> delivered = files(out);
+        Exact.assertSameBytes("a as delivered", delivered.get(0), returnPath(Maildir.lf(a)));
+        Exact.assertSameBytes("b as delivered", delivered.get(1), returnPath(Maildir.lf(b)));
+        org.awaitility.Awaitility.await("b deleted upstream").atMost(Duration.ofSeconds(10)).until(() -> {
+            try (UpstreamMailbox m = env.mailbox(USER)) {
+                return m.count("INBOX") == 0;
+            }
+        });
+    }
+
+    private void getmailConfig(Path home, String retriever, String client, Path mda) throws IOException {
+        boolean imap = retriever.contains("IMAP");
+        String rc = "[retriever]\ntype = " + retriever + "\nserver = " + Proxy.HOST + "\nport = "
+                + (imap ? proxy.imapPort() : proxy.pop3Port()) + "\nusername = " + client + "\npassword = "
+                + Proxy.secret(client) + "\ntimeout = 30\n"
+                // without record_mailbox = false the IMAP retriever adds X-getmail-retrieved-from-mailbox
+                + (imap ? "mailboxes = (\"INBOX\",)\nrecord_mailbox = false\n" : "") + "\n"
+                + "[destination]\ntype = MDA_external\npath = " + mda + "\nunixfrom = false\n"
+                // the suite runs as root in CI; getmail refuses to run commands as root unless told
+                + "allow_root_commands = true\n\n"
+                + "[options]\nverbose = 2\nread_all = true\ndelete = true\nreceived = false\ndelivered_to = false\n"
+                + "message_log_syslog = false\n";
+        privateFile(home.resolve("getmailrc"), rc);
     }
 
     private static byte[] returnPath(byte[] message) {
@@ -361,12 +413,71 @@ class MoreClientsIT {
         }
     }
 
-    private void mpop(Path home, Path rc, String what) throws IOException {
+    /**
+     * mpop against POP3 served from the IMAP INBOX: it pipelines TOP (for its filter) and RETR for every message,
+     * keeps them, and on a later run without keep deletes them (on-delete expunge) by UIDL.
+     */
+    @Test
+    void mpopPipelinesTopAndRetrThroughPop3OverImap() throws IOException {
+        List<byte[]> stored = new ArrayList<>();
+        List<Long> uids = new ArrayList<>();
+        long uidValidity;
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            for (int i = 0; i < 8; i++) {
+                byte[] msg = msg("mpop imap " + i, i % 3 == 0 ? 300 * 1024 : 1000 + 3000 * i, 84 + i);
+                uids.add(m.append("INBOX", msg, i % 2 == 0 ? "\\Seen" : ""));
+                stored.add(msg);
+            }
+            uidValidity = m.uidValidity("INBOX");
+        }
+        String client = Proxy.POP3IMAP_CLIENTS;
+        Path home = Files.createTempDirectory(env.scratch, "mpop-imap");
+        Path out = Files.createDirectories(home.resolve("out"));
+        Path headers = Files.createDirectories(home.resolve("headers"));
+        Path filter = home.resolve("filter.sh");
+        // mpop's filter gets each message's header (from TOP n 0) on stdin; exit 0 means fetch it
+        Files.writeString(filter, "#!/bin/sh\nn=$(ls '" + headers + "' | wc -l)\ncat > '" + headers
+                + "'/$(printf %04d $n).txt\nexit 0\n");
+        Files.setPosixFilePermissions(filter, PosixFilePermissions.fromString("rwx------"));
+        String account = "account proxy\nhost " + Proxy.HOST + "\nport " + proxy.pop3Port()
+                + "\ntls off\nauth user\nuser " + client + "\npassword " + Proxy.secret(client)
+                + "\ntimeout 30\npipelining on\nuidls_file " + home.resolve("uidls") + "\ndelivery mda "
+                + numberingMda(home, out) + "\nreceived_header off\nfilter " + filter + "\n";
+        Path keep = privateFile(home.resolve("mpoprc-keep"), account + "keep on\nonly_new on\n");
+        Proc.Result r = mpop(home, keep, "over IMAP, TOP and RETR");
+        assertThat(r.out() + r.stderr()).as(r.describe()).contains("--> TOP 8 0").contains("--> RETR 8");
+        List<byte[]> delivered = files(out);
+        List<byte[]> tops = files(headers);
+        assertThat(delivered).hasSize(8);
+        assertThat(tops).hasSize(8);
+        for (int i = 0; i < 8; i++) {
+            byte[] lf = Maildir.lf(stored.get(i));
+            Exact.assertSameBytes("message " + i + " as delivered (LF)", delivered.get(i), lf);
+            Exact.assertSameBytes("header " + i + " as the filter got it", tops.get(i),
+                    Arrays.copyOf(lf, Maildir.headerEnd(lf) + 1));
+        }
+        String uidls = Files.readString(home.resolve("uidls"));
+        for (long uid : uids) {
+            assertThat(uidls).as("UIDL <uidvalidity>.<uid>").contains("\n" + uidValidity + "." + uid + "\n");
+        }
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            assertThat(m.count("INBOX")).as("keep on").isEqualTo(8);
+        }
+        Path delete = privateFile(home.resolve("mpoprc-delete"), account + "keep off\nonly_new on\n");
+        mpop(home, delete, "over IMAP, delete run");
+        assertThat(files(out)).as("nothing fetched again").hasSize(8);
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            assertThat(m.count("INBOX")).as("on-delete expunge at QUIT").isZero();
+        }
+    }
+
+    private Proc.Result mpop(Path home, Path rc, String what) throws IOException {
         long t0 = System.nanoTime();
         Proc.Result r = Proc.run(LIMIT, null, Map.of("HOME", home.toString()), home,
                 List.of("mpop", "-C", rc.toString(), "--debug", "proxy"));
         timing("mpop " + what, t0);
         assertThat(r.exit()).as(r.describe()).isZero();
+        return r;
     }
 
     // ---------------------------------------------------------------------------------------------- msmtp

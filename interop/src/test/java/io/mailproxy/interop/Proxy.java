@@ -34,6 +34,8 @@ final class Proxy implements AutoCloseable {
     /** A client whose account's upstream URLs name 127.0.0.1, which Dovecot's certificate does not cover. */
     static final String WRONG_NAME_CLIENT = "app-wrongname";
     static final String WRONG_NAME_MAILBOX = "faults@" + Interop.DOMAIN;
+    /** POP3 served from clients@'s IMAP INBOX (on-delete expunge), for real POP3 clients against the translator. */
+    static final String POP3IMAP_CLIENTS = "pop-clients";
 
     static {
         ON_DELETE.put("pop-expunge", "expunge");
@@ -158,6 +160,9 @@ final class Proxy implements AutoCloseable {
                     .append(", pop3 { source = imap, folder = INBOX, on-delete = \"").append(p.getValue())
                     .append("\" } }\n");
         }
+        c.append("    ").append(q(POP3IMAP_CLIENTS)).append(" { account = ").append(q("clients@" + Interop.DOMAIN))
+                .append(", password = ").append(q(hash(secret(POP3IMAP_CLIENTS))))
+                .append(", pop3 { source = imap, folder = INBOX, on-delete = expunge } }\n");
         c.append("  }\n}\n");
         String hocon = c.toString();
         MailproxyConfig config = ConfigLoader.parse(hocon, "interop");
