@@ -146,7 +146,8 @@ public final class ClientPolicy {
 
     /**
      * For a filtered untagged response ({@code * LIST}, {@code * LSUB}, {@code * XLIST}, {@code * STATUS}): true
-     * when the client may see it. Other responses always pass.
+     * when the client may see it. Other responses always pass, and so does a LIST line for the empty name (the
+     * hierarchy delimiter).
      */
     public boolean showResponse(List<ImapValue> values) {
         if (folders.isEmpty() || values.isEmpty()) {
@@ -162,6 +163,11 @@ public final class ClientPolicy {
             return !kind.equals("LIST") && !kind.equals("LSUB") && !kind.equals("XLIST") && !kind.equals("STATUS");
         }
         String text = name.asText();
+        if ("".equals(text) && !kind.equals("STATUS")) {
+            // the answer to LIST "" "": the hierarchy delimiter and the root name (RFC 3501 section 6.3.8), not a
+            // mailbox; clients ask for it before anything else (offlineimap, mutt, Thunderbird)
+            return true;
+        }
         return text != null && allowed(text);
     }
 

@@ -109,4 +109,14 @@ class ClientPolicyTest {
         assertThat(FOLDERS.showResponse(cmd("STATUS \"Reports/Q1\" (MESSAGES 3)"))).isTrue();
         assertThat(ClientPolicy.NONE.showResponse(cmd("LIST () \"/\" Archive"))).isTrue();
     }
+
+    /** LIST "" "" asks for the hierarchy delimiter; its answer names no mailbox and must reach the client. */
+    @Test
+    void theHierarchyDelimiterIsNotFiltered() {
+        assertThat(FOLDERS.showResponse(cmd("LIST (\\Noselect) \"/\" \"\""))).isTrue();
+        assertThat(FOLDERS.showResponse(cmd("LIST (\\Noselect) NIL \"\""))).isTrue();
+        assertThat(FOLDERS.showResponse(cmd("XLIST (\\Noselect) \"/\" \"\""))).isTrue();
+        assertThat(FOLDERS.showResponse(cmd("LIST (\\Noselect) \"/\" {0}\r\n"))).isTrue();
+        assertThat(FOLDERS.showResponse(cmd("STATUS \"\" (MESSAGES 3)"))).isFalse();
+    }
 }

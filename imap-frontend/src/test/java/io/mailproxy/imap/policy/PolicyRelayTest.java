@@ -87,6 +87,20 @@ class PolicyRelayTest {
                 + "l1 OK LIST completed\r\n");
     }
 
+    /**
+     * offlineimap (and mutt, Thunderbird) ask LIST "" "" for the hierarchy delimiter first; with an allow-list the
+     * proxy dropped Dovecot's (and Office 365's) answer {@code * LIST (\Noselect) "/" ""}, leaving only the tagged OK.
+     */
+    @Test
+    void theHierarchyDelimiterReachesAClientWithAnAllowList() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+");
+        h.send("BILP5 LIST \"\" \"\"\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("BILP5 LIST \"\" \"\"\r\n");
+        h.reply("* LIST (\\Noselect) \"/\" \"\"\r\nBILP5 OK List completed (0.001 + 0.000 secs).\r\n");
+        assertThat(h.received())
+                .isEqualTo("* LIST (\\Noselect) \"/\" \"\"\r\nBILP5 OK List completed (0.001 + 0.000 secs).\r\n");
+    }
+
     @Test
     void copyToForbiddenFolderIsRefused() {
         h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX")), "IMAP4REV1", "LITERAL+");
