@@ -223,13 +223,7 @@ class MoreClientsIT {
         }
         Path home = Files.createTempDirectory(env.scratch, "offlineimap");
         Path inbox = home.resolve("mail").resolve("INBOX");
-        String rc = "[general]\naccounts = proxy\nmetadata = " + home.resolve("meta") + "\nui = basic\n\n"
-                + "[Account proxy]\nlocalrepository = local\nremoterepository = remote\n\n"
-                + "[Repository local]\ntype = Maildir\nlocalfolders = " + home.resolve("mail") + "\n\n"
-                + "[Repository remote]\ntype = IMAP\nremotehost = " + Proxy.HOST + "\nremoteport = " + proxy.imapPort()
-                + "\nremoteuser = " + CLIENT + "\nremotepass = " + Proxy.secret(CLIENT)
-                + "\nssl = no\nstarttls = no\nauth_mechanisms = LOGIN\nfolderfilter = lambda f: f == 'INBOX'\n"
-                + "timeout = 30\nmaxconnections = 2\n";
+        String rc = offlineimapConfig(home, CLIENT, "LOGIN", "lambda f: f == 'INBOX'");
         Path rcFile = privateFile(home.resolve("offlineimaprc"), rc);
 
         offlineimap(home, rcFile, "first sync");
@@ -257,13 +251,25 @@ class MoreClientsIT {
         }
     }
 
-    private void offlineimap(Path home, Path rc, String what) throws IOException {
+    private String offlineimapConfig(Path home, String client, String mechanism, String folderFilter) {
+        return "[general]\naccounts = proxy\nmetadata = " + home.resolve("meta") + "\nui = basic\n\n"
+                + "[Account proxy]\nlocalrepository = local\nremoterepository = remote\n\n"
+                + "[Repository local]\ntype = Maildir\nlocalfolders = " + home.resolve("mail") + "\n\n"
+                + "[Repository remote]\ntype = IMAP\nremotehost = " + Proxy.HOST + "\nremoteport = " + proxy.imapPort()
+                + "\nremoteuser = " + client + "\nremotepass = " + Proxy.secret(client)
+                + "\nssl = no\nstarttls = no\nauth_mechanisms = " + mechanism + "\n"
+                + (folderFilter == null ? "" : "folderfilter = " + folderFilter + "\n")
+                + "timeout = 30\nmaxconnections = 2\n";
+    }
+
+    private Proc.Result offlineimap(Path home, Path rc, String what) throws IOException {
         long t0 = System.nanoTime();
         Proc.Result r = Proc.run(LIMIT, null, Map.of("HOME", home.toString()), home,
                 List.of("offlineimap", "-c", rc.toString(), "-o", "-u", "basic", "-d", "imap"));
         timing("offlineimap " + what, t0);
         assertThat(r.exit()).as(r.describe()).isZero();
         assertThat(r.out() + r.stderr()).as(r.describe()).doesNotContain("ERROR").doesNotContain("Traceback");
+        return r;
     }
 
     // ---------------------------------------------------------------------------------------------- getmail6
@@ -585,6 +591,81 @@ class MoreClientsIT {
         byte[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
+    }
+
+    // ---------------------------------------------------------------------------------------------- client policies
+
+    /**
+     * offlineimap as a client with an allow-list (INBOX, Archive): it sees and syncs only those, and gets the answer
+     * to its first question, LIST "" "" (the hierarchy delimiter), which the proxy used to filter away.
+     */
+    @Test
+    void offlineimapWithAnAllowListSyncsOnlyTheAllowedFolders() throws IOException {
+        byte[] a = msg("oi allowed inbox", 3000, 65);
+        byte[] b = msg("oi allowed archive", 20 * 1024, 66);
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            m.append("INBOX", a);
+            m.append("Archive", b, "\\Seen");
+            m.append("Trash", msg("oi hidden trash", 1000, 67));
+        }
+        String client = Proxy.FOLDERS_CLIENTS;
+        Path home = Files.createTempDirectory(env.scratch, "offlineimap-folders");
+        Path rc = privateFile(home.resolve("offlineimaprc"), offlineimapConfig(home, client, "LOGIN", null));
+        Proc.Result r = offlineimap(home, rc, "with an allow-list");
+        String log = r.out() + r.stderr();
+        assertThat(log).as("offlineimap asked for the hierarchy delimiter").contains("LIST \"\" \"\"");
+        assertThat(log).as("and got it: " + r.describe()).contains("< b'* LIST (\\\\Noselect) \"/\" \"\"\\r\\n'");
+        assertThat(log).as("no folder outside the allow-list was listed").doesNotContain("Trash");
+        try (Stream<Path> dirs = Files.list(home.resolve("mail"))) {
+            assertThat(dirs.map(p -> p.getFileName().toString()).sorted().toList()).containsExactly("Archive", "INBOX");
+        }
+        List<Maildir.Msg> inbox = Maildir.read(home.resolve("mail").resolve("INBOX"));
+        List<Maildir.Msg> archive = Maildir.read(home.resolve("mail").resolve("Archive"));
+        assertThat(inbox).hasSize(1);
+        assertThat(archive).hasSize(1);
+        Exact.assertSameBytes("INBOX message", inbox.get(0).bytes(), Maildir.lf(a));
+        Exact.assertSameBytes("Archive message", archive.get(0).bytes(), Maildir.lf(b));
+        assertThat(archive.get(0).flags()).isEqualTo("S");
+    }
+
+    /**
+     * mbsync as a read-only client: it pulls every message exactly (SELECT became EXAMINE, answered [READ-ONLY]),
+     * and a flag it then tries to push is refused with NO [NOPERM], leaving the upstream as it was.
+     */
+    @Test
+    void mbsyncAsAReadOnlyClientPullsExactlyAndCannotChangeTheUpstream() throws IOException {
+        byte[] a = msg("mbsync ro a", 4000, 57);
+        byte[] b = msg("mbsync ro b", 60 * 1024, 58);
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            m.append("INBOX", a);
+            m.append("INBOX", b, "\\Seen");
+        }
+        String client = Proxy.READ_ONLY_CLIENTS;
+        Path home = Files.createTempDirectory(env.scratch, "mbsync-ro");
+        Path inbox = home.resolve("mail").resolve("INBOX");
+        Path rc = mbsyncConfig(home, Proxy.HOST, proxy.imapPort(), "SSLType None\nAuthMechs LOGIN\n"
+                + "User " + client + "\nPass " + Proxy.secret(client) + "\n");
+        Proc.Result r = mbsync(home, rc, "read-only pull");
+        assertThat(r.out() + r.stderr()).contains("OK [READ-ONLY]");
+        List<Maildir.Msg> local = Maildir.read(inbox);
+        assertThat(local).hasSize(2);
+        assertPulled(local.get(0), a, "");
+        assertPulled(local.get(1), b, "S");
+
+        Maildir.setFlags(local.get(0), "F");
+        Map<Long, String> before;
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            before = m.flags("INBOX");
+        }
+        long t0 = System.nanoTime();
+        Proc.Result push = Proc.run(LIMIT, null, Map.of("HOME", home.toString()), home,
+                List.of("mbsync", "-Dn", "-c", rc.toString(), "inbox"));
+        timing("mbsync read-only push", t0);
+        assertThat(push.out() + push.stderr()).as(push.describe())
+                .containsPattern("(?m)^\\d+ NO \\[NOPERM\\] ");
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            assertThat(m.flags("INBOX")).as("nothing changed upstream").isEqualTo(before);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------- helpers

@@ -36,6 +36,10 @@ final class Proxy implements AutoCloseable {
     static final String WRONG_NAME_MAILBOX = "faults@" + Interop.DOMAIN;
     /** POP3 served from clients@'s IMAP INBOX (on-delete expunge), for real POP3 clients against the translator. */
     static final String POP3IMAP_CLIENTS = "pop-clients";
+    /** IMAP on clients@ limited to the folders INBOX and Archive. */
+    static final String FOLDERS_CLIENTS = "folders-clients";
+    /** Read-only IMAP on clients@. */
+    static final String READ_ONLY_CLIENTS = "ro-clients";
 
     static {
         ON_DELETE.put("pop-expunge", "expunge");
@@ -163,6 +167,12 @@ final class Proxy implements AutoCloseable {
         c.append("    ").append(q(POP3IMAP_CLIENTS)).append(" { account = ").append(q("clients@" + Interop.DOMAIN))
                 .append(", password = ").append(q(hash(secret(POP3IMAP_CLIENTS))))
                 .append(", pop3 { source = imap, folder = INBOX, on-delete = expunge } }\n");
+        c.append("    ").append(q(FOLDERS_CLIENTS)).append(" { account = ").append(q("clients@" + Interop.DOMAIN))
+                .append(", password = ").append(q(hash(secret(FOLDERS_CLIENTS))))
+                .append(", imap { folders = [INBOX, Archive] } }\n");
+        c.append("    ").append(q(READ_ONLY_CLIENTS)).append(" { account = ").append(q("clients@" + Interop.DOMAIN))
+                .append(", password = ").append(q(hash(secret(READ_ONLY_CLIENTS))))
+                .append(", imap { read-only = true } }\n");
         c.append("  }\n}\n");
         String hocon = c.toString();
         MailproxyConfig config = ConfigLoader.parse(hocon, "interop");
