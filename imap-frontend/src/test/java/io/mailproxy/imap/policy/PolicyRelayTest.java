@@ -3,6 +3,7 @@ package io.mailproxy.imap.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.config.ClientConfig;
+import io.mailproxy.imap.FakeCore;
 import io.mailproxy.imap.Harness;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -99,6 +100,35 @@ class PolicyRelayTest {
         h.reply("* LIST (\\Noselect) \"/\" \"\"\r\nBILP5 OK List completed (0.001 + 0.000 secs).\r\n");
         assertThat(h.received())
                 .isEqualTo("* LIST (\\Noselect) \"/\" \"\"\r\nBILP5 OK List completed (0.001 + 0.000 secs).\r\n");
+    }
+
+    /**
+     * Found against Dovecot (which offers CATENATE): a client allowed INBOX and Archive appended to Archive a message
+     * built from {@code URL "/Trash;UIDVALIDITY=…/;UID=1"}, and so copied it out of Trash.
+     */
+    @Test
+    void catenateUrlToAForbiddenMailboxIsRefused() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+", "CATENATE");
+        h.send("b APPEND Archive CATENATE (URL \"/Trash;UIDVALIDITY=1795649884/;UID=1\")\r\n");
+        assertThat(h.received()).isEqualTo("b NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("c APPEND Archive CATENATE (URL \"/INBOX;UIDVALIDITY=1795649884/;UID=1\")\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("c APPEND Archive CATENATE (URL \"/INBOX;UIDVALIDITY=1795649884/;UID=1\")\r\n");
+    }
+
+    /** A URL part after a large TEXT part that was streamed already: the session ends, the upstream one with it. */
+    @Test
+    void catenateUrlAfterAStreamedLiteralEndsTheSession() {
+        FakeCore.FakeLease lease = h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")),
+                "IMAP4REV1", "LITERAL+", "CATENATE");
+        h.send("d APPEND Archive CATENATE (TEXT {70000}\r\n");
+        assertThat(h.received()).isEqualTo("+ Ready for literal data\r\n");
+        h.send("x".repeat(70_000));
+        h.send(" URL \"/Trash;UIDVALIDITY=1795649884/;UID=1\")\r\n");
+        assertThat(h.received()).isEqualTo("d NO [NOPERM] This client may not access that mailbox\r\n"
+                + "* BYE Command refused, closing\r\n");
+        assertThat(h.upstreamGot()).startsWith("d APPEND Archive CATENATE (TEXT {70000+}\r\n").doesNotContain("Trash");
+        assertThat(lease.endings).containsExactly("discard");
+        assertThat(h.client.isActive()).isFalse();
     }
 
     @Test
