@@ -629,6 +629,48 @@ class MoreClientsIT {
     }
 
     /**
+     * CATENATE through the proxy with imaplib, as a client allowed INBOX and Archive: a URL into INBOX builds the
+     * message upstream exactly; a URL into Trash (not allowed) is refused and nothing is appended.
+     */
+    @Test
+    void catenateThroughTheProxyMayOnlyReadAllowedMailboxes() throws IOException {
+        byte[] a = msg("catenate allowed", 3000, 68);
+        byte[] hidden = msg("catenate hidden", 2000, 69);
+        long ua;
+        long ut;
+        long vInbox;
+        long vTrash;
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            ua = m.append("INBOX", a);
+            ut = m.append("Trash", hidden);
+            vInbox = m.uidValidity("INBOX");
+            vTrash = m.uidValidity("Trash");
+        }
+        String script = """
+                import imaplib, sys
+                host, port, user, pw = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+                m = imaplib.IMAP4(host, port)
+                m.login(user, pw)
+                for url in sys.argv[5:]:
+                    typ, data = m._simple_command("APPEND", "Archive", "CATENATE", '(URL "%s")' % url)
+                    print("append", url, typ, data[0].decode())
+                m.logout()
+                """;
+        String allowed = "/INBOX;UIDVALIDITY=" + vInbox + "/;UID=" + ua;
+        String forbidden = "/Trash;UIDVALIDITY=" + vTrash + "/;UID=" + ut;
+        Proc.Result r = Python.run(env.scratch, script, Proxy.HOST, "" + proxy.imapPort(), Proxy.FOLDERS_CLIENTS,
+                Proxy.secret(Proxy.FOLDERS_CLIENTS), allowed, forbidden);
+        assertThat(r.exit()).as(r.describe()).isZero();
+        assertThat(r.out()).as(r.describe()).contains("append " + allowed + " OK [APPENDUID ")
+                .contains("append " + forbidden + " NO [NOPERM]");
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            List<UpstreamMailbox.Stored> archive = m.fetchAll("Archive");
+            assertThat(archive).as("only the allowed URL was appended").hasSize(1);
+            Exact.assertSameBytes("the message built from the INBOX URL", archive.get(0).bytes(), a);
+        }
+    }
+
+    /**
      * mbsync as a read-only client: it pulls every message exactly (SELECT became EXAMINE, answered [READ-ONLY]),
      * and a flag it then tries to push is refused with NO [NOPERM], leaving the upstream as it was.
      */
