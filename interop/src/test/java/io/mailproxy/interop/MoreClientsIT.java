@@ -651,6 +651,10 @@ class MoreClientsIT {
                 host, port, user, pw = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
                 m = imaplib.IMAP4(host, port)
                 m.login(user, pw)
+                # Dovecot resolves a URL into a mailbox that this (pooled) upstream session had open before from
+                # that old view, missing messages added since ("BADURL ... Message not found"); with the mailbox
+                # selected it uses the current one
+                m.select("INBOX", readonly=True)
                 for url in sys.argv[5:]:
                     typ, data = m._simple_command("APPEND", "Archive", "CATENATE", '(URL "%s")' % url)
                     print("append", url, typ, data[0].decode())
