@@ -26,13 +26,16 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * More real clients from Debian 12 through the proxy to Dovecot, for the mailbox clients@: isync (mbsync) and
- * offlineimap syncing INBOX both ways with a local Maildir, getmail6 (POP3 and IMAP, deleting what it fetched), mpop
- * (POP3, keeping messages and fetching only new UIDLs), msmtp (SMTP AUTH PLAIN and LOGIN) and s-nail (SMTP, and IMAP
- * commands that change the mailbox upstream).
+ * offlineimap syncing INBOX both ways with a local Maildir, getmail6 (POP3 and IMAP, deleting what it fetched, and
+ * IDLE), mpop (POP3, keeping messages and fetching only new UIDLs), msmtp (SMTP AUTH PLAIN and LOGIN) and s-nail
+ * (SMTP, and IMAP commands that change the mailbox upstream). Also real clients against the proxy's own logic: POP3
+ * served from IMAP ({@link Proxy#POP3IMAP_CLIENTS}), a folder allow-list ({@link Proxy#FOLDERS_CLIENTS}, CATENATE
+ * included) and read-only access ({@link Proxy#READ_ONLY_CLIENTS}).
  *
  * <p>Each client changes what it stores in a way of its own (a Maildir holds LF line ends, mbsync marks each message
  * it propagates with an X-TUID header, getmail adds Return-Path); every check states that change exactly and then
- * compares all other bytes, and checks the mailbox upstream (straight to Dovecot) afterwards.
+ * compares all other bytes, and checks the mailbox upstream (straight to Dovecot) afterwards. Every client runs
+ * with a time limit ({@link Proc}), on loopback only.
  */
 @ExtendWith(Interop.Extension.class)
 class MoreClientsIT {

@@ -24,7 +24,9 @@ import java.util.ServiceLoader;
  *
  * <p>Local clients: {@code app-LOCAL} / {@code secret-LOCAL} for each mailbox LOCAL@example.test (POP3 passes
  * through to Dovecot's POP3), and {@code pop-expunge}, {@code pop-keep}, {@code pop-seen}, {@code pop-trash},
- * {@code pop-archive} serving POP3 from pop3imap@'s IMAP INBOX with each on-delete policy.
+ * {@code pop-archive} serving POP3 from pop3imap@'s IMAP INBOX with each on-delete policy; on clients@ also
+ * {@code pop-clients} (POP3 from IMAP), {@code folders-clients} (allow-list INBOX, Archive) and {@code ro-clients}
+ * (read-only), for {@link MoreClientsIT}.
  */
 final class Proxy implements AutoCloseable {
 
