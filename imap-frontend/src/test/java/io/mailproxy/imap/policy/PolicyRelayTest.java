@@ -115,6 +115,16 @@ class PolicyRelayTest {
         assertThat(h.upstreamGot()).isEqualTo("c APPEND Archive CATENATE (URL \"/INBOX;UIDVALIDITY=1795649884/;UID=1\")\r\n");
     }
 
+    /** A forbidden URL before a large TEXT part: refused before the literal, nothing sent upstream. */
+    @Test
+    void catenateUrlBeforeALargeLiteralIsRefusedBeforeTheLiteral() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+", "CATENATE");
+        h.send("e APPEND Archive CATENATE (URL \"/Trash;UIDVALIDITY=1/;UID=1\" TEXT {70000}\r\n");
+        assertThat(h.received()).isEqualTo("e NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("f NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("f NOOP\r\n");
+    }
+
     /** A URL part after a large TEXT part that was streamed already: the session ends, the upstream one with it. */
     @Test
     void catenateUrlAfterAStreamedLiteralEndsTheSession() {
