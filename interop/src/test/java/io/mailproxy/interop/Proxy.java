@@ -24,7 +24,9 @@ import java.util.ServiceLoader;
  *
  * <p>Local clients: {@code app-LOCAL} / {@code secret-LOCAL} for each mailbox LOCAL@example.test (POP3 passes
  * through to Dovecot's POP3), and {@code pop-expunge}, {@code pop-keep}, {@code pop-seen}, {@code pop-trash},
- * {@code pop-archive} serving POP3 from pop3imap@'s IMAP INBOX with each on-delete policy.
+ * {@code pop-archive} serving POP3 from pop3imap@'s IMAP INBOX with each on-delete policy; on clients@ also
+ * {@code pop-clients} (POP3 from IMAP), {@code folders-clients} (allow-list INBOX, Archive) and {@code ro-clients}
+ * (read-only), for {@link MoreClientsIT}.
  */
 final class Proxy implements AutoCloseable {
 
@@ -34,6 +36,12 @@ final class Proxy implements AutoCloseable {
     /** A client whose account's upstream URLs name 127.0.0.1, which Dovecot's certificate does not cover. */
     static final String WRONG_NAME_CLIENT = "app-wrongname";
     static final String WRONG_NAME_MAILBOX = "faults@" + Interop.DOMAIN;
+    /** POP3 served from clients@'s IMAP INBOX (on-delete expunge), for real POP3 clients against the translator. */
+    static final String POP3IMAP_CLIENTS = "pop-clients";
+    /** IMAP on clients@ limited to the folders INBOX and Archive. */
+    static final String FOLDERS_CLIENTS = "folders-clients";
+    /** Read-only IMAP on clients@. */
+    static final String READ_ONLY_CLIENTS = "ro-clients";
 
     static {
         ON_DELETE.put("pop-expunge", "expunge");
@@ -176,6 +184,15 @@ final class Proxy implements AutoCloseable {
                     .append(", pop3 { source = imap, folder = INBOX, on-delete = \"").append(p.getValue())
                     .append("\" } }\n");
         }
+        c.append("    ").append(q(POP3IMAP_CLIENTS)).append(" { account = ").append(q("clients@" + Interop.DOMAIN))
+                .append(", password = ").append(q(hash(secret(POP3IMAP_CLIENTS))))
+                .append(", pop3 { source = imap, folder = INBOX, on-delete = expunge } }\n");
+        c.append("    ").append(q(FOLDERS_CLIENTS)).append(" { account = ").append(q("clients@" + Interop.DOMAIN))
+                .append(", password = ").append(q(hash(secret(FOLDERS_CLIENTS))))
+                .append(", imap { folders = [INBOX, Archive] } }\n");
+        c.append("    ").append(q(READ_ONLY_CLIENTS)).append(" { account = ").append(q("clients@" + Interop.DOMAIN))
+                .append(", password = ").append(q(hash(secret(READ_ONLY_CLIENTS))))
+                .append(", imap { read-only = true } }\n");
         c.append("  }\n}\n");
         String hocon = c.toString();
         Path file = env.scratch.resolve("mailproxy.conf");

@@ -10,7 +10,8 @@ import java.util.Set;
 /**
  * A client's IMAP policy (DESIGN "Per-client behaviour"): {@code read-only} refuses every command that changes
  * server state, UID forms included, and turns SELECT into EXAMINE; {@code folders} is an allow-list applied to every
- * command that names a mailbox, and to LIST, LSUB and STATUS results.
+ * command that names a mailbox (and to the IMAP URLs of an APPEND's CATENATE parts, RFC 4469), and to LIST, LSUB
+ * and STATUS results.
  *
  * <p>Allow-list entries are mailbox names in Unicode (the wire's modified UTF-7 is decoded before comparing);
  * {@code INBOX} matches in any case; an entry ending in {@code *} matches every name that starts with the rest.
@@ -92,11 +93,127 @@ public final class ClientPolicy {
                     return Verdict.DENY_FOLDER;
                 }
             }
+            if (command.equals("APPEND") && !catenateUrlsAllowed(args.size() > 1 ? args.subList(1, args.size())
+                    : List.of(), false)) {
+                return Verdict.DENY_FOLDER;
+            }
         }
         if (readOnly && command.equals("SELECT") && argsFrom == 2) {
             return Verdict.ALLOW_AS_EXAMINE;
         }
         return Verdict.ALLOW;
+    }
+
+    /**
+     * For a segment of an APPEND that follows a literal the relay already streamed upstream (the rest of a
+     * MULTIAPPEND, or of a CATENATE list): false when it holds a CATENATE URL this client may not read. Always true
+     * without an allow-list.
+     */
+    public boolean allowsAppendContinuation(List<ImapValue> segment) {
+        return folders.isEmpty() || catenateUrlsAllowed(segment, true);
+    }
+
+    /**
+     * CATENATE (RFC 4469) builds the appended message from parts that may be IMAP URLs naming other messages of the
+     * same account ({@code URL "/Trash;UIDVALIDITY=1/;UID=7"}): the upstream copies them, so with an allow-list a
+     * URL may only name an allowed mailbox. A URL whose mailbox cannot be judged here (relative, a literal not yet
+     * read, a dot segment, bad %-encoding) is refused. With {@code bareUrls} a URL part outside a
+     * {@code CATENATE (...)} list also counts: a segment after a literal can be the middle of such a list.
+     */
+    private boolean catenateUrlsAllowed(List<ImapValue> values, boolean bareUrls) {
+        for (int i = 0; i < values.size(); i++) {
+            ImapValue v = values.get(i);
+            if (v instanceof ImapValue.Atom a && a.is("CATENATE")) {
+                if (i + 1 >= values.size()) {
+                    return false; // its list is not here to judge
+                }
+                if (values.get(i + 1) instanceof ImapValue.Parens p && !urlsAllowed(p.items())) {
+                    return false;
+                }
+                i++;
+            } else if (bareUrls && v instanceof ImapValue.Atom a && a.is("URL")) {
+                if (!urlAllowed(i + 1 < values.size() ? values.get(i + 1) : null)) {
+                    return false;
+                }
+                i++;
+            }
+        }
+        return true;
+    }
+
+    /** The URL parts of a CATENATE list: each {@code URL} must be followed by a URL to an allowed mailbox. */
+    private boolean urlsAllowed(List<ImapValue> parts) {
+        for (int i = 0; i < parts.size(); i++) {
+            if (parts.get(i) instanceof ImapValue.Atom a && a.is("URL")) {
+                if (!urlAllowed(i + 1 < parts.size() ? parts.get(i + 1) : null)) {
+                    return false;
+                }
+                i++;
+            }
+        }
+        return true;
+    }
+
+    private boolean urlAllowed(ImapValue url) {
+        String text = url == null ? null : url.asText();
+        String mailbox = text == null ? null : urlMailbox(text);
+        return mailbox != null && allowed(mailbox);
+    }
+
+    /**
+     * The mailbox an IMAP URL (RFC 5092) names, as a wire name: {@code imap://user@host/Enc%20Box;UIDVALIDITY=1/;UID=2}
+     * or {@code /Enc%20Box/;UID=2} give {@code Enc Box}. Null for a relative URL or one that cannot be judged.
+     */
+    static String urlMailbox(String url) {
+        String rest = url;
+        if (rest.regionMatches(true, 0, "imap://", 0, 7)) {
+            int slash = rest.indexOf('/', 7);
+            if (slash < 0) {
+                return null;
+            }
+            rest = rest.substring(slash);
+        }
+        if (!rest.startsWith("/")) {
+            return null; // relative to the selected mailbox, or not a URL: not judged, so refused
+        }
+        int end = rest.length();
+        for (char c : new char[] {';', '?'}) {
+            int at = rest.indexOf(c);
+            if (at >= 0 && at < end) {
+                end = at;
+            }
+        }
+        String enc = rest.substring(1, end);
+        if (enc.endsWith("/")) {
+            enc = enc.substring(0, enc.length() - 1);
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < enc.length(); i++) {
+            char c = enc.charAt(i);
+            if (c == '%') {
+                if (i + 2 >= enc.length()) {
+                    return null;
+                }
+                int hi = Character.digit(enc.charAt(i + 1), 16);
+                int lo = Character.digit(enc.charAt(i + 2), 16);
+                if (hi < 0 || lo < 0) {
+                    return null;
+                }
+                out.write(hi * 16 + lo);
+                i += 2;
+            } else if (c > 0x7e || c < 0x21) {
+                return null;
+            } else {
+                out.write(c);
+            }
+        }
+        String name = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+        for (String segment : name.split("/", -1)) {
+            if (segment.equals(".") || segment.equals("..")) {
+                return null;
+            }
+        }
+        return name.isEmpty() ? null : name;
     }
 
     /** True when all mailbox arguments the command has are among {@code args}. */
@@ -146,7 +263,8 @@ public final class ClientPolicy {
 
     /**
      * For a filtered untagged response ({@code * LIST}, {@code * LSUB}, {@code * XLIST}, {@code * STATUS}): true
-     * when the client may see it. Other responses always pass.
+     * when the client may see it. Other responses always pass, and so does a LIST line for the empty name (the
+     * hierarchy delimiter).
      */
     public boolean showResponse(List<ImapValue> values) {
         if (folders.isEmpty() || values.isEmpty()) {
@@ -162,6 +280,11 @@ public final class ClientPolicy {
             return !kind.equals("LIST") && !kind.equals("LSUB") && !kind.equals("XLIST") && !kind.equals("STATUS");
         }
         String text = name.asText();
+        if ("".equals(text) && !kind.equals("STATUS")) {
+            // the answer to LIST "" "": the hierarchy delimiter and the root name (RFC 3501 section 6.3.8), not a
+            // mailbox; clients ask for it before anything else (offlineimap, mutt, Thunderbird)
+            return true;
+        }
         return text != null && allowed(text);
     }
 

@@ -282,6 +282,19 @@ public final class ImapRelay {
         if (cmd == null) {
             return; // a stray segment after a refused command
         }
+        if (cmd.mode == Mode.STREAM && cmd.name.equals("APPEND") && policy.restrictsFolders()
+                && !policy.allowsAppendContinuation(parse(seg.content()))) {
+            // the command's start is upstream already and cannot be taken back: end it there by closing, here with
+            // NO, so no message is appended from a mailbox this client may not read
+            LOG.info("{} IMAP APPEND refused by policy: a CATENATE URL outside the allowed folders after a streamed"
+                    + " literal; closing the session", sessionId);
+            SessionLog.outcome(client, "policy");
+            client.write(ascii(cmd.tag + " NO [NOPERM] This client may not access that mailbox\r\n"));
+            cmd.releaseParts();
+            cmd = null;
+            goodbye("* BYE Command refused, closing\r\n", true);
+            return;
+        }
         if (seg.endsCommand()) {
             switch (cmd.mode) {
                 case COLLECT -> {
@@ -383,6 +396,11 @@ public final class ImapRelay {
             return;
         }
         replyLocal(err.tag(), "BAD " + err.reason());
+    }
+
+    private static List<ImapValue> parse(ByteBuf buf) {
+        byte[] bytes = ByteBufUtil.getBytes(buf);
+        return ImapValue.parse(bytes, 0, bytes.length);
     }
 
     /** Applies the policy to the collected command (or its prefix) and forwards or refuses it. */

@@ -109,4 +109,65 @@ class ClientPolicyTest {
         assertThat(FOLDERS.showResponse(cmd("STATUS \"Reports/Q1\" (MESSAGES 3)"))).isTrue();
         assertThat(ClientPolicy.NONE.showResponse(cmd("LIST () \"/\" Archive"))).isTrue();
     }
+
+    /** LIST "" "" asks for the hierarchy delimiter; its answer names no mailbox and must reach the client. */
+    @Test
+    void theHierarchyDelimiterIsNotFiltered() {
+        assertThat(FOLDERS.showResponse(cmd("LIST (\\Noselect) \"/\" \"\""))).isTrue();
+        assertThat(FOLDERS.showResponse(cmd("LIST (\\Noselect) NIL \"\""))).isTrue();
+        assertThat(FOLDERS.showResponse(cmd("XLIST (\\Noselect) \"/\" \"\""))).isTrue();
+        assertThat(FOLDERS.showResponse(cmd("LIST (\\Noselect) \"/\" {0}\r\n"))).isTrue();
+        assertThat(FOLDERS.showResponse(cmd("STATUS \"\" (MESSAGES 3)"))).isFalse();
+    }
+
+    /**
+     * CATENATE (RFC 4469) URL parts make the upstream copy a message out of the mailbox they name: with an allow-list
+     * that mailbox must be allowed too (Dovecot copied a message from Trash into an allowed folder for a client that
+     * may not read Trash).
+     */
+    @Test
+    void catenateUrlsMustNameAllowedMailboxes() {
+        assertThat(FOLDERS.check(cmd("a APPEND \"Sent Items\" CATENATE (URL \"/Trash;UIDVALIDITY=9/;UID=1\")")))
+                .isEqualTo(Verdict.DENY_FOLDER);
+        assertThat(FOLDERS.check(cmd("a APPEND INBOX (\\Seen) CATENATE (TEXT {5}\r\nhello URL "
+                + "\"imap://u@h/Trash/;UID=1\")"))).isEqualTo(Verdict.DENY_FOLDER);
+        assertThat(FOLDERS.check(cmd("a APPEND INBOX CATENATE (URL \"/Sent%20Items;UIDVALIDITY=9/;UID=1/;SECTION=1\""
+                + " TEXT {2}\r\nhi URL \"/Reports/Q1/;UID=3\")"))).isEqualTo(Verdict.ALLOW);
+        assertThat(FOLDERS.check(cmd("a APPEND INBOX CATENATE (URL \"/Entw%C3%BCrfe/;UID=3\")")))
+                .as("RFC 5092: the name UTF-8, %-encoded").isEqualTo(Verdict.ALLOW);
+        assertThat(FOLDERS.check(cmd("a APPEND INBOX CATENATE (URL \";UID=3\")")))
+                .as("relative: not judged, refused").isEqualTo(Verdict.DENY_FOLDER);
+        assertThat(FOLDERS.check(cmd("a APPEND INBOX CATENATE (URL \"/Reports/../Trash/;UID=3\")")))
+                .isEqualTo(Verdict.DENY_FOLDER);
+        assertThat(FOLDERS.check(cmd("a APPEND INBOX CATENATE (URL {22}\r\n/Trash;UIDVALIDITY=9/;U")))
+                .as("the URL is a literal not read yet").isEqualTo(Verdict.DENY_FOLDER);
+        assertThat(FOLDERS.check(cmd("a APPEND INBOX (\\Seen) {5}\r\nhello CATENATE (URL \"/Trash/;UID=1\")")))
+                .as("MULTIAPPEND: a later message").isEqualTo(Verdict.DENY_FOLDER);
+        assertThat(FOLDERS.check(cmd("a APPEND INBOX (\\Seen) CATENATE"), false)).isEqualTo(Verdict.DENY_FOLDER);
+        assertThat(FOLDERS.check(cmd("a APPEND INBOX (\\Seen URL) {5}\r\nhello"))).isEqualTo(Verdict.ALLOW);
+        assertThat(ClientPolicy.NONE.check(cmd("a APPEND INBOX CATENATE (URL \"/Trash/;UID=1\")")))
+                .isEqualTo(Verdict.ALLOW);
+    }
+
+    @Test
+    void appendContinuationsAreJudgedForCatenateUrls() {
+        assertThat(FOLDERS.allowsAppendContinuation(cmd(" URL \"/Trash/;UID=1\")"))).isFalse();
+        assertThat(FOLDERS.allowsAppendContinuation(cmd(" URL \"/INBOX/;UID=1\" TEXT {100000}"))).isTrue();
+        assertThat(FOLDERS.allowsAppendContinuation(cmd(" URL {40}"))).isFalse();
+        assertThat(FOLDERS.allowsAppendContinuation(cmd(" (\\Seen) CATENATE (URL \"/Trash/;UID=1\")"))).isFalse();
+        assertThat(FOLDERS.allowsAppendContinuation(cmd(" (\\Seen) {300}"))).isTrue();
+        assertThat(FOLDERS.allowsAppendContinuation(cmd(")"))).isTrue();
+        assertThat(ClientPolicy.NONE.allowsAppendContinuation(cmd(" URL \"/Trash/;UID=1\")"))).isTrue();
+    }
+
+    @Test
+    void urlMailboxes() {
+        assertThat(ClientPolicy.urlMailbox("imap://joe@example.com/INBOX/;uid=20/;section=1.2")).isEqualTo("INBOX");
+        assertThat(ClientPolicy.urlMailbox("/Sent%20Items;UIDVALIDITY=385759045/;UID=20")).isEqualTo("Sent Items");
+        assertThat(ClientPolicy.urlMailbox("/a/b/c/;UID=1")).isEqualTo("a/b/c");
+        assertThat(ClientPolicy.urlMailbox("/%ZZ;UID=1")).isNull();
+        assertThat(ClientPolicy.urlMailbox(";UID=1")).isNull();
+        assertThat(ClientPolicy.urlMailbox("imap://joe@example.com")).isNull();
+        assertThat(ClientPolicy.urlMailbox("/;UID=1")).isNull();
+    }
 }

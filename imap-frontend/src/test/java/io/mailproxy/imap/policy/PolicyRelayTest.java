@@ -3,6 +3,7 @@ package io.mailproxy.imap.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.config.ClientConfig;
+import io.mailproxy.imap.FakeCore;
 import io.mailproxy.imap.Harness;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -85,6 +86,59 @@ class PolicyRelayTest {
         assertThat(h.received()).isEqualTo("* LIST (\\HasNoChildren) \"/\" INBOX\r\n* STATUS INBOX (MESSAGES 2)\r\n"
                 + "* LIST (\\HasNoChildren \\Drafts) \"/\" {12}\r\nEntw&APw-rfe\r\n"
                 + "l1 OK LIST completed\r\n");
+    }
+
+    /**
+     * offlineimap (and mutt, Thunderbird) ask LIST "" "" for the hierarchy delimiter first; with an allow-list the
+     * proxy dropped Dovecot's (and Office 365's) answer {@code * LIST (\Noselect) "/" ""}, leaving only the tagged OK.
+     */
+    @Test
+    void theHierarchyDelimiterReachesAClientWithAnAllowList() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+");
+        h.send("BILP5 LIST \"\" \"\"\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("BILP5 LIST \"\" \"\"\r\n");
+        h.reply("* LIST (\\Noselect) \"/\" \"\"\r\nBILP5 OK List completed (0.001 + 0.000 secs).\r\n");
+        assertThat(h.received())
+                .isEqualTo("* LIST (\\Noselect) \"/\" \"\"\r\nBILP5 OK List completed (0.001 + 0.000 secs).\r\n");
+    }
+
+    /**
+     * Found against Dovecot (which offers CATENATE): a client allowed INBOX and Archive appended to Archive a message
+     * built from {@code URL "/Trash;UIDVALIDITY=…/;UID=1"}, and so copied it out of Trash.
+     */
+    @Test
+    void catenateUrlToAForbiddenMailboxIsRefused() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+", "CATENATE");
+        h.send("b APPEND Archive CATENATE (URL \"/Trash;UIDVALIDITY=1795649884/;UID=1\")\r\n");
+        assertThat(h.received()).isEqualTo("b NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("c APPEND Archive CATENATE (URL \"/INBOX;UIDVALIDITY=1795649884/;UID=1\")\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("c APPEND Archive CATENATE (URL \"/INBOX;UIDVALIDITY=1795649884/;UID=1\")\r\n");
+    }
+
+    /** A forbidden URL before a large TEXT part: refused before the literal, nothing sent upstream. */
+    @Test
+    void catenateUrlBeforeALargeLiteralIsRefusedBeforeTheLiteral() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+", "CATENATE");
+        h.send("e APPEND Archive CATENATE (URL \"/Trash;UIDVALIDITY=1/;UID=1\" TEXT {70000}\r\n");
+        assertThat(h.received()).isEqualTo("e NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("f NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("f NOOP\r\n");
+    }
+
+    /** A URL part after a large TEXT part that was streamed already: the session ends, the upstream one with it. */
+    @Test
+    void catenateUrlAfterAStreamedLiteralEndsTheSession() {
+        FakeCore.FakeLease lease = h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")),
+                "IMAP4REV1", "LITERAL+", "CATENATE");
+        h.send("d APPEND Archive CATENATE (TEXT {70000}\r\n");
+        assertThat(h.received()).isEqualTo("+ Ready for literal data\r\n");
+        h.send("x".repeat(70_000));
+        h.send(" URL \"/Trash;UIDVALIDITY=1795649884/;UID=1\")\r\n");
+        assertThat(h.received()).isEqualTo("d NO [NOPERM] This client may not access that mailbox\r\n"
+                + "* BYE Command refused, closing\r\n");
+        assertThat(h.upstreamGot()).startsWith("d APPEND Archive CATENATE (TEXT {70000+}\r\n").doesNotContain("Trash");
+        assertThat(lease.endings).containsExactly("discard");
+        assertThat(h.client.isActive()).isFalse();
     }
 
     @Test
