@@ -963,6 +963,15 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         }));
     }
 
+    /**
+     * Gives up on the message: the upstream connection is dropped without the final dot, and the rest of the
+     * message is read and dropped up to the client's CRLF.CRLF, after which the client gets {@code reply}.
+     *
+     * <p>Reading must go on here. If the framer was paused for backpressure (the chunk that made the message too
+     * big, say, found the upstream not writable), nothing else would ever resume it: a dropped upstream never
+     * reports "writable" again, and a pending spool write, when it completes, finds the transaction may already be
+     * gone. The session would hang until the idle timer closed it, without the client ever getting its reply.
+     */
     private void abortData(Transaction t, SmtpReply reply) {
         if (t.abortReply == null) {
             t.abortReply = reply;
@@ -972,6 +981,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         t.backpressure = false;
         decoder.abortData(DataOutcome.ABORTED);
+        proceed();
     }
 
     private void onDataRefused(DataOutcome outcome) {
