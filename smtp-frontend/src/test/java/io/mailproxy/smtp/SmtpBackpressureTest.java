@@ -44,15 +44,22 @@ class SmtpBackpressureTest {
 
     /** A session of the fixed client "app" (max-size {@value #MAX_SIZE}), EHLO done, with its reply read. */
     private void open() {
+        open(null);
+    }
+
+    /** @param spool when set, "app" has {@code smtp.queue = true} and its messages go there */
+    private void open(io.mailproxy.smtp.queue.Spool spool) {
         SmtpSettings settings = new SmtpSettings("mx.test", 1000, 35 << 20, 4096, 100, Duration.ofSeconds(60),
                 Duration.ofMinutes(5), REPLY_TIMEOUT, true, true);
         authenticator.clients.put("app", new FakeAuthenticator.Entry("", new ClientConfig("app", Optional.empty(),
                 Fixture.ACCOUNT_FROM, Set.of(Protocol.SMTP), ClientConfig.ImapPolicy.DEFAULT,
                 ClientConfig.Pop3Policy.DEFAULT,
-                new SmtpPolicy(SmtpPolicy.Sender.KEEP, SmtpPolicy.OriginalFrom.REPLY_TO, MAX_SIZE, false)), Fixture.account()));
+                new SmtpPolicy(SmtpPolicy.Sender.KEEP, SmtpPolicy.OriginalFrom.REPLY_TO, MAX_SIZE, spool != null)),
+                Fixture.account()));
         SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
         ch = new EmbeddedChannel();
-        ch.pipeline().addLast(decoder, new SmtpSession(services(), new FakeListener(Optional.of("app")), settings, decoder));
+        ch.pipeline().addLast(decoder, new SmtpSession(services(), new FakeListener(Optional.of("app")), settings, decoder,
+                spool));
         assertThat(output()).startsWith("220 ");
         assertThat(send("EHLO client.test\r\n")).startsWith("250-");
     }
@@ -292,5 +299,33 @@ class SmtpBackpressureTest {
         upstream().close();
         assertThat(output()).isEqualTo("451 4.4.2 Upstream connection lost, try again later\r\n250 2.0.0 OK\r\n");
         nextTransactionWorks();
+    }
+
+    /**
+     * Store-and-forward: the client is not read while a spool write is pending. A message refused in that read is
+     * read to its end and answered at once; the pending write and the abort of the message run after it, in order,
+     * and nothing of the message stays in the spool.
+     */
+    @Test
+    void queuedMessageOverMaxSizeWhileASpoolWriteIsPendingGets552AndLeavesNothingInTheSpool(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.util.ArrayDeque<Runnable> disk = new java.util.ArrayDeque<>(); // the blocking executor, run by hand
+        io.mailproxy.smtp.queue.Spool spool = io.mailproxy.smtp.queue.Spool.open(dir.resolve("spool"), 1L << 30,
+                io.mailproxy.smtp.queue.Spool.Durability.FSYNC, disk::add, java.time.Clock.systemUTC(), Duration.ZERO);
+        open(spool);
+        assertThat(send("MAIL FROM:<app@legacy.example>\r\nRCPT TO:<boss@contoso.com>\r\nDATA\r\n"))
+                .isEqualTo("250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n354 Start mail input; end with <CRLF>.<CRLF>\r\n");
+        assertThat(send("Subject: big\r\n\r\n" + lines(12) + ".\r\nNOOP\r\n"))
+                .isEqualTo("552 5.3.4 Message too big\r\n250 2.0.0 OK\r\n");
+        assertThat(disk).isNotEmpty();
+        for (Runnable task; (task = disk.poll()) != null; ) {
+            task.run();
+        }
+        assertThat(output()).isEmpty();
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(dir.resolve("spool"))) {
+            assertThat(files.filter(java.nio.file.Files::isRegularFile)).isEmpty();
+        }
+        assertThat(spool.usedBytes()).isZero();
+        assertThat(upstreams).isEmpty();
     }
 }

@@ -432,7 +432,14 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         tlsStarting = true;
         ctx.writeAndFlush(ByteBufUtil.writeAscii(ctx.alloc(), "220 2.0.0 Ready to start TLS\r\n")).addListener(f -> {
             tlsStarting = false;
-            if (!f.isSuccess() || state == SmtpState.CLOSED) {
+            if (state == SmtpState.CLOSED) {
+                return;
+            }
+            if (!f.isSuccess()) {
+                // Reading stays paused and the client cannot know whether TLS starts: nothing can go on. Left open,
+                // the session would sit unread until the idle timer.
+                log.debug("[{}] the reply to STARTTLS could not be sent ({}); closing", sid, f.cause().toString());
+                ctx.close();
                 return;
             }
             ctx.pipeline().addFirst("tls", ssl.get());
