@@ -324,6 +324,36 @@ class SmtpSessionTest {
         assertThat(ch.isOpen()).isTrue();
     }
 
+    /**
+     * A client that does not read: its replies stay queued, the decoder stops reading it, and the idle timer says
+     * goodbye. That 421 never leaves either, so the close cannot wait for it for ever.
+     */
+    @Test
+    void goodbyeToAClientThatDoesNotReadClosesAfterTheTimeoutAnyway() {
+        open(Optional.empty());
+        output();
+        java.util.List<Object> held = new java.util.ArrayList<>();
+        ch.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
+                held.add(msg); // never written: the client's window stays shut
+            }
+        });
+        try {
+            ch.advanceTimeBy(61, TimeUnit.SECONDS);
+            ch.runScheduledPendingTasks();
+            assertThat(held).hasSize(1);
+            assertThat(((ByteBuf) held.get(0)).toString(StandardCharsets.US_ASCII))
+                    .isEqualTo("421 4.4.2 mx.test Timeout waiting for client input, closing connection\r\n");
+            assertThat(ch.isOpen()).isTrue();
+            ch.advanceTimeBy(61, TimeUnit.SECONDS);
+            ch.runScheduledPendingTasks();
+            assertThat(ch.isOpen()).isFalse();
+        } finally {
+            held.forEach(io.netty.util.ReferenceCountUtil::release);
+        }
+    }
+
     @Test
     void shutdownSaysGoodbyeWhenIdle() {
         open(Optional.empty());

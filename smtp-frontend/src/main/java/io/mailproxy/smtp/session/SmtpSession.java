@@ -1257,7 +1257,20 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         deferred = null;
         decoder.pause();
         cancelIdle();
-        ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), line + "\r\n")).addListener(ChannelFutureListener.CLOSE);
+        io.netty.channel.ChannelFuture sent = ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), line + "\r\n"));
+        sent.addListener(ChannelFutureListener.CLOSE);
+        if (!sent.isDone()) {
+            // A client that does not read its replies never lets this one leave, and the close waits for it: like
+            // Postfix's smtpd_timeout, sending a reply gets the same time limit as waiting for a command.
+            long millis = (login == null ? settings.preLoginTimeout() : settings.idleTimeout()).toMillis();
+            ScheduledFuture<?> bound = ctx.executor().schedule(() -> {
+                if (ctx.channel().isOpen()) {
+                    log.info("[{}] the client did not read the goodbye within {} ms; closing", sid, millis);
+                    ctx.close();
+                }
+            }, millis, TimeUnit.MILLISECONDS);
+            ctx.channel().closeFuture().addListener(f -> bound.cancel(false));
+        }
     }
 
     private boolean safeToStop() {
