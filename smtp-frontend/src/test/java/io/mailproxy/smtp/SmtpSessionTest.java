@@ -145,6 +145,28 @@ class SmtpSessionTest {
         assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n")).isEqualTo("235 2.7.0 Authentication successful\r\n");
     }
 
+    /** The 220 to STARTTLS cannot be sent: reading was paused for the TLS switch, so the session closes. */
+    @Test
+    void startTlsWhoseReplyCannotBeSentClosesTheConnection() throws Exception {
+        open(startTlsListener(), new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 40000));
+        output();
+        ch.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
+                if (msg instanceof ByteBuf b && b.toString(StandardCharsets.US_ASCII).startsWith("220 2.0.0")) {
+                    b.release();
+                    promise.setFailure(new java.io.IOException("connection reset by peer"));
+                    return;
+                }
+                ctx.write(msg, promise);
+            }
+        });
+        assertThat(send("EHLO x\r\n")).contains("250-STARTTLS\r\n");
+        assertThat(send("STARTTLS\r\n")).isEmpty();
+        assertThat(ch.isOpen()).isFalse();
+        assertThat(ch.pipeline().get(io.netty.handler.ssl.SslHandler.class)).isNull();
+    }
+
     @Test
     void authPlainWithInitialResponse() {
         open(Optional.empty());
@@ -300,6 +322,36 @@ class SmtpSessionTest {
         ch.runScheduledPendingTasks();
         assertThat(output()).isEmpty();
         assertThat(ch.isOpen()).isTrue();
+    }
+
+    /**
+     * A client that does not read: its replies stay queued, the decoder stops reading it, and the idle timer says
+     * goodbye. That 421 never leaves either, so the close cannot wait for it for ever.
+     */
+    @Test
+    void goodbyeToAClientThatDoesNotReadClosesAfterTheTimeoutAnyway() {
+        open(Optional.empty());
+        output();
+        java.util.List<Object> held = new java.util.ArrayList<>();
+        ch.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
+                held.add(msg); // never written: the client's window stays shut
+            }
+        });
+        try {
+            ch.advanceTimeBy(61, TimeUnit.SECONDS);
+            ch.runScheduledPendingTasks();
+            assertThat(held).hasSize(1);
+            assertThat(((ByteBuf) held.get(0)).toString(StandardCharsets.US_ASCII))
+                    .isEqualTo("421 4.4.2 mx.test Timeout waiting for client input, closing connection\r\n");
+            assertThat(ch.isOpen()).isTrue();
+            ch.advanceTimeBy(61, TimeUnit.SECONDS);
+            ch.runScheduledPendingTasks();
+            assertThat(ch.isOpen()).isFalse();
+        } finally {
+            held.forEach(io.netty.util.ReferenceCountUtil::release);
+        }
     }
 
     @Test

@@ -432,7 +432,14 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         tlsStarting = true;
         ctx.writeAndFlush(ByteBufUtil.writeAscii(ctx.alloc(), "220 2.0.0 Ready to start TLS\r\n")).addListener(f -> {
             tlsStarting = false;
-            if (!f.isSuccess() || state == SmtpState.CLOSED) {
+            if (state == SmtpState.CLOSED) {
+                return;
+            }
+            if (!f.isSuccess()) {
+                // Reading stays paused and the client cannot know whether TLS starts: nothing can go on. Left open,
+                // the session would sit unread until the idle timer.
+                log.debug("[{}] the reply to STARTTLS could not be sent ({}); closing", sid, f.cause().toString());
+                ctx.close();
                 return;
             }
             ctx.pipeline().addFirst("tls", ssl.get());
@@ -963,6 +970,15 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         }));
     }
 
+    /**
+     * Gives up on the message: the upstream connection is dropped without the final dot, and the rest of the
+     * message is read and dropped up to the client's CRLF.CRLF, after which the client gets {@code reply}.
+     *
+     * <p>Reading must go on here. If the framer was paused for backpressure (the chunk that made the message too
+     * big, say, found the upstream not writable), nothing else would ever resume it: a dropped upstream never
+     * reports "writable" again, and a pending spool write, when it completes, finds the transaction may already be
+     * gone. The session would hang until the idle timer closed it, without the client ever getting its reply.
+     */
     private void abortData(Transaction t, SmtpReply reply) {
         if (t.abortReply == null) {
             t.abortReply = reply;
@@ -972,6 +988,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         t.backpressure = false;
         decoder.abortData(DataOutcome.ABORTED);
+        proceed();
     }
 
     private void onDataRefused(DataOutcome outcome) {
@@ -1240,7 +1257,20 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         deferred = null;
         decoder.pause();
         cancelIdle();
-        ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), line + "\r\n")).addListener(ChannelFutureListener.CLOSE);
+        io.netty.channel.ChannelFuture sent = ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), line + "\r\n"));
+        sent.addListener(ChannelFutureListener.CLOSE);
+        if (!sent.isDone()) {
+            // A client that does not read its replies never lets this one leave, and the close waits for it: like
+            // Postfix's smtpd_timeout, sending a reply gets the same time limit as waiting for a command.
+            long millis = (login == null ? settings.preLoginTimeout() : settings.idleTimeout()).toMillis();
+            ScheduledFuture<?> bound = ctx.executor().schedule(() -> {
+                if (ctx.channel().isOpen()) {
+                    log.info("[{}] the client did not read the goodbye within {} ms; closing", sid, millis);
+                    ctx.close();
+                }
+            }, millis, TimeUnit.MILLISECONDS);
+            ctx.channel().closeFuture().addListener(f -> bound.cancel(false));
+        }
     }
 
     private boolean safeToStop() {
