@@ -55,10 +55,13 @@ class LoginMetricsTest {
         }
         fixture.failure("pop3s://127.0.0.1:" + closed);
 
-        assertThat(logins("imap", "ok")).isEqualTo(2);
-        assertThat(logins("smtp", "ok")).isEqualTo(1);
-        assertThat(logins("imap", "credentials_rejected")).isEqualTo(1);
-        assertThat(logins("pop3", "unreachable")).isEqualTo(1);
+        // counted when the attempt completes, on the thread that completes it: maybe just after the caller saw it
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).untilAsserted(() -> {
+            assertThat(logins("imap", "ok")).isEqualTo(2);
+            assertThat(logins("smtp", "ok")).isEqualTo(1);
+            assertThat(logins("imap", "credentials_rejected")).isEqualTo(1);
+            assertThat(logins("pop3", "unreachable")).isEqualTo(1);
+        });
         String scrape = meters.scrape();
         assertThat(scrape).contains("mailproxy_upstream_logins_total{account=\"reports@contoso.com\",outcome=\"ok\","
                 + "protocol=\"imap\"} 2.0");

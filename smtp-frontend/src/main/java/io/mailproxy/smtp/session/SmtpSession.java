@@ -89,6 +89,8 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
      * itself never waits for this.
      */
     private CompletableFuture<Void> previousLease = CompletableFuture.completedFuture(null);
+    /** Longest wait for the previous transaction's lease before the next MAIL asks the pool anyway. */
+    private static final long PREVIOUS_LEASE_WAIT_MILLIS = 10_000;
     private String deferred;
     private boolean shuttingDown;
     private int errors;
@@ -640,13 +642,15 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             acquire(t);
             return;
         }
-        // Bounded, so a lease whose return got lost (an event loop gone at shutdown) cannot stall the session.
+        // Bounded, so a lease whose return got lost (an event loop gone at shutdown) cannot stall the session: a
+        // return takes one RSET round trip, so a few seconds is long, and well inside a client's MAIL timeout.
+        long boundMillis = Math.min(settings.upstreamReplyTimeout().toMillis(), PREVIOUS_LEASE_WAIT_MILLIS);
         ScheduledFuture<?> bound = ctx.executor().schedule(() -> {
             if (!t.acquireStarted) {
                 log.debug("[{}] the previous upstream connection is not back in the pool yet; acquiring anyway", sid);
                 acquire(t);
             }
-        }, settings.upstreamReplyTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        }, boundMillis, TimeUnit.MILLISECONDS);
         before.whenComplete((v, e) -> onLoop(() -> {
             bound.cancel(false);
             acquire(t);
