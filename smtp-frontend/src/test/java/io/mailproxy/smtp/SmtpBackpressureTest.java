@@ -216,6 +216,25 @@ class SmtpBackpressureTest {
     }
 
     /**
+     * A client still sending a refused (over-size) message is not idle, though the framer passes the session nothing
+     * while it discards: it keeps sending past the idle timeout and gets its 552 at the end, not a 421.
+     */
+    @Test
+    void aClientStillSendingARefusedMessageIsNotIdle() {
+        open();
+        startData();
+        assertThat(send("Subject: big\r\n\r\n" + lines(12))).isEmpty(); // over max-size: refused, now discarded
+        for (int minute = 0; minute < 12; minute++) { // 12 minutes, idle-timeout is 5
+            ch.advanceTimeBy(1, TimeUnit.MINUTES);
+            assertThat(send(lines(1))).as("minute %d", minute).isEmpty();
+            ch.runScheduledPendingTasks();
+            assertThat(output()).isEmpty();
+        }
+        assertThat(send(".\r\n")).startsWith("552 5.3.4");
+        assertThat(ch.isOpen()).isTrue();
+    }
+
+    /**
      * The benchmark's hang: the chunk that carries the message over the client's max-size is the one that finds the
      * upstream not writable. The session paused the framer for the backpressure, then the refusal dropped the
      * upstream (which therefore never says "writable" again) and cleared the backpressure without resuming: nothing

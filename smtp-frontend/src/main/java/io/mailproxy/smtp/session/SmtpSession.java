@@ -226,6 +226,11 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (state == SmtpState.DATA) {
+            // bytes of a message arrived, maybe only into the framer's discard of a refused one (which passes the
+            // session nothing until the end): the client is sending, not idle
+            dataActivity = true;
+        }
         ctx.flush();
         ctx.fireChannelReadComplete();
     }
