@@ -116,6 +116,9 @@ public final class ImapRelay {
     private boolean handoverDue;
     /** Commands refused for a limit (line, literal) in this session: only some are logged at INFO. */
     private int refusedCommands;
+    /** Such refusals since the last command that was not refused; at {@link #MAX_REFUSED_IN_A_ROW} the session ends. */
+    private int refusedInARow;
+    private static final int MAX_REFUSED_IN_A_ROW = 20;
     private boolean handingOver;
     private String swallowTag;
     private String resumeIdleTag;
@@ -395,6 +398,15 @@ public final class ImapRelay {
             goodbye("* BYE " + err.reason() + ", closing\r\n", true);
             return;
         }
+        if (++refusedInARow >= MAX_REFUSED_IN_A_ROW) {
+            // as Dovecot does after 20 invalid commands: a client that only sends what cannot be accepted is not
+            // speaking IMAP (or is flooding); it gets its BAD, then a BYE
+            LOG.warn("{} IMAP client sent {} commands in a row that broke a limit; closing", sessionId, refusedInARow);
+            SessionLog.outcome(client, "too-many-invalid-commands");
+            client.write(ascii(err.tag() + " BAD " + err.reason() + "\r\n"));
+            goodbye("* BYE Too many invalid commands, closing\r\n", true);
+            return;
+        }
         replyLocal(err.tag(), "BAD " + err.reason());
     }
 
@@ -408,6 +420,7 @@ public final class ImapRelay {
         byte[] bytes = cmd.bytes();
         List<ImapValue> values = ImapValue.parse(bytes, 0, bytes.length);
         ClientPolicy.Verdict verdict = policy.check(values, complete);
+        refusedInARow = 0;
         switch (verdict) {
             case ALLOW, ALLOW_AS_EXAMINE -> {
                 boolean selecting = cmd.name.equals("SELECT") || cmd.name.equals("EXAMINE");

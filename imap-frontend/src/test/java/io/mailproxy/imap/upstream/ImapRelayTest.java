@@ -233,6 +233,27 @@ class ImapRelayTest {
     }
 
     @Test
+    void twentyRefusedCommandsInARowEndTheSessionButAGoodOneInBetweenResetsTheCount() {
+        login();
+        String longLine = "SEARCH " + "A".repeat(70_000) + "\r\n";
+        for (int i = 1; i <= 19; i++) {
+            h.send("r" + i + " " + longLine);
+        }
+        h.send("n1 NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("n1 NOOP\r\n");
+        h.reply("n1 OK NOOP completed\r\n");
+        h.received();
+        for (int i = 1; i <= 19; i++) {
+            h.send("s" + i + " " + longLine);
+        }
+        assertThat(h.client.isOpen()).as("19 in a row since the NOOP").isTrue();
+        assertThat(h.received()).endsWith("s19 BAD Command line too long\r\n");
+        h.send("s20 " + longLine);
+        assertThat(h.received()).isEqualTo("s20 BAD Command line too long\r\n* BYE Too many invalid commands, closing\r\n");
+        assertThat(h.client.isOpen()).isFalse();
+    }
+
+    @Test
     void aCommandAfterARefusedIdleIsJudgedByThePolicy() {
         h.loggedIn(new ClientConfig.ImapPolicy(true, java.util.List.of()), "IMAP4REV1", "LITERAL+", "IDLE");
         h.send("a IDLE x\r\nb SELECT Secret\r\n");
