@@ -19,6 +19,8 @@ import java.util.stream.Collectors;
 final class ImapDialogue extends LoginDialogue {
 
     private static final String NOT_CONNECTED = "authenticated but not connected";
+    /** What "authenticated but not connected" usually means, for the log and for {@code check}. */
+    static final String NOT_CONNECTED_HINT = " (Office 365 accepted the token but cannot open the mailbox: IMAP/POP disabled for it (Set-CASMailbox), no FullAccess for the app's service principal or the delegate (Add-MailboxPermission), or a transient fault on its side; retried with back-off)";
     private int tags;
 
     ImapDialogue(Context c) {
@@ -102,7 +104,7 @@ final class ImapDialogue extends LoginDialogue {
         }
         if (r.text().toLowerCase(Locale.ROOT).contains(NOT_CONNECTED)) {
             throw unchecked(new UpstreamException(Kind.THROTTLED, "upstream answered " + command + " after login with: "
-                    + r.line(), r.line(), null));
+                    + r.line() + NOT_CONNECTED_HINT, r.line(), null));
         }
         throw unchecked(protocolError("upstream refused " + command + " after login", r.line()));
     }

@@ -50,7 +50,8 @@ final class Pop3Dialogue extends LoginDialogue {
                 .thenAccept(r -> {
                     if (!r.startsWith("+OK")) {
                         if (r.toLowerCase(Locale.ROOT).contains(NOT_CONNECTED)) {
-                            throw unchecked(new UpstreamException(Kind.THROTTLED, "upstream answered NOOP after login with: " + r, r, null));
+                            throw unchecked(new UpstreamException(Kind.THROTTLED, "upstream answered NOOP after login with: " + r
+                                    + ImapDialogue.NOT_CONNECTED_HINT, r, null));
                         }
                         throw unchecked(protocolError("upstream refused NOOP after login", r));
                     }

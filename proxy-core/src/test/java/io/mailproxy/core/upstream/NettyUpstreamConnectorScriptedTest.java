@@ -195,6 +195,8 @@ class NettyUpstreamConnectorScriptedTest {
 
             assertThat(e.kind()).isEqualTo(Kind.THROTTLED);
             assertThat(e.upstreamReply()).contains("A3 BAD User is authenticated but not connected.");
+            assertThat(e.getMessage()).as("the log says what it usually means")
+                    .contains("Set-CASMailbox").contains("Add-MailboxPermission");
         }
     }
 
