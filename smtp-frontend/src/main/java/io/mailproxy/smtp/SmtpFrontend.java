@@ -45,6 +45,7 @@ final class SmtpFrontend implements Frontend {
         // replies are small: reading stops once this much waits for a client that does not read (SmtpServerDecoder)
         channel.config().setOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(8 * 1024, 32 * 1024));
         SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
+        decoder.setMaxDiscard(settings.maxDiscard());
         channel.pipeline().addLast("smtp-decoder", decoder);
         channel.pipeline().addLast("smtp-session", new SmtpSession(services, listener, settings, decoder, spool));
     }

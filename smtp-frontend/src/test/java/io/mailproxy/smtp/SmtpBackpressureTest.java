@@ -41,6 +41,7 @@ class SmtpBackpressureTest {
     private final List<EmbeddedChannel> upstreams = new ArrayList<>();
     private final List<String> leaseEnds = new ArrayList<>();
     private EmbeddedChannel ch;
+    private long maxDiscard = SmtpServerDecoder.DEFAULT_MAX_DISCARD;
 
     /** A session of the fixed client "app" (max-size {@value #MAX_SIZE}), EHLO done, with its reply read. */
     private void open() {
@@ -50,13 +51,14 @@ class SmtpBackpressureTest {
     /** @param spool when set, "app" has {@code smtp.queue = true} and its messages go there */
     private void open(io.mailproxy.smtp.queue.Spool spool) {
         SmtpSettings settings = new SmtpSettings("mx.test", 1000, 35 << 20, 4096, 100, Duration.ofSeconds(60),
-                Duration.ofMinutes(5), REPLY_TIMEOUT, true, true);
+                Duration.ofMinutes(5), REPLY_TIMEOUT, true, true, maxDiscard);
         authenticator.clients.put("app", new FakeAuthenticator.Entry("", new ClientConfig("app", Optional.empty(),
                 Fixture.ACCOUNT_FROM, Set.of(Protocol.SMTP), ClientConfig.ImapPolicy.DEFAULT,
                 ClientConfig.Pop3Policy.DEFAULT,
                 new SmtpPolicy(SmtpPolicy.Sender.KEEP, SmtpPolicy.OriginalFrom.REPLY_TO, MAX_SIZE, spool != null)),
                 Fixture.account()));
         SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
+        decoder.setMaxDiscard(settings.maxDiscard());
         ch = new EmbeddedChannel();
         ch.pipeline().addLast(decoder, new SmtpSession(services(), new FakeListener(Optional.of("app")), settings, decoder,
                 spool));
@@ -213,6 +215,18 @@ class SmtpBackpressureTest {
         assertThat(upstreamReceived()).isEqualTo(lines(3) + ".\r\n");
         assertThat(upstreamSays("250 2.0.0 OK queued")).isEqualTo("250 2.0.0 OK queued\r\n250 2.0.0 OK\r\n");
         assertThat(leaseEnds).containsExactly("released");
+    }
+
+    /** A never-ending DATA: past max-discard after its refusal, the client gets its 552 and is closed. */
+    @Test
+    void aRefusedMessageThatNeverEndsIsAbandonedWithItsReplyAndTheConnectionClosed() {
+        maxDiscard = 4096;
+        open();
+        startData();
+        assertThat(send("Subject: big\r\n\r\n" + lines(12))).isEmpty(); // over max-size (1000): refused
+        assertThat(leaseEnds).containsExactly("discarded");
+        assertThat(send(lines(60))).isEqualTo("552 5.3.4 Message too big; closing connection\r\n");
+        assertThat(ch.isOpen()).isFalse();
     }
 
     /**

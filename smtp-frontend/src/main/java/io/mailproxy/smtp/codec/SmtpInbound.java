@@ -46,4 +46,10 @@ public final class SmtpInbound {
      * @param size the message size in octets without dot-stuffing and without the terminator
      */
     public record DataEnd(DataOutcome outcome, long size) { }
+
+    /**
+     * The client kept sending a refused message for longer than the framer's discard limit: it is not sending a
+     * message any more. Nothing more is read from it; the session says why and closes.
+     */
+    public record DataAbandoned(DataOutcome outcome, long discarded) { }
 }

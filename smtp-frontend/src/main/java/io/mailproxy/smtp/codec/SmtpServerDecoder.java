@@ -1,6 +1,7 @@
 package io.mailproxy.smtp.codec;
 
 import io.mailproxy.smtp.codec.SmtpInbound.CommandLine;
+import io.mailproxy.smtp.codec.SmtpInbound.DataAbandoned;
 import io.mailproxy.smtp.codec.SmtpInbound.DataChunk;
 import io.mailproxy.smtp.codec.SmtpInbound.DataEnd;
 import io.mailproxy.smtp.codec.SmtpInbound.DataOutcome;
@@ -28,7 +29,10 @@ import java.nio.charset.StandardCharsets;
  */
 public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
 
-    private enum Mode { COMMAND, SKIP_LINE, DATA, DATA_DISCARD }
+    private enum Mode { COMMAND, SKIP_LINE, DATA, DATA_DISCARD, ABANDONED }
+
+    /** The default of {@code max-discard}: octets of a refused message read and dropped before giving up on it. */
+    public static final long DEFAULT_MAX_DISCARD = 64L << 20;
 
     /** {@code CRLF.CRLF}: the only end of DATA. */
     private static final byte[] END = {'\r', '\n', '.', '\r', '\n'};
@@ -46,6 +50,8 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
     private long dataMax;
     private DataOutcome dataOutcome;
     private int endMatch;
+    private long maxDiscard = DEFAULT_MAX_DISCARD;
+    private long discarded;
 
     /** @param maxLine longest command line accepted, line ending included (1000 per RFC 5321 4.5.3.1.4, plus tolerance) */
     public SmtpServerDecoder(int maxLine) {
@@ -53,6 +59,14 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
             throw new IllegalArgumentException("maxLine too small: " + maxLine);
         }
         this.maxLine = maxLine;
+    }
+
+    /**
+     * After a message is refused, its rest is read and dropped up to its end so that the client gets its reply
+     * there; a client still sending after this many more octets gets {@link DataAbandoned} and is read no more.
+     */
+    public void setMaxDiscard(long maxDiscard) {
+        this.maxDiscard = maxDiscard;
     }
 
     /** Stops decoding after the current message until {@link #resume()}. */
@@ -190,6 +204,10 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
                     case SKIP_LINE -> skipLine();
                     case DATA -> decodeData();
                     case DATA_DISCARD -> discardData();
+                    case ABANDONED -> {
+                        buffered.skipBytes(buffered.readableBytes());
+                        yield false;
+                    }
                 };
                 if (!progress) {
                     break;
@@ -349,6 +367,7 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
         mode = Mode.DATA_DISCARD;
         dataOutcome = outcome;
         endMatch = match;
+        discarded = 0;
     }
 
     /**
@@ -363,17 +382,22 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
         int i = buf.readerIndex();
         int limit = buf.writerIndex();
         while (i < limit) {
+            if (discarded > maxDiscard) {
+                break;
+            }
             if (endMatch == 0) {
                 int cr = buf.indexOf(i, limit, (byte) '\r');
+                int to = cr < 0 ? limit : cr;
+                dataSize += to - i;
+                discarded += to - i;
+                i = to;
                 if (cr < 0) {
-                    dataSize += limit - i;
                     break;
                 }
-                dataSize += cr - i;
-                i = cr;
             }
             byte b = buf.getByte(i++);
             dataSize++;
+            discarded++;
             if (b == END[endMatch]) {
                 endMatch++;
             } else {
@@ -390,6 +414,10 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
             }
         }
         buf.readerIndex(limit);
+        if (discarded > maxDiscard) {
+            mode = Mode.ABANDONED; // whatever else comes is dropped unread
+            ctx.fireChannelRead(new DataAbandoned(dataOutcome, discarded));
+        }
         return false;
     }
 }

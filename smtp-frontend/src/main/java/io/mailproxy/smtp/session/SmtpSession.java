@@ -12,6 +12,7 @@ import io.mailproxy.core.upstream.UpstreamException;
 import io.mailproxy.smtp.codec.MailArguments;
 import io.mailproxy.smtp.codec.SmtpCommand;
 import io.mailproxy.smtp.codec.SmtpInbound.CommandLine;
+import io.mailproxy.smtp.codec.SmtpInbound.DataAbandoned;
 import io.mailproxy.smtp.codec.SmtpInbound.DataChunk;
 import io.mailproxy.smtp.codec.SmtpInbound.DataEnd;
 import io.mailproxy.smtp.codec.SmtpInbound.DataOutcome;
@@ -209,6 +210,8 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             onChunk(chunk);
         } else if (msg instanceof DataRefused refused) {
             onDataRefused(refused.outcome());
+        } else if (msg instanceof DataAbandoned abandoned) {
+            onDataAbandoned(abandoned);
         } else if (msg instanceof DataEnd end) {
             armIdle();
             onDataEnd(end);
@@ -1012,6 +1015,52 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         log.info("[{}] message refused while it streamed: {}", sid, reply.oneLine());
         abortData(tx, reply);
     }
+
+    /**
+     * The client went on sending a refused message for {@code max-discard} octets: it is not sending a message (a
+     * never-ending DATA). Its reply, saying so, then the connection is closed; nothing more of it is read.
+     */
+    private void onDataAbandoned(DataAbandoned abandoned) {
+        Transaction t = tx;
+        SmtpReply why = t != null && t.abortReply != null ? t.abortReply : switch (abandoned.outcome()) {
+            case BARE_LINE_ENDING -> SmtpReply.of(550, "5.6.11 Bare CR or LF not allowed");
+            case TOO_BIG -> SmtpReply.of(552, "5.3.4 Message too big");
+            default -> SmtpReply.of(451, "4.3.0 Message aborted");
+        };
+        log.warn("[{}] client still sending a refused message {} octets after its refusal ({}); closing", sid,
+                abandoned.discarded(), why.oneLine());
+        if (t != null) {
+            count("aborted");
+        }
+        io.mailproxy.core.runtime.SessionLog.outcome(ctx.channel(), "data-abandoned");
+        String line = why.oneLine() + "; closing connection";
+        if (!(ctx.channel() instanceof io.netty.channel.socket.DuplexChannel duplex)) {
+            goodbye(line);
+            return;
+        }
+        // The client is still sending: a close with its data unread would reset the connection, and a reset can
+        // destroy the reply before the client reads it. So: the reply, then our half closed (FIN), the rest read and
+        // dropped by the framer for a moment, then the close.
+        abandonTransaction();
+        state = SmtpState.CLOSED;
+        deferred = null;
+        cancelIdle();
+        ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), line + "\r\n")).addListener(f -> {
+            if (f.isSuccess()) {
+                duplex.shutdownOutput();
+            } else {
+                ctx.close();
+            }
+        });
+        ScheduledFuture<?> linger = ctx.executor().schedule(() -> {
+            ctx.close();
+        }, ABANDON_LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        ctx.channel().closeFuture().addListener(f -> linger.cancel(false));
+        decoder.resume(); // keeps reading (and dropping) until the close
+    }
+
+    /** How long a never-ending DATA is still read (and dropped) after its reply, before the connection is closed. */
+    private static final long ABANDON_LINGER_MILLIS = 2_000;
 
     private void onDataEnd(DataEnd end) {
         Transaction t = tx;

@@ -20,7 +20,17 @@ public record SmtpSettings(
         Duration idleTimeout,
         Duration upstreamReplyTimeout,
         boolean eightBitMime,
-        boolean smtpUtf8) {
+        boolean smtpUtf8,
+        long maxDiscard) {
+
+    /** Settings with the default {@code max-discard}. */
+    public SmtpSettings(String hostname, int maxLine, long maxMessageSize, int headerLimit, int maxRecipients,
+                        Duration preLoginTimeout, Duration idleTimeout, Duration upstreamReplyTimeout,
+                        boolean eightBitMime, boolean smtpUtf8) {
+        this(hostname, maxLine, maxMessageSize, headerLimit, maxRecipients, preLoginTimeout, idleTimeout,
+                upstreamReplyTimeout, eightBitMime, smtpUtf8,
+                io.mailproxy.smtp.codec.SmtpServerDecoder.DEFAULT_MAX_DISCARD);
+    }
 
     public SmtpSettings {
         if (hostname.isEmpty() || hostname.chars().anyMatch(c -> c <= ' ' || c > '~')) {
@@ -34,6 +44,9 @@ public record SmtpSettings(
         }
         if (headerLimit < 1024) {
             throw new IllegalArgumentException("header-limit must be at least 1 KiB, got " + headerLimit);
+        }
+        if (maxDiscard < 1024) {
+            throw new IllegalArgumentException("max-discard must be at least 1 KiB, got " + maxDiscard);
         }
         if (maxRecipients < 1) {
             throw new IllegalArgumentException("max-recipients must be positive, got " + maxRecipients);
@@ -69,7 +82,8 @@ public record SmtpSettings(
                     section.getDuration("idle-timeout"),
                     section.getDuration("upstream-reply-timeout"),
                     section.getBoolean("8bitmime"),
-                    section.getBoolean("smtputf8"));
+                    section.getBoolean("smtputf8"),
+                    section.getBytes("max-discard"));
         } catch (com.typesafe.config.ConfigException e) {
             int line = e.origin() == null ? -1 : e.origin().lineNumber();
             throw new ConfigException(source, line, "mailproxy.smtp", e.getMessage());

@@ -3,6 +3,7 @@ package io.mailproxy.smtp.codec;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.smtp.codec.SmtpInbound.CommandLine;
+import io.mailproxy.smtp.codec.SmtpInbound.DataAbandoned;
 import io.mailproxy.smtp.codec.SmtpInbound.DataChunk;
 import io.mailproxy.smtp.codec.SmtpInbound.DataEnd;
 import io.mailproxy.smtp.codec.SmtpInbound.DataRefused;
@@ -49,14 +50,22 @@ class SmtpServerDecoderTest {
                 events.add("BODY[" + data + "]");
                 data.setLength(0);
                 events.add("END " + end.outcome() + " " + end.size());
+            } else if (msg instanceof DataAbandoned abandoned) {
+                events.add("BODY[" + data + "]");
+                data.setLength(0);
+                events.add("ABANDONED " + abandoned.outcome() + (abandoned.discarded() > 1024 ? " over 1024" : " early"));
             } else if (msg instanceof LineTooLong tooLong) {
                 events.add("TOO LONG " + tooLong.limit());
             }
         }
     }
 
+    /** The max-discard of the decoders these tests make. */
+    private static long maxDiscard = SmtpServerDecoder.DEFAULT_MAX_DISCARD;
+
     private static List<String> decode(List<byte[]> fragments, int maxLine, long maxSize) {
         SmtpServerDecoder decoder = new SmtpServerDecoder(maxLine);
+        decoder.setMaxDiscard(maxDiscard);
         Recorder recorder = new Recorder(decoder, maxSize);
         EmbeddedChannel ch = new EmbeddedChannel(decoder, recorder);
         try {
@@ -92,6 +101,26 @@ class SmtpServerDecoderTest {
 
     private static List<String> decodeEverySplit(String input) {
         return decodeEverySplit(input, 1000, 1 << 20);
+    }
+
+    @Test
+    void aRefusedMessageThatGoesOnPastMaxDiscardIsAbandonedAndNothingAfterItIsRead() {
+        maxDiscard = 1024;
+        try {
+            String tooBig = "DATA\r\n" + ("x".repeat(48) + "\r\n").repeat(3) + ("y".repeat(98) + "\r\n").repeat(11)
+                    + ".\r\nNOOP\r\n";
+            assertThat(decodeEverySplit(tooBig, 1000, 100)).containsExactly("CMD DATA", "REFUSED TOO_BIG",
+                    "BODY[" + ("x".repeat(48) + "\r\n").repeat(2) + "x]", "ABANDONED TOO_BIG over 1024");
+            // a stream of CRs never starts the CR-to-CR jump: it is counted all the same
+            String crs = "DATA\r\nab\rcd" + "\r".repeat(3000) + "\r\n.\r\nNOOP\r\n";
+            assertThat(decodeEverySplit(crs, 1000, 100)).containsExactly("CMD DATA", "REFUSED BARE_LINE_ENDING",
+                    "BODY[ab]", "ABANDONED BARE_LINE_ENDING over 1024");
+            // within the limit the end of data still ends it, and the next command is read
+            String small = "DATA\r\n" + ("z".repeat(98) + "\r\n").repeat(5) + ".\r\nNOOP\r\n";
+            assertThat(decodeEverySplit(small, 1000, 100)).endsWith("END TOO_BIG 500", "CMD NOOP");
+        } finally {
+            maxDiscard = SmtpServerDecoder.DEFAULT_MAX_DISCARD;
+        }
     }
 
     @Test
