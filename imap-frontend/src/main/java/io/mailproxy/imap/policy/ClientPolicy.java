@@ -71,7 +71,9 @@ public final class ClientPolicy {
      */
     public Verdict check(List<ImapValue> values, boolean complete) {
         if (values.size() < 2) {
-            return Verdict.ALLOW;
+            // no command word to judge: with a policy, refused rather than guessed at (the upstream would parse it
+            // its own way)
+            return readOnly ? Verdict.DENY_READ_ONLY : folders.isEmpty() ? Verdict.ALLOW : Verdict.DENY_FOLDER;
         }
         String command = upper(values.get(1));
         int argsFrom = 2;
@@ -157,13 +159,19 @@ public final class ClientPolicy {
     private boolean urlAllowed(ImapValue url) {
         String text = url == null ? null : url.asText();
         String mailbox = text == null ? null : urlMailbox(text);
-        return mailbox != null && allowed(mailbox);
+        // an IMAP URL names its mailbox in percent-encoded UTF-8 (RFC 5092), not in modified UTF-7
+        return mailbox != null && allowedName(mailbox);
     }
 
     /**
      * The mailbox an IMAP URL (RFC 5092) names, as a wire name: {@code imap://user@host/Enc%20Box;UIDVALIDITY=1/;UID=2}
      * or {@code /Enc%20Box/;UID=2} give {@code Enc Box}. Null for a relative URL or one that cannot be judged.
      */
+    /** What may follow the mailbox in a CATENATE URL: [;UIDVALIDITY=n] /;UID=n [/;SECTION=x] [/;PARTIAL=n[.n]] [;URLAUTH...]. */
+    private static final java.util.regex.Pattern URL_TAIL = java.util.regex.Pattern.compile(
+            "(?i)(;UIDVALIDITY=[0-9]+)?/;UID=[0-9]+(/;SECTION=[A-Za-z0-9.%_-]*)?(/;PARTIAL=[0-9]+(\\.[0-9]+)?)?"
+                    + "(;(EXPIRE|URLAUTH)=[^/?#]*)*");
+
     static String urlMailbox(String url) {
         String rest = url;
         if (rest.regionMatches(true, 0, "imap://", 0, 7)) {
@@ -183,7 +191,13 @@ public final class ClientPolicy {
                 end = at;
             }
         }
+        // after the mailbox only a message's parts (RFC 5092 / 4469): no dot segment, no second path, nothing the
+        // server would resolve to another mailbox
         String enc = rest.substring(1, end);
+        String tail = (enc.endsWith("/") ? "/" : "") + rest.substring(end);
+        if (!URL_TAIL.matcher(tail).matches()) {
+            return null;
+        }
         if (enc.endsWith("/")) {
             enc = enc.substring(0, enc.length() - 1);
         }
@@ -246,7 +260,14 @@ public final class ClientPolicy {
         if (folders.isEmpty()) {
             return true;
         }
-        String name = ModifiedUtf7.decode(wireName);
+        return allowedName(ModifiedUtf7.decode(wireName));
+    }
+
+    /** {@link #allowed} for a name already in Unicode. */
+    private boolean allowedName(String name) {
+        if (folders.isEmpty()) {
+            return true;
+        }
         for (String entry : folders) {
             if (entry.endsWith("*")) {
                 String prefix = entry.substring(0, entry.length() - 1);

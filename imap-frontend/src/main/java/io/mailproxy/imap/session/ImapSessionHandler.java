@@ -222,7 +222,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void execute(byte[] bytes) {
-        List<ImapValue> v = ImapValue.parse(bytes, 0, bytes.length);
+        List<ImapValue> v = ImapValue.parseArguments(bytes, 0, bytes.length);
         String tag = v.isEmpty() || !(v.get(0) instanceof ImapValue.Atom a) || !validTag(a.value()) ? null : a.value();
         if (tag == null) {
             ctx.write(ascii("* BAD Missing or invalid tag\r\n"));

@@ -292,7 +292,11 @@ public final class ImapRelay {
             LOG.info("{} IMAP APPEND refused by policy: a CATENATE URL outside the allowed folders after a streamed"
                     + " literal; closing the session", sessionId);
             SessionLog.outcome(client, "policy");
-            client.write(ascii(cmd.tag + " NO [NOPERM] This client may not access that mailbox\r\n"));
+            String tag = cmd.tag;
+            if (inFlight.stream().anyMatch(f -> f.tag.equals(tag))) {
+                // only if the upstream has not already completed the command (a NO mid-literal, say): one reply
+                client.write(ascii(tag + " NO [NOPERM] This client may not access that mailbox\r\n"));
+            }
             cmd.releaseParts();
             cmd = null;
             goodbye("* BYE Command refused, closing\r\n", true);
@@ -412,13 +416,13 @@ public final class ImapRelay {
 
     private static List<ImapValue> parse(ByteBuf buf) {
         byte[] bytes = ByteBufUtil.getBytes(buf);
-        return ImapValue.parse(bytes, 0, bytes.length);
+        return ImapValue.parseArguments(bytes, 0, bytes.length);
     }
 
     /** Applies the policy to the collected command (or its prefix) and forwards or refuses it. */
     private void decide(boolean complete) {
         byte[] bytes = cmd.bytes();
-        List<ImapValue> values = ImapValue.parse(bytes, 0, bytes.length);
+        List<ImapValue> values = ImapValue.parseArguments(bytes, 0, bytes.length);
         ClientPolicy.Verdict verdict = policy.check(values, complete);
         refusedInARow = 0;
         switch (verdict) {
@@ -731,7 +735,7 @@ public final class ImapRelay {
                 return;
             }
             byte[] raw = ByteBufUtil.getBytes(buf);
-            List<ImapValue> values = ImapValue.parse(raw, 1, raw.length);
+            List<ImapValue> values = ImapValue.parseArguments(raw, 1, raw.length);
             if (policy.showResponse(values)) {
                 client.write(buf.retain());
             }

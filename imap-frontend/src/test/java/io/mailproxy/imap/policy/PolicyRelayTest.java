@@ -29,6 +29,44 @@ class PolicyRelayTest {
                 "* 2 EXISTS\r\n* OK [PERMANENTFLAGS ()] No permanent flags permitted\r\ns1 OK [READ-ONLY] SELECT completed.\r\n");
     }
 
+    /** Review finding: an unclosed "[" once made the rest of the command one atom, and the policy saw nothing. */
+    @Test
+    void anOpenBracketInATagOrAFlagHidesNothingFromThePolicy() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+");
+        h.send("a[ SELECT Trash\r\n");
+        assertThat(h.received()).isEqualTo("a[ NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("b[ SELECT Trash]\r\n");
+        assertThat(h.received()).isEqualTo("b[ NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("c APPEND Archive (foo[) CATENATE (URL \"/Trash;UIDVALIDITY=7/;UID=1\")\r\n");
+        assertThat(h.received()).isEqualTo("c NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("d APPEND Archive (BODY[) CATENATE (URL \"/Trash;UIDVALIDITY=7/;UID=1]\")\r\n");
+        assertThat(h.received()).isEqualTo("d NO [NOPERM] This client may not access that mailbox\r\n");
+        assertThat(h.upstreamGot()).isEmpty();
+        h.send("e SELECT Archive\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("e SELECT Archive\r\n");
+    }
+
+    @Test
+    void readOnlyIsNotLiftedByAnOpenBracket() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, List.of()), "IMAP4REV1", "LITERAL+");
+        h.send("w[ UID EXPUNGE 4\r\n");
+        assertThat(h.received()).isEqualTo("w[ NO [NOPERM] This client has read-only access\r\n");
+        assertThat(h.upstreamGot()).isEmpty();
+    }
+
+    /** Review finding: a dot segment after the mailbox's ";" once let a URL into a forbidden folder. */
+    @Test
+    void catenateUrlsWithDotSegmentsAfterTheMailboxAreRefused() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+");
+        h.send("h APPEND Archive CATENATE (URL \"/INBOX;UIDVALIDITY=1/../Trash/;UID=1\")\r\n");
+        assertThat(h.received()).isEqualTo("h NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("i APPEND Archive CATENATE (URL \"/INBOX;UIDVALIDITY=1/%2E%2E/Trash/;UID=1\")\r\n");
+        assertThat(h.received()).isEqualTo("i NO [NOPERM] This client may not access that mailbox\r\n");
+        assertThat(h.upstreamGot()).isEmpty();
+        h.send("j APPEND Archive CATENATE (URL \"/INBOX;UIDVALIDITY=1/;UID=1/;SECTION=1.2\")\r\n");
+        assertThat(h.upstreamGot()).startsWith("j APPEND Archive CATENATE");
+    }
+
     @Test
     void readOnlyRefusesChangesWithoutTouchingTheUpstream() {
         h.loggedIn(new ClientConfig.ImapPolicy(true, List.of()), "IMAP4REV1", "LITERAL+");

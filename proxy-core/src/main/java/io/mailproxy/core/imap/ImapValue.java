@@ -65,6 +65,15 @@ public sealed interface ImapValue {
      * rather than failing.
      */
     static List<ImapValue> parse(byte[] data, int from, int to) {
-        return new ImapValueParser(data, from, to).list(false);
+        return new ImapValueParser(data, from, to, true).list(false);
+    }
+
+    /**
+     * Parses a client's command for a policy that judges its command word and mailbox arguments: no section syntax,
+     * so a {@code [} is a plain atom character and can never hide what follows it (a tag {@code a[}, a flag
+     * {@code foo[}, even {@code BODY[}), exactly as a server parses those arguments.
+     */
+    public static List<ImapValue> parseArguments(byte[] data, int from, int to) {
+        return new ImapValueParser(data, from, to, false).list(false);
     }
 }

@@ -13,12 +13,15 @@ import java.util.Locale;
 final class ImapValueParser {
     private final byte[] d;
     private final int end;
+    /** Whether {@code BODY[...]}-style sections (with spaces and parentheses inside) are one atom. */
+    private final boolean sections;
     private int pos;
 
-    ImapValueParser(byte[] d, int from, int to) {
+    ImapValueParser(byte[] d, int from, int to, boolean sections) {
         this.d = d;
         this.pos = from;
         this.end = to;
+        this.sections = sections;
     }
 
     List<ImapValue> list(boolean nested) {
@@ -103,18 +106,42 @@ final class ImapValueParser {
         int depth = 0;
         while (pos < end) {
             byte b = d[pos];
-            if (b == '[') {
+            if (b == '\r' || b == '\n') {
+                break; // a section never spans lines
+            }
+            if (b == '[' && (depth > 0 || (sections && sectionKeyword(start, pos)))) {
                 depth++;
             } else if (b == ']' && depth > 0) {
                 depth--;
-            } else if (depth == 0 && (b == ' ' || b == '(' || b == ')' || b == '"' || b == '\r' || b == '\n')) {
+            } else if (depth == 0 && (b == ' ' || b == '(' || b == ')' || b == '"')) {
                 break;
             }
             pos++;
+        }
+        if (depth > 0) {
+            // an unclosed section is no section: the atom ends at the first delimiter, as if "[" were plain
+            pos = start;
+            while (pos < end && d[pos] != ' ' && d[pos] != '(' && d[pos] != ')' && d[pos] != '"' && d[pos] != '\r'
+                    && d[pos] != '\n') {
+                pos++;
+            }
         }
         if (pos == start) {
             pos++; // a stray byte: skip it
         }
         return new String(d, start, pos - start, StandardCharsets.UTF_8);
+    }
+
+    private static final String[] SECTION_KEYWORDS = {"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE"};
+
+    /** Whether the atom so far ({@code d[from, to)}) is a fetch attribute a section follows (RFC 3501, 3516). */
+    private boolean sectionKeyword(int from, int to) {
+        String word = new String(d, from, to - from, StandardCharsets.US_ASCII);
+        for (String k : SECTION_KEYWORDS) {
+            if (k.equalsIgnoreCase(word)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -52,6 +52,7 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
     private int endMatch;
     private long maxDiscard = DEFAULT_MAX_DISCARD;
     private long discarded;
+    private long discardLimit;
 
     /** @param maxLine longest command line accepted, line ending included (1000 per RFC 5321 4.5.3.1.4, plus tolerance) */
     public SmtpServerDecoder(int maxLine) {
@@ -196,6 +197,15 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
     }
 
     private void drain() {
+        if (mode == Mode.ABANDONED) {
+            // nothing more is decoded; what comes is dropped as it comes, even after our side of the connection is
+            // shut (then it is never "writable" again, and stopping to read would make the close a reset)
+            releaseBuffer();
+            if (!closed && ctx.channel().isActive()) {
+                ctx.read();
+            }
+            return;
+        }
         draining = true;
         try {
             while (!paused && !closed && buffered != null && buffered.isReadable() && ctx.channel().isWritable()) {
@@ -204,10 +214,7 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
                     case SKIP_LINE -> skipLine();
                     case DATA -> decodeData();
                     case DATA_DISCARD -> discardData();
-                    case ABANDONED -> {
-                        buffered.skipBytes(buffered.readableBytes());
-                        yield false;
-                    }
+                    case ABANDONED -> false; // handled above
                 };
                 if (!progress) {
                     break;
@@ -368,6 +375,9 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
         dataOutcome = outcome;
         endMatch = match;
         discarded = 0;
+        // refused for its size: max-discard more; given up for another reason (a bare line ending, the upstream
+        // lost): the rest of what max-size allowed, plus max-discard, so a well-behaved large message still ends
+        discardLimit = maxDiscard + (outcome == DataOutcome.TOO_BIG ? 0 : Math.max(0, dataMax - dataSize));
     }
 
     /**
@@ -382,12 +392,16 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
         int i = buf.readerIndex();
         int limit = buf.writerIndex();
         while (i < limit) {
-            if (discarded > maxDiscard) {
-                break;
-            }
             if (endMatch == 0) {
                 int cr = buf.indexOf(i, limit, (byte) '\r');
                 int to = cr < 0 ? limit : cr;
+                if (discarded + (to - i) > discardLimit) {
+                    // at the octet that crosses the limit, a point of the stream, not of a read: every split of the
+                    // input gives the same
+                    dataSize += discardLimit + 1 - discarded;
+                    discarded = discardLimit + 1;
+                    return abandon();
+                }
                 dataSize += to - i;
                 discarded += to - i;
                 i = to;
@@ -412,12 +426,19 @@ public final class SmtpServerDecoder extends ChannelInboundHandlerAdapter {
                 ctx.fireChannelRead(new DataEnd(dataOutcome, dataSize));
                 return true;
             }
+            if (discarded > discardLimit) {
+                return abandon();
+            }
         }
         buf.readerIndex(limit);
-        if (discarded > maxDiscard) {
-            mode = Mode.ABANDONED; // whatever else comes is dropped unread
-            ctx.fireChannelRead(new DataAbandoned(dataOutcome, discarded));
-        }
+        return false;
+    }
+
+    /** The client went on past the discard limit: nothing more of it is decoded. */
+    private boolean abandon() {
+        buffered.readerIndex(buffered.writerIndex());
+        mode = Mode.ABANDONED; // whatever else comes is dropped unread
+        ctx.fireChannelRead(new DataAbandoned(dataOutcome, discarded));
         return false;
     }
 }

@@ -1029,10 +1029,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         };
         log.warn("[{}] client still sending a refused message {} octets after its refusal ({}); closing", sid,
                 abandoned.discarded(), why.oneLine());
-        if (t != null) {
-            count("aborted");
-        }
-        io.mailproxy.core.runtime.SessionLog.outcome(ctx.channel(), "data-abandoned");
+        io.mailproxy.core.runtime.SessionLog.outcome(ctx.channel(), "data-abandoned"); // counted by abandonTransaction
         String line = why.oneLine() + "; closing connection";
         if (!(ctx.channel() instanceof io.netty.channel.socket.DuplexChannel duplex)) {
             goodbye(line);
