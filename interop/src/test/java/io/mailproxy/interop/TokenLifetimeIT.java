@@ -161,8 +161,9 @@ class TokenLifetimeIT {
 
     /**
      * A logged-in session of {@link #IDLE} whose upstream token has most of its life left. The proxy may hold a token
-     * from an earlier session (the token service hands out a cached one until its last fifth): then log out, let
-     * that token age into its last fifth, and log in again on a fresh connection with a fresh token.
+     * from an earlier session or from its start (the token service hands out a cached one until its last fifth):
+     * then log out, let that token age to its last seconds, and log in again on a fresh connection with a fresh
+     * token.
      */
     private Wire idleAccountSession(String client) throws IOException {
         for (int attempt = 1; ; attempt++) {
@@ -179,9 +180,11 @@ class TokenLifetimeIT {
             w.send("z LOGOUT");
             w.until("z ");
             w.close();
-            await("the cached token in its last fifth").atMost(IdentityStub.SHORT_LIFETIME)
+            // well into its last fifth (9 s here): neither the pool (its idle connection) nor the token service
+            // (its cached token) hands it out any more
+            await("the cached token near its end").atMost(IdentityStub.SHORT_LIFETIME)
                     .pollInterval(Duration.ofMillis(200))
-                    .until(() -> Instant.now().isAfter(expiry.minus(IdentityStub.SHORT_LIFETIME.dividedBy(5))));
+                    .until(() -> Instant.now().isAfter(expiry.minusSeconds(3)));
         }
     }
 
