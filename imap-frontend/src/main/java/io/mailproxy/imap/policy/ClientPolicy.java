@@ -31,7 +31,10 @@ public final class ClientPolicy {
 
     private static final Set<String> CHANGES_STATE = Set.of(
             "APPEND", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "STORE", "COPY", "MOVE", "EXPUNGE",
-            "SETACL", "DELETEACL", "SETQUOTA", "SETMETADATA", "SETANNOTATION", "REPLACE");
+            "SETACL", "DELETEACL", "SETQUOTA", "SETMETADATA", "SETANNOTATION", "REPLACE", "RESETKEY", "GENURLAUTH");
+
+    /** URLAUTH (RFC 4467) commands: their URLs name mailboxes. */
+    private static final Set<String> URL_COMMANDS = Set.of("GENURLAUTH", "URLFETCH", "RESETKEY");
 
     /** Commands naming mailboxes, with the positions of the mailbox arguments (after tag and command word). */
     private static final Set<String> FIRST_ARG_IS_MAILBOX = Set.of(
@@ -86,6 +89,12 @@ public final class ClientPolicy {
         }
         if (!folders.isEmpty()) {
             List<ImapValue> args = values.subList(argsFrom, values.size());
+            if (URL_COMMANDS.contains(command) || (command.equals("ENABLE") && args.stream()
+                    .anyMatch(a -> a.asText() != null && a.asText().toUpperCase(Locale.ROOT).startsWith("UTF8=")))) {
+                // URLAUTH's URLs name mailboxes in their own syntax; UTF8=ACCEPT makes mailbox names raw UTF-8,
+                // which the allow-list (modified UTF-7 on the wire) would misread: neither is judged, so refused
+                return Verdict.DENY_FOLDER;
+            }
             if (!complete && !mailboxesPresent(command, args)) {
                 return Verdict.DENY_FOLDER;
             }
@@ -236,7 +245,7 @@ public final class ClientPolicy {
             return !args.isEmpty();
         }
         return switch (command) {
-            case "RENAME", "COPY", "MOVE" -> args.size() >= 2;
+            case "RENAME", "COPY", "MOVE", "REPLACE" -> args.size() >= 2;
             case "GETMETADATA", "SETMETADATA" -> args.stream().anyMatch(v -> !(v instanceof ImapValue.Parens));
             default -> true;
         };
@@ -248,7 +257,7 @@ public final class ClientPolicy {
         }
         return switch (command) {
             case "RENAME" -> args.size() >= 2 ? List.of(args.get(0), args.get(1)) : args;
-            case "COPY", "MOVE" -> args.size() >= 2 ? List.of(args.get(1)) : List.of();
+            case "COPY", "MOVE", "REPLACE" -> args.size() >= 2 ? List.of(args.get(1)) : List.of();
             case "GETMETADATA", "SETMETADATA" -> args.stream().filter(v -> !(v instanceof ImapValue.Parens)).limit(1)
                     .filter(v -> !"".equals(v.asText())).toList();
             default -> List.of();

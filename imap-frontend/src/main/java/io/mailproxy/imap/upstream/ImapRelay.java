@@ -65,7 +65,8 @@ public final class ImapRelay {
     static final String UPSTREAM_HANDLER = "imap-relay-upstream";
 
     private static final Logger LOG = LoggerFactory.getLogger(ImapRelay.class);
-    private static final Object GATE = new Object();
+    /** In {@link #gated}: a synchronizing literal of command {@code tag} waits here for the upstream's "+". */
+    private record Gate(String tag) { }
     /** Commands that change session state the pool cannot reset (RFC 5161, 5465, 5255, 5267). */
     private static final Set<String> DIRTYING = Set.of("ENABLE", "NOTIFY", "LANGUAGE", "COMPARATOR", "CONTEXT",
             "CANCELUPDATE");
@@ -473,11 +474,14 @@ public final class ImapRelay {
      * (a client's {@code {n+}} rewritten to {@code {n}}, RFC 7888 section 4) whose bytes wait for the upstream's "+".
      */
     private void forwardSegment(ByteBuf seg, boolean sync) {
-        if (literalPlus) {
+        // With a policy, every literal waits for the upstream's "+": an upstream that does not read it (a command
+        // that takes no literal there, a BAD before it) must never get its bytes, which it would run as a command
+        // the policy never saw.
+        if (literalPlus && !policy.readOnly() && !policy.restrictsFolders()) {
             writeUpstream(sync ? toNonSynchronizing(seg) : seg);
         } else {
             writeUpstream(sync ? seg : toSynchronizing(seg));
-            gated.add(GATE);
+            gated.add(new Gate(cmd.tag));
         }
     }
 
@@ -527,11 +531,11 @@ public final class ImapRelay {
 
     /** The upstream's "+" to a gated literal: send what waited behind it, up to the next gate. */
     private void openGate() {
-        if (gated.peek() == GATE) {
+        if (gated.peek() instanceof Gate) {
             gated.poll();
         }
         Object o;
-        while ((o = gated.peek()) != null && o != GATE) {
+        while ((o = gated.peek()) != null && !(o instanceof Gate)) {
             upstream.write(gated.poll());
         }
         upstream.flush();
@@ -600,7 +604,7 @@ public final class ImapRelay {
                         swallowContinuation = false; // the "+ idling" of an IDLE restarted after a hand-over
                         idleContinued = true;
                         maybeHandover();
-                    } else if (gated.peek() == GATE) {
+                    } else if (gated.peek() instanceof Gate) {
                         openGate(); // our own synchronizing literal: the client already had its "+"
                     } else {
                         client.write(line.content().retain());
@@ -699,7 +703,19 @@ public final class ImapRelay {
                 }
                 default -> { }
             }
-            if (status != ImapStatus.OK && !gated.isEmpty()) {
+            boolean ownGate = gated.peek() instanceof Gate g && g.tag().equals(f.tag);
+            if (status == ImapStatus.OK && ownGate) {
+                // completed OK without asking for the literal we hold: the upstream framed the command otherwise
+                // than we did, and what we hold would reach it as a command of its own
+                LOG.warn("{} IMAP upstream completed {} without reading its literal; closing the session", sessionId,
+                        f.tag);
+                SessionLog.outcome(client, "protocol-error");
+                gated.forEach(ReferenceCountUtil::release);
+                gated.clear();
+                goodbye("* BYE [UNAVAILABLE] Command framing disagreed with the server, closing\r\n", true);
+                return;
+            }
+            if (status != ImapStatus.OK && ownGate) {
                 // the upstream refused a command whose literal we held back: drop it, and the rest of the command
                 gated.forEach(ReferenceCountUtil::release);
                 gated.clear();

@@ -31,6 +31,20 @@ class PolicyRelayTest {
 
     /** Review finding: an unclosed "[" once made the rest of the command one atom, and the policy saw nothing. */
     @Test
+    void replaceUrlauthAndUtf8AcceptAreJudgedOrRefused() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+");
+        h.send("a1 REPLACE 1 Trash {5}\r\n");
+        assertThat(h.received()).isEqualTo("+ Ready for literal data\r\n"); // small: collected, then judged
+        h.send("hello\r\n");
+        assertThat(h.received()).isEqualTo("a1 NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("a2 GENURLAUTH \"imap://x@h/Trash/;UID=1;urlauth=anonymous\" INTERNAL\r\n");
+        assertThat(h.received()).isEqualTo("a2 NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("a3 ENABLE UTF8=ACCEPT\r\n");
+        assertThat(h.received()).isEqualTo("a3 NO [NOPERM] This client may not access that mailbox\r\n");
+        assertThat(h.upstreamGot()).isEmpty();
+    }
+
+    @Test
     void anOpenBracketInATagOrAFlagHidesNothingFromThePolicy() {
         h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+");
         h.send("a[ SELECT Trash\r\n");
@@ -108,7 +122,11 @@ class PolicyRelayTest {
         h.send("s2 SELECT {5}\r\n");
         h.received();
         h.send("INBOX\r\n");
-        assertThat(h.upstreamGot()).isEqualTo("s2 SELECT {5+}\r\nINBOX\r\n");
+        // with a policy every literal waits for the upstream's "+", LITERAL+ or not: one the upstream does not read
+        // must never reach it (it would run as a command the policy never saw)
+        assertThat(h.upstreamGot()).isEqualTo("s2 SELECT {5}\r\n");
+        h.reply("+ go ahead\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("INBOX\r\n");
     }
 
     @Test
@@ -172,9 +190,10 @@ class PolicyRelayTest {
         assertThat(h.received()).isEqualTo("+ Ready for literal data\r\n");
         h.send("x".repeat(70_000));
         h.send(" URL \"/Trash;UIDVALIDITY=1795649884/;UID=1\")\r\n");
+        h.reply("+ go ahead\r\n"); // the upstream asks for the TEXT literal
         assertThat(h.received()).isEqualTo("d NO [NOPERM] This client may not access that mailbox\r\n"
                 + "* BYE Command refused, closing\r\n");
-        assertThat(h.upstreamGot()).startsWith("d APPEND Archive CATENATE (TEXT {70000+}\r\n").doesNotContain("Trash");
+        assertThat(h.upstreamGot()).startsWith("d APPEND Archive CATENATE (TEXT {70000}\r\n").doesNotContain("Trash");
         assertThat(lease.endings).containsExactly("discard");
         assertThat(h.client.isActive()).isFalse();
     }
@@ -214,6 +233,32 @@ class PolicyRelayTest {
         assertThat(h.upstreamGot()).isEmpty();
         h.send("a1 APPEND Allowed {70000}\r\n");
         assertThat(h.received()).as("an APPEND's mailbox comes before its message").isEqualTo("+ Ready for literal data\r\n");
-        assertThat(h.upstreamGot()).isEqualTo("a1 APPEND Allowed {70000+}\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("a1 APPEND Allowed {70000}\r\n");
+    }
+
+    /**
+     * Red-team finding: a literal the upstream does not read (NOOP takes no arguments; Dovecot skips to the end of
+     * the line) was sent anyway as LITERAL+, and its bytes ran upstream as a command the policy never saw.
+     */
+    @Test
+    void aLiteralTheUpstreamDoesNotReadNeverReachesIt() {
+        FakeCore.FakeLease lease = h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX")), "IMAP4REV1",
+                "LITERAL+");
+        h.send("c NOOP {16+}\r\nd SELECT Trash\r\n\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("c NOOP {16}\r\n");
+        h.reply("c OK NOOP completed\r\n");
+        assertThat(h.upstreamGot()).as("the hidden command").isEmpty();
+        assertThat(h.received()).contains("c OK NOOP completed").contains("* BYE");
+        assertThat(lease.endings).containsExactly("discard");
+    }
+
+    @Test
+    void aLiteralRefusedByTheUpstreamIsDroppedAndThePipelinedCommandAfterItStillRuns() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX")), "IMAP4REV1", "LITERAL+");
+        h.send("c APPEND INBOX \"garbage\" {16+}\r\nd DELETE Trash\r\n\r\ne NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("c APPEND INBOX \"garbage\" {16}\r\n");
+        h.reply("c BAD Invalid internal date\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("e NOOP\r\n");
+        assertThat(h.received()).isEqualTo("c BAD Invalid internal date\r\n");
     }
 }

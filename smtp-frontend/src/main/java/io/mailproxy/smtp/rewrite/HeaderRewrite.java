@@ -50,6 +50,8 @@ final class HeaderRewrite {
             }
         }
         List<String> out = new ArrayList<>(fields.size() + 2);
+        boolean senderWritten = false;
+        java.util.Set<String> resentWritten = new java.util.HashSet<>();
         if (fromIndex < 0) {
             out.add(fromField(null));
         }
@@ -67,7 +69,16 @@ final class HeaderRewrite {
             } else if (name.equals("from")) {
                 continue; // a second From: would contradict the first; RFC 5322 allows one
             } else if (name.equals("sender")) {
-                out.add("Sender: " + from + "\r\n");
+                if (!senderWritten) { // RFC 5322 allows one; each kept copy would grow the message past its SIZE
+                    out.add("Sender: " + from + "\r\n");
+                    senderWritten = true;
+                }
+            } else if (name.equals("resent-from") || name.equals("resent-sender")) {
+                // mail readers show these as the sender of a resent message: the account's, like From: and Sender:,
+                // once each (more copies would only grow the message past its declared SIZE)
+                if (resentWritten.add(name)) {
+                    out.add((name.equals("resent-from") ? "Resent-From: " : "Resent-Sender: ") + from + "\r\n");
+                }
             } else {
                 out.add(field);
             }
@@ -175,7 +186,10 @@ final class HeaderRewrite {
                 // a decoded encoded-word may hold CR, LF or other controls, which Angus would write out unencoded
                 personal = personal.replaceAll("[\\x00-\\x1F\\x7F]+", " ").trim();
             }
-            if (personal != null && (personal.isBlank() || personal.length() > SenderRewriter.MAX_PERSONAL)) {
+            if (personal != null && (personal.isBlank() || personal.length() > SenderRewriter.MAX_PERSONAL
+                    || personal.indexOf('@') >= 0 || personal.indexOf('<') >= 0 || personal.indexOf('>') >= 0)) {
+                // a display name that looks like an address ("ceo@victim.example" <account>) would pass for
+                // another sender where mail readers show only the name
                 personal = null;
             }
         }

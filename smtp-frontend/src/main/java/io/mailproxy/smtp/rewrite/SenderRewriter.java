@@ -84,9 +84,10 @@ public final class SenderRewriter {
 
     /** At the end of data: a message with no empty line is all header; returns its rewritten form (or nothing). */
     public ByteBuf finish(ByteBufAllocator alloc) {
-        if (bodyReached || header.size() == 0) {
+        if (bodyReached) {
             return alloc.buffer(0, 0);
         }
+        // an empty message (or a header block without its end) still leaves with the account's From:
         byte[] raw = header.toByteArray();
         header.reset();
         bodyReached = true;

@@ -46,6 +46,26 @@ class SenderRewriterTest {
                 .isEqualTo("From: reports@contoso.com\r\nReply-To: scanner@legacy.example\r\nSubject: x\r\n\r\nbody\r\n");
     }
 
+    /** Red-team findings: every field a mail reader may show as the sender is the account's, and once only. */
+    @Test
+    void resentFieldsRepeatedSendersAndAddressLikeDisplayNamesCannotSpoofTheSender() throws Exception {
+        assertThat(rewrite("Resent-From: ceo@victim.example\r\nResent-Sender: ceo@victim.example\r\n"
+                + "Resent-From: x@y.example\r\nFrom: a@b.example\r\nSender:\r\nSender:\r\nSender: z@y.example\r\n"
+                + "\r\nb\r\n", OriginalFrom.REPLY_TO))
+                .isEqualTo("Resent-From: reports@contoso.com\r\nResent-Sender: reports@contoso.com\r\n"
+                        + "From: reports@contoso.com\r\nReply-To: a@b.example\r\nSender: reports@contoso.com\r\n"
+                        + "\r\nb\r\n");
+        assertThat(rewrite("From: \"ceo@victim.example\" <a@b.example>\r\n\r\nb\r\n", OriginalFrom.REPLY_TO))
+                .startsWith("From: reports@contoso.com\r\n");
+        assertThat(rewrite("From: =?UTF-8?B?Q0VPIDxjZW9AdmljdGltLmV4YW1wbGU+?= <a@b.example>\r\n\r\nb\r\n",
+                OriginalFrom.REPLY_TO)).startsWith("From: reports@contoso.com\r\n");
+    }
+
+    @Test
+    void anEmptyMessageStillGetsTheAccountsFrom() throws Exception {
+        assertThat(rewrite("", OriginalFrom.REPLY_TO, 65536, 0)).isEqualTo("From: reports@contoso.com\r\n");
+    }
+
     @Test
     void encodedWordDisplayNameIsKept() throws Exception {
         assertThat(rewrite("From: =?ISO-8859-1?Q?J=F6rg?= <joerg@legacy.example>\r\n\r\nb\r\n", OriginalFrom.REPLY_TO))
