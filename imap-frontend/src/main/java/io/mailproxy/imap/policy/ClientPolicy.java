@@ -33,6 +33,9 @@ public final class ClientPolicy {
             "APPEND", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "STORE", "COPY", "MOVE", "EXPUNGE",
             "SETACL", "DELETEACL", "SETQUOTA", "SETMETADATA", "SETANNOTATION", "REPLACE", "RESETKEY", "GENURLAUTH");
 
+    /** What an IMAP command name looks like (RFC 3501 atoms used as command names, X- extensions included). */
+    private static final java.util.regex.Pattern COMMAND_WORD = java.util.regex.Pattern.compile("[A-Z][A-Z0-9._-]*");
+
     /** URLAUTH (RFC 4467) commands: their URLs name mailboxes. */
     private static final Set<String> URL_COMMANDS = Set.of("GENURLAUTH", "URLFETCH", "RESETKEY");
 
@@ -83,6 +86,11 @@ public final class ClientPolicy {
         if (command.equals("UID") && values.size() > 2) {
             command = upper(values.get(2));
             argsFrom = 3;
+        }
+        if ((readOnly || !folders.isEmpty()) && !COMMAND_WORD.matcher(command).matches()) {
+            // not a command word as servers read one ("SELECT\tINBOX" is one atom here, but a server that splits
+            // at the tab would SELECT read-write): refused rather than guessed at
+            return readOnly ? Verdict.DENY_READ_ONLY : Verdict.DENY_FOLDER;
         }
         if (readOnly && CHANGES_STATE.contains(command)) {
             return Verdict.DENY_READ_ONLY;

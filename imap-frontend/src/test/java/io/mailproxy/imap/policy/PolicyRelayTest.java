@@ -61,10 +61,12 @@ class PolicyRelayTest {
     }
 
     @Test
-    void readOnlyIsNotLiftedByAnOpenBracket() {
+    void readOnlyIsNotLiftedByAnOpenBracketOrATab() {
         h.loggedIn(new ClientConfig.ImapPolicy(true, List.of()), "IMAP4REV1", "LITERAL+");
         h.send("w[ UID EXPUNGE 4\r\n");
         assertThat(h.received()).isEqualTo("w[ NO [NOPERM] This client has read-only access\r\n");
+        h.send("s1 SELECT\tINBOX\r\n");
+        assertThat(h.received()).isEqualTo("s1 NO [NOPERM] This client has read-only access\r\n");
         assertThat(h.upstreamGot()).isEmpty();
     }
 
