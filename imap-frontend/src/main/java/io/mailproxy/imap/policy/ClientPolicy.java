@@ -309,6 +309,23 @@ public final class ClientPolicy {
             return true;
         }
         String kind = upper(values.get(0));
+        if (kind.equals("ESEARCH")) {
+            // multi-mailbox search results (RFC 7377) name their mailbox: (TAG "x" MAILBOX "name" UIDVALIDITY n)
+            if (values.size() > 1 && values.get(1) instanceof ImapValue.Parens corr) {
+                List<ImapValue> items = corr.items();
+                for (int i = 0; i + 1 < items.size(); i++) {
+                    if ("MAILBOX".equals(upper(items.get(i)))) {
+                        String box = items.get(i + 1).asText();
+                        return box != null && allowed(box);
+                    }
+                }
+            }
+            return true;
+        }
+        if ((kind.equals("LIST") || kind.equals("LSUB")) && values.size() > 4
+                && values.get(4) instanceof ImapValue.Parens ext && !extendedNamesAllowed(ext.items())) {
+            return false; // an OLDNAME (RFC 5465) outside the allow-list
+        }
         ImapValue name = switch (kind) {
             case "LIST", "LSUB", "XLIST" -> values.size() > 3 ? values.get(3) : null;
             case "STATUS" -> values.size() > 1 ? values.get(1) : null;
@@ -326,11 +343,27 @@ public final class ClientPolicy {
         return text != null && allowed(text);
     }
 
+    /** LIST-EXTENDED extension items: an OLDNAME ("OLDNAME" ("name")) must be allowed too. */
+    private boolean extendedNamesAllowed(List<ImapValue> items) {
+        for (int i = 0; i + 1 < items.size(); i++) {
+            if ("OLDNAME".equals(upper(items.get(i))) && items.get(i + 1) instanceof ImapValue.Parens old) {
+                for (ImapValue n : old.items()) {
+                    String t = n.asText();
+                    if (t == null || !allowed(t)) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
     /** True when an untagged response starting with these bytes is one {@link #showResponse} judges. */
     public static boolean isFilteredResponse(String firstSegment) {
-        String s = firstSegment.length() > 10 ? firstSegment.substring(0, 10) : firstSegment;
-        s = s.toUpperCase(Locale.ROOT);
-        return s.startsWith("* LIST ") || s.startsWith("* LSUB ") || s.startsWith("* XLIST ") || s.startsWith("* STATUS ");
+        String s = firstSegment.length() > 40 ? firstSegment.substring(0, 40) : firstSegment;
+        s = s.toUpperCase(Locale.ROOT).replaceAll("[ \\t]+", " "); // "*  LIST" is LIST too
+        return s.startsWith("* LIST ") || s.startsWith("* LSUB ") || s.startsWith("* XLIST ") || s.startsWith("* STATUS ")
+                || s.startsWith("* ESEARCH ");
     }
 
     private static String upper(ImapValue v) {

@@ -31,6 +31,22 @@ class PolicyRelayTest {
 
     /** Review finding: an unclosed "[" once made the rest of the command one atom, and the policy saw nothing. */
     @Test
+    void esearchMailboxesOldnamesAndOddlySpacedListsAreFilteredToo() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+");
+        h.send("n1 NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("n1 NOOP\r\n");
+        h.reply("* ESEARCH (TAG \"x\" MAILBOX \"Trash\" UIDVALIDITY 7) ALL 1:3\r\n"
+                + "* ESEARCH (TAG \"x\" MAILBOX \"INBOX\" UIDVALIDITY 8) ALL 4\r\n"
+                + "* ESEARCH (TAG \"y\") UID ALL 1:5\r\n"
+                + "*  LIST () \"/\" Trash\r\n"
+                + "* LIST () \"/\" Archive (\"OLDNAME\" (\"Trash\"))\r\n"
+                + "* LIST () \"/\" Archive (\"OLDNAME\" (\"INBOX/Old\"))\r\n"
+                + "n1 OK NOOP completed\r\n");
+        assertThat(h.received()).isEqualTo("* ESEARCH (TAG \"x\" MAILBOX \"INBOX\" UIDVALIDITY 8) ALL 4\r\n"
+                + "* ESEARCH (TAG \"y\") UID ALL 1:5\r\nn1 OK NOOP completed\r\n");
+    }
+
+    @Test
     void replaceUrlauthAndUtf8AcceptAreJudgedOrRefused() {
         h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")), "IMAP4REV1", "LITERAL+");
         h.send("a1 REPLACE 1 Trash {5}\r\n");
