@@ -57,6 +57,9 @@ class PolicyRelayTest {
         assertThat(h.received()).isEqualTo("a2 NO [NOPERM] This client may not access that mailbox\r\n");
         h.send("a3 ENABLE UTF8=ACCEPT\r\n");
         assertThat(h.received()).isEqualTo("a3 NO [NOPERM] This client may not access that mailbox\r\n");
+        h.send("a4 ESEARCH IN (mailboxes Trash) ALL\r\na5 NOTIFY SET (mailboxes Trash (MessageNew))\r\n");
+        assertThat(h.received()).isEqualTo("a4 NO [NOPERM] This client may not access that mailbox\r\n"
+                + "a5 NO [NOPERM] This client may not access that mailbox\r\n");
         assertThat(h.upstreamGot()).isEmpty();
     }
 
