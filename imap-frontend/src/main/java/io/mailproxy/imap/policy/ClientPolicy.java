@@ -312,19 +312,6 @@ public final class ClientPolicy {
             return true;
         }
         String kind = upper(values.get(0));
-        if (kind.equals("ESEARCH")) {
-            // multi-mailbox search results (RFC 7377) name their mailbox: (TAG "x" MAILBOX "name" UIDVALIDITY n)
-            if (values.size() > 1 && values.get(1) instanceof ImapValue.Parens corr) {
-                List<ImapValue> items = corr.items();
-                for (int i = 0; i + 1 < items.size(); i++) {
-                    if ("MAILBOX".equals(upper(items.get(i)))) {
-                        String box = items.get(i + 1).asText();
-                        return box != null && allowed(box);
-                    }
-                }
-            }
-            return true;
-        }
         if ((kind.equals("LIST") || kind.equals("LSUB")) && values.size() > 4
                 && values.get(4) instanceof ImapValue.Parens ext && !extendedNamesAllowed(ext.items())) {
             return false; // an OLDNAME (RFC 5465) outside the allow-list
@@ -365,8 +352,9 @@ public final class ClientPolicy {
     public static boolean isFilteredResponse(String firstSegment) {
         String s = firstSegment.length() > 40 ? firstSegment.substring(0, 40) : firstSegment;
         s = s.toUpperCase(Locale.ROOT).replaceAll("[ \\t]+", " "); // "*  LIST" is LIST too
-        return s.startsWith("* LIST ") || s.startsWith("* LSUB ") || s.startsWith("* XLIST ") || s.startsWith("* STATUS ")
-                || s.startsWith("* ESEARCH ");
+        // not ESEARCH: a large single-mailbox result would be dropped at max-filtered-response, and results that name
+        // a MAILBOX come only from the ESEARCH command (RFC 7377), which is refused under an allow-list
+        return s.startsWith("* LIST ") || s.startsWith("* LSUB ") || s.startsWith("* XLIST ") || s.startsWith("* STATUS ");
     }
 
     private static String upper(ImapValue v) {

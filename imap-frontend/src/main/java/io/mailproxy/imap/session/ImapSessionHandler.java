@@ -429,7 +429,8 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         SessionLog.identify(ctx.channel(), login, accepted.account().name());
         LOG.info("{} IMAP login of {} for account {}", sid(), SessionLog.printable(login), accepted.account().name());
         ctx.writeAndFlush(ascii(tag + " OK [CAPABILITY " + String.join(" ",
-                UpstreamCapabilities.rewrite(lease.session().capabilities())) + "] Logged in\r\n"));
+                UpstreamCapabilities.rewrite(lease.session().capabilities(),
+                        !accepted.client().imap().folders().isEmpty())) + "] Logged in\r\n"));
         List<Object> pending = new ArrayList<>(backlog);
         backlog.clear();
         ImapRelay.start(ctx.channel(), NAME, decoder, lease, ClientPolicy.of(accepted.client().imap()), settings, sid(),

@@ -65,8 +65,12 @@ public final class ImapRelay {
     static final String UPSTREAM_HANDLER = "imap-relay-upstream";
 
     private static final Logger LOG = LoggerFactory.getLogger(ImapRelay.class);
-    /** In {@link #gated}: a synchronizing literal of command {@code tag} waits here for the upstream's "+". */
-    private record Gate(String tag) { }
+    /**
+     * In {@link #gated}: a synchronizing literal of command {@code owner} waits here for the upstream's "+". The
+     * command itself, not its tag: a client may reuse a tag, and a reply for another command with it must not open
+     * or drop this gate.
+     */
+    private record Gate(InFlight owner) { }
     /** Commands that change session state the pool cannot reset (RFC 5161, 5465, 5255, 5267). */
     private static final Set<String> DIRTYING = Set.of("ENABLE", "NOTIFY", "LANGUAGE", "COMPARATOR", "CONTEXT",
             "CANCELUPDATE");
@@ -432,6 +436,7 @@ public final class ImapRelay {
                 InFlight f = new InFlight(cmd.tag, cmd.name, verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE,
                         selecting && values.size() > 2 ? values.get(2) : null);
                 inFlight.add(f);
+                cmd.flight = f;
                 if (selecting) {
                     pendingUidValidity = null; // this mailbox's own, or none: never the previous one's
                 }
@@ -481,7 +486,7 @@ public final class ImapRelay {
             writeUpstream(sync ? toNonSynchronizing(seg) : seg);
         } else {
             writeUpstream(sync ? seg : toSynchronizing(seg));
-            gated.add(new Gate(cmd.tag));
+            gated.add(new Gate(cmd.flight));
         }
     }
 
@@ -638,7 +643,7 @@ public final class ImapRelay {
                         pendingUidValidity = parseNumber(text, UIDVALIDITY.length());
                     }
                     if (line.endsResponse() && text.regionMatches(true, 0, "* CAPABILITY ", 0, 13)) {
-                        client.write(ascii(UpstreamCapabilities.rewriteLine(text) + "\r\n"));
+                        client.write(ascii(UpstreamCapabilities.rewriteLine(text, policy.restrictsFolders()) + "\r\n"));
                         return;
                     }
                     if (policy.restrictsFolders() && ClientPolicy.isFilteredResponse(line.text())) {
@@ -703,7 +708,7 @@ public final class ImapRelay {
                 }
                 default -> { }
             }
-            boolean ownGate = gated.peek() instanceof Gate g && g.tag().equals(f.tag);
+            boolean ownGate = gated.peek() instanceof Gate g && g.owner() == f;
             if (status == ImapStatus.OK && ownGate) {
                 // completed OK without asking for the literal we hold: the upstream framed the command otherwise
                 // than we did, and what we hold would reach it as a command of its own
@@ -1142,6 +1147,8 @@ public final class ImapRelay {
         long size;
         Mode mode = Mode.COLLECT;
         String reply;
+        /** Once forwarded: its entry in {@link #inFlight}. */
+        InFlight flight;
 
         Cmd(String tag, String name) {
             this.tag = tag;
