@@ -110,6 +110,8 @@ public final class ImapRelay {
     private boolean shutdownPending;
     private boolean draining;
     private ScheduledFuture<?> idleTimer;
+    /** When the upstream last sent anything, or a command was sent with none running (the event loop's ticker). */
+    private long lastProgress;
 
     // token hand-over state
     private ImapValue selectedMailbox;
@@ -435,6 +437,9 @@ public final class ImapRelay {
                 boolean selecting = cmd.name.equals("SELECT") || cmd.name.equals("EXAMINE");
                 InFlight f = new InFlight(cmd.tag, cmd.name, verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE,
                         selecting && values.size() > 2 ? values.get(2) : null);
+                if (inFlight.isEmpty()) {
+                    lastProgress = client.eventLoop().ticker().nanoTime(); // the wait for a reply starts now
+                }
                 inFlight.add(f);
                 cmd.flight = f;
                 if (selecting) {
@@ -581,6 +586,7 @@ public final class ImapRelay {
             ReferenceCountUtil.release(msg);
             return;
         }
+        lastProgress = client.eventLoop().ticker().nanoTime();
         try {
             if (msg instanceof ImapResponseLine line) {
                 upInResponse = !line.endsResponse();
@@ -876,6 +882,13 @@ public final class ImapRelay {
 
     private void idleTimeout() {
         if (finished) {
+            return;
+        }
+        if (!idling && !inFlight.isEmpty()
+                && client.eventLoop().ticker().nanoTime() - lastProgress >= settings.idleTimeout().toNanos()) {
+            // a command running with not one byte from the upstream for the whole idle timeout: the connection is
+            // dead without saying so (or a literal waits for a "+" that never comes); the client would wait for ever
+            upstreamLost("no reply to " + inFlight.peek().tag + " for " + settings.idleTimeout());
             return;
         }
         if (idling || !inFlight.isEmpty() || cmd != null) {

@@ -181,6 +181,25 @@ class ImapRelayTest {
     }
 
     @Test
+    void aCommandWithoutOneByteFromTheUpstreamForTheIdleTimeoutEndsTheSession() {
+        FakeCore.FakeLease lease = login();
+        h.send("s1 SEARCH ALL\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("s1 SEARCH ALL\r\n");
+        h.client.advanceTimeBy(20, TimeUnit.MINUTES);
+        h.client.runScheduledPendingTasks();
+        h.reply("* OK still working\r\n"); // progress: the clock starts again
+        h.received();
+        h.client.advanceTimeBy(29, TimeUnit.MINUTES);
+        h.client.runScheduledPendingTasks();
+        assertThat(h.client.isOpen()).isTrue();
+        h.client.advanceTimeBy(32, TimeUnit.MINUTES);
+        h.client.runScheduledPendingTasks();
+        assertThat(h.received()).startsWith("* BYE [UNAVAILABLE]");
+        assertThat(h.client.isOpen()).isFalse();
+        assertThat(lease.endings).containsExactly("discard");
+    }
+
+    @Test
     void idleTimeoutLogsOutAndReleases() {
         FakeCore.FakeLease lease = login();
         h.client.advanceTimeBy(29, TimeUnit.MINUTES);
