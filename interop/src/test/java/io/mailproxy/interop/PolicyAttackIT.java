@@ -54,13 +54,15 @@ class PolicyAttackIT {
             w.socket.setSoTimeout(5000); // the proxy ends the session: read until it closes (or 5 s)
             w.raw("c NOOP {16+}\r\nd SELECT Trash\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             String answer = new String(w.drain(1 << 16), StandardCharsets.UTF_8);
-            assertThat(answer).as("what the client got").doesNotContain("d OK").doesNotContain("READ-WRITE");
+            // Dovecot completes the NOOP without asking for the literal: the proxy ends the session there
+            assertThat(answer).as("what the client got").contains("c OK").contains("* BYE [UNAVAILABLE]")
+                    .doesNotContain("d OK").doesNotContain("READ-WRITE");
         }
         try (Wire w = login(Proxy.READ_ONLY_CLIENTS)) {
             w.socket.setSoTimeout(5000);
             w.raw("r9 NOOP x{17+}\r\nr6 DELETE Trash\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             String answer = new String(w.drain(1 << 16), StandardCharsets.UTF_8);
-            assertThat(answer).doesNotContain("r6 OK");
+            assertThat(answer).contains("* BYE [UNAVAILABLE]").doesNotContain("r6 OK");
         }
         assertTrashUntouched();
         try (Wire w = login(Proxy.FOLDERS_CLIENTS)) { // and a restricted client still works afterwards

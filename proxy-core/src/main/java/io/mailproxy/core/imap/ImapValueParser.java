@@ -113,7 +113,7 @@ final class ImapValueParser {
                 depth++;
             } else if (b == ']' && depth > 0) {
                 depth--;
-            } else if (depth == 0 && (b == ' ' || b == '(' || b == ')' || b == '"')) {
+            } else if (depth == 0 && endsAtom(b)) {
                 break;
             }
             pos++;
@@ -121,8 +121,7 @@ final class ImapValueParser {
         if (depth > 0) {
             // an unclosed section is no section: the atom ends at the first delimiter, as if "[" were plain
             pos = start;
-            while (pos < end && d[pos] != ' ' && d[pos] != '(' && d[pos] != ')' && d[pos] != '"' && d[pos] != '\r'
-                    && d[pos] != '\n') {
+            while (pos < end && !endsAtom(d[pos])) {
                 pos++;
             }
         }
@@ -130,6 +129,11 @@ final class ImapValueParser {
             pos++; // a stray byte: skip it
         }
         return new String(d, start, pos - start, StandardCharsets.UTF_8);
+    }
+
+    /** A byte no atom holds outside a section (CR and LF end it even inside one, checked first). */
+    private static boolean endsAtom(byte b) {
+        return b == ' ' || b == '(' || b == ')' || b == '"' || b == '\r' || b == '\n';
     }
 
     private static final String[] SECTION_KEYWORDS = {"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE"};

@@ -1007,13 +1007,18 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (tx == null) {
             return;
         }
-        SmtpReply reply = switch (outcome) {
+        SmtpReply reply = refusal(outcome);
+        log.info("[{}] message refused while it streamed: {}", sid, reply.oneLine());
+        abortData(tx, reply);
+    }
+
+    /** The reply to a message the framer refused. */
+    private static SmtpReply refusal(DataOutcome outcome) {
+        return switch (outcome) {
             case BARE_LINE_ENDING -> SmtpReply.of(550, "5.6.11 Bare CR or LF not allowed");
             case TOO_BIG -> SmtpReply.of(552, "5.3.4 Message too big");
             default -> SmtpReply.of(451, "4.3.0 Message aborted");
         };
-        log.info("[{}] message refused while it streamed: {}", sid, reply.oneLine());
-        abortData(tx, reply);
     }
 
     /**
@@ -1022,11 +1027,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
      */
     private void onDataAbandoned(DataAbandoned abandoned) {
         Transaction t = tx;
-        SmtpReply why = t != null && t.abortReply != null ? t.abortReply : switch (abandoned.outcome()) {
-            case BARE_LINE_ENDING -> SmtpReply.of(550, "5.6.11 Bare CR or LF not allowed");
-            case TOO_BIG -> SmtpReply.of(552, "5.3.4 Message too big");
-            default -> SmtpReply.of(451, "4.3.0 Message aborted");
-        };
+        SmtpReply why = t != null && t.abortReply != null ? t.abortReply : refusal(abandoned.outcome());
         log.warn("[{}] client still sending a refused message {} octets after its refusal ({}); closing", sid,
                 abandoned.discarded(), why.oneLine());
         io.mailproxy.core.runtime.SessionLog.outcome(ctx.channel(), "data-abandoned"); // counted by abandonTransaction
@@ -1038,10 +1039,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         // The client is still sending: a close with its data unread would reset the connection, and a reset can
         // destroy the reply before the client reads it. So: the reply, then our half closed (FIN), the rest read and
         // dropped by the framer for a moment, then the close.
-        abandonTransaction();
-        state = SmtpState.CLOSED;
-        deferred = null;
-        cancelIdle();
+        enterClosed();
         ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), line + "\r\n")).addListener(f -> {
             if (f.isSuccess()) {
                 duplex.shutdownOutput();
@@ -1307,11 +1305,8 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (state == SmtpState.CLOSED) {
             return;
         }
-        abandonTransaction();
-        state = SmtpState.CLOSED;
-        deferred = null;
+        enterClosed();
         decoder.pause();
-        cancelIdle();
         io.netty.channel.ChannelFuture sent = ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), line + "\r\n"));
         sent.addListener(ChannelFutureListener.CLOSE);
         if (!sent.isDone()) {
@@ -1326,6 +1321,14 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             }, millis, TimeUnit.MILLISECONDS);
             ctx.channel().closeFuture().addListener(f -> bound.cancel(false));
         }
+    }
+
+    /** No more commands or transactions: what a goodbye starts with. */
+    private void enterClosed() {
+        abandonTransaction();
+        state = SmtpState.CLOSED;
+        deferred = null;
+        cancelIdle();
     }
 
     private boolean safeToStop() {
