@@ -6,7 +6,7 @@ import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AuthConfig.Grant;
 import io.mailproxy.core.config.OAuth2ProviderConfig;
 import io.mailproxy.core.credentials.TestTime.ManualScheduler;
-import io.mailproxy.core.credentials.TestTime.MutableClock;
+import io.mailproxy.testkit.MutableClock;
 import io.mailproxy.testkit.FakeIdentityPlatform;
 import java.net.URI;
 import java.net.http.HttpClient;

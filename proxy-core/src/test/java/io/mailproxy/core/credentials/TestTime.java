@@ -1,10 +1,8 @@
 package io.mailproxy.core.credentials;
 
-import java.time.Clock;
+import io.mailproxy.testkit.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -12,36 +10,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 
-/** A settable clock and a scheduler driven by it, so tests move time instead of sleeping. */
+/** A scheduler driven by testkit's {@link MutableClock}, so tests move time instead of sleeping. */
 final class TestTime {
     private TestTime() { }
-
-    static final class MutableClock extends Clock {
-        private volatile Instant now;
-
-        MutableClock(Instant start) {
-            this.now = start;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-    }
 
     /** Tasks wait until the clock passes their due time and {@link #advance} or {@link #runDue} runs them. */
     static final class ManualScheduler implements Scheduler {

@@ -9,7 +9,7 @@ import io.mailproxy.core.config.AuthConfig.Grant;
 import io.mailproxy.core.config.OAuth2ProviderConfig;
 import io.mailproxy.core.config.SecretRef;
 import io.mailproxy.core.credentials.TestTime.ManualScheduler;
-import io.mailproxy.core.credentials.TestTime.MutableClock;
+import io.mailproxy.testkit.MutableClock;
 import io.mailproxy.testkit.FakeIdentityPlatform;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;

@@ -12,7 +12,7 @@ import io.mailproxy.core.config.OAuth2ProviderConfig;
 import io.mailproxy.core.config.SecretRef;
 import io.mailproxy.core.credentials.TestTime.GateExecutor;
 import io.mailproxy.core.credentials.TestTime.ManualScheduler;
-import io.mailproxy.core.credentials.TestTime.MutableClock;
+import io.mailproxy.testkit.MutableClock;
 import io.mailproxy.testkit.FakeIdentityPlatform;
 import io.mailproxy.testkit.FakeIdentityPlatformClientCertificate;
 import java.nio.charset.StandardCharsets;

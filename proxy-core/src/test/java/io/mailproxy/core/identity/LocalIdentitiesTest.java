@@ -1,5 +1,6 @@
 package io.mailproxy.core.identity;
 
+import io.mailproxy.testkit.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

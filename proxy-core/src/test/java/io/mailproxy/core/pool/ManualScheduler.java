@@ -1,5 +1,6 @@
 package io.mailproxy.core.pool;
 
+import io.mailproxy.testkit.MutableClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.mailproxy.core.runtime;
 
+import io.mailproxy.testkit.MutableClock;
 import static io.mailproxy.core.runtime.TestConfigs.config;
 import static io.mailproxy.core.runtime.TestConfigs.plain;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -22,11 +23,8 @@ import io.netty.handler.codec.string.StringDecoder;
 import io.netty.handler.codec.string.StringEncoder;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -198,33 +196,6 @@ class SessionLogTest {
         public void refuse(Channel channel, String reason) {
             channel.writeAndFlush(Unpooled.copiedBuffer("-ERR " + reason + "\r\n", StandardCharsets.US_ASCII))
                     .addListener(ChannelFutureListener.CLOSE);
-        }
-    }
-
-    private static final class MutableClock extends Clock {
-        private volatile Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
         }
     }
 }

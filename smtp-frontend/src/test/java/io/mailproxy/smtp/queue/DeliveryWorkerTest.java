@@ -1,5 +1,6 @@
 package io.mailproxy.smtp.queue;
 
+import io.mailproxy.testkit.MutableClock;
 import static io.mailproxy.smtp.queue.QueueTestSupport.ACCOUNT;
 import static io.mailproxy.smtp.queue.QueueTestSupport.accept;
 import static org.assertj.core.api.Assertions.assertThat;

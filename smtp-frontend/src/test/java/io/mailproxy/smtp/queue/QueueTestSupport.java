@@ -1,5 +1,6 @@
 package io.mailproxy.smtp.queue;
 
+import io.mailproxy.testkit.MutableClock;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.config.AuthConfig;

@@ -1,5 +1,6 @@
 package io.mailproxy.smtp.queue;
 
+import io.mailproxy.testkit.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.Unpooled;

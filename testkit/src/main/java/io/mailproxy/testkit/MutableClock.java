@@ -1,4 +1,4 @@
-package io.mailproxy.core.pool;
+package io.mailproxy.testkit;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -6,20 +6,24 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock the test moves by hand. */
-final class MutableClock extends Clock {
-
+/** A UTC clock tests move by hand, so expiry, retries and timeouts are driven without sleeping. */
+public final class MutableClock extends Clock {
     private volatile Instant now;
 
-    MutableClock(Instant start) {
+    /** Starts at 2026-11-25T20:00:00Z. */
+    public MutableClock() {
+        this(Instant.parse("2026-11-25T20:00:00Z"));
+    }
+
+    public MutableClock(Instant start) {
         this.now = start;
     }
 
-    void advance(Duration d) {
+    public void advance(Duration d) {
         now = now.plus(d);
     }
 
-    void set(Instant instant) {
+    public void set(Instant instant) {
         now = instant;
     }
 
