@@ -165,7 +165,7 @@ class ImapEndToEndTest {
                 }
             });
             // GreenMail answers "+ idling" before it watches the mailbox: deliver until one is reported
-            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300)).until(() -> {
+            await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300)).until(() -> {
                 if (added.get() == 0) {
                     f.oauthUser.deliver(message("Idle " + System.nanoTime(), "new\r\n"));
                 }
@@ -187,7 +187,7 @@ class ImapEndToEndTest {
             assertThat(c.imap("c", "LOGOUT")).last().asString().startsWith("c OK");
         }
         // the session's connection goes back to the pool (after UNSELECT) once LOGOUT completed
-        await().atMost(Duration.ofSeconds(5)).until(() -> f.daemon.poolSnapshot().stream()
+        await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(5)).until(() -> f.daemon.poolSnapshot().stream()
                 .anyMatch(p -> p.account().equals(E2eFixture.OAUTH_MAILBOX) && p.active() == 0 && p.idle() >= 1));
         int logins = f.upstreamOauthLogins();
         int tokens = f.idp.requests(io.mailproxy.testkit.FakeIdentityPlatform.GRANT_CLIENT_CREDENTIALS);

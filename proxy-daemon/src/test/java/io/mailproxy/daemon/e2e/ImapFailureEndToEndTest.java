@@ -37,7 +37,7 @@ class ImapFailureEndToEndTest {
             assertThat(login(f, PASSTHRU, PASSTHRU_PW)).startsWith("a OK");
 
             f.idp.failWith(0);
-            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(500))
+            await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(500))
                     .until(() -> login(f, ALICE, ALICE_PW).startsWith("a OK"));
         }
     }
@@ -56,9 +56,9 @@ class ImapFailureEndToEndTest {
         try (LogCapture log = new LogCapture(Level.INFO); E2eFixture f = E2eFixture.start(state)) {
             f.upstream.close();
             // idle pooled connections die with the server; new ones are refused
-            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(300))
+            await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(300))
                     .until(() -> login(f, PASSTHRU, PASSTHRU_PW).startsWith("a NO [UNAVAILABLE]"));
-            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(300))
+            await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(300))
                     .until(() -> login(f, ALICE, ALICE_PW).startsWith("a NO [UNAVAILABLE]"));
             assertThat(log.lines()).anyMatch(l -> l.contains(E2eFixture.PW_MAILBOX) && l.contains("127.0.0.1"));
         }

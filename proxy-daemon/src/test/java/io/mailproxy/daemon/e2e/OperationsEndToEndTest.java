@@ -79,7 +79,7 @@ class OperationsEndToEndTest {
         Assumptions.assumeTrue(E2eFixture.hasPop3());
         try (E2eFixture f = E2eFixture.start(state)) {
             f.upstream.close();
-            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300))
+            await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300))
                     .until(() -> popPass(f, POPPER, POPPER_PW).startsWith("-ERR [SYS/TEMP]"));
             assertThat(popPass(f, PASSTHRU, PASSTHRU_PW)).startsWith("-ERR [SYS/TEMP]");
         }
@@ -92,7 +92,7 @@ class OperationsEndToEndTest {
             f.upstream.passwordUser(LATER_MAILBOX, LATER_PW);
             assertThat(imapLogin(f, LENA, LENA_PW)).startsWith("a NO [UNAVAILABLE]");
             new ControlClient(state).putSecret("later-pw", LATER_PW);
-            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300))
+            await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(300))
                     .until(() -> imapLogin(f, LENA, LENA_PW).startsWith("a OK"));
         }
     }
@@ -127,7 +127,7 @@ class OperationsEndToEndTest {
                 c.imap("z", "LOGOUT");
             }
             // the old server's connection is pooled now
-            await().atMost(Duration.ofSeconds(5)).until(() -> f.daemon.poolSnapshot().stream()
+            await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(5)).until(() -> f.daemon.poolSnapshot().stream()
                     .anyMatch(p -> p.account().equals(E2eFixture.PW_MAILBOX) && p.idle() >= 1 && p.active() == 0));
             String moved = """
                     upstreams.other { imap = "imaps://127.0.0.1:%d", pop3 = "pop3s://127.0.0.1:%d",

@@ -158,7 +158,7 @@ class Pop3EndToEndTest {
         assertThat(c.line()).startsWith("+OK");
         c.close();
         // the proxy notices the drop and gives its upstream connection back (or closes it) without deleting
-        await().atMost(Duration.ofSeconds(5)).until(() -> f.daemon.poolSnapshot().stream()
+        await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(5)).until(() -> f.daemon.poolSnapshot().stream()
                 .filter(s -> s.account().equals(E2eFixture.OAUTH_MAILBOX)).allMatch(s -> s.active() == 0));
         try (LineClient direct = f.directImap()) {
             assertThat(E2eFixture.uidsWithSubject(direct, subject)).containsExactly(uid);
@@ -189,7 +189,7 @@ class Pop3EndToEndTest {
             c.send("QUIT");
             assertThat(c.line()).startsWith("+OK");
         }
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+        await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
             try (LineClient direct = f.directImapPasswordMailbox()) {
                 assertThat(E2eFixture.uidsWithSubject(direct, subject)).isEmpty();
             }

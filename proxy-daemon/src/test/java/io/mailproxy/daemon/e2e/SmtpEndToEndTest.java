@@ -93,7 +93,7 @@ class SmtpEndToEndTest {
             c.send("QUIT");
             assertThat(line(c)).startsWith("221 ");
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> delivered(subject).isPresent());
+        await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(5)).until(() -> delivered(subject).isPresent());
         String got = delivered(subject).orElseThrow();
         // GreenMail prepends Return-Path and Received and drops the last CRLF
         assertThat(got.substring(got.indexOf("X-E2E: first"))).isEqualTo(message.substring(0, message.length() - 2));
@@ -132,13 +132,13 @@ class SmtpEndToEndTest {
         }
         for (int n = 0; n < 2; n++) {
             String subject = subjects[n];
-            await().atMost(Duration.ofSeconds(5)).until(() -> delivered(subject).isPresent());
+            await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(5)).until(() -> delivered(subject).isPresent());
             String got = delivered(subject).orElseThrow();
             assertThat(got.substring(got.indexOf("X-E2E: first"))).isEqualTo(messages[n].substring(0, messages[n].length() - 2));
         }
         // one pooled connection served both (reset with RSET in between); an earlier test may have opened it already
         assertThat(f.upstreamOauthLogins() - before).as("upstream SMTP logins for two transactions").isLessThanOrEqualTo(1);
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(f.daemon.poolSnapshot())
+        await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(f.daemon.poolSnapshot())
                 .filteredOn(p -> p.account().equals(E2eFixture.OAUTH_MAILBOX) && p.protocol() == io.mailproxy.core.Protocol.SMTP)
                 .singleElement().satisfies(p -> {
                     assertThat(p.active()).isZero();
@@ -162,7 +162,7 @@ class SmtpEndToEndTest {
         m.setSubject(subject);
         m.setText("scan attached\r\n");
         Transport.send(m, SENDER, SENDER_PW);
-        await().atMost(Duration.ofSeconds(5)).until(() -> delivered(subject).isPresent());
+        await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(5)).until(() -> delivered(subject).isPresent());
         MimeMessage got = Arrays.stream(f.upstream.greenMail().getReceivedMessages())
                 .filter(x -> { try { return subject.equals(x.getSubject()); } catch (Exception e) { return false; } })
                 .findFirst().orElseThrow();
