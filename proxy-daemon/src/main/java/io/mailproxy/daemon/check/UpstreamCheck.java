@@ -111,10 +111,13 @@ public final class UpstreamCheck {
                 }
             }
             case SMTP -> {
+                // judged by what the SMTP listeners are configured to advertise (mailproxy.smtp.8bitmime and
+                // .smtputf8): a listener that does not offer an extension never takes mail that needs it upstream
                 for (String ext : List.of("8BITMIME", "SMTPUTF8")) {
-                    if (!session.hasCapability(ext)) {
+                    if (smtpListenersAdvertise(config, ext) && !session.hasCapability(ext)) {
                         problems.add("the listeners advertise " + ext + " but the upstream does not: 8-bit or UTF-8 "
-                                + "mail from clients would be refused upstream");
+                                + "mail from clients would be refused upstream (set mailproxy.smtp."
+                                + ext.toLowerCase(Locale.ROOT) + " = false to stop advertising it)");
                     }
                 }
             }
@@ -129,6 +132,17 @@ public final class UpstreamCheck {
             default -> { }
         }
         return problems;
+    }
+
+    /** Whether the SMTP listeners offer {@code ext} to clients ({@code mailproxy.smtp}'s key of that name). */
+    private static boolean smtpListenersAdvertise(MailproxyConfig config, String ext) {
+        String key = ext.toLowerCase(Locale.ROOT);
+        try {
+            com.typesafe.config.Config smtp = config.section("smtp");
+            return !smtp.hasPath(key) || smtp.getBoolean(key);
+        } catch (com.typesafe.config.ConfigException e) {
+            return true; // no smtp section (a configuration without the SMTP frontend): judge as before
+        }
     }
 
     /** The failure in words an administrator can act on, with the upstream's own reply. */

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code mailproxy check}: config, upstream logins and capabilities; exit 0 only if everything passes. */
 @Command(name = "check", mixinStandardHelpOptions = true,
@@ -19,8 +20,23 @@ public final class CheckCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
 
+    @Option(names = "--verbose", description = "Also print the log lines the checks write (each failure is already in "
+            + "the table; without this option only errors that stop the check are logged)")
+    boolean verbose;
+
     @Override
     public Integer call() throws Exception {
+        if (verbose) {
+            return check();
+        }
+        // The table says what failed and why; the same failures as WARN lines above it, once from the pool and once
+        // from the connector, only repeat it (an administrator reads the table).
+        try (QuietLogs quiet = QuietLogs.below(org.slf4j.event.Level.ERROR, "io.mailproxy")) {
+            return check();
+        }
+    }
+
+    private Integer check() throws Exception {
         MailproxyConfig cfg = config.load();
         System.out.println("configuration " + cfg.source() + ": valid (" + cfg.listeners().size() + " listeners, "
                 + cfg.accounts().size() + " accounts, " + cfg.clients().size() + " clients)");

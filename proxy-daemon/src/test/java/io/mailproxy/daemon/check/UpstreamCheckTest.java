@@ -3,6 +3,12 @@ package io.mailproxy.daemon.check;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.Protocol;
+import io.mailproxy.core.config.ConfigLoader;
+import io.mailproxy.core.config.MailproxyConfig;
+import io.mailproxy.core.upstream.UpstreamSession;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.util.Optional;
+import java.util.Set;
 import io.mailproxy.core.upstream.UpstreamException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -35,5 +41,39 @@ class UpstreamCheckTest {
         assertThat(t.get(0)).startsWith("ACCOUNT ");
         assertThat(t.get(2)).contains("FAIL").endsWith("refused");
         assertThat(t.get(1).indexOf("imaps")).isEqualTo(t.get(2).indexOf("smtp+"));
+    }
+
+    /**
+     * The listeners' configured extensions are what the upstream must match: with smtputf8 = false (the listener
+     * does not advertise it) an upstream without SMTPUTF8 is no problem; with 8bitmime on and no 8BITMIME upstream it
+     * is (issue: check failed against every upstream without SMTPUTF8 although the listener never offered it).
+     */
+    @Test
+    void smtpExtensionsAreJudgedByWhatTheListenersAdvertise() {
+        MailproxyConfig config = ConfigLoader.parse("""
+                mailproxy {
+                  state-dir = "/nonexistent"
+                  listeners = [ { protocol = smtp, bind = "127.0.0.1", port = 0 } ]
+                  upstreams.fake { smtp = "smtp+starttls://127.0.0.1:9" }
+                  accounts."box@example.test" { upstream = fake, auth { type = password, password = "secret:x" } }
+                  smtp { smtputf8 = false, 8bitmime = true }
+                }
+                """, "test");
+        EmbeddedChannel channel = new EmbeddedChannel();
+        try {
+            UpstreamSession session = new UpstreamSession(Protocol.SMTP, channel, "220 hi",
+                    Set.of("PIPELINING", "SIZE 35882577"), Optional.empty());
+            List<String> problems = UpstreamCheck.capabilityProblems(config,
+                    config.accounts().get("box@example.test"), Protocol.SMTP, session);
+            assertThat(problems).hasSize(1);
+            assertThat(problems.get(0)).contains("advertise 8BITMIME").doesNotContain("SMTPUTF8");
+
+            UpstreamSession full = new UpstreamSession(Protocol.SMTP, channel, "220 hi",
+                    Set.of("8BITMIME", "SMTPUTF8"), Optional.empty());
+            assertThat(UpstreamCheck.capabilityProblems(config, config.accounts().get("box@example.test"),
+                    Protocol.SMTP, full)).isEmpty();
+        } finally {
+            channel.finishAndReleaseAll();
+        }
     }
 }
