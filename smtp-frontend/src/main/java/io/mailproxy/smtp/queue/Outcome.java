@@ -1,7 +1,7 @@
 package io.mailproxy.smtp.queue;
 
 import io.mailproxy.smtp.codec.SmtpReply;
-import java.util.Locale;
+import io.mailproxy.smtp.upstream.Office365Replies;
 
 /** How the worker takes an upstream reply (Office 365's codes as DESIGN lists them). */
 enum Outcome {
@@ -10,7 +10,11 @@ enum Outcome {
     TEMPORARY,
     /** 554 5.2.0 SubmissionQuotaExceeded: the account's whole queue waits until the quota lifts. */
     QUOTA,
-    /** 550 5.2.251-255: the account is throttled; its whole queue pauses. */
+    /**
+     * 550 5.2.251-255: the account is throttled; its whole queue pauses. Also 554 5.2.2 "mailbox full": the sending
+     * mailbox is full and refuses every message, so the fault is the account's, not the message's: its queue pauses
+     * instead of bouncing the message.
+     */
     THROTTLED,
     /** Any other 5xx: not retried, bounced. */
     PERMANENT;
@@ -19,12 +23,10 @@ enum Outcome {
         if (reply.positive()) {
             return OK;
         }
-        String enhanced = reply.enhancedCode().orElse("");
-        String text = String.join(" ", reply.lines()).toLowerCase(Locale.ROOT);
-        if (text.contains("submissionquotaexceeded") || (reply.code() == 554 && enhanced.equals("5.2.0"))) {
+        if (Office365Replies.submissionQuotaExceeded(reply)) {
             return QUOTA;
         }
-        if (enhanced.matches("5\\.2\\.25[1-5]")) {
+        if (Office365Replies.continuousErrorThrottling(reply) || Office365Replies.sendingMailboxFull(reply)) {
             return THROTTLED;
         }
         return reply.transientFailure() ? TEMPORARY : PERMANENT;

@@ -19,6 +19,12 @@ class Office365RepliesTest {
         assertThat(explain("554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process"))
                 .contains("10,000 recipients a day").contains("24 hours");
         assertThat(explain("550 5.2.252 SendAsDenied; throttled")).contains("throttling");
+        assertThat(explain("550 5.2.255 Sender throttled due to continuous invalid recipients errors."))
+                .contains("throttling").contains("invalid recipients").contains("not by volume");
+        assertThat(explain("554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException."
+                + "MapiExceptionShutoffQuotaExceeded")).contains("sending mailbox").contains("Sent Items");
+        assertThat(explain("554 5.2.252 SendAsDenied; user@contoso.com not allowed to send as boss@contoso.com"))
+                .contains("Send As").contains("sender = rewrite");
         assertThat(explain("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant"))
                 .contains("SmtpClientAuthenticationDisabled").contains("security defaults");
         assertThat(explain("550 5.7.60 SMTP; Client does not have permissions to send as this sender"))
