@@ -3,6 +3,7 @@ package io.mailproxy.core.admin;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -18,7 +19,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
-import io.netty.handler.timeout.ReadTimeoutException;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
@@ -66,6 +66,30 @@ final class AdminHandler extends ChannelInboundHandlerAdapter {
         } finally {
             ReferenceCountUtil.release(msg);
         }
+    }
+
+    /** Whether the connection's request has arrived (complete, or refused as malformed). */
+    static boolean answered(Channel ch) {
+        return ch.hasAttr(ANSWERED);
+    }
+
+    /**
+     * Ends a connection the endpoint will no longer wait for ({@code why}, for the log): 408 when its request has not
+     * arrived, then closed; one already answered (its client slow to read the answer) is just closed.
+     */
+    static void expire(Channel ch, String why) {
+        if (!ch.isActive()) {
+            return;
+        }
+        if (ch.hasAttr(ANSWERED)) {
+            log.debug("admin endpoint: closing a connection from {} still being answered: {}", ch.remoteAddress(), why);
+            ch.close();
+            return;
+        }
+        ch.attr(ANSWERED).set(Boolean.TRUE);
+        log.debug("admin endpoint: no complete request from {}: {}; answering 408", ch.remoteAddress(), why);
+        ch.writeAndFlush(text(HttpResponseStatus.REQUEST_TIMEOUT, "request not received in time\n"))
+                .addListener(ChannelFutureListener.CLOSE);
     }
 
     /**
@@ -163,7 +187,7 @@ final class AdminHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof ReadTimeoutException || cause instanceof IOException) {
+        if (cause instanceof IOException) {
             log.debug("admin endpoint: closing a connection from {}: {}", ctx.channel().remoteAddress(),
                     cause.toString());
         } else {

@@ -479,7 +479,7 @@ final class ConfigBinder {
             throw n.error("bind", "expected an IP address such as 127.0.0.1 (or localhost), not \"" + bind + "\"");
         }
         int port = n.integer("port", 0, 65535, "a TCP port 1-65535 (0 picks a free port)");
-        return new AdminConfig(enabled, bind, port);
+        return new AdminConfig(enabled, bind, port, n.duration("request-deadline", MIN_TIMEOUT));
     }
 
     private static LimitsConfig limits(Node n) {

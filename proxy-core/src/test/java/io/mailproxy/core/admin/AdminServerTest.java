@@ -13,6 +13,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.math.BigDecimal;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -30,6 +31,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -261,6 +265,92 @@ class AdminServerTest {
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageStartingWith("admin endpoint: cannot listen on 127.0.0.1:" + port + ": ");
         }
+    }
+
+    @Test
+    void monitoringGetsAnAnswerWhileTheConnectionCapIsTakenByDrippingClients() throws Exception {
+        AdminServer server = start();
+        List<Socket> drips = new ArrayList<>();
+        ScheduledExecutorService dripper = Executors.newSingleThreadScheduledExecutor();
+        try {
+            for (int i = 0; i < AdminServer.MAX_CONNECTIONS; i++) {
+                drips.add(dripping(server, dripper));
+            }
+
+            long start = System.nanoTime();
+            HttpResponse<String> health = get(server, "/health");
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(health.statusCode()).isEqualTo(200);
+            assertThat(took).isLessThan(Duration.ofSeconds(3));
+            // the oldest connection without a complete request made room, and was told why
+            assertThat(readUntilClosed(drips.get(0))).startsWith("HTTP/1.1 408 Request Timeout\r\n")
+                    .contains("connection: close\r\n");
+        } finally {
+            dripper.shutdownNow();
+            for (Socket s : drips) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void aDrippingConnectionIsClosedAtItsDeadlineWith408() throws Exception {
+        Duration deadline = Duration.ofMillis(800);
+        AdminServer server = start(config(deadline), () -> status.get());
+        ScheduledExecutorService dripper = Executors.newSingleThreadScheduledExecutor();
+        long start = System.nanoTime();
+        try (Socket drip = dripping(server, dripper)) {
+            String answer = readUntilClosed(drip);
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(answer).startsWith("HTTP/1.1 408 Request Timeout\r\n").contains("connection: close\r\n");
+            assertThat(took).isGreaterThanOrEqualTo(deadline.minusMillis(100)).isLessThan(Duration.ofSeconds(4));
+        } finally {
+            dripper.shutdownNow();
+        }
+    }
+
+    private static AdminConfig config(Duration requestDeadline) {
+        return new AdminConfig(true, "127.0.0.1", 0, requestDeadline);
+    }
+
+    /** A connection that starts a request and then sends one more header byte every 50 ms, never finishing it. */
+    private static Socket dripping(AdminServer server, ScheduledExecutorService dripper) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", server.address().getPort()), 5000);
+        socket.setSoTimeout(5000);
+        OutputStream out = socket.getOutputStream();
+        out.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Drip: ".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        dripper.scheduleWithFixedDelay(() -> {
+            try {
+                out.write('a');
+                out.flush();
+            } catch (IOException closed) {
+                throw new java.io.UncheckedIOException(closed); // stops this drip
+            }
+        }, 50, 50, TimeUnit.MILLISECONDS);
+        return socket;
+    }
+
+    /** Reads until the server closes the connection; a reset after its answer (a drip crossing the close) ends it. */
+    private static String readUntilClosed(Socket socket) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buf = new byte[4096];
+        InputStream in = socket.getInputStream();
+        try {
+            for (int n; (n = in.read(buf)) >= 0; ) {
+                out.write(buf, 0, n);
+            }
+        } catch (java.net.SocketTimeoutException stillOpen) {
+            throw stillOpen;
+        } catch (java.net.SocketException reset) {
+            if (out.size() == 0) {
+                throw reset;
+            }
+        }
+        return out.toString(StandardCharsets.UTF_8);
     }
 
     /** Sends bytes as they are and reads until the server closes. */

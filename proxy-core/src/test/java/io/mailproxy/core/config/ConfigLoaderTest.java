@@ -370,6 +370,14 @@ class ConfigLoaderTest {
                 .isEqualTo(Path.of("conf/mailproxy.conf"));
     }
 
+    @Test
+    void adminRequestDeadlineIsBound() {
+        String hocon = valid(LISTENER, UPSTREAM, OAUTH2, "upstream = o365, auth { provider = contoso }", CLIENT)
+                .replace("mailproxy {\n", "mailproxy {\n  admin.request-deadline = 3s\n");
+        assertThat(ConfigLoader.parse(hocon, "t", Map.of()).admin())
+                .isEqualTo(new AdminConfig(true, "127.0.0.1", 9143, Duration.ofSeconds(3)));
+    }
+
     // ---- warnings ----
 
     @Test

@@ -1,5 +1,6 @@
 package io.mailproxy.core.pool;
 
+import io.mailproxy.testkit.ManualScheduler;
 import io.mailproxy.testkit.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 

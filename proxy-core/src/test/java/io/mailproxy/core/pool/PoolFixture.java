@@ -1,5 +1,6 @@
 package io.mailproxy.core.pool;
 
+import io.mailproxy.testkit.ManualScheduler;
 import io.mailproxy.testkit.MutableClock;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AccountConfig;

@@ -60,6 +60,8 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
     private final Map<String, AccountQueue> queues = new LinkedHashMap<>();
     private ScheduledFuture<?> timer;
     private Instant timerAt;
+    /** Which arming {@link #timer} belongs to: a timer that fires clears it only if it is still its own. */
+    private long timerSeq;
     private boolean pumping;
     private boolean pumpAgain;
     private boolean closed;
@@ -336,23 +338,35 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
         if (timer != null) {
             timer.cancel(false);
         }
-        long delay = Math.max(0, Duration.between(clock.instant(), wake).toMillis());
+        Duration until = Duration.between(clock.instant(), wake);
+        long delay = until.isNegative() ? 0 : until.plusNanos(999_999).toMillis(); // not before its moment
+        long seq = ++timerSeq;
         timerAt = wake;
         try {
-            timer = scheduler.schedule(this::timerFired, delay, TimeUnit.MILLISECONDS);
+            timer = scheduler.schedule(() -> timerFired(seq), delay, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             timer = null;
+            timerAt = null;
         }
     }
 
-    /** A timer must never die silently: a failure is logged and the worker looks again after idle-poll. */
-    private void timerFired() {
+    /**
+     * The timer armed as {@code seq} runs. While it runs its future is not done, so it lets go of it first: the
+     * pump's {@link #arm} must set the next timer (else nothing runs until other mail arrives). A timer armed since
+     * (sooner) stays. A timer must never die silently: a failure is logged and the worker looks again after idle-poll.
+     */
+    private void timerFired(long seq) {
+        synchronized (this) {
+            if (seq == timerSeq) {
+                timer = null;
+                timerAt = null;
+            }
+        }
         try {
             pump();
         } catch (RuntimeException | Error e) {
             log.error("queue: the delivery worker failed; it tries again in {}", settings.idlePoll(), e);
             synchronized (this) {
-                timerAt = null;
                 arm(clock.instant().plus(settings.idlePoll()));
             }
         }

@@ -1,6 +1,5 @@
-package io.mailproxy.core.pool;
+package io.mailproxy.testkit;
 
-import io.mailproxy.testkit.MutableClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * A scheduler whose time is a {@link MutableClock}: nothing runs until the test calls {@link #runDue()} or
  * {@link #advance}, which moves the clock from task to task in time order. Tasks may be scheduled from any thread.
  */
-final class ManualScheduler extends AbstractExecutorService implements ScheduledExecutorService {
+public final class ManualScheduler extends AbstractExecutorService implements ScheduledExecutorService {
 
     private final MutableClock clock;
     private final PriorityQueue<Task> queue = new PriorityQueue<>();
@@ -24,17 +23,17 @@ final class ManualScheduler extends AbstractExecutorService implements Scheduled
     private long seq;
     private volatile boolean shutdown;
 
-    ManualScheduler(MutableClock clock) {
+    public ManualScheduler(MutableClock clock) {
         this.clock = clock;
     }
 
     /** Runs every task due now, including those that become due by running them. */
-    void runDue() {
+    public void runDue() {
         runUntil(clock.millis());
     }
 
     /** Moves the clock forward by {@code d}, running each task at its own moment. */
-    void advance(Duration d) {
+    public void advance(Duration d) {
         long target = clock.millis() + d.toMillis();
         runUntil(target);
         if (clock.millis() < target) {
@@ -43,11 +42,11 @@ final class ManualScheduler extends AbstractExecutorService implements Scheduled
         runUntil(target);
     }
 
-    synchronized int queued() {
+    public synchronized int queued() {
         return queue.size();
     }
 
-    synchronized List<Throwable> errors() {
+    public synchronized List<Throwable> errors() {
         return List.copyOf(errors);
     }
 
