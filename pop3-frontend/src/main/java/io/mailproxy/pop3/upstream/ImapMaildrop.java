@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * {@code UID FETCH 1:* (UID RFC822.SIZE)}. Sizes are RFC822.SIZE, which Office 365 only estimates unless the tenant
  * sets ImapEnableExactRFC822Size, so a message's STAT/LIST size can differ from the octets RETR sends. UIDL is
  * {@code <uidvalidity>.<uid>}. RETR streams {@code BODY.PEEK[]} (never marking a message read); TOP fetches
- * {@code BODY.PEEK[HEADER]} and partial {@code BODY.PEEK[TEXT]<offset.n>} pieces until the lines are complete.
+ * {@code BODY.PEEK[HEADER]} and partial {@code BODY.PEEK[TEXT]<offset.n>} pieces until the lines are complete. A
+ * message another client removed after the listing gets a plain {@code -ERR} (see {@code noBody}), never an empty body.
  * DELE only marks; QUIT applies {@code on-delete} in one place ({@link #quit}); a session that ends any other way
  * changes nothing upstream. An upstream that ends between commands (Office 365 ends a session when its token
  * expires), or whose token expires within a minute, is handed over to a fresh lease at the next command that needs
