@@ -86,6 +86,35 @@ class PolicyAttackIT {
         assertTrashUntouched();
     }
 
+    /**
+     * Issue 13 item 7: the policy's parser skipped the ")" of "a)b" and judged the command word "b"; the command went
+     * to Dovecot unjudged (Dovecot rejects the tag, another upstream may run it). Now the proxy answers it.
+     */
+    @Test
+    void aTagWithAParenthesisNeverReachesDovecot() throws IOException {
+        try (Wire w = login(Proxy.READ_ONLY_CLIENTS)) {
+            w.send("a)b SELECT Trash");
+            w.send("a)b CREATE evil");
+            w.send("n NOOP");
+            assertThat(w.until("n ")).as("what the client is told")
+                    .startsWith("* BAD Missing or invalid tag\n* BAD Missing or invalid tag\nn OK ");
+            w.send("a.b SELECT Trash");
+            assertThat(w.until("a.b ")).as("an ordinary tag still works").contains("a.b OK [READ-ONLY]");
+            // "]" is allowed in a tag by RFC 3501, so the proxy forwards it; Dovecot 2.3 itself refuses it ("* BAD Error
+            // in IMAP tag: Invalid tag")
+            w.send("x]y NOOP");
+            w.send("n2 NOOP");
+            assertThat(w.until("n2 ")).as("x]y went to Dovecot").contains("* BAD Error in IMAP tag")
+                    .doesNotContain("Missing or invalid tag").contains("n2 OK");
+        }
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            java.util.List<String> lines = new java.util.ArrayList<>();
+            m.ok("LIST \"\" evil", lines);
+            assertThat(lines).as("no folder created at Dovecot").isEmpty();
+        }
+        assertTrashUntouched();
+    }
+
     private void assertTrashUntouched() throws IOException {
         try (UpstreamMailbox m = env.mailbox(USER)) {
             assertThat(m.count("Trash")).as("Trash's message, checked at Dovecot").isEqualTo(1);

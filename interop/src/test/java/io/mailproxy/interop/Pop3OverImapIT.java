@@ -139,6 +139,40 @@ class Pop3OverImapIT {
         assertThat(untouched()).isTrue();
     }
 
+    /**
+     * Issue 13 item 4: a message expunged at Dovecot by another client after the listing. Dovecot answers the proxy's
+     * UID FETCH with BODY[] NIL and [EXPUNGEISSUED]; the POP3 client must get a plain -ERR (once "+OK 0 octets" and
+     * an empty body, which a fetching client stored as a message), and the session must go on.
+     */
+    @Test
+    void aMessageExpungedAtDovecotAfterTheListingIsAPlainErr() throws IOException {
+        try (Wire w = login("pop-expunge")) {
+            w.send("LIST");
+            assertThat(w.line()).startsWith("+OK 3 ");
+            w.pop3MultiLine();
+            try (UpstreamMailbox m = env.mailbox(USER)) {
+                m.ok("SELECT \"INBOX\"");
+                m.ok("UID STORE " + u1 + " +FLAGS.SILENT (\\Deleted)");
+                m.ok("UID EXPUNGE " + u1);
+            }
+            w.send("RETR 1");
+            assertThat(w.line()).isEqualTo("-ERR Message 1 no longer exists (removed by another client)");
+            w.send("TOP 1 5");
+            assertThat(w.line()).isEqualTo("-ERR Message 1 no longer exists (removed by another client)");
+            w.send("RETR 3");
+            assertThat(w.line()).isEqualTo("+OK " + m3.length + " octets");
+            Exact.assertSameBytes("RETR 3 after the expunge", w.pop3MultiLine(), m3);
+            w.send("DELE 1");
+            assertThat(w.line()).startsWith("+OK");
+            w.send("QUIT");
+            assertThat(w.line()).startsWith("+OK");
+        }
+        try (UpstreamMailbox m = env.mailbox(USER)) {
+            assertThat(m.flags("INBOX").keySet()).as("the DELE of the gone message removed nothing else")
+                    .containsExactly(u2, u3);
+        }
+    }
+
     @Test
     void rsetUndeletes() throws IOException {
         try (Wire w = login("pop-expunge")) {

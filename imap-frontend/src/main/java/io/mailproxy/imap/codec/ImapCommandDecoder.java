@@ -218,7 +218,7 @@ public final class ImapCommandDecoder extends ByteToMessageDecoder {
             if (b == ' ') {
                 return i == start ? "*" : in.toString(start, i - start, StandardCharsets.US_ASCII);
             }
-            if (b <= ' ' || b >= 127 || "(){%*\"\\+".indexOf(b) >= 0) {
+            if (!ImapCommandLine.isTagChar(b)) {
                 return "*";
             }
         }

@@ -30,6 +30,41 @@ public final class ImapCommandLine extends ImapLineSegment {
         return literalLength() < 0;
     }
 
+    /**
+     * For a command's first segment: true when it starts with a tag as RFC 3501 section 9 defines one
+     * ({@code 1*<any ASTRING-CHAR except "+">}), ended by SP or the end of the line. {@code a)b} is no tag: a parser
+     * that skips the ")" reads the command word "b" where another reads "a)b" as the tag.
+     */
+    public boolean hasValidTag() {
+        ByteBuf c = content();
+        int start = c.readerIndex();
+        int end = c.writerIndex();
+        if (end > start && c.getByte(end - 1) == '\n') {
+            end--;
+            if (end > start && c.getByte(end - 1) == '\r') {
+                end--;
+            }
+        }
+        int i = start;
+        while (i < end && c.getByte(i) != ' ') {
+            if (!isTagChar(c.getByte(i))) {
+                return false;
+            }
+            i++;
+        }
+        return i > start;
+    }
+
+    /** A byte a tag may hold: ASTRING-CHAR except "+" (no CTL, SP, 8-bit, "(", ")", "{", "%", "*", DQUOTE, backslash). */
+    public static boolean isTagChar(int b) {
+        return b > ' ' && b < 127 && "(){%*\"\\+".indexOf(b) < 0;
+    }
+
+    /** True when {@code tag} is a tag by RFC 3501's grammar (see {@link #hasValidTag()}). */
+    public static boolean isTag(String tag) {
+        return !tag.isEmpty() && tag.chars().allMatch(ImapCommandLine::isTagChar);
+    }
+
     @Override
     public ImapCommandLine replace(ByteBuf content) {
         return new ImapCommandLine(isFirst(), literalLength(), synchronizing, content);

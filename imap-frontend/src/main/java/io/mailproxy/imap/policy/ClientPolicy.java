@@ -3,6 +3,7 @@ package io.mailproxy.imap.policy;
 import io.mailproxy.core.config.ClientConfig;
 import io.mailproxy.core.imap.ImapValue;
 import io.mailproxy.core.imap.ModifiedUtf7;
+import io.mailproxy.imap.codec.ImapCommandLine;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -83,6 +84,12 @@ public final class ClientPolicy {
             // no command word to judge: with a policy, refused rather than guessed at (the upstream would parse it
             // its own way)
             return readOnly ? Verdict.DENY_READ_ONLY : folders.isEmpty() ? Verdict.ALLOW : Verdict.DENY_FOLDER;
+        }
+        if ((readOnly || !folders.isEmpty())
+                && !(values.get(0) instanceof ImapValue.Atom tag && ImapCommandLine.isTag(tag.value()))) {
+            // not a tag by RFC 3501's grammar ("a%b", "\"a\""): a server may split the command elsewhere than this
+            // parser did, so it is refused rather than guessed at (the relay already answers BAD to most of these)
+            return readOnly ? Verdict.DENY_READ_ONLY : Verdict.DENY_FOLDER;
         }
         String command = upper(values.get(1));
         int argsFrom = 2;

@@ -261,12 +261,12 @@ public final class ImapRelay {
             }
             String text = seg.text();
             String[] words = text.split(" ", 4);
-            String tag = words[0];
+            String tag = seg.hasValidTag() ? words[0] : "*"; // never "a)b": the policy's parser reads "b" there
             String name = words.length > 1 ? stripLiteral(words[1]).toUpperCase(Locale.ROOT) : "";
             if (name.equals("UID") && words.length > 2) {
                 name = "UID " + stripLiteral(words[2]).toUpperCase(Locale.ROOT);
             }
-            String refusal = switch (name) {
+            String refusal = tag.equals("*") ? "BAD Missing or invalid tag" : switch (name) {
                 case "LOGIN", "AUTHENTICATE" -> "BAD Already logged in";
                 case "STARTTLS" -> "BAD STARTTLS is only valid before login";
                 case "COMPRESS" -> "NO [CANNOT] COMPRESS is not available through this proxy";
@@ -275,6 +275,7 @@ public final class ImapRelay {
             };
             cmd = new Cmd(tag, name);
             if (refusal != null) {
+                LOG.info("{} IMAP {} answered by the proxy, not forwarded: {}", sessionId, name, refusal);
                 cmd.mode = Mode.DISCARD;
                 cmd.reply = refusal;
             } else if (name.equals("LOGOUT")) {

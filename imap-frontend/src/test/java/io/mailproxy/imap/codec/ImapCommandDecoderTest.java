@@ -197,4 +197,27 @@ class ImapCommandDecoderTest {
         }
         assertThat(sizes).hasSize(100).allMatch(s -> s == 100_000);
     }
+
+    /** RFC 3501 section 9: tag = 1*<any ASTRING-CHAR except "+">; "]" is an ASTRING-CHAR, "(", ")", "{" are not. */
+    @Test
+    void tagsFollowRfc3501() {
+        for (String ok : List.of("A001 NOOP\r\n", "a.b NOOP\r\n", "x]y NOOP\r\n", "a[ NOOP\r\n", "abc\r\n",
+                "t APPEND INBOX {5}\r\n", "DONE\n")) {
+            assertThat(validTag(ok)).as(ok).isTrue();
+        }
+        for (String bad : List.of("a)b SELECT Drafts\r\n", "(a NOOP\r\n", "a{5}\r\n", "a%b NOOP\r\n", "* NOOP\r\n",
+                "+ NOOP\r\n", "\"a\" NOOP\r\n", "a\\b NOOP\r\n", " NOOP\r\n", "\r\n", "a\tb NOOP\r\n",
+                "a\rb NOOP\r\n", "\u00e4 NOOP\r\n")) {
+            assertThat(validTag(bad)).as(bad).isFalse();
+        }
+    }
+
+    private static boolean validTag(String text) {
+        ImapCommandLine line = new ImapCommandLine(true, -1, true, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+        try {
+            return line.hasValidTag();
+        } finally {
+            line.release();
+        }
+    }
 }

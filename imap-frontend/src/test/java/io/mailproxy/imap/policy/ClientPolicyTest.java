@@ -49,7 +49,12 @@ class ClientPolicyTest {
             "a LIST \"\" *|ALLOW",
             "a STATUS INBOX (MESSAGES)|ALLOW",
             "a CLOSE|ALLOW",
-            "a NOOP|ALLOW"})
+            "a NOOP|ALLOW",
+            "x]y NOOP|ALLOW",
+            "a.b SELECT Drafts|ALLOW_AS_EXAMINE",
+            "\"a\" SELECT Drafts|DENY_READ_ONLY",
+            "a%b SELECT Drafts|DENY_READ_ONLY",
+            "+ SELECT Drafts|DENY_READ_ONLY"})
     void readOnly(String command, Verdict expected) {
         assertThat(READ_ONLY.check(cmd(command))).isEqualTo(expected);
     }
@@ -86,7 +91,8 @@ class ClientPolicyTest {
             "a GETQUOTAROOT Other|DENY_FOLDER",
             "a LIST \"\" *|ALLOW",
             "a LIST (SUBSCRIBED) \"\" * RETURN (STATUS (MESSAGES))|ALLOW",
-            "a FETCH 1 BODY[]|ALLOW"})
+            "a FETCH 1 BODY[]|ALLOW",
+            "\"a\" SELECT INBOX|DENY_FOLDER"})
     void folders(String command, Verdict expected) {
         assertThat(FOLDERS.check(cmd(command))).isEqualTo(expected);
     }

@@ -99,6 +99,59 @@ class PolicyRelayTest {
         assertThat(h.upstreamGot()).isEqualTo("e SELECT Archive\r\n");
     }
 
+    /**
+     * Issue 13 item 7: the policy's parser dropped the ")" of "a)b" and judged the command "B"; an upstream that reads
+     * "a)b" as the tag would have run SELECT read-write or CREATE. RFC 3501's tag grammar applies after login as it
+     * does before: the command gets an untagged BAD and never reaches the upstream.
+     */
+    @Test
+    void aTagWithAParenthesisIsRefusedAndNeverForwarded() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, List.of()), "IMAP4REV1", "LITERAL+");
+        h.send("a)b SELECT Drafts\r\n");
+        assertThat(h.received()).isEqualTo("* BAD Missing or invalid tag\r\n");
+        h.send("a)b CREATE evil\r\n");
+        assertThat(h.received()).isEqualTo("* BAD Missing or invalid tag\r\n");
+        h.send("a)b APPEND Drafts {5}\r\n");
+        assertThat(h.received()).as("no continuation for a refused command").isEqualTo("* BAD Missing or invalid tag\r\n");
+        h.send("a)b APPEND Drafts {5+}\r\nhello\r\n(x CREATE evil\r\n\"q\" CREATE evil\r\n+ CREATE evil\r\n");
+        assertThat(h.received()).isEqualTo("* BAD Missing or invalid tag\r\n".repeat(4));
+        assertThat(h.upstreamGot()).isEmpty();
+        h.send("n1 NOOP\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("n1 NOOP\r\n");
+    }
+
+    @Test
+    void anInvalidTagIsRefusedWithoutAPolicyToo() {
+        h.loggedIn(new ClientConfig.ImapPolicy(false, List.of()), "IMAP4REV1", "LITERAL+");
+        h.send("a)b CREATE evil\r\nc%d DELETE evil\r\n");
+        assertThat(h.received()).isEqualTo("* BAD Missing or invalid tag\r\n* BAD Missing or invalid tag\r\n");
+        assertThat(h.upstreamGot()).isEmpty();
+    }
+
+    @Test
+    void anInvalidTagPipelinedWithTheLoginIsRefusedToo() {
+        h.core.client("alice", "secret", new ClientConfig.ImapPolicy(true, List.of()), io.mailproxy.core.Protocol.IMAP);
+        h.core.nextLease(h.upstream, "IMAP4REV1", "LITERAL+");
+        h.start();
+        h.received();
+        h.send("a1 LOGIN alice secret\r\na)b CREATE evil\r\n");
+        assertThat(h.received()).startsWith("a1 OK ").endsWith("\r\n* BAD Missing or invalid tag\r\n");
+        assertThat(h.upstreamGot()).isEmpty();
+    }
+
+    @Test
+    void ordinaryTagsStillWork() {
+        h.loggedIn(new ClientConfig.ImapPolicy(true, List.of()), "IMAP4REV1", "LITERAL+");
+        h.send("A001 NOOP\r\na.b SELECT Drafts\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("A001 NOOP\r\na.b EXAMINE Drafts\r\n");
+        h.reply("A001 OK NOOP completed\r\na.b OK [READ-ONLY] EXAMINE completed\r\n");
+        assertThat(h.received()).isEqualTo("A001 OK NOOP completed\r\na.b OK [READ-ONLY] SELECT completed\r\n");
+        h.send("x]y CREATE evil\r\n");
+        assertThat(h.received()).isEqualTo("x]y NO [NOPERM] This client has read-only access\r\n");
+        h.send("x]y LIST \"\" Drafts\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("x]y LIST \"\" Drafts\r\n");
+    }
+
     @Test
     void readOnlyIsNotLiftedByAnOpenBracketOrATab() {
         h.loggedIn(new ClientConfig.ImapPolicy(true, List.of()), "IMAP4REV1", "LITERAL+");

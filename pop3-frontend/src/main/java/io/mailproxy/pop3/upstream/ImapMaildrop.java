@@ -12,6 +12,7 @@ import io.mailproxy.core.imap.ImapResponse;
 import io.mailproxy.core.imap.ImapResponseDecoder;
 import io.mailproxy.core.imap.ImapResponseLine;
 import io.mailproxy.core.imap.ImapResponseListener;
+import io.mailproxy.core.imap.ImapStatus;
 import io.mailproxy.core.imap.ImapValue;
 import io.mailproxy.core.imap.ModifiedUtf7;
 import io.mailproxy.core.pool.Lease;
@@ -50,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * {@code UID FETCH 1:* (UID RFC822.SIZE)}. Sizes are RFC822.SIZE, which Office 365 only estimates unless the tenant
  * sets ImapEnableExactRFC822Size, so a message's STAT/LIST size can differ from the octets RETR sends. UIDL is
  * {@code <uidvalidity>.<uid>}. RETR streams {@code BODY.PEEK[]} (never marking a message read); TOP fetches
- * {@code BODY.PEEK[HEADER]} and partial {@code BODY.PEEK[TEXT]<offset.n>} pieces until the lines are complete.
+ * {@code BODY.PEEK[HEADER]} and partial {@code BODY.PEEK[TEXT]<offset.n>} pieces until the lines are complete. A
+ * message another client removed after the listing gets a plain {@code -ERR} (see {@code noBody}), never an empty body.
  * DELE only marks; QUIT applies {@code on-delete} in one place ({@link #quit}); a session that ends any other way
  * changes nothing upstream. An upstream that ends between commands (Office 365 ends a session when its token
  * expires), or whose token expires within a minute, is handed over to a fresh lease at the next command that needs
@@ -67,7 +69,7 @@ final class ImapMaildrop implements Pop3Maildrop {
     private static final Pattern BODY_LITERAL =
             Pattern.compile("BODY\\[([A-Z]*)\\](?:<\\d+>)? ?~?\\{(\\d+)\\+?\\}$", Pattern.CASE_INSENSITIVE);
     private static final Pattern BODY_EMPTY =
-            Pattern.compile("BODY\\[([A-Z]*)\\](?:<\\d+>)? (?:NIL|\"\")", Pattern.CASE_INSENSITIVE);
+            Pattern.compile("BODY\\[([A-Z]*)\\](?:<\\d+>)? (NIL|\"\")", Pattern.CASE_INSENSITIVE);
     /** Longest UID set put in one command (Office 365 and Dovecot accept far longer lines). */
     private static final int MAX_SET_LENGTH = 4000;
     /** Hand over before a command when the token has less than this left. */
@@ -420,10 +422,10 @@ final class ImapMaildrop implements Pop3Maildrop {
     private void retr(int number, long uid, Runnable done) {
         BodyStream body = new BodyStream("", Long.MAX_VALUE);
         command("UID FETCH " + uid + " (BODY.PEEK[])", body, c -> {
-            if (body.started) {
+            if (body.started || body.emptyMessage(c)) {
                 client.writeAndFlush(Pop3Data.END).addListener(f -> done.run());
             } else {
-                vanished(number, uid, c, done);
+                noBody(number, uid, c, done);
             }
         });
     }
@@ -435,8 +437,8 @@ final class ImapMaildrop implements Pop3Maildrop {
     private void top(int number, long uid, long lines, Runnable done) {
         BodyStream header = new BodyStream("HEADER", Long.MAX_VALUE);
         command("UID FETCH " + uid + " (BODY.PEEK[HEADER])", header, c -> {
-            if (!header.started) {
-                vanished(number, uid, c, done);
+            if (!header.started && !header.emptyMessage(c)) {
+                noBody(number, uid, c, done);
             } else {
                 // RFC 3501 BODY[HEADER] includes the blank line that ends the header; some servers (GreenMail) omit it
                 String missing = header.missingHeaderEnd();
@@ -466,10 +468,27 @@ final class ImapMaildrop implements Pop3Maildrop {
         });
     }
 
-    private void vanished(int number, long uid, ImapCompletion c, Runnable done) {
-        log.info("{} POP3 message {} (UID {}) of account {} no longer exists upstream: {} {}", sessionId, number, uid,
-                account, c.status(), c.text());
-        reply(Pop3Response.err("Message " + number + " no longer exists on the server"), done);
+    /**
+     * The fetch ended without the message. BODY[] NIL, no FETCH at all (Office 365), a NO (RFC 2180 section 4.1.2) or
+     * [EXPUNGEISSUED] (RFC 5530): another client removed it after the listing, so a plain -ERR (retrying cannot bring
+     * it back); the session goes on, and a DELE of it is harmless at QUIT (UID STORE and UID EXPUNGE skip a missing
+     * UID). A BAD (Office 365's throttling) means the command did not run: [SYS/TEMP], the client may retry.
+     */
+    private void noBody(int number, long uid, ImapCompletion c, Runnable done) {
+        if (c.status() == ImapStatus.BAD) {
+            log.warn("{} POP3 message {} (UID {}) of account {} not fetched, the upstream refused the command: BAD {}",
+                    sessionId, number, uid, account, c.text());
+            reply(Pop3Response.err("[SYS/TEMP] The mail server did not send message " + number + ", try again later"),
+                    done);
+            return;
+        }
+        log.info("{} POP3 message {} (UID {}) of account {} was removed upstream by another client after the listing; "
+                + "answered -ERR (upstream said: {} {})", sessionId, number, uid, account, c.status(), c.text());
+        reply(Pop3Response.err("Message " + number + " no longer exists (removed by another client)"), done);
+    }
+
+    private static boolean expungeIssued(ImapCompletion c) {
+        return c.responseCode().filter(code -> code.equalsIgnoreCase("EXPUNGEISSUED")).isPresent();
     }
 
     /**
@@ -483,6 +502,8 @@ final class ImapMaildrop implements Pop3Maildrop {
         long linesLeft;
         boolean started;
         long literalLength = -1;
+        /** The body came as "" or {0}: an empty message, unless the tagged reply says it was expunged. */
+        private boolean empty;
         private boolean streaming;
         private int pendingWrites;
         /** The last four bytes streamed, newest in the low byte. */
@@ -497,11 +518,12 @@ final class ImapMaildrop implements Pop3Maildrop {
         @Override
         public void untagged(ImapResponseLine line) {
             if (line.endsResponse() && !streaming) {
-                // BODY[TEXT]<n> "" or NIL: an empty piece
+                // BODY[TEXT]<n> "" or NIL: an empty piece; the +OK of an empty message waits for the tagged reply
+                // (emptyMessage), as NIL and [EXPUNGEISSUED] mean another client removed it
                 Matcher m = BODY_EMPTY.matcher(line.text());
                 if (literalLength < 0 && m.find() && m.group(1).equalsIgnoreCase(section)) {
                     literalLength = 0;
-                    begin(0);
+                    empty = m.group(2).equals("\"\"");
                 }
                 return;
             }
@@ -511,9 +533,24 @@ final class ImapMaildrop implements Pop3Maildrop {
                 if (m.find() && m.group(1).equalsIgnoreCase(section) && literalLength < 0) {
                     literalLength = line.literalLength();
                     streaming = true;
-                    begin(literalLength);
+                    empty = literalLength == 0;
+                    if (!empty) {
+                        begin(literalLength);
+                    }
                 }
             }
+        }
+
+        /**
+         * After the tagged reply, on the client loop, when nothing was streamed: true (and the +OK written) for a
+         * message that is really empty; false when it was removed upstream (NIL, no body, NO, [EXPUNGEISSUED]).
+         */
+        boolean emptyMessage(ImapCompletion c) {
+            if (!empty || !c.isOk() || expungeIssued(c)) {
+                return false;
+            }
+            begin(0);
+            return true;
         }
 
         /** What the streamed header lacks of its CRLF CRLF ending (read after the command completed). */

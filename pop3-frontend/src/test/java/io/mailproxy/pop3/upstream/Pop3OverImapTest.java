@@ -357,8 +357,8 @@ class Pop3OverImapTest {
             c.command("PASS secret");
             direct.command("UID STORE " + uids.get(0) + " +FLAGS (\\Deleted)");
             direct.command("EXPUNGE");
-            assertThat(c.command("RETR 1")).isEqualTo("-ERR Message 1 no longer exists on the server");
-            assertThat(c.command("TOP 1 1")).isEqualTo("-ERR Message 1 no longer exists on the server");
+            assertThat(c.command("RETR 1")).isEqualTo("-ERR Message 1 no longer exists (removed by another client)");
+            assertThat(c.command("TOP 1 1")).isEqualTo("-ERR Message 1 no longer exists (removed by another client)");
             assertThat(c.command("RETR 2")).startsWith("+OK");
             c.body();
             assertThat(c.command("QUIT")).startsWith("+OK");

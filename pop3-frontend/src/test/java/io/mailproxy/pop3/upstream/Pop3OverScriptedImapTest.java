@@ -13,6 +13,9 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** source = imap against a scripted server: Office 365's shapes of reply that GreenMail does not produce. */
 class Pop3OverScriptedImapTest {
@@ -153,5 +156,73 @@ class Pop3OverScriptedImapTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> proxy.leaseEnds.size() == 2);
         assertThat(proxy.leaseEnds).containsExactly("release", "release");
         assertThat(imap.commands.stream().filter(cmd -> cmd.startsWith("LOGIN"))).hasSize(2);
+    }
+
+    /**
+     * Issue 13 item 4: a message another client removed after the listing. Dovecot answers {@code BODY[] NIL} with
+     * {@code [EXPUNGEISSUED]}, Office 365 a plain OK without a FETCH, RFC 2180 allows a NO: each is a plain -ERR (no
+     * [SYS/TEMP]: retrying cannot bring it back), never "+OK 0 octets", and the session goes on.
+     */
+    @ParameterizedTest(name = "{0} / {1}")
+    @CsvSource(delimiter = '|', value = {
+            "BODY[%s] NIL|$TAG NO [EXPUNGEISSUED] Some of the requested messages no longer exist",
+            "BODY[%s] NIL|$TAG OK [EXPUNGEISSUED] Some messages were already expunged",
+            "BODY[%s] NIL|$TAG OK Fetch completed.",
+            "BODY[%s] \"\"|$TAG OK [EXPUNGEISSUED] Some messages were already expunged",
+            "|$TAG OK FETCH completed.",
+            "|$TAG OK [EXPUNGEISSUED] Some messages were already expunged",
+            "|$TAG NO Some of the requested messages no longer exist"})
+    void aMessageRemovedUpstreamIsAPlainErrAndTheSessionGoesOn(String fetch, String tagged) throws Exception {
+        for (String section : new String[] {"", "HEADER"}) {
+            String regex = "UID FETCH 31 \\(BODY.PEEK\\[" + section + "\\]\\)";
+            if (fetch == null) {
+                imap.on(regex, tagged);
+            } else {
+                imap.on(regex, "* 2 FETCH (UID 31 " + fetch.formatted(section) + ")", tagged);
+            }
+        }
+        try (Pop3Client c = login("expunge")) {
+            c.command("PASS secret");
+            assertThat(c.command("RETR 2")).isEqualTo("-ERR Message 2 no longer exists (removed by another client)");
+            assertThat(c.command("TOP 2 5")).isEqualTo("-ERR Message 2 no longer exists (removed by another client)");
+            assertThat(c.command("RETR 1")).isEqualTo("+OK 14 octets");
+            assertThat(c.bodyText()).isEqualTo("Subject: x\r\n\r\n");
+            assertThat(c.command("DELE 2")).startsWith("+OK");
+            assertThat(c.command("QUIT")).isEqualTo("+OK mailproxy POP3 signing off (1 messages deleted)");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.leaseEnds.size() == 1);
+        assertThat(proxy.leaseEnds).containsExactly("release");
+    }
+
+    /** An empty message is still "+OK 0 octets" and "." (RETR), and an empty top (TOP). */
+    @ParameterizedTest
+    @ValueSource(strings = {"\"\")", "{0}\r\n)"})
+    void aRealEmptyMessageIsStillServed(String empty) throws Exception {
+        imap.on("UID FETCH 31 \\(BODY.PEEK\\[\\]\\)", "* 2 FETCH (UID 31 BODY[] " + empty, "$TAG OK FETCH completed.");
+        imap.on("UID FETCH 31 \\(BODY.PEEK\\[HEADER\\]\\)", "* 2 FETCH (UID 31 BODY[HEADER] " + empty,
+                "$TAG OK FETCH completed.");
+        imap.on("UID FETCH 31 \\(BODY.PEEK\\[TEXT\\].*", "* 2 FETCH (UID 31 BODY[TEXT]<0> " + empty,
+                "$TAG OK FETCH completed.");
+        try (Pop3Client c = login("keep")) {
+            c.command("PASS secret");
+            assertThat(c.command("RETR 2")).isEqualTo("+OK 0 octets");
+            assertThat(c.bodyText()).isEmpty();
+            assertThat(c.command("TOP 2 3")).isEqualTo("+OK top of message follows");
+            assertThat(c.bodyText()).isEmpty();
+            assertThat(c.command("NOOP")).isEqualTo("+OK");
+        }
+    }
+
+    /** Office 365's throttling BAD means the command did not run: the message is not gone, the client may retry. */
+    @Test
+    void aThrottledFetchIsSysTempNotRemoved() throws Exception {
+        imap.on("UID FETCH 31 \\(BODY.PEEK\\[\\]\\)", "$TAG BAD Request is throttled. Suggested Backoff Time: 100 milliseconds");
+        try (Pop3Client c = login("keep")) {
+            c.command("PASS secret");
+            assertThat(c.command("RETR 2"))
+                    .isEqualTo("-ERR [SYS/TEMP] The mail server did not send message 2, try again later");
+            assertThat(c.command("RETR 1")).isEqualTo("+OK 14 octets");
+            c.body();
+        }
     }
 }
