@@ -27,7 +27,7 @@ final class RelaySink implements MessageSink {
 
     private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
     /** Longest wait for the previous transaction's lease before the next MAIL asks the pool anyway. */
-    static final long PREVIOUS_LEASE_WAIT_MILLIS = 10_000;
+    private static final long PREVIOUS_LEASE_WAIT_MILLIS = 10_000;
 
     private final Transaction t;
     private final Events events;
