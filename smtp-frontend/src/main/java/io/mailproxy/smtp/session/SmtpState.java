@@ -2,7 +2,8 @@ package io.mailproxy.smtp.session;
 
 /**
  * Where a session stands in RFC 5321's command order (4.1.4); login is tracked beside it. Transitions happen in
- * {@link SmtpSession} only.
+ * {@link SmtpSession} and in its {@link Command}s, on the session's event loop; which state accepts which command is
+ * each command's {@link Command#refusal}.
  */
 enum SmtpState {
     /** Greeted; no EHLO/HELO yet. */
