@@ -4,6 +4,7 @@ import io.mailproxy.core.Protocol;
 import io.mailproxy.core.admin.AdminServer;
 import io.mailproxy.core.admin.Json;
 import io.mailproxy.core.config.MailproxyConfig;
+import io.mailproxy.core.credentials.SecretResolver;
 import io.mailproxy.core.identity.LocalAuthenticator;
 import io.mailproxy.core.pool.UpstreamPools;
 import io.mailproxy.core.runtime.ServerRuntime;
@@ -83,9 +84,7 @@ public final class Daemon implements AutoCloseable {
                     () -> List.of(Json.write(status.status())), () -> checkLines(core));
             undo.push(control::close);
             control.readableSecrets(name -> core.config.get().oauth2().values().stream()
-                    .anyMatch(p -> p.clientSecret().filter(io.mailproxy.core.config.SecretRef.Stored.class::isInstance)
-                            .map(r -> ((io.mailproxy.core.config.SecretRef.Stored) r).name().equals(name))
-                            .orElse(false)));
+                    .anyMatch(p -> p.clientSecret().filter(ref -> SecretResolver.refersTo(ref, name)).isPresent()));
             io.mailproxy.smtp.SmtpFrontendFactory.queue(frontends.get(Protocol.SMTP)).ifPresent(q -> {
                 control.queue(q);
                 status.queue(() -> {
