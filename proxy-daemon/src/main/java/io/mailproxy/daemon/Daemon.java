@@ -11,6 +11,7 @@ import io.mailproxy.core.runtime.ServerRuntime;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.FrontendFactory;
+import io.mailproxy.core.spi.QueueAdmin;
 import io.mailproxy.core.upstream.UpstreamConnector;
 import io.mailproxy.daemon.check.UpstreamCheck;
 import io.mailproxy.daemon.control.ControlServer;
@@ -85,10 +86,10 @@ public final class Daemon implements AutoCloseable {
             undo.push(control::close);
             control.readableSecrets(name -> core.config.get().oauth2().values().stream()
                     .anyMatch(p -> p.clientSecret().filter(ref -> SecretResolver.refersTo(ref, name)).isPresent()));
-            io.mailproxy.smtp.SmtpFrontendFactory.queue(frontends.get(Protocol.SMTP)).ifPresent(q -> {
+            frontends.values().stream().flatMap(f -> f.queue().stream()).findFirst().ifPresent(q -> {
                 control.queue(q);
                 status.queue(() -> {
-                    io.mailproxy.smtp.queue.SmtpQueue.QueueStatus qs = q.status();
+                    QueueAdmin.QueueStatus qs = q.status();
                     return java.util.Optional.of(new io.mailproxy.core.admin.StatusReport.Queue(qs.depth(), qs.bytes(),
                             qs.oldestAge(), qs.heldAccounts()));
                 });
