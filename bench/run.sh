@@ -2,8 +2,9 @@
 # Runs mailproxy's benchmarks against a Dovecot upstream in its own process; see docs/BENCHMARKS.md.
 #
 #   bench/run.sh [pool|imap-fetch|imap-login|imap-idle|pop3|smtp|imap-hostile|all ...] [--runs N] [--warmups N]
+#   bench/run.sh queue [--runs N]       (the SMTP queue, in-process: no Dovecot, no daemon)
 #
-# Builds what is needed (the bench jar; the daemon jar unless only `pool` runs), installs Dovecot with apt-get when
+# Builds what is needed (the bench jar; the daemon jar unless only `pool` or `queue` runs), installs Dovecot with apt-get when
 # it is missing, then runs the named benchmarks (default: all). Everything listens on loopback only (Dovecot on
 # 127.0.0.2, the daemon and the bench's identity provider on 127.0.0.1); Dovecot, the daemon and the scratch
 # configuration live in a temporary directory and are stopped when the benchmark ends. Tables are printed and
@@ -11,15 +12,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v dovecot >/dev/null 2>&1; then
+names=()
+for a in "$@"; do case "$a" in --*|[0-9]*) ;; *) names+=("$a");; esac; done
+
+if [ "${names[*]}" != "queue" ] && ! command -v dovecot >/dev/null 2>&1; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond
 fi
 
-names=()
-for a in "$@"; do case "$a" in --*|[0-9]*) ;; *) names+=("$a");; esac; done
 modules=bench
-if [ "${#names[@]}" -eq 0 ] || [ "${names[*]}" != "pool" ]; then modules=bench,proxy-daemon; fi
+if [ "${#names[@]}" -eq 0 ] || { [ "${names[*]}" != "pool" ] && [ "${names[*]}" != "queue" ]; }; then
+  modules=bench,proxy-daemon
+fi
 mvn -B -q -o -pl "$modules" -am package -DskipTests 2>/dev/null || mvn -B -q -pl "$modules" -am package -DskipTests
 
 # 2,000 IDLE sessions hold 2,000 sockets here, 4,000 in the daemon and 2,000+ in Dovecot; imap-hostile holds

@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * {@code BenchMain NAME... [--runs N] [--warmups N] [--jar mailproxy.jar] [--results DIR]}: starts Dovecot and the
  * identity provider, runs the named benchmarks (pool, imap-fetch, imap-login, imap-idle, pop3, smtp, imap-hostile,
- * or all), prints Markdown tables and appends them to DIR/NAME.md, and stops everything it started.
+ * or all), prints Markdown tables and appends them to DIR/NAME.md, and stops everything it started. {@code queue}
+ * (the SMTP store-and-forward queue, in-process) runs alone and prints its figures only.
  */
 public final class BenchMain {
 
@@ -34,6 +35,11 @@ public final class BenchMain {
         }
         if (runs < 5) {
             throw new IllegalArgumentException("at least 5 runs");
+        }
+        if (names.equals(List.of("queue"))) {
+            // in-process, no upstream: neither Dovecot nor the identity provider is started
+            io.mailproxy.smtp.QueueBench.main(new String[] {String.valueOf(runs)});
+            System.exit(0);
         }
         Path scratch = Files.createTempDirectory("mailproxy-bench-");
         System.err.println("scratch directory " + scratch);

@@ -4,12 +4,14 @@ import io.mailproxy.core.Protocol;
 import io.mailproxy.core.admin.AdminServer;
 import io.mailproxy.core.admin.Json;
 import io.mailproxy.core.config.MailproxyConfig;
+import io.mailproxy.core.credentials.SecretResolver;
 import io.mailproxy.core.identity.LocalAuthenticator;
 import io.mailproxy.core.pool.UpstreamPools;
 import io.mailproxy.core.runtime.ServerRuntime;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.FrontendFactory;
+import io.mailproxy.core.spi.QueueAdmin;
 import io.mailproxy.core.upstream.UpstreamConnector;
 import io.mailproxy.daemon.check.UpstreamCheck;
 import io.mailproxy.daemon.control.ControlServer;
@@ -83,13 +85,11 @@ public final class Daemon implements AutoCloseable {
                     () -> List.of(Json.write(status.status())), () -> checkLines(core));
             undo.push(control::close);
             control.readableSecrets(name -> core.config.get().oauth2().values().stream()
-                    .anyMatch(p -> p.clientSecret().filter(io.mailproxy.core.config.SecretRef.Stored.class::isInstance)
-                            .map(r -> ((io.mailproxy.core.config.SecretRef.Stored) r).name().equals(name))
-                            .orElse(false)));
-            io.mailproxy.smtp.SmtpFrontendFactory.queue(frontends.get(Protocol.SMTP)).ifPresent(q -> {
+                    .anyMatch(p -> p.clientSecret().filter(ref -> SecretResolver.refersTo(ref, name)).isPresent()));
+            frontends.values().stream().flatMap(f -> f.queue().stream()).findFirst().ifPresent(q -> {
                 control.queue(q);
                 status.queue(() -> {
-                    io.mailproxy.smtp.queue.SmtpQueue.QueueStatus qs = q.status();
+                    QueueAdmin.QueueStatus qs = q.status();
                     return java.util.Optional.of(new io.mailproxy.core.admin.StatusReport.Queue(qs.depth(), qs.bytes(),
                             qs.oldestAge(), qs.heldAccounts()));
                 });

@@ -3,6 +3,7 @@ package io.mailproxy.smtp;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.ListenerContext;
+import io.mailproxy.core.spi.QueueAdmin;
 import io.mailproxy.smtp.queue.DeliveryWorker;
 import io.mailproxy.smtp.queue.Spool;
 import io.mailproxy.smtp.session.SmtpSession;
@@ -13,6 +14,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
+import java.util.Optional;
 
 /** Installs the SMTP framer and session on each accepted connection; owns the store-and-forward queue. */
 final class SmtpFrontend implements Frontend {
@@ -34,8 +36,10 @@ final class SmtpFrontend implements Frontend {
         this.worker = worker;
     }
 
-    DeliveryWorker worker() {
-        return worker;
+    /** The store-and-forward queue, when this frontend runs one. */
+    @Override
+    public Optional<QueueAdmin> queue() {
+        return Optional.ofNullable(worker);
     }
 
     @Override

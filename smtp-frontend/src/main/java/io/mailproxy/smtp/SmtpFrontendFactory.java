@@ -6,13 +6,16 @@ import io.mailproxy.core.config.ConfigException;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.FrontendFactory;
+import io.mailproxy.core.spi.QueueAdmin;
 import io.mailproxy.smtp.queue.DeliveryWorker;
 import io.mailproxy.smtp.queue.QueueSettings;
 import io.mailproxy.smtp.queue.SmtpQueue;
 import io.mailproxy.smtp.queue.Spool;
 import io.mailproxy.smtp.session.SmtpSettings;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -52,8 +55,9 @@ public final class SmtpFrontendFactory implements FrontendFactory {
         return new SmtpFrontend(services, settings, spool, worker);
     }
 
-    /** The running daemon's queue, for {@code status}, {@code /health} and {@code queue list/retry/delete}. */
-    public static Optional<SmtpQueue> queue(Frontend frontend) {
-        return frontend instanceof SmtpFrontend f ? Optional.ofNullable(f.worker()) : Optional.empty();
+    /** The spool of a daemon that is not running, for {@code queue list/retry/delete}. */
+    @Override
+    public Optional<QueueAdmin> offlineQueue(Path stateDir, Clock clock) throws IOException {
+        return Optional.of(SmtpQueue.offline(stateDir, clock));
     }
 }

@@ -29,7 +29,7 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
     private static final Logger LOG = LoggerFactory.getLogger(DefaultUpstreamCredentials.class);
 
     private final java.util.function.Supplier<Map<String, OAuth2ProviderConfig>> providers;
-    private final SecretStore store;
+    private final SecretResolver secrets;
     private final TokenService tokens;
     private final Executor executor;
     private final Clock clock;
@@ -50,7 +50,7 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
     public DefaultUpstreamCredentials(java.util.function.Supplier<Map<String, OAuth2ProviderConfig>> providers,
                                       SecretStore store, TokenService tokens, Executor executor, Clock clock) {
         this.providers = providers;
-        this.store = store;
+        this.secrets = new SecretResolver(store);
         this.tokens = tokens;
         this.executor = executor;
         this.clock = clock;
@@ -89,20 +89,14 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
     }
 
     private String resolve(AccountConfig account, SecretRef ref, String what) {
-        if (ref instanceof SecretRef.Literal literal) {
-            return literal.value();
-        }
-        String name = ((SecretRef.Stored) ref).name();
-        Optional<String> value;
         try {
-            value = store.get(name);
-        } catch (SecretStoreException e) {
+            return secrets.resolve(ref);
+        } catch (SecretResolver.Unavailable e) {
+            String message = e.storeFailure().map(SecretStoreException::getMessage).orElseGet(() -> "the " + what
+                    + " secret '" + e.name() + "' is not stored; run ./mailproxy secret set " + e.name());
             throw new CompletionException(new UpstreamException(UpstreamException.Kind.CREDENTIALS_UNAVAILABLE,
-                    "account " + account.name() + ": " + e.getMessage()));
+                    "account " + account.name() + ": " + message));
         }
-        return value.orElseThrow(() -> new CompletionException(new UpstreamException(
-                UpstreamException.Kind.CREDENTIALS_UNAVAILABLE, "account " + account.name() + ": the " + what
-                + " secret '" + name + "' is not stored; run ./mailproxy secret set " + name)));
     }
 
     private CompletableFuture<Login> bearerLogin(AccountConfig account, AuthConfig.OAuth2 auth, Protocol protocol) {

@@ -38,7 +38,7 @@ final class TokenEndpointClient {
     /** AADSTS700024: "Client assertion is not within its valid time range." */
     static final long CLOCK_SKEW_CODE = 700024L;
 
-    private final SecretStore store;
+    private final SecretResolver secrets;
     private final Clock clock;
     private final Duration connectTimeout;
     private final Duration readTimeout;
@@ -50,7 +50,7 @@ final class TokenEndpointClient {
 
     TokenEndpointClient(SecretStore store, Clock clock, Duration connectTimeout, Duration readTimeout,
                         TokenMetrics metrics) {
-        this.store = store;
+        this.secrets = new SecretResolver(store);
         this.clock = clock;
         this.connectTimeout = connectTimeout;
         this.readTimeout = readTimeout;
@@ -80,19 +80,16 @@ final class TokenEndpointClient {
     }
 
     String resolve(SecretRef ref, String what) throws TokenException {
-        if (ref instanceof SecretRef.Literal literal) {
-            return literal.value();
-        }
-        String name = ((SecretRef.Stored) ref).name();
-        Optional<String> value;
         try {
-            value = store.get(name);
-        } catch (SecretStoreException e) {
-            throw new TokenException(TokenException.Reason.SECRET_MISSING, "cannot read secret '" + name + "' ("
-                    + what + "): " + e.getMessage(), null, List.of(), e);
+            return secrets.resolve(ref);
+        } catch (SecretResolver.Unavailable e) {
+            String name = e.name();
+            throw e.storeFailure()
+                    .map(f -> new TokenException(TokenException.Reason.SECRET_MISSING, "cannot read secret '" + name
+                            + "' (" + what + "): " + f.getMessage(), null, List.of(), f))
+                    .orElseGet(() -> new TokenException(TokenException.Reason.SECRET_MISSING, "secret '" + name
+                            + "' (" + what + ") is not stored: run ./mailproxy secret set " + name));
         }
-        return value.orElseThrow(() -> new TokenException(TokenException.Reason.SECRET_MISSING,
-                "secret '" + name + "' (" + what + ") is not stored: run ./mailproxy secret set " + name));
     }
 
     Issued token(OAuth2ProviderConfig provider, AuthorizationGrant grant, Scope scope, String who) throws TokenException {

@@ -7,22 +7,15 @@ import io.mailproxy.core.config.PoolConfig;
 import io.mailproxy.core.config.UpstreamConfig;
 import io.mailproxy.core.upstream.UpstreamException;
 import io.mailproxy.core.upstream.UpstreamException.Kind;
-import io.mailproxy.core.upstream.UpstreamSession;
 import io.netty.channel.Channel;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,16 +33,13 @@ final class AccountPool {
 
     private static final Logger log = LoggerFactory.getLogger(AccountPool.class);
 
-    /** A SELECT of this fails with NO on any real server, leaving no mailbox selected (RFC 3501 6.3.1). */
-    static final String MAILBOX_THAT_CANNOT_EXIST = "mailproxy-reset-nonexistent-0d1f6c2a";
-
-    private static final Duration MAX_JITTER = Duration.ofMinutes(1);
-
     private final PoolEnv env;
     private final String accountName;
     private final Protocol protocol;
     private final String name;
     private final PoolMetrics metrics;
+    private final PoolCommands commands;
+    private final PoolOpener opener;
 
     private volatile AccountConfig account;
     private volatile PoolConfig config;
@@ -62,36 +52,13 @@ final class AccountPool {
     private record ConnectionTarget(String mailbox, String upstreamName, AuthConfig auth, UpstreamConfig upstream) { }
 
     // Guarded by this.
-    private final ArrayDeque<PooledChannel> idle = new ArrayDeque<>(); // head: most recently given back
-    private final Set<PooledChannel> all = new LinkedHashSet<>();     // every channel not yet retired
+    private final PoolChannels channels = new PoolChannels();
+    private final ArrayDeque<PooledChannel> idle = channels.idle;
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final PoolBackoff backoff;
     private int pending;
     private boolean closed;
     private UpstreamException closedReason;
-    private Instant throttledUntil;
-    private Duration nextThrottle;
-    private Instant prewarmNotBefore;
-    private Duration nextRetry;
-
-    record Counts(int active, int idle, int pending, int waiting, int checking, int resetting, int total) { }
-
-    private static final class Waiter {
-        final CompletableFuture<Lease> future = new CompletableFuture<>();
-        final Instant start;
-        ScheduledFuture<?> timeout;
-        boolean creating;
-
-        Waiter(Instant start) {
-            this.start = start;
-        }
-
-        void fail(Throwable e) {
-            if (timeout != null) {
-                timeout.cancel(false);
-            }
-            future.completeExceptionally(e);
-        }
-    }
 
     AccountPool(PoolEnv env, AccountConfig account, Protocol protocol) {
         this.env = env;
@@ -100,8 +67,9 @@ final class AccountPool {
         this.name = account.name() + "/" + protocol.configName();
         this.account = account;
         this.config = account.pool(protocol);
-        this.nextThrottle = env.throttleInitial();
-        this.nextRetry = env.retryInitial();
+        this.backoff = new PoolBackoff(env);
+        this.commands = new PoolCommands(env, protocol);
+        this.opener = new PoolOpener(env, protocol);
         this.metrics = new PoolMetrics(env.meters(), accountName, protocol.configName(), this);
     }
 
@@ -186,14 +154,15 @@ final class AccountPool {
                 after.add(() -> onLoop(pc, () -> handOver(pc, w)));
             }
         }
-        Counts c = counts();
+        PoolChannels.Counts c = counts();
         int uncovered = waiters.size() - c.checking() - c.pending() - c.resetting();
         if (uncovered <= 0) {
             return;
         }
-        if (throttledLocked(now)) {
+        if (backoff.throttled(now)) {
             UpstreamException e = new UpstreamException(Kind.THROTTLED, "the upstream throttles account "
-                    + accountName + "; no new " + protocol.configName() + " connections until " + throttledUntil);
+                    + accountName + "; no new " + protocol.configName() + " connections until "
+                    + backoff.throttledUntil());
             for (int i = 0; i < uncovered; i++) {
                 Waiter w = waiters.pollLast();
                 after.add(() -> w.fail(e));
@@ -253,37 +222,16 @@ final class AccountPool {
 
     private void create(Waiter w) {
         long gen = generation; // before reading the account: adopt() sets the account, then bumps the generation
-        CompletableFuture<UpstreamSession> f;
-        try {
-            f = env.connector().connect(account, protocol, null);
-        } catch (RuntimeException e) {
-            f = CompletableFuture.failedFuture(e);
-        }
-        f.whenComplete((session, err) -> {
+        opener.open(account, gen, () -> config.minTokenLife()).whenComplete((pc, err) -> {
             if (err != null) {
-                onCreateFailed(w, asUpstream(err));
+                onCreateFailed(w, PoolOpener.asUpstream(err));
             } else {
-                onCreated(w, session, gen);
+                onCreated(w, pc);
             }
         });
     }
 
-    private void onCreated(Waiter w, UpstreamSession session, long gen) {
-        Instant now = env.clock().instant();
-        PoolConfig cfg = config;
-        PooledChannel pc = new PooledChannel(session, now, jitter(session, now, cfg.minTokenLife()), gen);
-        if (!session.channel().isActive()) {
-            session.channel().close();
-            onCreateFailed(w, new UpstreamException(Kind.UNREACHABLE, "the new upstream connection closed at once"));
-            return;
-        }
-        if (!pc.leasable(now, cfg.minTokenLife())) {
-            session.channel().close();
-            onCreateFailed(w, new UpstreamException(Kind.CREDENTIALS_UNAVAILABLE, "the access token of the new "
-                    + "connection expires at " + session.tokenExpiresAt().orElseThrow()
-                    + ", sooner than min-token-life " + cfg.minTokenLife() + " allows"));
-            return;
-        }
+    private void onCreated(Waiter w, PooledChannel pc) {
         boolean keep;
         boolean stale;
         List<Runnable> afterStale = new ArrayList<>();
@@ -292,17 +240,15 @@ final class AccountPool {
             if (w != null) {
                 w.creating = false;
             }
-            stale = !closed && gen != generation;
+            stale = !closed && pc.generation != generation;
             keep = !closed && !stale;
             if (stale) {
                 afterChangeLocked(afterStale); // opens one for the new target if a waiter still needs it
             }
             if (keep) {
-                all.add(pc);
+                channels.add(pc);
                 pc.state.set(PooledChannel.State.CHECKING);
-                nextThrottle = env.throttleInitial();
-                nextRetry = env.retryInitial();
-                prewarmNotBefore = null;
+                backoff.connected();
             }
         }
         metrics.created();
@@ -310,11 +256,11 @@ final class AccountPool {
             if (stale) {
                 log.debug("{}: closing a connection opened for the configuration before the reload", name);
             }
-            session.channel().close();
+            pc.channel().close();
             run(afterStale);
             return;
         }
-        log.debug("{}: opened {} (token expires {})", name, pc, session.tokenExpiresAt().orElse(null));
+        log.debug("{}: opened {} (token expires {})", name, pc, pc.tokenExpiresAt().orElse(null));
         pc.channel().closeFuture().addListener(f -> onChannelClosed(pc));
         onLoop(pc, () -> makeIdle(pc, true));
     }
@@ -330,8 +276,7 @@ final class AccountPool {
                 w.creating = false;
             }
             failWaiter = w != null && waiters.remove(w);
-            prewarmNotBefore = now.plus(nextRetry);
-            nextRetry = min(nextRetry.multipliedBy(2), env.throttleMax());
+            backoff.connectFailed(now);
             if (e.kind() == Kind.THROTTLED) {
                 startThrottleLocked(now, e.upstreamReply().orElse(e.getMessage()));
             }
@@ -342,19 +287,6 @@ final class AccountPool {
             w.fail(e);
         }
         run(after);
-    }
-
-    private Duration jitter(UpstreamSession session, Instant now, Duration minTokenLife) {
-        if (session.tokenExpiresAt().isEmpty()) {
-            return Duration.ZERO;
-        }
-        Instant expires = session.tokenExpiresAt().get();
-        Duration spare = Duration.between(now, expires).minus(PooledChannel.minLife(minTokenLife, now, expires));
-        if (spare.isNegative() || spare.isZero()) {
-            return Duration.ZERO;
-        }
-        long maxMillis = min(spare.dividedBy(40), MAX_JITTER).toMillis();
-        return Duration.ofMillis(maxMillis <= 0 ? 0 : env.random().nextLong(maxMillis + 1));
     }
 
     // ---------------------------------------------------------------- idle, probe, release, reset
@@ -396,25 +328,22 @@ final class AccountPool {
     private void probe(PooledChannel pc) {
         Channel ch = pc.channel();
         IdleWatchHandler.stop(ch);
-        CompletableFuture<String> reply = exchange(pc, "NOOP");
-        reply.whenComplete((line, err) -> {
-            UpstreamException failure = err != null ? asUpstream(err) : expect(line, "OK", 250, "NOOP");
-            if (failure == null) {
+        commands.noop(pc).whenComplete((v, err) -> {
+            if (err == null) {
                 log.debug("{}: {} answered NOOP", name, pc);
                 makeIdle(pc, false);
             } else {
-                log.info("{}: {} failed its NOOP probe, closing it: {}", name, pc, failure.toString());
+                log.info("{}: {} failed its NOOP probe, closing it: {}", name, pc, PoolOpener.asUpstream(err).toString());
                 retire(pc, "probe-failed");
             }
         });
     }
 
-    /** From {@link PooledLease#release}: reset and back to idle, or closed. Any thread. */
-    void release(PooledChannel pc, boolean dirty) {
-        release(pc, dirty, false);
-    }
-
-    /** @param unused the session sent nothing upstream: back to idle without a reset round trip */
+    /**
+     * From {@link PooledLease#release}: reset and back to idle, or closed. Any thread.
+     *
+     * @param unused the session sent nothing upstream: back to idle without a reset round trip
+     */
     void release(PooledChannel pc, boolean dirty, boolean unused) {
         if (!pc.state.compareAndSet(PooledChannel.State.LEASED, PooledChannel.State.RESETTING)) {
             return;
@@ -465,59 +394,15 @@ final class AccountPool {
             makeIdle(pc, true);
             return;
         }
-        CompletableFuture<Void> done = protocol == Protocol.IMAP ? imapReset(pc)
-                : exchange(pc, "RSET").thenCompose(line -> check(expect(line, null, 250, "RSET")));
-        done.whenComplete((v, err) -> {
+        commands.reset(pc).whenComplete((v, err) -> {
             if (err == null) {
                 log.debug("{}: {} reset", name, pc);
                 makeIdle(pc, true);
             } else {
-                log.info("{}: {} could not be reset, closing it: {}", name, pc, asUpstream(err).toString());
+                log.info("{}: {} could not be reset, closing it: {}", name, pc, PoolOpener.asUpstream(err).toString());
                 retire(pc, "reset-failed");
             }
         });
-    }
-
-    /**
-     * UNSELECT when the upstream offers it (RFC 3691); a BAD to it means no mailbox was selected, which a SELECT of
-     * a mailbox that cannot exist then confirms. Without UNSELECT, that SELECT alone: a failing SELECT leaves no
-     * mailbox selected and, unlike CLOSE, expunges nothing (RFC 3501 6.3.1, 6.4.2).
-     */
-    private CompletableFuture<Void> imapReset(PooledChannel pc) {
-        if (pc.session.hasCapability("UNSELECT")) {
-            return exchange(pc, "UNSELECT").thenCompose(line -> switch (LineExchange.imapStatus(line)) {
-                case "OK" -> CompletableFuture.completedFuture(null);
-                case "BAD" -> selectNothing(pc);
-                default -> check(unexpected("UNSELECT", line));
-            });
-        }
-        return selectNothing(pc);
-    }
-
-    private CompletableFuture<Void> selectNothing(PooledChannel pc) {
-        return exchange(pc, "SELECT \"" + MAILBOX_THAT_CANNOT_EXIST + "\"").thenCompose(line ->
-                "NO".equals(LineExchange.imapStatus(line)) ? CompletableFuture.completedFuture(null)
-                        : check(unexpected("SELECT of a mailbox that cannot exist", line)));
-    }
-
-    private CompletableFuture<String> exchange(PooledChannel pc, String command) {
-        return LineExchange.run(pc.channel(), protocol, env.nextTag(), command, env.scheduler(),
-                env.exchangeTimeout());
-    }
-
-    /** Null when {@code line} is the expected success (IMAP status word, or SMTP code). */
-    private UpstreamException expect(String line, String imapStatus, int smtpCode, String command) {
-        boolean ok = protocol == Protocol.IMAP ? imapStatus.equals(LineExchange.imapStatus(line))
-                : LineExchange.smtpCode(line) == smtpCode;
-        return ok ? null : unexpected(command, line);
-    }
-
-    private static UpstreamException unexpected(String command, String line) {
-        return new UpstreamException(Kind.PROTOCOL_ERROR, "unexpected reply to " + command, line, null);
-    }
-
-    private static CompletableFuture<Void> check(UpstreamException failure) {
-        return failure == null ? CompletableFuture.completedFuture(null) : CompletableFuture.failedFuture(failure);
     }
 
     /** From {@link PooledLease#reportThrottled} or a throttling connector failure. */
@@ -531,16 +416,10 @@ final class AccountPool {
     }
 
     private void startThrottleLocked(Instant now, String why) {
-        if (throttledLocked(now)) {
-            return;
+        Duration pause = backoff.startThrottle(now);
+        if (pause != null) {
+            log.warn("{}: the upstream throttles this account ({}); no new connections for {}", name, why, pause);
         }
-        throttledUntil = now.plus(nextThrottle);
-        log.warn("{}: the upstream throttles this account ({}); no new connections for {}", name, why, nextThrottle);
-        nextThrottle = min(nextThrottle.multipliedBy(2), env.throttleMax());
-    }
-
-    private boolean throttledLocked(Instant now) {
-        return throttledUntil != null && now.isBefore(throttledUntil);
     }
 
     private void onChannelClosed(PooledChannel pc) {
@@ -567,31 +446,17 @@ final class AccountPool {
                     retireLocked(pc, "token-expiring", after);
                 }
             }
-            int ready = idle.size() + countLocked(PooledChannel.State.CHECKING);
-            List<PooledChannel> evict = new ArrayList<>();
-            for (Iterator<PooledChannel> it = idle.descendingIterator(); it.hasNext() && ready > cfg.minIdle(); ) {
-                PooledChannel pc = it.next();
-                if (Duration.between(pc.idleSince, now).compareTo(cfg.idleTimeout()) >= 0) {
-                    evict.add(pc);
-                    ready--;
-                }
-            }
-            evict.forEach(pc -> retireLocked(pc, "idle-timeout", after));
-            if (cfg.keepAlive().compareTo(Duration.ZERO) > 0) {
-                for (PooledChannel pc : List.copyOf(idle)) {
-                    if (Duration.between(pc.lastVerified, now).compareTo(cfg.keepAlive()) >= 0) {
-                        idle.remove(pc);
-                        pc.state.set(PooledChannel.State.CHECKING);
-                        after.add(() -> onLoop(pc, () -> probe(pc)));
-                    }
-                }
+            channels.idleTimedOut(now, cfg).forEach(pc -> retireLocked(pc, "idle-timeout", after));
+            for (PooledChannel pc : channels.dueForKeepAlive(now, cfg)) {
+                idle.remove(pc);
+                pc.state.set(PooledChannel.State.CHECKING);
+                after.add(() -> onLoop(pc, () -> probe(pc)));
             }
             afterChangeLocked(after);
         }
         run(after);
     }
 
-    /** A reload changed the account: later connections use it, and the new bounds apply from now. */
     /**
      * Follows a reload: new pool settings apply at once; when the account's mailbox, credentials or upstream
      * (endpoints, trust, time-outs) changed, idle connections are closed and leased ones are closed when given back,
@@ -645,10 +510,10 @@ final class AccountPool {
     /** Pre-warms towards min-idle, in the background, unless the account backs off. */
     private void fillLocked(List<Runnable> after) {
         Instant now = env.clock().instant();
-        if (closed || throttledLocked(now) || (prewarmNotBefore != null && now.isBefore(prewarmNotBefore))) {
+        if (closed || !backoff.mayPrewarm(now)) {
             return;
         }
-        Counts c = counts();
+        PoolChannels.Counts c = counts();
         int want = Math.min(config.max() - c.total(), config.minIdle() - c.idle() - c.pending());
         for (int i = 0; i < want; i++) {
             pending++;
@@ -689,52 +554,27 @@ final class AccountPool {
 
     private void retireLocked(PooledChannel pc, String reason, List<Runnable> after) {
         pc.state.set(PooledChannel.State.RETIRED);
-        if (!all.remove(pc)) {
+        if (!channels.remove(pc)) {
             return;
         }
-        idle.remove(pc);
         metrics.closed(reason);
         log.debug("{}: closing {} ({})", name, pc, reason);
         after.add(() -> pc.channel().close());
     }
 
-    synchronized Counts counts() {
-        int active = 0;
-        int checking = 0;
-        int resetting = 0;
-        for (PooledChannel pc : all) {
-            switch (pc.state.get()) {
-                case LEASED, HANDING -> active++;
-                case CHECKING -> checking++;
-                case RESETTING -> resetting++;
-                default -> { }
-            }
-        }
-        return new Counts(active, idle.size() + checking, pending, waiters.size(), checking, resetting,
-                all.size() + pending);
-    }
-
-    private int countLocked(PooledChannel.State state) {
-        int n = 0;
-        for (PooledChannel pc : all) {
-            if (pc.state.get() == state) {
-                n++;
-            }
-        }
-        return n;
+    synchronized PoolChannels.Counts counts() {
+        return channels.counts(pending, waiters.size());
     }
 
     synchronized Optional<Duration> minTokenLifeLeft() {
-        Instant now = env.clock().instant();
-        return idle.stream().flatMap(pc -> pc.tokenExpiresAt().stream())
-                .map(exp -> Duration.between(now, exp)).min(Duration::compareTo);
+        return channels.minTokenLifeLeft(env.clock().instant());
     }
 
     synchronized PoolSnapshot snapshot() {
-        Counts c = counts();
+        PoolChannels.Counts c = counts();
         Instant now = env.clock().instant();
         return new PoolSnapshot(accountName, protocol, c.active(), c.idle(), c.pending(), c.waiting(), config.max(),
-                minTokenLifeLeft(), throttledLocked(now) ? Optional.of(throttledUntil) : Optional.empty());
+                minTokenLifeLeft(), backoff.throttled(now) ? Optional.of(backoff.throttledUntil()) : Optional.empty());
     }
 
     // ---------------------------------------------------------------- helpers
@@ -755,20 +595,5 @@ final class AccountPool {
                 log.warn("{}: pool action failed", name, e);
             }
         }
-    }
-
-    static UpstreamException asUpstream(Throwable err) {
-        Throwable t = err;
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        if (t instanceof UpstreamException u) {
-            return u;
-        }
-        return new UpstreamException(Kind.UNREACHABLE, "upstream connection failed: " + t, null, t);
-    }
-
-    private static Duration min(Duration a, Duration b) {
-        return a.compareTo(b) <= 0 ? a : b;
     }
 }

@@ -23,7 +23,7 @@ final class PooledLease implements Lease {
     @Override
     public void release(boolean dirty) {
         if (ended.compareAndSet(false, true)) {
-            pool.release(channel, dirty);
+            pool.release(channel, dirty, false);
         }
     }
 

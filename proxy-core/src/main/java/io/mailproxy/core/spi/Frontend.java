@@ -1,6 +1,7 @@
 package io.mailproxy.core.spi;
 
 import io.netty.channel.Channel;
+import java.util.Optional;
 
 /**
  * One protocol's server side. The runtime accepts the connection, applies connection limits, allow-from and implicit
@@ -35,6 +36,14 @@ public interface Frontend {
      */
     default void refuse(Channel channel, String reason) {
         channel.close();
+    }
+
+    /**
+     * The frontend's store-and-forward queue, for {@code status}, {@code /health} and {@code queue
+     * list/retry/delete}; empty when it keeps none (the default).
+     */
+    default Optional<QueueAdmin> queue() {
+        return Optional.empty();
     }
 
     /**

@@ -57,14 +57,21 @@ class JsonTest {
     }
 
     @Test
-    void refusesBrokenTextWithTheOffset() {
+    void refusesBrokenTextWithTheOffsetOfTheCharacterAtFault() {
+        // the reason after the offset is the parser's (Jackson's) own wording
         assertThatThrownBy(() -> Json.parse("{\"a\":1,}")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("bad JSON at offset 7: expected a member name");
-        assertThatThrownBy(() -> Json.parse("[1 2]")).hasMessage("bad JSON at offset 4: expected ',' or ']'");
-        assertThatThrownBy(() -> Json.parse("\"open")).hasMessage("bad JSON at offset 5: unexpected end");
-        assertThatThrownBy(() -> Json.parse("{} x")).hasMessage("bad JSON at offset 3: unexpected text after the value");
-        assertThatThrownBy(() -> Json.parse("\"a\u0001\"")).hasMessageContaining("control character");
-        assertThatThrownBy(() -> Json.parse("tru")).hasMessageContaining("unexpected character 't'");
+                .hasMessageStartingWith("bad JSON at offset 7: ").hasMessageContaining("field name");
+        assertThatThrownBy(() -> Json.parse("[1 2]")).hasMessageStartingWith("bad JSON at offset 3: ")
+                .hasMessageContaining("comma");
+        assertThatThrownBy(() -> Json.parse("\"open")).hasMessageStartingWith("bad JSON at offset 5: ")
+                .hasMessageContaining("end-of-input");
+        assertThatThrownBy(() -> Json.parse("{} x")).hasMessageStartingWith("bad JSON at offset 3: ")
+                .hasMessageContaining("'x'");
+        assertThatThrownBy(() -> Json.parse("\"a\u0001\"")).hasMessageStartingWith("bad JSON at offset 2: ")
+                .hasMessageContaining("CTRL-CHAR");
+        assertThatThrownBy(() -> Json.parse("tru")).hasMessageStartingWith("bad JSON at offset 0: ")
+                .hasMessageContaining("'tru'");
+        assertThatThrownBy(() -> Json.parse("  ")).hasMessage("bad JSON at offset 2: unexpected end");
     }
 
     @Test

@@ -157,7 +157,7 @@ class PoolRegistryTest {
 
         assertThat(f.upstream.linesOf(id)).hasSize(2);
         assertThat(f.upstream.linesOf(id).get(1))
-                .matches("mpx\\d+ SELECT \"" + AccountPool.MAILBOX_THAT_CANNOT_EXIST + "\"");
+                .matches("mpx\\d+ SELECT \"" + PoolCommands.MAILBOX_THAT_CANNOT_EXIST + "\"");
         assertThat(f.upstream.count("UNSELECT")).isZero();
         assertThat(f.upstream.count("CLOSE")).isZero();
         Lease again = f.lease();
@@ -176,7 +176,7 @@ class PoolRegistryTest {
         List<String> lines = f.upstream.linesOf(id);
         assertThat(lines).hasSize(2);
         assertThat(lines.get(0)).matches("mpx\\d+ UNSELECT");
-        assertThat(lines.get(1)).matches("mpx\\d+ SELECT \"" + AccountPool.MAILBOX_THAT_CANNOT_EXIST + "\"");
+        assertThat(lines.get(1)).matches("mpx\\d+ SELECT \"" + PoolCommands.MAILBOX_THAT_CANNOT_EXIST + "\"");
         assertThat(f.upstream.isOpen(id)).isTrue();
     }
 

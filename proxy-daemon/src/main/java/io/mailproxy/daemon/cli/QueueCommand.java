@@ -1,11 +1,14 @@
 package io.mailproxy.daemon.cli;
 
+import io.mailproxy.core.spi.FrontendFactory;
+import io.mailproxy.core.spi.QueueAdmin;
 import io.mailproxy.daemon.control.ControlClient;
-import io.mailproxy.smtp.queue.SmtpQueue;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.Optional;
+import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -37,7 +40,7 @@ public final class QueueCommand implements Callable<Integer> {
         switch (action) {
             case "list" -> {
                 List<String> lines = viaDaemon ? daemon.queueList()
-                        : offline(stateDir).list().stream().map(SmtpQueue.QueuedMessage::line).toList();
+                        : offline(stateDir).list().stream().map(QueueAdmin.QueuedMessage::line).toList();
                 if (lines.isEmpty()) {
                     System.out.println("the queue is empty");
                 }
@@ -48,7 +51,7 @@ public final class QueueCommand implements Callable<Integer> {
                     System.err.println("mailproxy queue " + action + ": needs " + (action.equals("retry") ? "ID or all" : "ID"));
                     return ExitCodes.USAGE;
                 }
-                SmtpQueue queue = viaDaemon ? null : offline(stateDir);
+                QueueAdmin queue = viaDaemon ? null : offline(stateDir);
                 int failures = 0;
                 for (String id : args) {
                     try {
@@ -78,7 +81,14 @@ public final class QueueCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    private static SmtpQueue offline(Path stateDir) throws IOException {
-        return SmtpQueue.offline(stateDir, Clock.systemUTC());
+    /** The queue on disk, from the frontend that keeps one (SMTP's spool). */
+    private static QueueAdmin offline(Path stateDir) throws IOException {
+        for (FrontendFactory f : ServiceLoader.load(FrontendFactory.class)) {
+            Optional<QueueAdmin> queue = f.offlineQueue(stateDir, Clock.systemUTC());
+            if (queue.isPresent()) {
+                return queue.get();
+            }
+        }
+        throw new IOException("no frontend of this installation keeps a queue");
     }
 }

@@ -1,6 +1,7 @@
 package io.mailproxy.daemon.control;
 
 import io.mailproxy.core.credentials.SecretStore;
+import io.mailproxy.core.spi.QueueAdmin;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -34,7 +35,7 @@ public final class ControlServer implements AutoCloseable {
     private final Supplier<List<String>> check;
     private final Thread thread;
     /** The SMTP store-and-forward queue, once the daemon has it (QUEUE-* requests). */
-    private volatile io.mailproxy.smtp.queue.SmtpQueue queue;
+    private volatile QueueAdmin queue;
 
     private ControlServer(Path path, ServerSocketChannel server, SecretStore secrets, Supplier<List<String>> status,
                           Supplier<List<String>> check) {
@@ -80,7 +81,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** Serves QUEUE-LIST, QUEUE-RETRY and QUEUE-DELETE from this queue. */
-    public void queue(io.mailproxy.smtp.queue.SmtpQueue queue) {
+    public void queue(QueueAdmin queue) {
         this.queue = queue;
     }
 
@@ -229,7 +230,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private void queueRequest(String verb, String arg, PrintWriter out) {
-        io.mailproxy.smtp.queue.SmtpQueue q = queue;
+        QueueAdmin q = queue;
         if (q == null) {
             throw new IllegalStateException("the SMTP queue is not available in this daemon");
         }
@@ -240,7 +241,7 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    private static void queueRequest(io.mailproxy.smtp.queue.SmtpQueue q, String verb, String arg, PrintWriter out)
+    private static void queueRequest(QueueAdmin q, String verb, String arg, PrintWriter out)
             throws IOException {
         switch (verb) {
             case ControlProtocol.QUEUE_LIST -> {

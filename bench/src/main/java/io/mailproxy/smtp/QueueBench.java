@@ -28,9 +28,9 @@ import java.util.concurrent.Future;
  * answered 250 only after the real fsyncs; the same with fsync off, to show what durability costs;</li>
  * <li>the heap that 10,000 queued messages hold in the delivery worker.</li>
  * </ol>
- * Run: {@code mvn -o -q -pl smtp-frontend -am test-compile} then
- * {@code java -cp smtp-frontend/target/test-classes:smtp-frontend/target/classes:$(cat cp.txt) io.mailproxy.smtp.QueueBench}
- * with cp.txt from {@code mvn -o -q -pl smtp-frontend dependency:build-classpath -Dmdep.outputFile=cp.txt}.
+ * Run: {@code bench/run.sh queue --runs 5} (no upstream: the spool and the SMTP frontend run in this process). It
+ * lives in the frontend's package: it builds the frontend around a spool of its own, with the frontend's test
+ * fixtures ({@code Fixture}, {@code FakeListener}, {@code SmtpTestClient} from the smtp-frontend test jar).
  */
 public final class QueueBench {
 

@@ -1,0 +1,66 @@
+package io.mailproxy.core.pool;
+
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * How one pool backs off from its upstream: after a throttling reply no new connections until the pause ends, and
+ * after a failed connection no pre-warming for a while; both pauses double up to {@link PoolEnv#throttleMax} and
+ * start over once a connection opens. Guarded by the pool's monitor.
+ */
+final class PoolBackoff {
+
+    private final PoolEnv env;
+    private Instant throttledUntil;
+    private Duration nextThrottle;
+    private Instant prewarmNotBefore;
+    private Duration nextRetry;
+
+    PoolBackoff(PoolEnv env) {
+        this.env = env;
+        this.nextThrottle = env.throttleInitial();
+        this.nextRetry = env.retryInitial();
+    }
+
+    boolean throttled(Instant now) {
+        return throttledUntil != null && now.isBefore(throttledUntil);
+    }
+
+    /** The end of the current throttling pause (meaningful while {@link #throttled}). */
+    Instant throttledUntil() {
+        return throttledUntil;
+    }
+
+    /** @return the pause that starts now, or null when one is running already */
+    Duration startThrottle(Instant now) {
+        if (throttled(now)) {
+            return null;
+        }
+        Duration pause = nextThrottle;
+        throttledUntil = now.plus(pause);
+        nextThrottle = min(nextThrottle.multipliedBy(2), env.throttleMax());
+        return pause;
+    }
+
+    /** A connection opened: the next pauses start from the initial ones again. */
+    void connected() {
+        nextThrottle = env.throttleInitial();
+        nextRetry = env.retryInitial();
+        prewarmNotBefore = null;
+    }
+
+    /** A connection could not be opened: no pre-warming for the next retry pause. */
+    void connectFailed(Instant now) {
+        prewarmNotBefore = now.plus(nextRetry);
+        nextRetry = min(nextRetry.multipliedBy(2), env.throttleMax());
+    }
+
+    /** Whether idle connections may be opened ahead of demand now. */
+    boolean mayPrewarm(Instant now) {
+        return !throttled(now) && (prewarmNotBefore == null || !now.isBefore(prewarmNotBefore));
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+}
