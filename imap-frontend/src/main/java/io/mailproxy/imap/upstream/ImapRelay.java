@@ -6,7 +6,7 @@ import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.imap.ImapClient;
 import io.mailproxy.core.imap.ImapCompletion;
 import io.mailproxy.core.imap.ImapLiteralChunk;
-import io.mailproxy.core.imap.ImapResponse;
+import io.mailproxy.core.imap.ImapMailboxData;
 import io.mailproxy.core.imap.ImapResponseListener;
 import io.mailproxy.core.imap.ImapResponseDecoder;
 import io.mailproxy.core.imap.ImapResponseLine;
@@ -36,6 +36,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.ArrayDeque;
@@ -645,8 +646,9 @@ public final class ImapRelay {
                         return;
                     }
                     String text = line.endsResponse() ? line.text() : "";
-                    if (line.status() == ImapStatus.OK && text.regionMatches(true, 0, UIDVALIDITY, 0, UIDVALIDITY.length())) {
-                        pendingUidValidity = parseNumber(text, UIDVALIDITY.length());
+                    OptionalLong validity = ImapMailboxData.uidValidity(text);
+                    if (line.status() == ImapStatus.OK && validity.isPresent()) {
+                        pendingUidValidity = validity.getAsLong();
                     }
                     if (line.endsResponse() && text.regionMatches(true, 0, "* CAPABILITY ", 0, 13)) {
                         client.write(ascii(UpstreamCapabilities.rewriteLine(text, policy.restrictsFolders()) + "\r\n"));
@@ -914,8 +916,6 @@ public final class ImapRelay {
 
     // ---------------------------------------------------------------- token hand-over
 
-    private static final String UIDVALIDITY = "* OK [UIDVALIDITY ";
-
     /** Arms the hand-over for before the upstream's token expires (Office 365 then ends the session). */
     private void scheduleExpiry() {
         if (expiryTimer != null) {
@@ -987,8 +987,8 @@ public final class ImapRelay {
             return imap.execute("UID SEARCH ALL", new ImapResponseListener() {
                 @Override
                 public void untagged(ImapResponseLine line) {
-                    if (line.isFirst() && line.endsResponse() && line.text().regionMatches(true, 0, "* SEARCH", 0, 8)) {
-                        oldUids[0] = parseSearch(line.text());
+                    if (line.isFirst() && line.endsResponse() && ImapMailboxData.isSearch(line.text())) {
+                        oldUids[0] = ImapMailboxData.searchResult(line.text());
                     } else {
                         ByteBuf bytes = line.content().retain();
                         onClientLoop(() -> relayDuringHandover(bytes));
@@ -1017,9 +1017,8 @@ public final class ImapRelay {
                     throw new CompletionException(new IllegalStateException("the new connection could not select the "
                             + "mailbox: " + selected.status() + " " + selected.text()));
                 }
-                Long validity = selected.untagged().stream().map(ImapResponse::text)
-                        .filter(t -> t.regionMatches(true, 0, UIDVALIDITY, 0, UIDVALIDITY.length()))
-                        .map(t -> parseNumber(t, UIDVALIDITY.length())).findFirst().orElse(null);
+                OptionalLong found = ImapMailboxData.uidValidity(selected);
+                Long validity = found.isPresent() ? found.getAsLong() : null;
                 if (expectedUidValidity != null && !expectedUidValidity.equals(validity)) {
                     throw new CompletionException(new IllegalStateException("UIDVALIDITY changed from "
                             + expectedUidValidity + " to " + validity));
@@ -1048,7 +1047,7 @@ public final class ImapRelay {
                 return;
             }
             long[] newUids = search == null ? new long[0]
-                    : search.first("SEARCH").map(r -> parseSearch(r.text())).orElse(new long[0]);
+                    : ImapMailboxData.searchResult(search);
             completeHandover(oldCh, oldLease, oldImap.join(), newLease[0], newImap[0], oldUids[0], newUids);
         }));
     }
@@ -1112,20 +1111,6 @@ public final class ImapRelay {
         LOG.info("{} IMAP session moved to a fresh upstream connection", sessionId);
         scheduleExpiry();
         drainBacklog();
-    }
-
-    private static Long parseNumber(String text, int from) {
-        int end = from;
-        while (end < text.length() && Character.isDigit(text.charAt(end))) {
-            end++;
-        }
-        return end == from ? null : Long.parseLong(text.substring(from, end));
-    }
-
-    private static long[] parseSearch(String text) {
-        String[] words = text.trim().split(" +");
-        return Arrays.stream(words).skip(2).filter(w -> !w.isEmpty() && Character.isDigit(w.charAt(0)))
-                .mapToLong(Long::parseLong).toArray();
     }
 
     /** A mailbox name as sent by the client, for a command of the proxy's own. */
