@@ -100,7 +100,7 @@ public final class ImapRelay {
     /** The proxy's own replies (refusals, "+" for the client's literals) held while an upstream response is relayed. */
     private final ArrayDeque<ByteBuf> localOut = new ArrayDeque<>();
 
-    private ImapState state = ImapState.AUTHENTICATED;
+    private final SelectedMailbox mailbox = new SelectedMailbox();
     private Cmd cmd;
     private boolean idling;
     /** IDLE sent, the upstream's "+" not yet seen: client input waits (it may refuse IDLE). */
@@ -115,10 +115,6 @@ public final class ImapRelay {
     private long lastProgress;
 
     // token hand-over state
-    private ImapValue selectedMailbox;
-    private boolean selectedReadOnly;
-    private Long uidValidity;
-    private Long pendingUidValidity;
     private String idleTag;
     private boolean idleContinued;
     private boolean handoverDue;
@@ -178,7 +174,7 @@ public final class ImapRelay {
     }
 
     public ImapState state() {
-        return state;
+        return mailbox.state();
     }
 
     // ---------------------------------------------------------------- client side
@@ -444,7 +440,7 @@ public final class ImapRelay {
                 inFlight.add(f);
                 cmd.flight = f;
                 if (selecting) {
-                    pendingUidValidity = null; // this mailbox's own, or none: never the previous one's
+                    mailbox.selecting();
                 }
                 if (f.examine) {
                     cmd.rewriteSelect();
@@ -646,10 +642,7 @@ public final class ImapRelay {
                         return;
                     }
                     String text = line.endsResponse() ? line.text() : "";
-                    OptionalLong validity = ImapMailboxData.uidValidity(text);
-                    if (line.status() == ImapStatus.OK && validity.isPresent()) {
-                        pendingUidValidity = validity.getAsLong();
-                    }
+                    mailbox.untagged(line.status(), text);
                     if (line.endsResponse() && text.regionMatches(true, 0, "* CAPABILITY ", 0, 13)) {
                         client.write(ascii(UpstreamCapabilities.rewriteLine(text, policy.restrictsFolders()) + "\r\n"));
                         return;
@@ -694,19 +687,8 @@ public final class ImapRelay {
             client.write(line.content().retain());
         }
         if (f != null && status != null) {
+            mailbox.completed(f.name, f.examine, f.mailbox, status);
             switch (f.name) {
-                case "SELECT", "EXAMINE" -> {
-                    state = status == ImapStatus.OK ? ImapState.SELECTED : ImapState.AUTHENTICATED;
-                    selectedMailbox = status == ImapStatus.OK ? f.mailbox : null;
-                    selectedReadOnly = f.examine || f.name.equals("EXAMINE");
-                    uidValidity = pendingUidValidity;
-                }
-                case "CLOSE", "UNSELECT" -> {
-                    if (status == ImapStatus.OK) {
-                        state = ImapState.AUTHENTICATED;
-                        selectedMailbox = null;
-                    }
-                }
                 case "IDLE" -> {
                     idling = false;
                     if (idlePending) {
@@ -795,7 +777,7 @@ public final class ImapRelay {
             SessionLog.outcome(client, "logout");
             client.write(ascii("* BYE Logging out\r\n"));
             client.write(ascii(logoutTag + " OK LOGOUT completed\r\n"));
-            state = ImapState.LOGOUT;
+            mailbox.loggedOut();
             finish(false);
             client.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
         } else if (shutdownPending && cmd == null) {
@@ -805,7 +787,7 @@ public final class ImapRelay {
     }
 
     private void goodbye(String bye, boolean discard) {
-        state = ImapState.LOGOUT;
+        mailbox.loggedOut();
         finish(discard);
         client.writeAndFlush(ascii(bye)).addListener(ChannelFutureListener.CLOSE);
     }
@@ -968,9 +950,7 @@ public final class ImapRelay {
     private void handoverSwitch() {
         Channel oldCh = upstream;
         Lease oldLease = lease;
-        ImapValue mailbox = selectedMailbox;
-        boolean readOnly = selectedReadOnly;
-        Long expectedUidValidity = uidValidity;
+        SelectedMailbox.Selection selection = mailbox.selection().orElse(null);
         CompletableFuture<ImapClient> oldImap = new CompletableFuture<>();
         oldCh.eventLoop().execute(() -> {
             removeRelayHandlers(oldCh);
@@ -980,7 +960,7 @@ public final class ImapRelay {
         Lease[] newLease = new Lease[1];
         ImapClient[] newImap = new ImapClient[1];
         oldImap.thenCompose(imap -> {
-            if (mailbox == null) {
+            if (selection == null) {
                 return CompletableFuture.completedFuture(null);
             }
             // other untagged responses (EXPUNGE, EXISTS, FETCH) still change the client's view: relay them
@@ -1009,24 +989,24 @@ public final class ImapRelay {
             return attached;
         }).thenCompose(imap -> {
             newImap[0] = imap;
-            if (mailbox == null) {
+            if (selection == null) {
                 return CompletableFuture.completedFuture((ImapCompletion) null);
             }
-            return imap.execute((readOnly ? "EXAMINE " : "SELECT ") + astring(mailbox)).thenCompose(selected -> {
+            return imap.execute(selection.selectCommand()).thenCompose(selected -> {
                 if (!selected.isOk()) {
                     throw new CompletionException(new IllegalStateException("the new connection could not select the "
                             + "mailbox: " + selected.status() + " " + selected.text()));
                 }
                 OptionalLong found = ImapMailboxData.uidValidity(selected);
                 Long validity = found.isPresent() ? found.getAsLong() : null;
-                if (expectedUidValidity != null && !expectedUidValidity.equals(validity)) {
+                if (selection.uidValidity() != null && !selection.uidValidity().equals(validity)) {
                     throw new CompletionException(new IllegalStateException("UIDVALIDITY changed from "
-                            + expectedUidValidity + " to " + validity));
+                            + selection.uidValidity() + " to " + validity));
                 }
                 return imap.execute("UID SEARCH ALL");
             });
         }).whenComplete((search, error) -> onClientLoop(() -> {
-            if (error != null || finished || (mailbox != null && oldUids[0] == null)) {
+            if (error != null || finished || (selection != null && oldUids[0] == null)) {
                 Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
                 if (newLease[0] != null) {
                     Lease l = newLease[0];
@@ -1111,23 +1091,6 @@ public final class ImapRelay {
         LOG.info("{} IMAP session moved to a fresh upstream connection", sessionId);
         scheduleExpiry();
         drainBacklog();
-    }
-
-    /** A mailbox name as sent by the client, for a command of the proxy's own. */
-    private static String astring(ImapValue name) {
-        if (name instanceof ImapValue.Atom a) {
-            return a.value();
-        }
-        byte[] b = ((ImapValue.Str) name).bytes();
-        boolean printable = true;
-        for (byte x : b) {
-            printable &= x >= 0x20 && x < 0x7f;
-        }
-        if (printable) {
-            String s = new String(b, StandardCharsets.US_ASCII);
-            return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
-        }
-        return "{" + b.length + "+}\r\n" + new String(b, StandardCharsets.UTF_8);
     }
 
     // ---------------------------------------------------------------- types
