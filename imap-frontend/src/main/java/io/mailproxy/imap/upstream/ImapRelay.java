@@ -23,7 +23,6 @@ import io.mailproxy.imap.policy.ClientPolicy;
 import io.mailproxy.imap.session.ImapState;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -86,6 +85,7 @@ public final class ImapRelay {
     private boolean upstreamUsed;
     private final ImapCommandDecoder decoder;
     private final ClientPolicy policy;
+    private final ResponseFilter filter;
     private final ImapSettings settings;
     private final String sessionId;
     private boolean literalPlus;
@@ -131,8 +131,6 @@ public final class ImapRelay {
 
     // upstream response state
     private boolean upInResponse;
-    private CompositeByteBuf filtering;
-    private boolean filterOverflow;
     private InFlight taggedFor;
 
     private ImapRelay(Channel client, ImapCommandDecoder decoder, Lease lease, ClientPolicy policy, ImapSettings settings,
@@ -147,6 +145,7 @@ public final class ImapRelay {
         this.policy = policy;
         this.settings = settings;
         this.sessionId = sessionId;
+        this.filter = new ResponseFilter(policy, settings.maxFilteredResponse(), sessionId);
         this.literalPlus = lease.session().hasCapability("LITERAL+");
     }
 
@@ -557,7 +556,7 @@ public final class ImapRelay {
 
     /** A reply of the proxy's own: never inside an upstream response being relayed (a literal, a FETCH, a LIST). */
     private void writeLocal(ByteBuf buf) {
-        if (upInResponse || filtering != null || !localOut.isEmpty()) {
+        if (upInResponse || filter.holding() || !localOut.isEmpty()) {
             localOut.add(buf);
         } else {
             client.writeAndFlush(buf);
@@ -566,7 +565,7 @@ public final class ImapRelay {
 
     /** At an upstream response boundary: what the proxy had to say meanwhile. */
     private void flushLocal() {
-        if (upInResponse || filtering != null || localOut.isEmpty()) {
+        if (upInResponse || filter.holding() || localOut.isEmpty()) {
             return;
         }
         ByteBuf b;
@@ -593,8 +592,8 @@ public final class ImapRelay {
                 }
             } else if (msg instanceof ImapLiteralChunk chunk) {
                 upInResponse = true;
-                if (filtering != null) {
-                    filter(chunk.content());
+                if (filter.holding()) {
+                    filter.add(chunk.content());
                 } else {
                     client.write(chunk.content().retain());
                 }
@@ -643,22 +642,21 @@ public final class ImapRelay {
                     }
                     String text = line.endsResponse() ? line.text() : "";
                     mailbox.untagged(line.status(), text);
-                    if (line.endsResponse() && text.regionMatches(true, 0, "* CAPABILITY ", 0, 13)) {
-                        client.write(ascii(UpstreamCapabilities.rewriteLine(text, policy.restrictsFolders()) + "\r\n"));
+                    String capabilities = filter.capabilities(text);
+                    if (capabilities != null) {
+                        client.write(ascii(capabilities + "\r\n"));
                         return;
                     }
-                    if (policy.restrictsFolders() && ClientPolicy.isFilteredResponse(line.text())) {
-                        filtering = client.alloc().compositeBuffer(Integer.MAX_VALUE);
-                        filterOverflow = false;
-                    }
+                    filter.begin(line.text(), client.alloc());
                 }
                 default -> throw new IllegalStateException();
             }
         }
-        if (filtering != null) {
-            filter(line.content());
-            if (line.endsResponse()) {
-                endFilter();
+        if (filter.holding()) {
+            filter.add(line.content());
+            ByteBuf shown = line.endsResponse() ? filter.end() : null;
+            if (shown != null) {
+                client.write(shown);
             }
             return;
         }
@@ -725,36 +723,6 @@ public final class ImapRelay {
         maybeHandover();
     }
 
-    private void filter(ByteBuf bytes) {
-        if (filterOverflow) {
-            return;
-        }
-        if (filtering.readableBytes() + bytes.readableBytes() > settings.maxFilteredResponse()) {
-            filterOverflow = true;
-            return;
-        }
-        filtering.addComponent(true, bytes.retain());
-    }
-
-    private void endFilter() {
-        CompositeByteBuf buf = filtering;
-        filtering = null;
-        try {
-            if (filterOverflow) {
-                LOG.warn("{} IMAP dropped an untagged LIST/STATUS response over {} bytes", sessionId,
-                        settings.maxFilteredResponse());
-                return;
-            }
-            byte[] raw = ByteBufUtil.getBytes(buf);
-            List<ImapValue> values = ImapValue.parseArguments(raw, 1, raw.length);
-            if (policy.showResponse(values)) {
-                client.write(buf.retain());
-            }
-        } finally {
-            buf.release();
-        }
-    }
-
     private InFlight removeInFlight(String tag) {
         for (Iterator<InFlight> it = inFlight.iterator(); it.hasNext(); ) {
             InFlight f = it.next();
@@ -817,7 +785,7 @@ public final class ImapRelay {
             expiryTimer.cancel(false);
         }
         boolean idle = inFlight.isEmpty() && cmd == null && gated.isEmpty() && !idling && !upInResponse
-                && filtering == null;
+                && !filter.holding();
         boolean close = discard || !idle || handingOver;
         boolean dirtyRelease = dirty;
         if (cmd != null) {
@@ -826,10 +794,7 @@ public final class ImapRelay {
         }
         gated.forEach(ReferenceCountUtil::release);
         gated.clear();
-        if (filtering != null) {
-            filtering.release();
-            filtering = null;
-        }
+        filter.discard();
         backlog.forEach(ReferenceCountUtil::release);
         backlog.clear();
         localOut.forEach(ReferenceCountUtil::release);
@@ -920,7 +885,7 @@ public final class ImapRelay {
             return;
         }
         boolean inIdle = idling && idleContinued && inFlight.size() == 1 && cmd == null && gated.isEmpty();
-        boolean quiet = !idling && inFlight.isEmpty() && cmd == null && gated.isEmpty() && !upInResponse && filtering == null;
+        boolean quiet = !idling && inFlight.isEmpty() && cmd == null && gated.isEmpty() && !upInResponse && !filter.holding();
         if (!inIdle && !quiet) {
             return;
         }
