@@ -21,6 +21,7 @@ import io.mailproxy.imap.codec.ImapCommandError;
 import io.mailproxy.imap.codec.ImapCommandLine;
 import io.mailproxy.imap.policy.ClientPolicy;
 import io.mailproxy.imap.session.ImapState;
+import io.mailproxy.imap.upstream.CommandTracker.InFlight;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
@@ -65,12 +66,6 @@ public final class ImapRelay {
     static final String UPSTREAM_HANDLER = "imap-relay-upstream";
 
     private static final Logger LOG = LoggerFactory.getLogger(ImapRelay.class);
-    /**
-     * In {@link #gated}: a synchronizing literal of command {@code owner} waits here for the upstream's "+". The
-     * command itself, not its tag: a client may reuse a tag, and a reply for another command with it must not open
-     * or drop this gate.
-     */
-    private record Gate(InFlight owner) { }
     /** Commands that change session state the pool cannot reset (RFC 5161, 5465, 5255, 5267). */
     private static final Set<String> DIRTYING = Set.of("ENABLE", "NOTIFY", "LANGUAGE", "COMPARATOR", "CONTEXT",
             "CANCELUPDATE");
@@ -88,15 +83,12 @@ public final class ImapRelay {
     private final ResponseFilter filter;
     private final ImapSettings settings;
     private final String sessionId;
-    private boolean literalPlus;
     private final UpstreamPools pools;
     private final AccountConfig account;
     private final Clock clock;
 
     private final ArrayDeque<Object> backlog = new ArrayDeque<>();
-    private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
-    /** Bytes for the upstream held behind a GATE: a synchronizing literal waiting for the upstream's "+". */
-    private final ArrayDeque<Object> gated = new ArrayDeque<>();
+    private final CommandTracker tracker;
     /** The proxy's own replies (refusals, "+" for the client's literals) held while an upstream response is relayed. */
     private final ArrayDeque<ByteBuf> localOut = new ArrayDeque<>();
 
@@ -146,7 +138,8 @@ public final class ImapRelay {
         this.settings = settings;
         this.sessionId = sessionId;
         this.filter = new ResponseFilter(policy, settings.maxFilteredResponse(), sessionId);
-        this.literalPlus = lease.session().hasCapability("LITERAL+");
+        this.tracker = new CommandTracker(this::toUpstream, policy.readOnly() || policy.restrictsFolders());
+        tracker.upstreamLiteralPlus(lease.session().hasCapability("LITERAL+"));
     }
 
     /**
@@ -201,7 +194,7 @@ public final class ImapRelay {
     }
 
     private boolean paused() {
-        return logoutTag != null || !gated.isEmpty() || handingOver || idlePending;
+        return logoutTag != null || tracker.gated() || handingOver || idlePending;
     }
 
     private void addRelayHandlers(Channel ch) {
@@ -296,7 +289,7 @@ public final class ImapRelay {
                     + " literal; closing the session", sessionId);
             SessionLog.outcome(client, "policy");
             String tag = cmd.tag;
-            if (inFlight.stream().anyMatch(f -> f.tag.equals(tag))) {
+            if (tracker.isInFlight(tag)) {
                 // only if the upstream has not already completed the command (a NO mid-literal, say): one reply
                 client.write(ascii(tag + " NO [NOPERM] This client may not access that mailbox\r\n"));
             }
@@ -433,15 +426,15 @@ public final class ImapRelay {
                 boolean selecting = cmd.name.equals("SELECT") || cmd.name.equals("EXAMINE");
                 InFlight f = new InFlight(cmd.tag, cmd.name, verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE,
                         selecting && values.size() > 2 ? values.get(2) : null);
-                if (inFlight.isEmpty()) {
+                if (tracker.idle()) {
                     lastProgress = client.eventLoop().ticker().nanoTime(); // the wait for a reply starts now
                 }
-                inFlight.add(f);
+                tracker.sent(f);
                 cmd.flight = f;
                 if (selecting) {
                     mailbox.selecting();
                 }
-                if (f.examine) {
+                if (f.examine()) {
                     cmd.rewriteSelect();
                 }
                 if (cmd.name.equals("IDLE")) {
@@ -476,76 +469,29 @@ public final class ImapRelay {
     }
 
     /**
-     * Sends a segment that announces a literal: as LITERAL+ if the upstream has it; else as a synchronizing literal
-     * (a client's {@code {n+}} rewritten to {@code {n}}, RFC 7888 section 4) whose bytes wait for the upstream's "+".
+     * Sends a segment that announces a literal. With a policy, every literal waits for the upstream's "+": an
+     * upstream that does not read it (a command that takes no literal there, a BAD before it) must never get its
+     * bytes, which it would run as a command the policy never saw.
      */
     private void forwardSegment(ByteBuf seg, boolean sync) {
-        // With a policy, every literal waits for the upstream's "+": an upstream that does not read it (a command
-        // that takes no literal there, a BAD before it) must never get its bytes, which it would run as a command
-        // the policy never saw.
-        if (literalPlus && !policy.readOnly() && !policy.restrictsFolders()) {
-            writeUpstream(sync ? toNonSynchronizing(seg) : seg);
-        } else {
-            writeUpstream(sync ? seg : toSynchronizing(seg));
-            gated.add(new Gate(cmd.flight));
-        }
-    }
-
-    /** {@code ...{n+}CRLF} becomes {@code ...{n}CRLF}. */
-    private ByteBuf toSynchronizing(ByteBuf seg) {
-        try {
-            int end = seg.writerIndex();
-            int brace = end - 1;
-            while (brace > seg.readerIndex() && seg.getByte(brace) != '}') {
-                brace--;
-            }
-            ByteBuf out = upstream.alloc().buffer(seg.readableBytes());
-            out.writeBytes(seg, seg.readerIndex(), brace - 1 - seg.readerIndex()); // without the '+'
-            out.writeBytes(seg, brace, end - brace);
-            return out;
-        } finally {
-            seg.release();
-        }
-    }
-
-    /** {@code ...{n}CRLF} becomes {@code ...{n+}CRLF}. */
-    private ByteBuf toNonSynchronizing(ByteBuf seg) {
-        try {
-            int end = seg.writerIndex();
-            int brace = end - 1;
-            while (brace > seg.readerIndex() && seg.getByte(brace) != '}') {
-                brace--;
-            }
-            ByteBuf out = upstream.alloc().buffer(seg.readableBytes() + 1);
-            out.writeBytes(seg, seg.readerIndex(), brace - seg.readerIndex());
-            out.writeByte('+');
-            out.writeBytes(seg, brace, end - brace);
-            return out;
-        } finally {
-            seg.release();
-        }
+        tracker.writeLiteralAnnouncement(seg, sync, cmd.flight);
     }
 
     private void writeUpstream(ByteBuf buf) {
+        tracker.write(buf);
+    }
+
+    /** The tracker's way upstream. */
+    private void toUpstream(ByteBuf buf) {
         upstreamUsed = true;
-        if (gated.isEmpty()) {
-            upstream.write(buf);
-        } else {
-            gated.add(buf);
-        }
+        upstream.write(buf);
     }
 
     /** The upstream's "+" to a gated literal: send what waited behind it, up to the next gate. */
     private void openGate() {
-        if (gated.peek() instanceof Gate) {
-            gated.poll();
-        }
-        Object o;
-        while ((o = gated.peek()) != null && !(o instanceof Gate)) {
-            upstream.write(gated.poll());
-        }
+        boolean open = tracker.openGate();
         upstream.flush();
-        if (gated.isEmpty()) {
+        if (open) {
             drainBacklog();
         }
     }
@@ -611,7 +557,7 @@ public final class ImapRelay {
                         swallowContinuation = false; // the "+ idling" of an IDLE restarted after a hand-over
                         idleContinued = true;
                         maybeHandover();
-                    } else if (gated.peek() instanceof Gate) {
+                    } else if (tracker.awaitsContinuation()) {
                         openGate(); // our own synchronizing literal: the client already had its "+"
                     } else {
                         client.write(line.content().retain());
@@ -628,7 +574,7 @@ public final class ImapRelay {
                     return;
                 }
                 case TAGGED -> {
-                    taggedFor = removeInFlight(line.tag());
+                    taggedFor = tracker.completed(line.tag());
                     if (taggedFor == null) {
                         LOG.warn("{} IMAP upstream completed a command not sent: {}", sessionId, line.text());
                     }
@@ -678,15 +624,15 @@ public final class ImapRelay {
             handoverSwitch();
             return;
         }
-        if (f != null && f.examine && line.isFirst()) {
+        if (f != null && f.examine() && line.isFirst()) {
             // the client asked for SELECT: keep the reply consistent with what it sent
             client.write(ascii(line.text().replaceFirst("(?i)\\bEXAMINE\\b", "SELECT") + "\r\n"));
         } else {
             client.write(line.content().retain());
         }
         if (f != null && status != null) {
-            mailbox.completed(f.name, f.examine, f.mailbox, status);
-            switch (f.name) {
+            mailbox.completed(f.name(), f.examine(), f.mailbox(), status);
+            switch (f.name()) {
                 case "IDLE" -> {
                     idling = false;
                     if (idlePending) {
@@ -696,23 +642,21 @@ public final class ImapRelay {
                 }
                 default -> { }
             }
-            boolean ownGate = gated.peek() instanceof Gate g && g.owner() == f;
+            boolean ownGate = tracker.gatedBy(f);
             if (status == ImapStatus.OK && ownGate) {
                 // completed OK without asking for the literal we hold: the upstream framed the command otherwise
                 // than we did, and what we hold would reach it as a command of its own
                 LOG.warn("{} IMAP upstream completed {} without reading its literal; closing the session", sessionId,
-                        f.tag);
+                        f.tag());
                 SessionLog.outcome(client, "protocol-error");
-                gated.forEach(ReferenceCountUtil::release);
-                gated.clear();
+                tracker.dropGated();
                 goodbye("* BYE [UNAVAILABLE] Command framing disagreed with the server, closing\r\n", true);
                 return;
             }
             if (status != ImapStatus.OK && ownGate) {
                 // the upstream refused a command whose literal we held back: drop it, and the rest of the command
-                gated.forEach(ReferenceCountUtil::release);
-                gated.clear();
-                if (cmd != null && cmd.tag.equals(f.tag)) {
+                tracker.dropGated();
+                if (cmd != null && cmd.tag.equals(f.tag())) {
                     cmd.mode = Mode.DISCARD;
                     cmd.reply = null;
                 }
@@ -723,22 +667,11 @@ public final class ImapRelay {
         maybeHandover();
     }
 
-    private InFlight removeInFlight(String tag) {
-        for (Iterator<InFlight> it = inFlight.iterator(); it.hasNext(); ) {
-            InFlight f = it.next();
-            if (f.tag.equals(tag)) {
-                it.remove();
-                return f;
-            }
-        }
-        return null;
-    }
-
     // ---------------------------------------------------------------- endings
 
     /** LOGOUT or shutdown at the next safe point: no command in flight and none half received. */
     private void tryFinish() {
-        if (finished || !inFlight.isEmpty() || !gated.isEmpty()) {
+        if (finished || !tracker.idle() || tracker.gated()) {
             return;
         }
         if (logoutTag != null) {
@@ -784,7 +717,7 @@ public final class ImapRelay {
         if (expiryTimer != null) {
             expiryTimer.cancel(false);
         }
-        boolean idle = inFlight.isEmpty() && cmd == null && gated.isEmpty() && !idling && !upInResponse
+        boolean idle = tracker.idle() && cmd == null && !tracker.gated() && !idling && !upInResponse
                 && !filter.holding();
         boolean close = discard || !idle || handingOver;
         boolean dirtyRelease = dirty;
@@ -792,8 +725,7 @@ public final class ImapRelay {
             cmd.releaseParts();
             cmd = null;
         }
-        gated.forEach(ReferenceCountUtil::release);
-        gated.clear();
+        tracker.dropGated();
         filter.discard();
         backlog.forEach(ReferenceCountUtil::release);
         backlog.clear();
@@ -833,14 +765,14 @@ public final class ImapRelay {
         if (finished) {
             return;
         }
-        if (!idling && !inFlight.isEmpty()
+        if (!idling && !tracker.idle()
                 && client.eventLoop().ticker().nanoTime() - lastProgress >= settings.idleTimeout().toNanos()) {
             // a command running with not one byte from the upstream for the whole idle timeout: the connection is
             // dead without saying so (or a literal waits for a "+" that never comes); the client would wait for ever
-            upstreamLost("no reply to " + inFlight.peek().tag + " for " + settings.idleTimeout());
+            upstreamLost("no reply to " + tracker.oldest().tag() + " for " + settings.idleTimeout());
             return;
         }
-        if (idling || !inFlight.isEmpty() || cmd != null) {
+        if (idling || !tracker.idle() || cmd != null) {
             touch(); // IDLE and running commands are not idleness
             return;
         }
@@ -884,8 +816,8 @@ public final class ImapRelay {
         if (!handoverDue || handingOver || finished || logoutTag != null || shutdownPending) {
             return;
         }
-        boolean inIdle = idling && idleContinued && inFlight.size() == 1 && cmd == null && gated.isEmpty();
-        boolean quiet = !idling && inFlight.isEmpty() && cmd == null && gated.isEmpty() && !upInResponse && !filter.holding();
+        boolean inIdle = idling && idleContinued && tracker.inFlight() == 1 && cmd == null && !tracker.gated();
+        boolean quiet = !idling && tracker.idle() && cmd == null && !tracker.gated() && !upInResponse && !filter.holding();
         if (!inIdle && !quiet) {
             return;
         }
@@ -901,9 +833,9 @@ public final class ImapRelay {
         handingOver = true;
         LOG.info("{} IMAP upstream token expires soon: moving the session to a fresh connection", sessionId);
         if (inIdle) {
-            InFlight idle = inFlight.peek();
-            swallowTag = idle.tag;
-            resumeIdleTag = idle.tag;
+            InFlight idle = tracker.oldest();
+            swallowTag = idle.tag();
+            resumeIdleTag = idle.tag();
             upstream.writeAndFlush(ascii("DONE\r\n")); // its tagged OK is swallowed, then handoverSwitch()
         } else {
             resumeIdleTag = null;
@@ -1035,7 +967,7 @@ public final class ImapRelay {
         lease = next;
         upstreamUsed = true; // the hand-over selected a mailbox on it
         upstream = nextCh;
-        literalPlus = next.session().hasCapability("LITERAL+");
+        tracker.upstreamLiteralPlus(next.session().hasCapability("LITERAL+"));
         nextCh.eventLoop().execute(() -> {
             nextImap.detach();
             addRelayHandlers(nextCh);
@@ -1044,7 +976,7 @@ public final class ImapRelay {
         if (resumeIdleTag != null) {
             // the client is still in IDLE: idle on the new connection under the client's own tag
             upstream.writeAndFlush(ascii(resumeIdleTag + " IDLE\r\n"));
-            inFlight.add(new InFlight(resumeIdleTag, "IDLE", false, null));
+            tracker.sent(new InFlight(resumeIdleTag, "IDLE"));
             idling = true;
             idleTag = resumeIdleTag;
             idleContinued = false;
@@ -1073,7 +1005,7 @@ public final class ImapRelay {
         long size;
         Mode mode = Mode.COLLECT;
         String reply;
-        /** Once forwarded: its entry in {@link #inFlight}. */
+        /** Once forwarded: its entry among the commands in flight. */
         InFlight flight;
 
         Cmd(String tag, String name) {
@@ -1117,8 +1049,6 @@ public final class ImapRelay {
         }
     }
 
-    /** A command sent upstream and not yet completed. */
-    private record InFlight(String tag, String name, boolean examine, ImapValue mailbox) { }
 
     /** The relay's handler on the client channel (after the command decoder). */
     private final class ClientSide extends ChannelInboundHandlerAdapter {
