@@ -1,13 +1,8 @@
 package io.mailproxy.imap.upstream;
 
-import io.mailproxy.core.Protocol;
 import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.core.config.AccountConfig;
-import io.mailproxy.core.imap.ImapClient;
-import io.mailproxy.core.imap.ImapCompletion;
 import io.mailproxy.core.imap.ImapLiteralChunk;
-import io.mailproxy.core.imap.ImapMailboxData;
-import io.mailproxy.core.imap.ImapResponseListener;
 import io.mailproxy.core.imap.ImapResponseDecoder;
 import io.mailproxy.core.imap.ImapResponseLine;
 import io.mailproxy.core.imap.ImapStatus;
@@ -32,16 +27,9 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.Arrays;
-import java.util.Optional;
-import java.util.OptionalLong;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -85,7 +73,7 @@ public final class ImapRelay {
     private final String sessionId;
     private final UpstreamPools pools;
     private final AccountConfig account;
-    private final Clock clock;
+    private final Handover handover;
 
     private final ArrayDeque<Object> backlog = new ArrayDeque<>();
     private final CommandTracker tracker;
@@ -107,19 +95,12 @@ public final class ImapRelay {
     private long lastProgress;
 
     // token hand-over state
-    private String idleTag;
-    private boolean idleContinued;
-    private boolean handoverDue;
     /** Commands refused for a limit (line, literal) in this session: only some are logged at INFO. */
     private int refusedCommands;
     /** Such refusals since the last command that was not refused; at {@link #MAX_REFUSED_IN_A_ROW} the session ends. */
     private int refusedInARow;
     private static final int MAX_REFUSED_IN_A_ROW = 20;
     private boolean handingOver;
-    private String swallowTag;
-    private String resumeIdleTag;
-    private boolean swallowContinuation;
-    private ScheduledFuture<?> expiryTimer;
 
     // upstream response state
     private boolean upInResponse;
@@ -129,7 +110,7 @@ public final class ImapRelay {
                       String sessionId, UpstreamPools pools, AccountConfig account, Clock clock) {
         this.pools = pools;
         this.account = account;
-        this.clock = clock;
+        this.handover = new Handover(settings, pools, account, clock);
         this.client = client;
         this.decoder = decoder;
         this.lease = lease;
@@ -439,8 +420,6 @@ public final class ImapRelay {
                 }
                 if (cmd.name.equals("IDLE")) {
                     idlePending = true; // idling only once the upstream says "+"
-                    idleTag = cmd.tag;
-                    idleContinued = false;
                 }
                 if (DIRTYING.contains(cmd.name)
                         || ENABLES_CONDSTORE.matcher(new String(bytes, StandardCharsets.ISO_8859_1)).find()) {
@@ -553,10 +532,8 @@ public final class ImapRelay {
         if (line.isFirst()) {
             switch (line.kind()) {
                 case CONTINUATION -> {
-                    if (swallowContinuation) {
-                        swallowContinuation = false; // the "+ idling" of an IDLE restarted after a hand-over
-                        idleContinued = true;
-                        maybeHandover();
+                    if (handover.takeIdleContinuation()) {
+                        maybeHandover(); // the "+ idling" of an IDLE restarted after a hand-over
                     } else if (tracker.awaitsContinuation()) {
                         openGate(); // our own synchronizing literal: the client already had its "+"
                     } else {
@@ -564,7 +541,6 @@ public final class ImapRelay {
                         if (idlePending) {
                             idlePending = false;
                             idling = true;
-                            idleContinued = true;
                             maybeHandover();
                             if (!handingOver) {
                                 drainBacklog();
@@ -617,9 +593,8 @@ public final class ImapRelay {
         InFlight f = taggedFor;
         taggedFor = null;
         ImapStatus status = line.status();
-        if (swallowTag != null && line.tag().equals(swallowTag)) {
+        if (handingOver && idling && line.tag().equals(handover.idleTag())) {
             // the old connection's IDLE, ended by us for a hand-over: the client's IDLE goes on
-            swallowTag = null;
             idling = false;
             handoverSwitch();
             return;
@@ -714,9 +689,7 @@ public final class ImapRelay {
         if (idleTimer != null) {
             idleTimer.cancel(false);
         }
-        if (expiryTimer != null) {
-            expiryTimer.cancel(false);
-        }
+        handover.cancel();
         boolean idle = tracker.idle() && cmd == null && !tracker.gated() && !idling && !upInResponse
                 && !filter.holding();
         boolean close = discard || !idle || handingOver;
@@ -797,31 +770,24 @@ public final class ImapRelay {
 
     /** Arms the hand-over for before the upstream's token expires (Office 365 then ends the session). */
     private void scheduleExpiry() {
-        if (expiryTimer != null) {
-            expiryTimer.cancel(false);
+        if (!finished) {
+            handover.schedule(client.eventLoop(), lease.session().tokenExpiresAt(), this::maybeHandover);
         }
-        Optional<Instant> expires = lease.session().tokenExpiresAt();
-        if (expires.isEmpty() || pools == null || finished) {
-            return;
-        }
-        long delay = Duration.between(clock.instant(), expires.get().minus(settings.tokenHandoverMargin())).toNanos();
-        expiryTimer = client.eventLoop().schedule(() -> {
-            handoverDue = true;
-            maybeHandover();
-        }, Math.max(TimeUnit.SECONDS.toNanos(30), delay), TimeUnit.NANOSECONDS);
     }
 
     /** Starts the hand-over if one is due and the session is at a safe point (between commands, or in IDLE). */
     private void maybeHandover() {
-        if (!handoverDue || handingOver || finished || logoutTag != null || shutdownPending) {
+        if (!handover.due() || handingOver || finished || logoutTag != null || shutdownPending) {
             return;
         }
-        boolean inIdle = idling && idleContinued && tracker.inFlight() == 1 && cmd == null && !tracker.gated();
-        boolean quiet = !idling && tracker.idle() && cmd == null && !tracker.gated() && !upInResponse && !filter.holding();
+        boolean inIdle = idling && !handover.awaitsIdleContinuation() && tracker.inFlight() == 1 && cmd == null
+                && !tracker.gated();
+        boolean quiet = !idling && tracker.idle() && cmd == null && !tracker.gated() && !upInResponse
+                && !filter.holding();
         if (!inIdle && !quiet) {
             return;
         }
-        handoverDue = false;
+        handover.start(inIdle ? tracker.oldest().tag() : null);
         if (dirty) {
             // ENABLE, NOTIFY, CONDSTORE...: session state a fresh connection would not have
             LOG.warn("{} IMAP upstream token expires soon and the session cannot move (it used ENABLE, NOTIFY or "
@@ -833,100 +799,34 @@ public final class ImapRelay {
         handingOver = true;
         LOG.info("{} IMAP upstream token expires soon: moving the session to a fresh connection", sessionId);
         if (inIdle) {
-            InFlight idle = tracker.oldest();
-            swallowTag = idle.tag();
-            resumeIdleTag = idle.tag();
             upstream.writeAndFlush(ascii("DONE\r\n")); // its tagged OK is swallowed, then handoverSwitch()
         } else {
-            resumeIdleTag = null;
             handoverSwitch();
         }
     }
 
-    /** The old connection is idle: read the client's view from it, then open, select and compare a new one. */
+    /** The old connection is idle: hand it to the hand-over, and take the fresh one it returns. */
     private void handoverSwitch() {
         Channel oldCh = upstream;
-        Lease oldLease = lease;
-        SelectedMailbox.Selection selection = mailbox.selection().orElse(null);
-        CompletableFuture<ImapClient> oldImap = new CompletableFuture<>();
-        oldCh.eventLoop().execute(() -> {
-            removeRelayHandlers(oldCh);
-            oldImap.complete(ImapClient.attach(oldCh, "mpxh", settings.handoverLimit(), settings.handoverLimit()));
-        });
-        long[][] oldUids = new long[1][];
-        Lease[] newLease = new Lease[1];
-        ImapClient[] newImap = new ImapClient[1];
-        oldImap.thenCompose(imap -> {
-            if (selection == null) {
-                return CompletableFuture.completedFuture(null);
-            }
-            // other untagged responses (EXPUNGE, EXISTS, FETCH) still change the client's view: relay them
-            return imap.execute("UID SEARCH ALL", new ImapResponseListener() {
-                @Override
-                public void untagged(ImapResponseLine line) {
-                    if (line.isFirst() && line.endsResponse() && ImapMailboxData.isSearch(line.text())) {
-                        oldUids[0] = ImapMailboxData.searchResult(line.text());
-                    } else {
-                        ByteBuf bytes = line.content().retain();
-                        onClientLoop(() -> relayDuringHandover(bytes));
+        handover.move(lease, mailbox.selection(), () -> removeRelayHandlers(oldCh),
+                bytes -> onClientLoop(() -> relayDuringHandover(bytes)))
+                .whenComplete((moved, error) -> onClientLoop(() -> {
+                    if (error == null && !finished) {
+                        completeHandover(moved);
+                        return;
                     }
-                }
-
-                @Override
-                public void literal(ImapLiteralChunk chunk) {
-                    ByteBuf bytes = chunk.content().retain();
-                    onClientLoop(() -> relayDuringHandover(bytes));
-                }
-            });
-        }).thenCompose(done -> pools.acquire(account, Protocol.IMAP)).thenCompose(leased -> {
-            newLease[0] = leased;
-            CompletableFuture<ImapClient> attached = new CompletableFuture<>();
-            Channel ch = leased.session().channel();
-            ch.eventLoop().execute(() -> attached.complete(ImapClient.attach(ch, "mpxh", settings.handoverLimit(), settings.handoverLimit())));
-            return attached;
-        }).thenCompose(imap -> {
-            newImap[0] = imap;
-            if (selection == null) {
-                return CompletableFuture.completedFuture((ImapCompletion) null);
-            }
-            return imap.execute(selection.selectCommand()).thenCompose(selected -> {
-                if (!selected.isOk()) {
-                    throw new CompletionException(new IllegalStateException("the new connection could not select the "
-                            + "mailbox: " + selected.status() + " " + selected.text()));
-                }
-                OptionalLong found = ImapMailboxData.uidValidity(selected);
-                Long validity = found.isPresent() ? found.getAsLong() : null;
-                if (selection.uidValidity() != null && !selection.uidValidity().equals(validity)) {
-                    throw new CompletionException(new IllegalStateException("UIDVALIDITY changed from "
-                            + selection.uidValidity() + " to " + validity));
-                }
-                return imap.execute("UID SEARCH ALL");
-            });
-        }).whenComplete((search, error) -> onClientLoop(() -> {
-            if (error != null || finished || (selection != null && oldUids[0] == null)) {
-                Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-                if (newLease[0] != null) {
-                    Lease l = newLease[0];
-                    Channel ch = l.session().channel();
-                    ch.eventLoop().execute(() -> {
-                        if (newImap[0] != null) {
-                            newImap[0].detach();
-                        }
-                        l.discard();
-                    });
-                }
-                if (!finished) {
-                    LOG.warn("{} IMAP hand-over to a fresh upstream connection failed: {}", sessionId,
-                            cause == null ? "no UID list from the old connection" : cause.toString());
-                    SessionLog.outcome(client, "token-expired");
-                    goodbye("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n", true);
-                }
-                return;
-            }
-            long[] newUids = search == null ? new long[0]
-                    : ImapMailboxData.searchResult(search);
-            completeHandover(oldCh, oldLease, oldImap.join(), newLease[0], newImap[0], oldUids[0], newUids);
-        }));
+                    if (moved != null) {
+                        moved.abandon();
+                    }
+                    if (!finished) {
+                        Throwable cause = error instanceof CompletionException && error.getCause() != null
+                                ? error.getCause() : error;
+                        LOG.warn("{} IMAP hand-over to a fresh upstream connection failed: {}", sessionId,
+                                String.valueOf(cause));
+                        SessionLog.outcome(client, "token-expired");
+                        goodbye("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n", true);
+                    }
+                }));
     }
 
     private void relayDuringHandover(ByteBuf bytes) {
@@ -938,50 +838,28 @@ public final class ImapRelay {
     }
 
     /** Tells the client what changed between the two views, and moves the relay to the new connection. */
-    private void completeHandover(Channel oldCh, Lease oldLease, ImapClient oldImap, Lease next, ImapClient nextImap,
-                                  long[] oldUids, long[] newUids) {
-        if (oldUids != null) {
-            Arrays.sort(oldUids);
-            Arrays.sort(newUids);
-            int kept = 0;
-            StringBuilder changes = new StringBuilder();
-            for (int seq = oldUids.length; seq >= 1; seq--) {
-                if (Arrays.binarySearch(newUids, oldUids[seq - 1]) < 0) {
-                    changes.append("* ").append(seq).append(" EXPUNGE\r\n");
-                } else {
-                    kept++;
-                }
-            }
-            if (newUids.length > kept) {
-                changes.append("* ").append(newUids.length).append(" EXISTS\r\n");
-            }
-            if (changes.length() > 0) {
-                client.write(ascii(changes.toString()));
-            }
+    private void completeHandover(Handover.Moved moved) {
+        if (!moved.changes().isEmpty()) {
+            client.write(ascii(moved.changes()));
         }
-        oldCh.eventLoop().execute(() -> {
-            oldImap.detach();
-            oldLease.discard(); // its token is about to expire: never back to the pool
-        });
-        Channel nextCh = next.session().channel();
-        lease = next;
+        moved.retireOld();
+        Channel nextCh = moved.lease().session().channel();
+        lease = moved.lease();
         upstreamUsed = true; // the hand-over selected a mailbox on it
         upstream = nextCh;
-        tracker.upstreamLiteralPlus(next.session().hasCapability("LITERAL+"));
+        tracker.upstreamLiteralPlus(lease.session().hasCapability("LITERAL+"));
         nextCh.eventLoop().execute(() -> {
-            nextImap.detach();
+            moved.imap().detach();
             addRelayHandlers(nextCh);
             nextCh.read();
         });
-        if (resumeIdleTag != null) {
+        String idleTag = handover.idleTag();
+        if (idleTag != null) {
             // the client is still in IDLE: idle on the new connection under the client's own tag
-            upstream.writeAndFlush(ascii(resumeIdleTag + " IDLE\r\n"));
-            tracker.sent(new InFlight(resumeIdleTag, "IDLE"));
+            upstream.writeAndFlush(ascii(idleTag + " IDLE\r\n"));
+            tracker.sent(new InFlight(idleTag, "IDLE"));
             idling = true;
-            idleTag = resumeIdleTag;
-            idleContinued = false;
-            swallowContinuation = true;
-            resumeIdleTag = null;
+            handover.idleRestarted();
         }
         handingOver = false;
         client.flush();
