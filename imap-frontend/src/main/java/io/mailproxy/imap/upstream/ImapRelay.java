@@ -1,14 +1,13 @@
 package io.mailproxy.imap.upstream;
 
-import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.imap.ImapLiteralChunk;
 import io.mailproxy.core.imap.ImapResponseDecoder;
 import io.mailproxy.core.imap.ImapResponseLine;
 import io.mailproxy.core.imap.ImapStatus;
-import io.mailproxy.core.imap.ImapValue;
 import io.mailproxy.core.pool.Lease;
 import io.mailproxy.core.pool.UpstreamPools;
+import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.imap.ImapSettings;
 import io.mailproxy.imap.codec.ImapCommandDecoder;
@@ -25,23 +24,21 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.util.concurrent.CompletionException;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.Set;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Relays a logged-in IMAP session between the client and a leased upstream connection, both ways, streaming and
- * with backpressure (AUTO_READ off on both; a side is read only while the other is writable). It tracks command
- * boundaries (tags, literals, continuations, IDLE/DONE) on the client side and response boundaries with core's
- * {@link ImapResponseDecoder} on the upstream side, so it always knows when the upstream is idle.
+ * with backpressure (AUTO_READ off on both; a side is read only while the other is writable). It is the bridge
+ * between the pieces that know the protocol: {@link CommandIntake} frames and judges the client's commands,
+ * {@link CommandTracker} holds what is in flight and behind literal gates, {@link ResponseFilter} rewrites and
+ * filters untagged responses, {@link SelectedMailbox} follows the selected mailbox, and {@link Handover} moves the
+ * session to a fresh connection before the token expires. The relay's own state is one {@link RelayPhase}.
  *
  * <p>Client tags pass through unchanged. LOGOUT is answered here and the lease released (dirty after ENABLE,
  * NOTIFY and the like, or discarded when a command was in flight); an upstream that drops or says BYE gives the
@@ -54,73 +51,61 @@ public final class ImapRelay {
     static final String UPSTREAM_HANDLER = "imap-relay-upstream";
 
     private static final Logger LOG = LoggerFactory.getLogger(ImapRelay.class);
-    /** Commands that change session state the pool cannot reset (RFC 5161, 5465, 5255, 5267). */
-    private static final Set<String> DIRTYING = Set.of("ENABLE", "NOTIFY", "LANGUAGE", "COMPARATOR", "CONTEXT",
-            "CANCELUPDATE");
-    /** Words that turn on CONDSTORE/QRESYNC for the rest of the session (RFC 7162 section 3.1). */
-    private static final java.util.regex.Pattern ENABLES_CONDSTORE = java.util.regex.Pattern.compile(
-            "(?i)\\b(CONDSTORE|QRESYNC|CHANGEDSINCE|UNCHANGEDSINCE|MODSEQ)\\b");
+    private static final String EXPIRED = "* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n";
+
+    /** What the session did with its lease, which decides how the lease goes back to the pool. */
+    private enum LeaseUse {
+        /** Nothing was sent on it. */
+        UNUSED,
+        /** Commands ran on it (or a hand-over selected a mailbox): the pool resets it. */
+        USED,
+        /** It holds state the pool cannot reset (ENABLE, NOTIFY, CONDSTORE...). */
+        DIRTY
+    }
 
     private final Channel client;
-    private Channel upstream;
-    private Lease lease;
-    /** Anything went upstream on this lease (a client command, or a hand-over's SELECT): the pool must reset it. */
-    private boolean upstreamUsed;
-    private final ImapCommandDecoder decoder;
-    private final ClientPolicy policy;
-    private final ResponseFilter filter;
     private final ImapSettings settings;
     private final String sessionId;
-    private final UpstreamPools pools;
-    private final AccountConfig account;
-    private final Handover handover;
-
-    private final ArrayDeque<Object> backlog = new ArrayDeque<>();
     private final CommandTracker tracker;
+    private final CommandIntake intake;
+    private final ResponseFilter filter;
+    private final SelectedMailbox mailbox = new SelectedMailbox();
+    private final Handover handover;
+    private Channel upstream;
+    private Lease lease;
+    private LeaseUse leaseUse = LeaseUse.UNUSED;
+    private RelayPhase phase = RelayPhase.RELAYING;
+    private String logoutTag;
+    /** The daemon is shutting down: the session ends at its next safe point. */
+    private boolean shutdownPending;
+
+    /** Client input held while the phase or a literal gate holds it, in order. */
+    private final ArrayDeque<Object> backlog = new ArrayDeque<>();
+    private boolean draining;
     /** The proxy's own replies (refusals, "+" for the client's literals) held while an upstream response is relayed. */
     private final ArrayDeque<ByteBuf> localOut = new ArrayDeque<>();
-
-    private final SelectedMailbox mailbox = new SelectedMailbox();
-    private Cmd cmd;
-    private boolean idling;
-    /** IDLE sent, the upstream's "+" not yet seen: client input waits (it may refuse IDLE). */
-    private boolean idlePending;
-    private boolean dirty;
-    private boolean finished;
-    private String logoutTag;
-    private boolean shutdownPending;
-    private boolean draining;
+    /** Inside an upstream response (after its first segment, before its last). */
+    private boolean upInResponse;
+    /** The command the tagged response being relayed completes. */
+    private InFlight taggedFor;
     private ScheduledFuture<?> idleTimer;
     /** When the upstream last sent anything, or a command was sent with none running (the event loop's ticker). */
     private long lastProgress;
 
-    // token hand-over state
-    /** Commands refused for a limit (line, literal) in this session: only some are logged at INFO. */
-    private int refusedCommands;
-    /** Such refusals since the last command that was not refused; at {@link #MAX_REFUSED_IN_A_ROW} the session ends. */
-    private int refusedInARow;
-    private static final int MAX_REFUSED_IN_A_ROW = 20;
-    private boolean handingOver;
-
-    // upstream response state
-    private boolean upInResponse;
-    private InFlight taggedFor;
-
     private ImapRelay(Channel client, ImapCommandDecoder decoder, Lease lease, ClientPolicy policy, ImapSettings settings,
                       String sessionId, UpstreamPools pools, AccountConfig account, Clock clock) {
-        this.pools = pools;
-        this.account = account;
-        this.handover = new Handover(settings, pools, account, clock);
         this.client = client;
-        this.decoder = decoder;
-        this.lease = lease;
-        this.upstream = lease.session().channel();
-        this.policy = policy;
         this.settings = settings;
         this.sessionId = sessionId;
-        this.filter = new ResponseFilter(policy, settings.maxFilteredResponse(), sessionId);
+        this.lease = lease;
+        this.upstream = lease.session().channel();
+        // with a policy, every literal waits for the upstream's "+": an upstream that does not read it (a command that
+        // takes no literal there, a BAD before it) must never get its bytes, which it would run as a command unjudged
         this.tracker = new CommandTracker(this::toUpstream, policy.readOnly() || policy.restrictsFolders());
         tracker.upstreamLiteralPlus(lease.session().hasCapability("LITERAL+"));
+        this.intake = new CommandIntake(this, tracker, decoder, policy, settings, sessionId);
+        this.filter = new ResponseFilter(policy, settings.maxFilteredResponse(), sessionId);
+        this.handover = new Handover(settings, pools, account, clock);
     }
 
     /**
@@ -153,7 +138,7 @@ public final class ImapRelay {
     // ---------------------------------------------------------------- client side
 
     private void onClient(Object msg) {
-        if (finished) {
+        if (phase == RelayPhase.ENDED) {
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -163,11 +148,11 @@ public final class ImapRelay {
         }
         try {
             if (msg instanceof ImapCommandLine seg) {
-                onSegment(seg);
+                intake.onSegment(seg);
             } else if (msg instanceof ImapLiteralChunk chunk) {
-                onLiteral(chunk);
+                intake.onLiteral(chunk);
             } else if (msg instanceof ImapCommandError err) {
-                onError(err);
+                intake.onError(err);
             }
         } finally {
             ReferenceCountUtil.release(msg);
@@ -175,312 +160,84 @@ public final class ImapRelay {
     }
 
     private boolean paused() {
-        return logoutTag != null || tracker.gated() || handingOver || idlePending;
+        return phase.holdsClientInput() || tracker.gated();
     }
 
-    private void addRelayHandlers(Channel ch) {
-        ch.pipeline().addLast(UPSTREAM_DECODER, new ImapResponseDecoder(Math.max(settings.maxLineLength(),
-                ImapResponseDecoder.DEFAULT_MAX_LINE_LENGTH)));
-        ch.pipeline().addLast(UPSTREAM_HANDLER, new UpstreamSide(ch));
-    }
-
-    private static void removeRelayHandlers(Channel ch) {
-        if (ch.pipeline().get(UPSTREAM_HANDLER) != null) {
-            ch.pipeline().remove(UPSTREAM_HANDLER);
-        }
-        if (ch.pipeline().get(UPSTREAM_DECODER) != null) {
-            ch.pipeline().remove(UPSTREAM_DECODER);
-        }
+    /** Nothing holds the client back: it may be read from when both sides are writable. */
+    private boolean readyForClient() {
+        return !paused() && backlog.isEmpty() && upstream.isWritable() && client.isWritable();
     }
 
     private void drainBacklog() {
         draining = true;
         try {
-            while (!backlog.isEmpty() && !paused() && !finished) {
+            while (!backlog.isEmpty() && !paused() && phase != RelayPhase.ENDED) {
                 onClient(backlog.poll());
             }
         } finally {
             draining = false;
         }
-        if (finished) {
+        if (phase == RelayPhase.ENDED) {
             backlog.forEach(ReferenceCountUtil::release);
             backlog.clear();
         } else if (backlog.isEmpty() && !paused()) {
             upstream.flush();
-            if (upstream.isWritable() && client.isWritable()) {
+            if (readyForClient()) {
                 client.read();
             }
         }
     }
 
-    private void onSegment(ImapCommandLine seg) {
-        if (seg.isFirst()) {
-            touch();
-            if (idling) {
-                // RFC 2177: only DONE may come while idling; anything else is a protocol violation
-                if (!seg.endsCommand() || !seg.text().trim().equalsIgnoreCase("DONE")) {
-                    LOG.info("{} IMAP client sent something other than DONE during IDLE", sessionId);
-                    SessionLog.outcome(client, "protocol-error");
-                    client.write(ascii("* BAD Expected DONE\r\n"));
-                    goodbye("* BYE Protocol error, closing\r\n", true);
-                    return;
-                }
-                idling = false;
-                writeUpstream(seg.content().retain());
-                return;
-            }
-            String text = seg.text();
-            String[] words = text.split(" ", 4);
-            String tag = words[0];
-            String name = words.length > 1 ? stripLiteral(words[1]).toUpperCase(Locale.ROOT) : "";
-            if (name.equals("UID") && words.length > 2) {
-                name = "UID " + stripLiteral(words[2]).toUpperCase(Locale.ROOT);
-            }
-            String refusal = switch (name) {
-                case "LOGIN", "AUTHENTICATE" -> "BAD Already logged in";
-                case "STARTTLS" -> "BAD STARTTLS is only valid before login";
-                case "COMPRESS" -> "NO [CANNOT] COMPRESS is not available through this proxy";
-                case "UNAUTHENTICATE" -> "NO [CANNOT] UNAUTHENTICATE is not available through this proxy";
-                default -> null;
-            };
-            cmd = new Cmd(tag, name);
-            if (refusal != null) {
-                cmd.mode = Mode.DISCARD;
-                cmd.reply = refusal;
-            } else if (name.equals("LOGOUT")) {
-                if (!seg.endsCommand()) {
-                    cmd.mode = Mode.DISCARD;
-                    cmd.reply = "BAD LOGOUT takes no arguments";
-                } else {
-                    cmd = null;
-                    logoutTag = tag;
-                    tryFinish();
-                    return;
-                }
-            }
+    // ---------------------------------------------------------------- what the intake reports
+
+    RelayPhase phase() {
+        return phase;
+    }
+
+    /** The client sent DONE: its IDLE ends once the upstream completes it. */
+    void idleDone() {
+        phase = RelayPhase.RELAYING;
+    }
+
+    /** LOGOUT: answered here once nothing is in flight. */
+    void logout(String tag) {
+        logoutTag = tag;
+        phase = RelayPhase.LOGGING_OUT;
+        tryFinish();
+    }
+
+    /** A command allowed by the policy is about to go upstream; {@code dirties}: the pool could not reset it. */
+    void sending(InFlight command, boolean dirties) {
+        if (tracker.idle()) {
+            lastProgress = client.eventLoop().ticker().nanoTime(); // the wait for a reply starts now
         }
-        if (cmd == null) {
-            return; // a stray segment after a refused command
+        tracker.sent(command);
+        if (command.name().equals("SELECT") || command.name().equals("EXAMINE")) {
+            mailbox.selecting();
         }
-        if (cmd.mode == Mode.STREAM && cmd.name.equals("APPEND") && policy.restrictsFolders()
-                && !policy.allowsAppendContinuation(parse(seg.content()))) {
-            // the command's start is upstream already and cannot be taken back: end it there by closing, here with
-            // NO, so no message is appended from a mailbox this client may not read
-            LOG.info("{} IMAP APPEND refused by policy: a CATENATE URL outside the allowed folders after a streamed"
-                    + " literal; closing the session", sessionId);
-            SessionLog.outcome(client, "policy");
-            String tag = cmd.tag;
-            if (tracker.isInFlight(tag)) {
-                // only if the upstream has not already completed the command (a NO mid-literal, say): one reply
-                client.write(ascii(tag + " NO [NOPERM] This client may not access that mailbox\r\n"));
-            }
-            cmd.releaseParts();
-            cmd = null;
-            goodbye("* BYE Command refused, closing\r\n", true);
-            return;
+        if (command.name().equals("IDLE")) {
+            phase = RelayPhase.IDLE_REQUESTED; // idling only once the upstream says "+"
         }
-        if (seg.endsCommand()) {
-            switch (cmd.mode) {
-                case COLLECT -> {
-                    cmd.add(seg.content().retain(), false, false);
-                    decide(true);
-                    if (cmd.mode == Mode.DISCARD) {
-                        replyLocal(cmd.tag, cmd.reply);
-                    }
-                }
-                case STREAM -> writeUpstream(seg.content().retain());
-                case DISCARD -> {
-                    if (cmd.reply != null) {
-                        replyLocal(cmd.tag, cmd.reply);
-                    }
-                }
-                default -> throw new IllegalStateException();
-            }
-            cmd = null;
-            return;
-        }
-        long literal = seg.literalLength();
-        switch (cmd.mode) {
-            case COLLECT -> {
-                cmd.add(seg.content().retain(), true, seg.synchronizing());
-                if (literal <= settings.maxBufferedLiteral()
-                        && cmd.size + literal <= settings.maxLineLength() + 4L * settings.maxBufferedLiteral()) {
-                    acceptClientLiteral(seg);
-                    return;
-                }
-                decide(false); // a large literal follows (an APPEND's message): judge on what we have, then stream
-                if (cmd.mode == Mode.STREAM) {
-                    acceptClientLiteral(seg);
-                } else {
-                    refuseLiteral(seg);
-                }
-            }
-            case STREAM -> {
-                forwardSegment(seg.content().retain(), seg.synchronizing());
-                acceptClientLiteral(seg);
-            }
-            case DISCARD -> refuseLiteral(seg);
-            default -> throw new IllegalStateException();
+        if (dirties) {
+            leaseUse = LeaseUse.DIRTY;
         }
     }
 
-    private static String stripLiteral(String word) {
-        int brace = word.indexOf('{');
-        return brace >= 0 ? word.substring(0, brace) : word;
-    }
-
-    private void acceptClientLiteral(ImapCommandLine seg) {
-        if (seg.synchronizing()) {
-            writeLocal(ascii("+ Ready for literal data\r\n"));
-            decoder.acceptLiteral();
-        }
-    }
-
-    /** A command being refused before its literal: a synchronizing one is never sent, a LITERAL+ one is skipped. */
-    private void refuseLiteral(ImapCommandLine seg) {
-        if (seg.synchronizing()) {
-            decoder.rejectLiteral();
-            if (cmd.reply != null) {
-                replyLocal(cmd.tag, cmd.reply);
-            }
-            cmd = null;
-        } else {
-            cmd.mode = Mode.DISCARD;
-        }
-    }
-
-    private void onLiteral(ImapLiteralChunk chunk) {
-        if (cmd == null) {
-            return;
-        }
-        switch (cmd.mode) {
-            case COLLECT -> cmd.add(chunk.content().retain(), false, false);
-            case STREAM -> writeUpstream(chunk.content().retain());
-            default -> { }
-        }
-    }
-
-    private void onError(ImapCommandError err) {
-        boolean forwarded = cmd != null && cmd.mode == Mode.STREAM;
-        if (cmd != null) {
-            cmd.releaseParts();
-            cmd = null;
-        }
-        refusedCommands++;
-        if (refusedCommands == 1 || refusedCommands % 100 == 0) {
-            // a client flooding oversized commands gets one line, then one per hundred, not one each
-            LOG.info("{} IMAP client command refused: {}{}", sessionId, err.reason(),
-                    refusedCommands == 1 ? "" : " (" + refusedCommands + " refused in this session)");
-        } else {
-            LOG.debug("{} IMAP client command refused: {}", sessionId, err.reason());
-        }
-        if (!err.recoverable() || forwarded) {
-            client.write(ascii(err.tag() + " BAD " + err.reason() + "\r\n"));
-            goodbye("* BYE " + err.reason() + ", closing\r\n", true);
-            return;
-        }
-        if (++refusedInARow >= MAX_REFUSED_IN_A_ROW) {
-            // as Dovecot does after 20 invalid commands: a client that only sends what cannot be accepted is not
-            // speaking IMAP (or is flooding); it gets its BAD, then a BYE
-            LOG.warn("{} IMAP client sent {} commands in a row that broke a limit; closing", sessionId, refusedInARow);
-            SessionLog.outcome(client, "too-many-invalid-commands");
-            client.write(ascii(err.tag() + " BAD " + err.reason() + "\r\n"));
-            goodbye("* BYE Too many invalid commands, closing\r\n", true);
-            return;
-        }
-        replyLocal(err.tag(), "BAD " + err.reason());
-    }
-
-    private static List<ImapValue> parse(ByteBuf buf) {
-        byte[] bytes = ByteBufUtil.getBytes(buf);
-        return ImapValue.parseArguments(bytes, 0, bytes.length);
-    }
-
-    /** Applies the policy to the collected command (or its prefix) and forwards or refuses it. */
-    private void decide(boolean complete) {
-        byte[] bytes = cmd.bytes();
-        List<ImapValue> values = ImapValue.parseArguments(bytes, 0, bytes.length);
-        ClientPolicy.Verdict verdict = policy.check(values, complete);
-        refusedInARow = 0;
-        switch (verdict) {
-            case ALLOW, ALLOW_AS_EXAMINE -> {
-                boolean selecting = cmd.name.equals("SELECT") || cmd.name.equals("EXAMINE");
-                InFlight f = new InFlight(cmd.tag, cmd.name, verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE,
-                        selecting && values.size() > 2 ? values.get(2) : null);
-                if (tracker.idle()) {
-                    lastProgress = client.eventLoop().ticker().nanoTime(); // the wait for a reply starts now
-                }
-                tracker.sent(f);
-                cmd.flight = f;
-                if (selecting) {
-                    mailbox.selecting();
-                }
-                if (f.examine()) {
-                    cmd.rewriteSelect();
-                }
-                if (cmd.name.equals("IDLE")) {
-                    idlePending = true; // idling only once the upstream says "+"
-                }
-                if (DIRTYING.contains(cmd.name)
-                        || ENABLES_CONDSTORE.matcher(new String(bytes, StandardCharsets.ISO_8859_1)).find()) {
-                    dirty = true;
-                }
-                for (Part p : cmd.parts) {
-                    if (p.literal) {
-                        forwardSegment(p.buf, p.sync);
-                    } else {
-                        writeUpstream(p.buf);
-                    }
-                }
-                cmd.parts.clear();
-                cmd.mode = Mode.STREAM;
-            }
-            case DENY_READ_ONLY, DENY_FOLDER -> {
-                cmd.releaseParts();
-                cmd.mode = Mode.DISCARD;
-                cmd.reply = verdict == ClientPolicy.Verdict.DENY_READ_ONLY
-                        ? "NO [NOPERM] This client has read-only access"
-                        : "NO [NOPERM] This client may not access that mailbox";
-                LOG.info("{} IMAP {} refused by policy: {}", sessionId, cmd.name, verdict);
-            }
-            default -> throw new IllegalStateException();
-        }
-    }
-
-    /**
-     * Sends a segment that announces a literal. With a policy, every literal waits for the upstream's "+": an
-     * upstream that does not read it (a command that takes no literal there, a BAD before it) must never get its
-     * bytes, which it would run as a command the policy never saw.
-     */
-    private void forwardSegment(ByteBuf seg, boolean sync) {
-        tracker.writeLiteralAnnouncement(seg, sync, cmd.flight);
-    }
-
-    private void writeUpstream(ByteBuf buf) {
-        tracker.write(buf);
-    }
-
-    /** The tracker's way upstream. */
+    /** The tracker's way upstream (not flushed). */
     private void toUpstream(ByteBuf buf) {
-        upstreamUsed = true;
+        if (leaseUse == LeaseUse.UNUSED) {
+            leaseUse = LeaseUse.USED;
+        }
         upstream.write(buf);
     }
 
-    /** The upstream's "+" to a gated literal: send what waited behind it, up to the next gate. */
-    private void openGate() {
-        boolean open = tracker.openGate();
-        upstream.flush();
-        if (open) {
-            drainBacklog();
-        }
-    }
-
-    private void replyLocal(String tag, String reply) {
-        writeLocal(ascii(tag + " " + reply + "\r\n"));
+    void replyLocal(String tag, String reply) {
+        writeLocal(tag + " " + reply + "\r\n");
     }
 
     /** A reply of the proxy's own: never inside an upstream response being relayed (a literal, a FETCH, a LIST). */
-    private void writeLocal(ByteBuf buf) {
+    void writeLocal(String text) {
+        ByteBuf buf = ascii(text);
         if (upInResponse || filter.holding() || !localOut.isEmpty()) {
             localOut.add(buf);
         } else {
@@ -500,10 +257,21 @@ public final class ImapRelay {
         client.flush();
     }
 
+    /** Ends the session for what the client did: {@code outcome} logged, {@code lastReply} then {@code bye} sent. */
+    void end(String outcome, String lastReply, String bye) {
+        if (outcome != null) {
+            SessionLog.outcome(client, outcome);
+        }
+        if (lastReply != null) {
+            client.write(ascii(lastReply));
+        }
+        goodbye(bye, true);
+    }
+
     // ---------------------------------------------------------------- upstream side
 
     private void onUpstream(Object msg) {
-        if (finished) {
+        if (phase == RelayPhase.ENDED) {
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -512,7 +280,7 @@ public final class ImapRelay {
             if (msg instanceof ImapResponseLine line) {
                 upInResponse = !line.endsResponse();
                 onUpstreamLine(line);
-                if (!finished) {
+                if (phase != RelayPhase.ENDED) {
                     flushLocal();
                 }
             } else if (msg instanceof ImapLiteralChunk chunk) {
@@ -532,21 +300,7 @@ public final class ImapRelay {
         if (line.isFirst()) {
             switch (line.kind()) {
                 case CONTINUATION -> {
-                    if (handover.takeIdleContinuation()) {
-                        maybeHandover(); // the "+ idling" of an IDLE restarted after a hand-over
-                    } else if (tracker.awaitsContinuation()) {
-                        openGate(); // our own synchronizing literal: the client already had its "+"
-                    } else {
-                        client.write(line.content().retain());
-                        if (idlePending) {
-                            idlePending = false;
-                            idling = true;
-                            maybeHandover();
-                            if (!handingOver) {
-                                drainBacklog();
-                            }
-                        }
-                    }
+                    continuation(line);
                     return;
                 }
                 case TAGGED -> {
@@ -580,22 +334,42 @@ public final class ImapRelay {
             if (shown != null) {
                 client.write(shown);
             }
-            return;
-        }
-        if (line.kind() == ImapResponseLine.Kind.TAGGED && line.endsResponse()) {
+        } else if (line.kind() == ImapResponseLine.Kind.TAGGED && line.endsResponse()) {
             completed(line);
-            return;
+        } else {
+            client.write(line.content().retain());
         }
-        client.write(line.content().retain());
+    }
+
+    private void continuation(ImapResponseLine line) {
+        if (handover.takeIdleContinuation()) {
+            maybeHandover(); // the "+ idling" of an IDLE restarted after a hand-over
+        } else if (tracker.awaitsContinuation()) {
+            // our own synchronizing literal (the client already had its "+"): what waited behind it goes
+            boolean open = tracker.openGate();
+            upstream.flush();
+            if (open) {
+                drainBacklog();
+            }
+        } else {
+            client.write(line.content().retain());
+            if (phase == RelayPhase.IDLE_REQUESTED) {
+                phase = RelayPhase.IDLING;
+                maybeHandover();
+                if (!phase.handingOver()) {
+                    drainBacklog();
+                }
+            }
+        }
     }
 
     private void completed(ImapResponseLine line) {
         InFlight f = taggedFor;
         taggedFor = null;
         ImapStatus status = line.status();
-        if (handingOver && idling && line.tag().equals(handover.idleTag())) {
+        if (phase == RelayPhase.HANDOVER_ENDING_IDLE && line.tag().equals(handover.idleTag())) {
             // the old connection's IDLE, ended by us for a hand-over: the client's IDLE goes on
-            idling = false;
+            phase = RelayPhase.HANDING_OVER;
             handoverSwitch();
             return;
         }
@@ -607,15 +381,11 @@ public final class ImapRelay {
         }
         if (f != null && status != null) {
             mailbox.completed(f.name(), f.examine(), f.mailbox(), status);
-            switch (f.name()) {
-                case "IDLE" -> {
-                    idling = false;
-                    if (idlePending) {
-                        idlePending = false; // the upstream refused IDLE: what the client sent next is a command
-                        drainBacklog();
-                    }
-                }
-                default -> { }
+            if (f.name().equals("IDLE") && phase == RelayPhase.IDLING) {
+                phase = RelayPhase.RELAYING;
+            } else if (f.name().equals("IDLE") && phase == RelayPhase.IDLE_REQUESTED) {
+                phase = RelayPhase.RELAYING; // the upstream refused IDLE: what the client sent next is a command
+                drainBacklog();
             }
             boolean ownGate = tracker.gatedBy(f);
             if (status == ImapStatus.OK && ownGate) {
@@ -631,10 +401,7 @@ public final class ImapRelay {
             if (status != ImapStatus.OK && ownGate) {
                 // the upstream refused a command whose literal we held back: drop it, and the rest of the command
                 tracker.dropGated();
-                if (cmd != null && cmd.tag.equals(f.tag())) {
-                    cmd.mode = Mode.DISCARD;
-                    cmd.reply = null;
-                }
+                intake.refusedUpstream(f);
                 drainBacklog();
             }
         }
@@ -646,17 +413,17 @@ public final class ImapRelay {
 
     /** LOGOUT or shutdown at the next safe point: no command in flight and none half received. */
     private void tryFinish() {
-        if (finished || !tracker.idle() || tracker.gated()) {
+        if (phase == RelayPhase.ENDED || !tracker.idle() || tracker.gated()) {
             return;
         }
-        if (logoutTag != null) {
+        if (phase == RelayPhase.LOGGING_OUT) {
             SessionLog.outcome(client, "logout");
             client.write(ascii("* BYE Logging out\r\n"));
             client.write(ascii(logoutTag + " OK LOGOUT completed\r\n"));
             mailbox.loggedOut();
             finish(false);
             client.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
-        } else if (shutdownPending && cmd == null) {
+        } else if (shutdownPending && !intake.receiving()) {
             SessionLog.outcome(client, "shutdown");
             goodbye("* BYE [UNAVAILABLE] Server shutting down\r\n", false);
         }
@@ -669,7 +436,7 @@ public final class ImapRelay {
     }
 
     private void upstreamLost(String why) {
-        if (finished) {
+        if (phase == RelayPhase.ENDED) {
             return;
         }
         LOG.warn("{} IMAP upstream lost ({}): closing the client session", sessionId, why);
@@ -682,22 +449,18 @@ public final class ImapRelay {
      * pool cannot undo), discarded otherwise.
      */
     private void finish(boolean discard) {
-        if (finished) {
+        if (phase == RelayPhase.ENDED) {
             return;
         }
-        finished = true;
+        boolean idle = tracker.idle() && !intake.receiving() && !tracker.gated() && !phase.upstreamIdling()
+                && !upInResponse && !filter.holding();
+        boolean close = discard || !idle || phase.handingOver();
+        phase = RelayPhase.ENDED;
         if (idleTimer != null) {
             idleTimer.cancel(false);
         }
         handover.cancel();
-        boolean idle = tracker.idle() && cmd == null && !tracker.gated() && !idling && !upInResponse
-                && !filter.holding();
-        boolean close = discard || !idle || handingOver;
-        boolean dirtyRelease = dirty;
-        if (cmd != null) {
-            cmd.releaseParts();
-            cmd = null;
-        }
+        intake.release();
         tracker.dropGated();
         filter.discard();
         backlog.forEach(ReferenceCountUtil::release);
@@ -706,18 +469,19 @@ public final class ImapRelay {
         localOut.clear();
         Channel upstream = this.upstream;
         Lease lease = this.lease;
-        boolean usedUpstream = upstreamUsed;
+        LeaseUse use = leaseUse;
         Runnable giveBack = () -> {
             removeRelayHandlers(upstream);
             if (close) {
                 lease.discard();
-            } else if (!dirtyRelease && !usedUpstream) {
+            } else if (use == LeaseUse.UNUSED) {
                 lease.releaseUnused();
             } else {
-                lease.release(dirtyRelease);
+                lease.release(use == LeaseUse.DIRTY);
             }
         };
-        LOG.debug("{} IMAP relay ends: lease {}", sessionId, close ? "discarded" : dirtyRelease ? "released dirty" : "released");
+        LOG.debug("{} IMAP relay ends: lease {}", sessionId,
+                close ? "discarded" : use == LeaseUse.DIRTY ? "released dirty" : "released");
         if (upstream.eventLoop().inEventLoop()) {
             giveBack.run();
         } else {
@@ -726,7 +490,7 @@ public final class ImapRelay {
     }
 
     /** (Re)starts the authenticated idle timer. */
-    private void touch() {
+    void touch() {
         if (idleTimer != null) {
             idleTimer.cancel(false);
         }
@@ -735,9 +499,10 @@ public final class ImapRelay {
     }
 
     private void idleTimeout() {
-        if (finished) {
+        if (phase == RelayPhase.ENDED) {
             return;
         }
+        boolean idling = phase.upstreamIdling();
         if (!idling && !tracker.idle()
                 && client.eventLoop().ticker().nanoTime() - lastProgress >= settings.idleTimeout().toNanos()) {
             // a command running with not one byte from the upstream for the whole idle timeout: the connection is
@@ -745,7 +510,7 @@ public final class ImapRelay {
             upstreamLost("no reply to " + tracker.oldest().tag() + " for " + settings.idleTimeout());
             return;
         }
-        if (idling || !tracker.idle() || cmd != null) {
+        if (idling || !tracker.idle() || intake.receiving()) {
             touch(); // IDLE and running commands are not idleness
             return;
         }
@@ -754,53 +519,43 @@ public final class ImapRelay {
         goodbye("* BYE Autologout; idle for too long\r\n", false);
     }
 
-    private ByteBuf ascii(String s) {
-        return ByteBufUtil.writeUtf8(client.alloc(), s);
-    }
-
-    private void onClientLoop(Runnable r) {
-        if (client.eventLoop().inEventLoop()) {
-            r.run();
-        } else {
-            client.eventLoop().execute(r);
-        }
-    }
-
     // ---------------------------------------------------------------- token hand-over
 
     /** Arms the hand-over for before the upstream's token expires (Office 365 then ends the session). */
     private void scheduleExpiry() {
-        if (!finished) {
+        if (phase != RelayPhase.ENDED) {
             handover.schedule(client.eventLoop(), lease.session().tokenExpiresAt(), this::maybeHandover);
         }
     }
 
     /** Starts the hand-over if one is due and the session is at a safe point (between commands, or in IDLE). */
     private void maybeHandover() {
-        if (!handover.due() || handingOver || finished || logoutTag != null || shutdownPending) {
+        if (!handover.due() || phase.handingOver() || phase == RelayPhase.ENDED || phase == RelayPhase.LOGGING_OUT
+                || shutdownPending) {
             return;
         }
-        boolean inIdle = idling && !handover.awaitsIdleContinuation() && tracker.inFlight() == 1 && cmd == null
-                && !tracker.gated();
-        boolean quiet = !idling && tracker.idle() && cmd == null && !tracker.gated() && !upInResponse
-                && !filter.holding();
+        boolean between = !intake.receiving() && !tracker.gated();
+        boolean inIdle = between && phase == RelayPhase.IDLING && !handover.awaitsIdleContinuation()
+                && tracker.inFlight() == 1;
+        boolean quiet = between && !phase.upstreamIdling() && tracker.idle() && !upInResponse && !filter.holding();
         if (!inIdle && !quiet) {
             return;
         }
         handover.start(inIdle ? tracker.oldest().tag() : null);
-        if (dirty) {
+        if (leaseUse == LeaseUse.DIRTY) {
             // ENABLE, NOTIFY, CONDSTORE...: session state a fresh connection would not have
             LOG.warn("{} IMAP upstream token expires soon and the session cannot move (it used ENABLE, NOTIFY or "
                     + "CONDSTORE): closing it", sessionId);
             SessionLog.outcome(client, "token-expired");
-            goodbye("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n", true);
+            goodbye(EXPIRED, true);
             return;
         }
-        handingOver = true;
         LOG.info("{} IMAP upstream token expires soon: moving the session to a fresh connection", sessionId);
         if (inIdle) {
+            phase = RelayPhase.HANDOVER_ENDING_IDLE;
             upstream.writeAndFlush(ascii("DONE\r\n")); // its tagged OK is swallowed, then handoverSwitch()
         } else {
+            phase = RelayPhase.HANDING_OVER;
             handoverSwitch();
         }
     }
@@ -811,26 +566,26 @@ public final class ImapRelay {
         handover.move(lease, mailbox.selection(), () -> removeRelayHandlers(oldCh),
                 bytes -> onClientLoop(() -> relayDuringHandover(bytes)))
                 .whenComplete((moved, error) -> onClientLoop(() -> {
-                    if (error == null && !finished) {
+                    if (error == null && phase != RelayPhase.ENDED) {
                         completeHandover(moved);
                         return;
                     }
                     if (moved != null) {
                         moved.abandon();
                     }
-                    if (!finished) {
+                    if (phase != RelayPhase.ENDED) {
                         Throwable cause = error instanceof CompletionException && error.getCause() != null
                                 ? error.getCause() : error;
                         LOG.warn("{} IMAP hand-over to a fresh upstream connection failed: {}", sessionId,
                                 String.valueOf(cause));
                         SessionLog.outcome(client, "token-expired");
-                        goodbye("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n", true);
+                        goodbye(EXPIRED, true);
                     }
                 }));
     }
 
     private void relayDuringHandover(ByteBuf bytes) {
-        if (finished) {
+        if (phase == RelayPhase.ENDED) {
             bytes.release();
         } else {
             client.writeAndFlush(bytes);
@@ -845,7 +600,7 @@ public final class ImapRelay {
         moved.retireOld();
         Channel nextCh = moved.lease().session().channel();
         lease = moved.lease();
-        upstreamUsed = true; // the hand-over selected a mailbox on it
+        leaseUse = LeaseUse.USED; // the hand-over selected a mailbox on it (and a dirty session never moves)
         upstream = nextCh;
         tracker.upstreamLiteralPlus(lease.session().hasCapability("LITERAL+"));
         nextCh.eventLoop().execute(() -> {
@@ -854,79 +609,47 @@ public final class ImapRelay {
             nextCh.read();
         });
         String idleTag = handover.idleTag();
+        phase = idleTag == null ? RelayPhase.RELAYING : RelayPhase.IDLING;
         if (idleTag != null) {
             // the client is still in IDLE: idle on the new connection under the client's own tag
             upstream.writeAndFlush(ascii(idleTag + " IDLE\r\n"));
             tracker.sent(new InFlight(idleTag, "IDLE"));
-            idling = true;
             handover.idleRestarted();
         }
-        handingOver = false;
         client.flush();
         LOG.info("{} IMAP session moved to a fresh upstream connection", sessionId);
         scheduleExpiry();
         drainBacklog();
     }
 
-    // ---------------------------------------------------------------- types
+    // ---------------------------------------------------------------- plumbing
 
-    private enum Mode { COLLECT, STREAM, DISCARD }
+    private ByteBuf ascii(String s) {
+        return ByteBufUtil.writeUtf8(client.alloc(), s);
+    }
 
-    /** A piece of a command; {@code literal}: a line that announces a literal, {@code sync}: a synchronizing one. */
-    private record Part(ByteBuf buf, boolean literal, boolean sync) { }
-
-    /** A client command being received. */
-    private final class Cmd {
-        final String tag;
-        final String name;
-        final List<Part> parts = new ArrayList<>();
-        long size;
-        Mode mode = Mode.COLLECT;
-        String reply;
-        /** Once forwarded: its entry among the commands in flight. */
-        InFlight flight;
-
-        Cmd(String tag, String name) {
-            this.tag = tag;
-            this.name = name;
-        }
-
-        void add(ByteBuf buf, boolean literal, boolean sync) {
-            size += buf.readableBytes();
-            parts.add(new Part(buf, literal, sync));
-        }
-
-        byte[] bytes() {
-            byte[] out = new byte[(int) size];
-            int at = 0;
-            for (Part p : parts) {
-                int n = p.buf.readableBytes();
-                p.buf.getBytes(p.buf.readerIndex(), out, at, n);
-                at += n;
-            }
-            return out;
-        }
-
-        /** SELECT becomes EXAMINE; every other byte (an 8-bit quoted mailbox name too) is kept as sent. */
-        void rewriteSelect() {
-            Part first = parts.get(0);
-            ByteBuf in = first.buf;
-            int sp = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) ' ');
-            int rest = sp + 1 + "SELECT".length();
-            ByteBuf out = client.alloc().buffer(in.readableBytes() + 1);
-            out.writeBytes(in, in.readerIndex(), sp + 1 - in.readerIndex());
-            out.writeCharSequence("EXAMINE", StandardCharsets.US_ASCII);
-            out.writeBytes(in, rest, in.writerIndex() - rest);
-            in.release();
-            parts.set(0, new Part(out, first.literal, first.sync));
-        }
-
-        void releaseParts() {
-            parts.forEach(p -> p.buf.release());
-            parts.clear();
+    private void onClientLoop(Runnable r) {
+        if (client.eventLoop().inEventLoop()) {
+            r.run();
+        } else {
+            client.eventLoop().execute(r);
         }
     }
 
+    private void addRelayHandlers(Channel ch) {
+        ch.pipeline().addLast(UPSTREAM_DECODER, new ImapResponseDecoder(Math.max(settings.maxLineLength(),
+                ImapResponseDecoder.DEFAULT_MAX_LINE_LENGTH)));
+        ch.pipeline().addLast(UPSTREAM_HANDLER, new UpstreamSide(ch));
+    }
+
+    private static void removeRelayHandlers(Channel ch) {
+        if (ch.pipeline().get(UPSTREAM_HANDLER) != null) {
+            ch.pipeline().remove(UPSTREAM_HANDLER);
+        }
+        if (ch.pipeline().get(UPSTREAM_DECODER) != null) {
+            ch.pipeline().remove(UPSTREAM_DECODER);
+        }
+    }
 
     /** The relay's handler on the client channel (after the command decoder). */
     private final class ClientSide extends ChannelInboundHandlerAdapter {
@@ -938,19 +661,19 @@ public final class ImapRelay {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            if (finished) {
+            if (phase == RelayPhase.ENDED) {
                 return;
             }
             upstream.flush();
             ctx.flush();
-            if (!paused() && backlog.isEmpty() && upstream.isWritable() && client.isWritable()) {
+            if (readyForClient()) {
                 ctx.read(); // neither side's outbound buffer grows without bound
             }
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (ctx.channel().isWritable() && !finished) {
+            if (ctx.channel().isWritable() && phase != RelayPhase.ENDED) {
                 upstream.read();
                 if (!paused() && backlog.isEmpty() && upstream.isWritable()) {
                     ctx.read(); // a client that did not read its replies is read from again
@@ -963,7 +686,7 @@ public final class ImapRelay {
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ShutdownEvent) {
                 shutdownPending = true;
-                if (idling) {
+                if (phase.upstreamIdling()) {
                     SessionLog.outcome(client, "shutdown");
                     goodbye("* BYE [UNAVAILABLE] Server shutting down\r\n", true);
                 } else {
@@ -976,7 +699,7 @@ public final class ImapRelay {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            if (!finished) {
+            if (phase != RelayPhase.ENDED) {
                 LOG.debug("{} IMAP client went away", sessionId);
                 finish(false); // finish() discards unless the upstream was idle
             }
@@ -1018,7 +741,7 @@ public final class ImapRelay {
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
             onClientLoopIfCurrent(() -> {
-                if (finished) {
+                if (phase == RelayPhase.ENDED) {
                     return;
                 }
                 client.flush();
@@ -1032,7 +755,7 @@ public final class ImapRelay {
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             if (ctx.channel().isWritable()) {
                 onClientLoopIfCurrent(() -> {
-                    if (!finished && !paused() && backlog.isEmpty() && client.isWritable()) {
+                    if (phase != RelayPhase.ENDED && !paused() && backlog.isEmpty() && client.isWritable()) {
                         client.read();
                     }
                 }, null);
