@@ -2,13 +2,11 @@ package io.mailproxy.imap.upstream;
 
 import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.imap.ImapLiteralChunk;
-import io.mailproxy.core.imap.ImapResponseDecoder;
 import io.mailproxy.core.imap.ImapResponseLine;
 import io.mailproxy.core.imap.ImapStatus;
 import io.mailproxy.core.pool.Lease;
 import io.mailproxy.core.pool.UpstreamPools;
 import io.mailproxy.core.runtime.SessionLog;
-import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.imap.ImapSettings;
 import io.mailproxy.imap.codec.ImapCommandDecoder;
 import io.mailproxy.imap.codec.ImapCommandError;
@@ -20,8 +18,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Clock;
@@ -53,16 +49,6 @@ public final class ImapRelay {
     private static final Logger LOG = LoggerFactory.getLogger(ImapRelay.class);
     private static final String EXPIRED = "* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n";
 
-    /** What the session did with its lease, which decides how the lease goes back to the pool. */
-    private enum LeaseUse {
-        /** Nothing was sent on it. */
-        UNUSED,
-        /** Commands ran on it (or a hand-over selected a mailbox): the pool resets it. */
-        USED,
-        /** It holds state the pool cannot reset (ENABLE, NOTIFY, CONDSTORE...). */
-        DIRTY
-    }
-
     private final Channel client;
     private final ImapSettings settings;
     private final String sessionId;
@@ -71,17 +57,13 @@ public final class ImapRelay {
     private final ResponseFilter filter;
     private final SelectedMailbox mailbox = new SelectedMailbox();
     private final Handover handover;
-    private Channel upstream;
-    private Lease lease;
-    private LeaseUse leaseUse = LeaseUse.UNUSED;
+    private RelayLease upstream;
+    private RelayClientHandler clientSide;
     private RelayPhase phase = RelayPhase.RELAYING;
     private String logoutTag;
     /** The daemon is shutting down: the session ends at its next safe point. */
     private boolean shutdownPending;
 
-    /** Client input held while the phase or a literal gate holds it, in order. */
-    private final ArrayDeque<Object> backlog = new ArrayDeque<>();
-    private boolean draining;
     /** The proxy's own replies (refusals, "+" for the client's literals) held while an upstream response is relayed. */
     private final ArrayDeque<ByteBuf> localOut = new ArrayDeque<>();
     /** Inside an upstream response (after its first segment, before its last). */
@@ -97,12 +79,11 @@ public final class ImapRelay {
         this.client = client;
         this.settings = settings;
         this.sessionId = sessionId;
-        this.lease = lease;
-        this.upstream = lease.session().channel();
+        this.upstream = new RelayLease(lease, RelayLease.Use.UNUSED);
         // with a policy, every literal waits for the upstream's "+": an upstream that does not read it (a command that
         // takes no literal there, a BAD before it) must never get its bytes, which it would run as a command unjudged
-        this.tracker = new CommandTracker(this::toUpstream, policy.readOnly() || policy.restrictsFolders());
-        tracker.upstreamLiteralPlus(lease.session().hasCapability("LITERAL+"));
+        this.tracker = new CommandTracker(b -> upstream.write(b), policy.readOnly() || policy.restrictsFolders());
+        tracker.upstreamLiteralPlus(upstream.hasCapability("LITERAL+"));
         this.intake = new CommandIntake(this, tracker, decoder, policy, settings, sessionId);
         this.filter = new ResponseFilter(policy, settings.maxFilteredResponse(), sessionId);
         this.handover = new Handover(settings, pools, account, clock);
@@ -116,18 +97,18 @@ public final class ImapRelay {
                                   ClientPolicy policy, ImapSettings settings, String sessionId, List<Object> pending,
                                   UpstreamPools pools, AccountConfig account, Clock clock) {
         ImapRelay relay = new ImapRelay(client, decoder, lease, policy, settings, sessionId, pools, account, clock);
-        relay.backlog.addAll(pending);
+        relay.clientSide = new RelayClientHandler(relay, client, pending);
         decoder.setMaxLiteral(settings.maxLiteral());
-        client.pipeline().replace(replacedHandler, CLIENT_HANDLER, relay.new ClientSide());
-        relay.addRelayHandlers(relay.upstream);
+        client.pipeline().replace(replacedHandler, CLIENT_HANDLER, relay.clientSide);
+        relay.attach(relay.upstream);
         relay.touch();
         relay.scheduleExpiry();
-        if (!relay.upstream.isActive()) {
+        if (!relay.upstream.channel().isActive()) {
             relay.upstreamLost("upstream connection closed before the relay started");
             return relay;
         }
-        relay.upstream.read();
-        relay.drainBacklog();
+        relay.upstream.channel().read();
+        relay.clientSide.drain();
         return relay;
     }
 
@@ -137,15 +118,8 @@ public final class ImapRelay {
 
     // ---------------------------------------------------------------- client side
 
-    private void onClient(Object msg) {
-        if (phase == RelayPhase.ENDED) {
-            ReferenceCountUtil.release(msg);
-            return;
-        }
-        if (paused() || !backlog.isEmpty() && !draining) {
-            backlog.add(msg);
-            return;
-        }
+    /** A client message the session is ready for (see {@link RelayClientHandler}); released here. */
+    void dispatch(Object msg) {
         try {
             if (msg instanceof ImapCommandLine seg) {
                 intake.onSegment(seg);
@@ -159,33 +133,40 @@ public final class ImapRelay {
         }
     }
 
-    private boolean paused() {
+    /** Client input waits: the phase holds it, or a literal gate does. */
+    boolean paused() {
         return phase.holdsClientInput() || tracker.gated();
     }
 
-    /** Nothing holds the client back: it may be read from when both sides are writable. */
-    private boolean readyForClient() {
-        return !paused() && backlog.isEmpty() && upstream.isWritable() && client.isWritable();
+    boolean ended() {
+        return phase == RelayPhase.ENDED;
     }
 
-    private void drainBacklog() {
-        draining = true;
-        try {
-            while (!backlog.isEmpty() && !paused() && phase != RelayPhase.ENDED) {
-                onClient(backlog.poll());
-            }
-        } finally {
-            draining = false;
+    /** The upstream connection the session is on now. */
+    Channel upstream() {
+        return upstream.channel();
+    }
+
+    void shutdown() {
+        shutdownPending = true;
+        if (phase.upstreamIdling()) {
+            SessionLog.outcome(client, "shutdown");
+            goodbye("* BYE [UNAVAILABLE] Server shutting down\r\n", true);
+        } else {
+            tryFinish();
         }
-        if (phase == RelayPhase.ENDED) {
-            backlog.forEach(ReferenceCountUtil::release);
-            backlog.clear();
-        } else if (backlog.isEmpty() && !paused()) {
-            upstream.flush();
-            if (readyForClient()) {
-                client.read();
-            }
+    }
+
+    void clientGone() {
+        if (!ended()) {
+            LOG.debug("{} IMAP client went away", sessionId);
+            finish(false); // finish() discards unless the upstream was idle
         }
+    }
+
+    void clientFailed(Throwable cause) {
+        LOG.debug("{} IMAP client connection failed", sessionId, cause);
+        finish(true);
     }
 
     // ---------------------------------------------------------------- what the intake reports
@@ -219,16 +200,8 @@ public final class ImapRelay {
             phase = RelayPhase.IDLE_REQUESTED; // idling only once the upstream says "+"
         }
         if (dirties) {
-            leaseUse = LeaseUse.DIRTY;
+            upstream.dirty();
         }
-    }
-
-    /** The tracker's way upstream (not flushed). */
-    private void toUpstream(ByteBuf buf) {
-        if (leaseUse == LeaseUse.UNUSED) {
-            leaseUse = LeaseUse.USED;
-        }
-        upstream.write(buf);
     }
 
     void replyLocal(String tag, String reply) {
@@ -270,7 +243,7 @@ public final class ImapRelay {
 
     // ---------------------------------------------------------------- upstream side
 
-    private void onUpstream(Object msg) {
+    void onUpstream(Object msg) {
         if (phase == RelayPhase.ENDED) {
             ReferenceCountUtil.release(msg);
             return;
@@ -293,6 +266,21 @@ public final class ImapRelay {
             }
         } finally {
             ReferenceCountUtil.release(msg);
+        }
+    }
+
+    void upstreamReadComplete() {
+        if (!ended()) {
+            client.flush();
+            if (client.isWritable()) {
+                upstream.channel().read();
+            }
+        }
+    }
+
+    void upstreamWritable() {
+        if (!ended() && !paused() && clientSide.caughtUp() && client.isWritable()) {
+            client.read();
         }
     }
 
@@ -347,9 +335,9 @@ public final class ImapRelay {
         } else if (tracker.awaitsContinuation()) {
             // our own synchronizing literal (the client already had its "+"): what waited behind it goes
             boolean open = tracker.openGate();
-            upstream.flush();
+            upstream.channel().flush();
             if (open) {
-                drainBacklog();
+                clientSide.drain();
             }
         } else {
             client.write(line.content().retain());
@@ -357,7 +345,7 @@ public final class ImapRelay {
                 phase = RelayPhase.IDLING;
                 maybeHandover();
                 if (!phase.handingOver()) {
-                    drainBacklog();
+                    clientSide.drain();
                 }
             }
         }
@@ -385,7 +373,7 @@ public final class ImapRelay {
                 phase = RelayPhase.RELAYING;
             } else if (f.name().equals("IDLE") && phase == RelayPhase.IDLE_REQUESTED) {
                 phase = RelayPhase.RELAYING; // the upstream refused IDLE: what the client sent next is a command
-                drainBacklog();
+                clientSide.drain();
             }
             boolean ownGate = tracker.gatedBy(f);
             if (status == ImapStatus.OK && ownGate) {
@@ -402,7 +390,7 @@ public final class ImapRelay {
                 // the upstream refused a command whose literal we held back: drop it, and the rest of the command
                 tracker.dropGated();
                 intake.refusedUpstream(f);
-                drainBacklog();
+                clientSide.drain();
             }
         }
         tryFinish();
@@ -435,7 +423,7 @@ public final class ImapRelay {
         client.writeAndFlush(ascii(bye)).addListener(ChannelFutureListener.CLOSE);
     }
 
-    private void upstreamLost(String why) {
+    void upstreamLost(String why) {
         if (phase == RelayPhase.ENDED) {
             return;
         }
@@ -463,30 +451,11 @@ public final class ImapRelay {
         intake.release();
         tracker.dropGated();
         filter.discard();
-        backlog.forEach(ReferenceCountUtil::release);
-        backlog.clear();
+        clientSide.release();
         localOut.forEach(ReferenceCountUtil::release);
         localOut.clear();
-        Channel upstream = this.upstream;
-        Lease lease = this.lease;
-        LeaseUse use = leaseUse;
-        Runnable giveBack = () -> {
-            removeRelayHandlers(upstream);
-            if (close) {
-                lease.discard();
-            } else if (use == LeaseUse.UNUSED) {
-                lease.releaseUnused();
-            } else {
-                lease.release(use == LeaseUse.DIRTY);
-            }
-        };
-        LOG.debug("{} IMAP relay ends: lease {}", sessionId,
-                close ? "discarded" : use == LeaseUse.DIRTY ? "released dirty" : "released");
-        if (upstream.eventLoop().inEventLoop()) {
-            giveBack.run();
-        } else {
-            upstream.eventLoop().execute(giveBack);
-        }
+        LOG.debug("{} IMAP relay ends: lease {}", sessionId, upstream.fate(close));
+        upstream.giveBack(close);
     }
 
     /** (Re)starts the authenticated idle timer. */
@@ -524,7 +493,7 @@ public final class ImapRelay {
     /** Arms the hand-over for before the upstream's token expires (Office 365 then ends the session). */
     private void scheduleExpiry() {
         if (phase != RelayPhase.ENDED) {
-            handover.schedule(client.eventLoop(), lease.session().tokenExpiresAt(), this::maybeHandover);
+            handover.schedule(client.eventLoop(), upstream.lease().session().tokenExpiresAt(), this::maybeHandover);
         }
     }
 
@@ -542,7 +511,7 @@ public final class ImapRelay {
             return;
         }
         handover.start(inIdle ? tracker.oldest().tag() : null);
-        if (leaseUse == LeaseUse.DIRTY) {
+        if (upstream.isDirty()) {
             // ENABLE, NOTIFY, CONDSTORE...: session state a fresh connection would not have
             LOG.warn("{} IMAP upstream token expires soon and the session cannot move (it used ENABLE, NOTIFY or "
                     + "CONDSTORE): closing it", sessionId);
@@ -553,7 +522,7 @@ public final class ImapRelay {
         LOG.info("{} IMAP upstream token expires soon: moving the session to a fresh connection", sessionId);
         if (inIdle) {
             phase = RelayPhase.HANDOVER_ENDING_IDLE;
-            upstream.writeAndFlush(ascii("DONE\r\n")); // its tagged OK is swallowed, then handoverSwitch()
+            upstream.channel().writeAndFlush(ascii("DONE\r\n")); // its tagged OK is swallowed, then handoverSwitch()
         } else {
             phase = RelayPhase.HANDING_OVER;
             handoverSwitch();
@@ -562,8 +531,8 @@ public final class ImapRelay {
 
     /** The old connection is idle: hand it to the hand-over, and take the fresh one it returns. */
     private void handoverSwitch() {
-        Channel oldCh = upstream;
-        handover.move(lease, mailbox.selection(), () -> removeRelayHandlers(oldCh),
+        RelayLease old = upstream;
+        handover.move(old.lease(), mailbox.selection(), old::detach,
                 bytes -> onClientLoop(() -> relayDuringHandover(bytes)))
                 .whenComplete((moved, error) -> onClientLoop(() -> {
                     if (error == null && phase != RelayPhase.ENDED) {
@@ -598,28 +567,26 @@ public final class ImapRelay {
             client.write(ascii(moved.changes()));
         }
         moved.retireOld();
-        Channel nextCh = moved.lease().session().channel();
-        lease = moved.lease();
-        leaseUse = LeaseUse.USED; // the hand-over selected a mailbox on it (and a dirty session never moves)
-        upstream = nextCh;
-        tracker.upstreamLiteralPlus(lease.session().hasCapability("LITERAL+"));
-        nextCh.eventLoop().execute(() -> {
+        RelayLease next = new RelayLease(moved.lease(), RelayLease.Use.USED); // the hand-over selected a mailbox on it
+        upstream = next;
+        tracker.upstreamLiteralPlus(next.hasCapability("LITERAL+"));
+        next.channel().eventLoop().execute(() -> {
             moved.imap().detach();
-            addRelayHandlers(nextCh);
-            nextCh.read();
+            attach(next);
+            next.channel().read();
         });
         String idleTag = handover.idleTag();
         phase = idleTag == null ? RelayPhase.RELAYING : RelayPhase.IDLING;
         if (idleTag != null) {
             // the client is still in IDLE: idle on the new connection under the client's own tag
-            upstream.writeAndFlush(ascii(idleTag + " IDLE\r\n"));
+            next.channel().writeAndFlush(ascii(idleTag + " IDLE\r\n"));
             tracker.sent(new InFlight(idleTag, "IDLE"));
             handover.idleRestarted();
         }
         client.flush();
         LOG.info("{} IMAP session moved to a fresh upstream connection", sessionId);
         scheduleExpiry();
-        drainBacklog();
+        clientSide.drain();
     }
 
     // ---------------------------------------------------------------- plumbing
@@ -628,7 +595,7 @@ public final class ImapRelay {
         return ByteBufUtil.writeUtf8(client.alloc(), s);
     }
 
-    private void onClientLoop(Runnable r) {
+    void onClientLoop(Runnable r) {
         if (client.eventLoop().inEventLoop()) {
             r.run();
         } else {
@@ -636,143 +603,7 @@ public final class ImapRelay {
         }
     }
 
-    private void addRelayHandlers(Channel ch) {
-        ch.pipeline().addLast(UPSTREAM_DECODER, new ImapResponseDecoder(Math.max(settings.maxLineLength(),
-                ImapResponseDecoder.DEFAULT_MAX_LINE_LENGTH)));
-        ch.pipeline().addLast(UPSTREAM_HANDLER, new UpstreamSide(ch));
-    }
-
-    private static void removeRelayHandlers(Channel ch) {
-        if (ch.pipeline().get(UPSTREAM_HANDLER) != null) {
-            ch.pipeline().remove(UPSTREAM_HANDLER);
-        }
-        if (ch.pipeline().get(UPSTREAM_DECODER) != null) {
-            ch.pipeline().remove(UPSTREAM_DECODER);
-        }
-    }
-
-    /** The relay's handler on the client channel (after the command decoder). */
-    private final class ClientSide extends ChannelInboundHandlerAdapter {
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            onClient(msg);
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            if (phase == RelayPhase.ENDED) {
-                return;
-            }
-            upstream.flush();
-            ctx.flush();
-            if (readyForClient()) {
-                ctx.read(); // neither side's outbound buffer grows without bound
-            }
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (ctx.channel().isWritable() && phase != RelayPhase.ENDED) {
-                upstream.read();
-                if (!paused() && backlog.isEmpty() && upstream.isWritable()) {
-                    ctx.read(); // a client that did not read its replies is read from again
-                }
-            }
-            ctx.fireChannelWritabilityChanged();
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ShutdownEvent) {
-                shutdownPending = true;
-                if (phase.upstreamIdling()) {
-                    SessionLog.outcome(client, "shutdown");
-                    goodbye("* BYE [UNAVAILABLE] Server shutting down\r\n", true);
-                } else {
-                    tryFinish();
-                }
-                return;
-            }
-            ctx.fireUserEventTriggered(evt);
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            if (phase != RelayPhase.ENDED) {
-                LOG.debug("{} IMAP client went away", sessionId);
-                finish(false); // finish() discards unless the upstream was idle
-            }
-            ctx.fireChannelInactive();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.debug("{} IMAP client connection failed", sessionId, cause);
-            finish(true);
-            ctx.close();
-        }
-    }
-
-    /** The relay's handler on the upstream channel (after core's response decoder). */
-    private final class UpstreamSide extends ChannelInboundHandlerAdapter {
-        private final Channel ch;
-
-        UpstreamSide(Channel ch) {
-            this.ch = ch;
-        }
-
-        /** Runs on the client's loop, unless the session has moved to another upstream connection meanwhile. */
-        private void onClientLoopIfCurrent(Runnable r, Object msg) {
-            onClientLoop(() -> {
-                if (ch != upstream) {
-                    ReferenceCountUtil.release(msg);
-                    return;
-                }
-                r.run();
-            });
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            onClientLoopIfCurrent(() -> onUpstream(msg), msg);
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            onClientLoopIfCurrent(() -> {
-                if (phase == RelayPhase.ENDED) {
-                    return;
-                }
-                client.flush();
-                if (client.isWritable()) {
-                    upstream.read();
-                }
-            }, null);
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (ctx.channel().isWritable()) {
-                onClientLoopIfCurrent(() -> {
-                    if (phase != RelayPhase.ENDED && !paused() && backlog.isEmpty() && client.isWritable()) {
-                        client.read();
-                    }
-                }, null);
-            }
-            ctx.fireChannelWritabilityChanged();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            onClientLoopIfCurrent(() -> upstreamLost("connection closed"), null);
-            ctx.fireChannelInactive();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            onClientLoopIfCurrent(() -> upstreamLost(String.valueOf(cause.getMessage())), null);
-            ctx.close();
-        }
+    private void attach(RelayLease lease) {
+        lease.attach(new RelayUpstreamHandler(this, lease.channel()), settings.maxLineLength());
     }
 }
