@@ -21,7 +21,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Clock;
-import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -54,7 +53,7 @@ public final class ImapRelay {
     private final String sessionId;
     private final CommandTracker tracker;
     private final CommandIntake intake;
-    private final ResponseFilter filter;
+    private final UpstreamResponses responses;
     private final SelectedMailbox mailbox = new SelectedMailbox();
     private final Handover handover;
     private RelayLease upstream;
@@ -64,12 +63,6 @@ public final class ImapRelay {
     /** The daemon is shutting down: the session ends at its next safe point. */
     private boolean shutdownPending;
 
-    /** The proxy's own replies (refusals, "+" for the client's literals) held while an upstream response is relayed. */
-    private final ArrayDeque<ByteBuf> localOut = new ArrayDeque<>();
-    /** Inside an upstream response (after its first segment, before its last). */
-    private boolean upInResponse;
-    /** The command the tagged response being relayed completes. */
-    private InFlight taggedFor;
     private ScheduledFuture<?> idleTimer;
     /** When the upstream last sent anything, or a command was sent with none running (the event loop's ticker). */
     private long lastProgress;
@@ -85,7 +78,8 @@ public final class ImapRelay {
         this.tracker = new CommandTracker(b -> upstream.write(b), policy.readOnly() || policy.restrictsFolders());
         tracker.upstreamLiteralPlus(upstream.hasCapability("LITERAL+"));
         this.intake = new CommandIntake(this, tracker, decoder, policy, settings, sessionId);
-        this.filter = new ResponseFilter(policy, settings.maxFilteredResponse(), sessionId);
+        this.responses = new UpstreamResponses(this, client, tracker,
+                new ResponseFilter(policy, settings.maxFilteredResponse(), sessionId), mailbox, sessionId);
         this.handover = new Handover(settings, pools, account, clock);
     }
 
@@ -210,24 +204,7 @@ public final class ImapRelay {
 
     /** A reply of the proxy's own: never inside an upstream response being relayed (a literal, a FETCH, a LIST). */
     void writeLocal(String text) {
-        ByteBuf buf = ascii(text);
-        if (upInResponse || filter.holding() || !localOut.isEmpty()) {
-            localOut.add(buf);
-        } else {
-            client.writeAndFlush(buf);
-        }
-    }
-
-    /** At an upstream response boundary: what the proxy had to say meanwhile. */
-    private void flushLocal() {
-        if (upInResponse || filter.holding() || localOut.isEmpty()) {
-            return;
-        }
-        ByteBuf b;
-        while ((b = localOut.poll()) != null) {
-            client.write(b);
-        }
-        client.flush();
+        responses.writeOwn(ascii(text));
     }
 
     /** Ends the session for what the client did: {@code outcome} logged, {@code lastReply} then {@code bye} sent. */
@@ -249,24 +226,7 @@ public final class ImapRelay {
             return;
         }
         lastProgress = client.eventLoop().ticker().nanoTime();
-        try {
-            if (msg instanceof ImapResponseLine line) {
-                upInResponse = !line.endsResponse();
-                onUpstreamLine(line);
-                if (phase != RelayPhase.ENDED) {
-                    flushLocal();
-                }
-            } else if (msg instanceof ImapLiteralChunk chunk) {
-                upInResponse = true;
-                if (filter.holding()) {
-                    filter.add(chunk.content());
-                } else {
-                    client.write(chunk.content().retain());
-                }
-            }
-        } finally {
-            ReferenceCountUtil.release(msg);
-        }
+        responses.onMessage(msg);
     }
 
     void upstreamReadComplete() {
@@ -284,52 +244,14 @@ public final class ImapRelay {
         }
     }
 
-    private void onUpstreamLine(ImapResponseLine line) {
-        if (line.isFirst()) {
-            switch (line.kind()) {
-                case CONTINUATION -> {
-                    continuation(line);
-                    return;
-                }
-                case TAGGED -> {
-                    taggedFor = tracker.completed(line.tag());
-                    if (taggedFor == null) {
-                        LOG.warn("{} IMAP upstream completed a command not sent: {}", sessionId, line.text());
-                    }
-                }
-                case UNTAGGED -> {
-                    taggedFor = null;
-                    if (line.status() == ImapStatus.BYE) {
-                        LOG.warn("{} IMAP upstream ended the session: {}", sessionId, line.text());
-                        upstreamLost("upstream said " + line.text());
-                        return;
-                    }
-                    String text = line.endsResponse() ? line.text() : "";
-                    mailbox.untagged(line.status(), text);
-                    String capabilities = filter.capabilities(text);
-                    if (capabilities != null) {
-                        client.write(ascii(capabilities + "\r\n"));
-                        return;
-                    }
-                    filter.begin(line.text(), client.alloc());
-                }
-                default -> throw new IllegalStateException();
-            }
-        }
-        if (filter.holding()) {
-            filter.add(line.content());
-            ByteBuf shown = line.endsResponse() ? filter.end() : null;
-            if (shown != null) {
-                client.write(shown);
-            }
-        } else if (line.kind() == ImapResponseLine.Kind.TAGGED && line.endsResponse()) {
-            completed(line);
-        } else {
-            client.write(line.content().retain());
-        }
+    /** The upstream ended the session. */
+    void upstreamSaidBye(String text) {
+        LOG.warn("{} IMAP upstream ended the session: {}", sessionId, text);
+        upstreamLost("upstream said " + text);
     }
 
-    private void continuation(ImapResponseLine line) {
+    /** A continuation request from the upstream. */
+    void continuation(ImapResponseLine line) {
         if (handover.takeIdleContinuation()) {
             maybeHandover(); // the "+ idling" of an IDLE restarted after a hand-over
         } else if (tracker.awaitsContinuation()) {
@@ -351,9 +273,8 @@ public final class ImapRelay {
         }
     }
 
-    private void completed(ImapResponseLine line) {
-        InFlight f = taggedFor;
-        taggedFor = null;
+    /** The upstream completed command {@code f} (null: one it was not sent) with {@code line}. */
+    void completed(ImapResponseLine line, InFlight f) {
         ImapStatus status = line.status();
         if (phase == RelayPhase.HANDOVER_ENDING_IDLE && line.tag().equals(handover.idleTag())) {
             // the old connection's IDLE, ended by us for a hand-over: the client's IDLE goes on
@@ -441,7 +362,7 @@ public final class ImapRelay {
             return;
         }
         boolean idle = tracker.idle() && !intake.receiving() && !tracker.gated() && !phase.upstreamIdling()
-                && !upInResponse && !filter.holding();
+                && responses.betweenResponses();
         boolean close = discard || !idle || phase.handingOver();
         phase = RelayPhase.ENDED;
         if (idleTimer != null) {
@@ -450,10 +371,8 @@ public final class ImapRelay {
         handover.cancel();
         intake.release();
         tracker.dropGated();
-        filter.discard();
+        responses.release();
         clientSide.release();
-        localOut.forEach(ReferenceCountUtil::release);
-        localOut.clear();
         LOG.debug("{} IMAP relay ends: lease {}", sessionId, upstream.fate(close));
         upstream.giveBack(close);
     }
@@ -506,7 +425,7 @@ public final class ImapRelay {
         boolean between = !intake.receiving() && !tracker.gated();
         boolean inIdle = between && phase == RelayPhase.IDLING && !handover.awaitsIdleContinuation()
                 && tracker.inFlight() == 1;
-        boolean quiet = between && !phase.upstreamIdling() && tracker.idle() && !upInResponse && !filter.holding();
+        boolean quiet = between && !phase.upstreamIdling() && tracker.idle() && responses.betweenResponses();
         if (!inIdle && !quiet) {
             return;
         }
