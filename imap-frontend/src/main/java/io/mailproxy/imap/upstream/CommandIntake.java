@@ -12,6 +12,7 @@ import io.mailproxy.imap.upstream.ClientCommand.Part;
 import io.mailproxy.imap.upstream.CommandTracker.InFlight;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;
@@ -84,7 +85,22 @@ final class CommandIntake {
         }
     }
 
-    void onSegment(ImapCommandLine seg) {
+    /** A message of the client's command decoder; released here. */
+    void onMessage(Object msg) {
+        try {
+            if (msg instanceof ImapCommandLine seg) {
+                onSegment(seg);
+            } else if (msg instanceof ImapLiteralChunk chunk) {
+                onLiteral(chunk);
+            } else if (msg instanceof ImapCommandError err) {
+                onError(err);
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onSegment(ImapCommandLine seg) {
         if (seg.isFirst()) {
             relay.touch();
             if (relay.phase() == RelayPhase.IDLING) {
@@ -143,13 +159,13 @@ final class CommandIntake {
                 cmd.add(seg.content().retain(), false, false);
                 decide(true);
                 if (cmd.mode == Mode.DISCARD) {
-                    relay.replyLocal(cmd.tag, cmd.reply);
+                    reply(cmd.tag, cmd.reply);
                 }
             }
             case STREAM -> tracker.write(seg.content().retain());
             case DISCARD -> {
                 if (cmd.reply != null) {
-                    relay.replyLocal(cmd.tag, cmd.reply);
+                    reply(cmd.tag, cmd.reply);
                 }
             }
             default -> throw new IllegalStateException();
@@ -195,7 +211,7 @@ final class CommandIntake {
         if (seg.synchronizing()) {
             decoder.rejectLiteral();
             if (cmd.reply != null) {
-                relay.replyLocal(cmd.tag, cmd.reply);
+                reply(cmd.tag, cmd.reply);
             }
             cmd = null;
         } else {
@@ -203,7 +219,7 @@ final class CommandIntake {
         }
     }
 
-    void onLiteral(ImapLiteralChunk chunk) {
+    private void onLiteral(ImapLiteralChunk chunk) {
         if (cmd == null) {
             return;
         }
@@ -214,7 +230,7 @@ final class CommandIntake {
         }
     }
 
-    void onError(ImapCommandError err) {
+    private void onError(ImapCommandError err) {
         boolean forwarded = cmd != null && cmd.mode == Mode.STREAM;
         release();
         refusedCommands++;
@@ -237,7 +253,11 @@ final class CommandIntake {
             relay.end("too-many-invalid-commands", bad, "* BYE Too many invalid commands, closing\r\n");
             return;
         }
-        relay.replyLocal(err.tag(), "BAD " + err.reason());
+        reply(err.tag(), "BAD " + err.reason());
+    }
+
+    private void reply(String tag, String reply) {
+        relay.writeLocal(tag + " " + reply + "\r\n");
     }
 
     private static List<ImapValue> parse(ByteBuf buf) {

@@ -1,7 +1,6 @@
 package io.mailproxy.imap.upstream;
 
 import io.mailproxy.core.config.AccountConfig;
-import io.mailproxy.core.imap.ImapLiteralChunk;
 import io.mailproxy.core.imap.ImapResponseLine;
 import io.mailproxy.core.imap.ImapStatus;
 import io.mailproxy.core.pool.Lease;
@@ -9,8 +8,6 @@ import io.mailproxy.core.pool.UpstreamPools;
 import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.imap.ImapSettings;
 import io.mailproxy.imap.codec.ImapCommandDecoder;
-import io.mailproxy.imap.codec.ImapCommandError;
-import io.mailproxy.imap.codec.ImapCommandLine;
 import io.mailproxy.imap.policy.ClientPolicy;
 import io.mailproxy.imap.session.ImapState;
 import io.mailproxy.imap.upstream.CommandTracker.InFlight;
@@ -112,19 +109,9 @@ public final class ImapRelay {
 
     // ---------------------------------------------------------------- client side
 
-    /** A client message the session is ready for (see {@link RelayClientHandler}); released here. */
+    /** A client message the session is ready for (see {@link RelayClientHandler}); the intake releases it. */
     void dispatch(Object msg) {
-        try {
-            if (msg instanceof ImapCommandLine seg) {
-                intake.onSegment(seg);
-            } else if (msg instanceof ImapLiteralChunk chunk) {
-                intake.onLiteral(chunk);
-            } else if (msg instanceof ImapCommandError err) {
-                intake.onError(err);
-            }
-        } finally {
-            ReferenceCountUtil.release(msg);
-        }
+        intake.onMessage(msg);
     }
 
     /** Client input waits: the phase holds it, or a literal gate does. */
@@ -198,10 +185,6 @@ public final class ImapRelay {
         }
     }
 
-    void replyLocal(String tag, String reply) {
-        writeLocal(tag + " " + reply + "\r\n");
-    }
-
     /** A reply of the proxy's own: never inside an upstream response being relayed (a literal, a FETCH, a LIST). */
     void writeLocal(String text) {
         responses.writeOwn(ascii(text));
@@ -227,21 +210,6 @@ public final class ImapRelay {
         }
         lastProgress = client.eventLoop().ticker().nanoTime();
         responses.onMessage(msg);
-    }
-
-    void upstreamReadComplete() {
-        if (!ended()) {
-            client.flush();
-            if (client.isWritable()) {
-                upstream.channel().read();
-            }
-        }
-    }
-
-    void upstreamWritable() {
-        if (!ended() && !paused() && clientSide.caughtUp() && client.isWritable()) {
-            client.read();
-        }
     }
 
     /** The upstream ended the session. */
@@ -452,7 +420,7 @@ public final class ImapRelay {
     private void handoverSwitch() {
         RelayLease old = upstream;
         handover.move(old.lease(), mailbox.selection(), old::detach,
-                bytes -> onClientLoop(() -> relayDuringHandover(bytes)))
+                bytes -> onClientLoop(() -> responses.relayMeanwhile(bytes, ended())))
                 .whenComplete((moved, error) -> onClientLoop(() -> {
                     if (error == null && phase != RelayPhase.ENDED) {
                         completeHandover(moved);
@@ -470,14 +438,6 @@ public final class ImapRelay {
                         goodbye(EXPIRED, true);
                     }
                 }));
-    }
-
-    private void relayDuringHandover(ByteBuf bytes) {
-        if (phase == RelayPhase.ENDED) {
-            bytes.release();
-        } else {
-            client.writeAndFlush(bytes);
-        }
     }
 
     /** Tells the client what changed between the two views, and moves the relay to the new connection. */
@@ -523,6 +483,6 @@ public final class ImapRelay {
     }
 
     private void attach(RelayLease lease) {
-        lease.attach(new RelayUpstreamHandler(this, lease.channel()), settings.maxLineLength());
+        lease.attach(new RelayUpstreamHandler(this, lease.channel(), client, clientSide), settings.maxLineLength());
     }
 }

@@ -14,10 +14,14 @@ final class RelayUpstreamHandler extends ChannelInboundHandlerAdapter {
 
     private final ImapRelay relay;
     private final Channel ch;
+    private final Channel client;
+    private final RelayClientHandler clientSide;
 
-    RelayUpstreamHandler(ImapRelay relay, Channel ch) {
+    RelayUpstreamHandler(ImapRelay relay, Channel ch, Channel client, RelayClientHandler clientSide) {
         this.relay = relay;
         this.ch = ch;
+        this.client = client;
+        this.clientSide = clientSide;
     }
 
     /** Runs on the client's loop, unless the session has moved to another upstream connection meanwhile. */
@@ -38,13 +42,24 @@ final class RelayUpstreamHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        onClientLoopIfCurrent(relay::upstreamReadComplete, null);
+        onClientLoopIfCurrent(() -> {
+            if (!relay.ended()) {
+                client.flush();
+                if (client.isWritable()) {
+                    ch.read(); // the upstream is read only while the client takes what it sends
+                }
+            }
+        }, null);
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (ctx.channel().isWritable()) {
-            onClientLoopIfCurrent(relay::upstreamWritable, null);
+            onClientLoopIfCurrent(() -> {
+                if (!relay.ended() && !relay.paused() && clientSide.caughtUp() && client.isWritable()) {
+                    client.read();
+                }
+            }, null);
         }
         ctx.fireChannelWritabilityChanged();
     }

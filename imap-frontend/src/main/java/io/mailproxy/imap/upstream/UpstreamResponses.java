@@ -140,6 +140,15 @@ final class UpstreamResponses {
         client.flush();
     }
 
+    /** What the old connection sends while a hand-over reads from it (EXPUNGE, EXISTS, FETCH): the client's too. */
+    void relayMeanwhile(ByteBuf bytes, boolean ended) {
+        if (ended) {
+            bytes.release();
+        } else {
+            client.writeAndFlush(bytes);
+        }
+    }
+
     /** The session ends: what is held is dropped. */
     void release() {
         own.forEach(ReferenceCountUtil::release);
