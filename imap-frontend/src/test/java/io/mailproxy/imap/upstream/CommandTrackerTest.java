@@ -37,6 +37,14 @@ class CommandTrackerTest {
         return sb.toString();
     }
 
+    /** Command a, an APPEND, sent as far as its literal's announcement ({@code {n}} or {@code {n+}}). */
+    private static InFlight appending(CommandTracker t, String announcement) {
+        InFlight a = new InFlight("a", "APPEND");
+        t.sent(a);
+        t.writeLiteralAnnouncement(bytes(announcement), !announcement.contains("+}"), a);
+        return a;
+    }
+
     private static ByteBuf bytes(String s) {
         return Unpooled.copiedBuffer(s, StandardCharsets.US_ASCII);
     }
@@ -59,10 +67,7 @@ class CommandTrackerTest {
     void literalAnnouncementsAreConvertedForTheUpstream(String segment, boolean literalPlus, boolean gateAll,
                                                         String upstream, boolean gated) {
         CommandTracker t = tracker(literalPlus, gateAll);
-        InFlight a = new InFlight("a", "APPEND");
-        t.sent(a);
-        boolean synchronizing = !segment.contains("+}");
-        t.writeLiteralAnnouncement(bytes(segment.replace("\\r\\n", "\r\n")), synchronizing, a);
+        appending(t, segment.replace("\\r\\n", "\r\n"));
         assertThat(upstreamGot()).isEqualTo(upstream.replace("\\r\\n", "\r\n"));
         assertThat(t.gated()).isEqualTo(gated);
         assertThat(t.awaitsContinuation()).isEqualTo(gated);
@@ -77,9 +82,7 @@ class CommandTrackerTest {
     @Test
     void eachGateHoldsWhatCameAfterItUntilItsContinuation() {
         CommandTracker t = tracker(false, false);
-        InFlight a = new InFlight("a", "APPEND");
-        t.sent(a);
-        t.writeLiteralAnnouncement(bytes("a APPEND INBOX {2}\r\n"), true, a);
+        InFlight a = appending(t, "a APPEND INBOX {2}\r\n");
         t.write(bytes("hi"));
         t.writeLiteralAnnouncement(bytes(" {3}\r\n"), true, a);
         t.write(bytes("you\r\n"));
@@ -112,9 +115,7 @@ class CommandTrackerTest {
     @Test
     void droppingWhatIsGatedReleasesIt() {
         CommandTracker t = tracker(false, false);
-        InFlight a = new InFlight("a", "APPEND");
-        t.sent(a);
-        t.writeLiteralAnnouncement(bytes("a APPEND Nope {5+}\r\n"), false, a);
+        appending(t, "a APPEND Nope {5+}\r\n");
         ByteBuf literal = bytes("hello\r\n");
         t.write(literal);
         t.dropGated();
