@@ -75,8 +75,7 @@ public final class ImapRelay {
         this.tracker = new CommandTracker(b -> upstream.write(b), policy.readOnly() || policy.restrictsFolders());
         tracker.upstreamLiteralPlus(upstream.hasCapability("LITERAL+"));
         this.intake = new CommandIntake(this, tracker, decoder, policy, settings, sessionId);
-        this.responses = new UpstreamResponses(this, client, tracker,
-                new ResponseFilter(policy, settings.maxFilteredResponse(), sessionId), mailbox, sessionId);
+        this.responses = new UpstreamResponses(this, client, tracker, mailbox, policy, settings, sessionId);
         this.handover = new Handover(settings, pools, account, clock);
     }
 

@@ -3,6 +3,8 @@ package io.mailproxy.imap.upstream;
 import io.mailproxy.core.imap.ImapLiteralChunk;
 import io.mailproxy.core.imap.ImapResponseLine;
 import io.mailproxy.core.imap.ImapStatus;
+import io.mailproxy.imap.ImapSettings;
+import io.mailproxy.imap.policy.ClientPolicy;
 import io.mailproxy.imap.upstream.CommandTracker.InFlight;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -36,12 +38,12 @@ final class UpstreamResponses {
     /** The command the tagged response being relayed completes. */
     private InFlight taggedFor;
 
-    UpstreamResponses(ImapRelay relay, Channel client, CommandTracker tracker, ResponseFilter filter,
-                      SelectedMailbox mailbox, String sessionId) {
+    UpstreamResponses(ImapRelay relay, Channel client, CommandTracker tracker, SelectedMailbox mailbox,
+                      ClientPolicy policy, ImapSettings settings, String sessionId) {
         this.relay = relay;
         this.client = client;
+        this.filter = new ResponseFilter(policy, settings.maxFilteredResponse(), sessionId);
         this.tracker = tracker;
-        this.filter = filter;
         this.mailbox = mailbox;
         this.sessionId = sessionId;
     }
