@@ -1,58 +1,36 @@
 package io.mailproxy.imap.upstream;
 
-import io.mailproxy.core.Protocol;
-import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.core.config.AccountConfig;
-import io.mailproxy.core.imap.ImapClient;
-import io.mailproxy.core.imap.ImapCompletion;
-import io.mailproxy.core.imap.ImapLiteralChunk;
-import io.mailproxy.core.imap.ImapResponse;
-import io.mailproxy.core.imap.ImapResponseListener;
-import io.mailproxy.core.imap.ImapResponseDecoder;
 import io.mailproxy.core.imap.ImapResponseLine;
 import io.mailproxy.core.imap.ImapStatus;
-import io.mailproxy.core.imap.ImapValue;
 import io.mailproxy.core.pool.Lease;
 import io.mailproxy.core.pool.UpstreamPools;
-import io.mailproxy.core.spi.ShutdownEvent;
+import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.imap.ImapSettings;
 import io.mailproxy.imap.codec.ImapCommandDecoder;
-import io.mailproxy.imap.codec.ImapCommandError;
-import io.mailproxy.imap.codec.ImapCommandLine;
 import io.mailproxy.imap.policy.ClientPolicy;
 import io.mailproxy.imap.session.ImapState;
+import io.mailproxy.imap.upstream.CommandTracker.InFlight;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.Arrays;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
-import java.util.Set;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Relays a logged-in IMAP session between the client and a leased upstream connection, both ways, streaming and
- * with backpressure (AUTO_READ off on both; a side is read only while the other is writable). It tracks command
- * boundaries (tags, literals, continuations, IDLE/DONE) on the client side and response boundaries with core's
- * {@link ImapResponseDecoder} on the upstream side, so it always knows when the upstream is idle.
+ * with backpressure (AUTO_READ off on both; a side is read only while the other is writable). It is the bridge
+ * between the pieces that know the protocol: {@link CommandIntake} frames and judges the client's commands,
+ * {@link CommandTracker} holds what is in flight and behind literal gates, {@link ResponseFilter} rewrites and
+ * filters untagged responses, {@link SelectedMailbox} follows the selected mailbox, and {@link Handover} moves the
+ * session to a fresh connection before the token expires. The relay's own state is one {@link RelayPhase}.
  *
  * <p>Client tags pass through unchanged. LOGOUT is answered here and the lease released (dirty after ENABLE,
  * NOTIFY and the like, or discarded when a command was in flight); an upstream that drops or says BYE gives the
@@ -65,92 +43,40 @@ public final class ImapRelay {
     static final String UPSTREAM_HANDLER = "imap-relay-upstream";
 
     private static final Logger LOG = LoggerFactory.getLogger(ImapRelay.class);
-    /**
-     * In {@link #gated}: a synchronizing literal of command {@code owner} waits here for the upstream's "+". The
-     * command itself, not its tag: a client may reuse a tag, and a reply for another command with it must not open
-     * or drop this gate.
-     */
-    private record Gate(InFlight owner) { }
-    /** Commands that change session state the pool cannot reset (RFC 5161, 5465, 5255, 5267). */
-    private static final Set<String> DIRTYING = Set.of("ENABLE", "NOTIFY", "LANGUAGE", "COMPARATOR", "CONTEXT",
-            "CANCELUPDATE");
-    /** Words that turn on CONDSTORE/QRESYNC for the rest of the session (RFC 7162 section 3.1). */
-    private static final java.util.regex.Pattern ENABLES_CONDSTORE = java.util.regex.Pattern.compile(
-            "(?i)\\b(CONDSTORE|QRESYNC|CHANGEDSINCE|UNCHANGEDSINCE|MODSEQ)\\b");
+    private static final String EXPIRED = "* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n";
 
     private final Channel client;
-    private Channel upstream;
-    private Lease lease;
-    /** Anything went upstream on this lease (a client command, or a hand-over's SELECT): the pool must reset it. */
-    private boolean upstreamUsed;
-    private final ImapCommandDecoder decoder;
-    private final ClientPolicy policy;
     private final ImapSettings settings;
     private final String sessionId;
-    private boolean literalPlus;
-    private final UpstreamPools pools;
-    private final AccountConfig account;
-    private final Clock clock;
-
-    private final ArrayDeque<Object> backlog = new ArrayDeque<>();
-    private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
-    /** Bytes for the upstream held behind a GATE: a synchronizing literal waiting for the upstream's "+". */
-    private final ArrayDeque<Object> gated = new ArrayDeque<>();
-    /** The proxy's own replies (refusals, "+" for the client's literals) held while an upstream response is relayed. */
-    private final ArrayDeque<ByteBuf> localOut = new ArrayDeque<>();
-
-    private ImapState state = ImapState.AUTHENTICATED;
-    private Cmd cmd;
-    private boolean idling;
-    /** IDLE sent, the upstream's "+" not yet seen: client input waits (it may refuse IDLE). */
-    private boolean idlePending;
-    private boolean dirty;
-    private boolean finished;
+    private final CommandTracker tracker;
+    private final CommandIntake intake;
+    private final UpstreamResponses responses;
+    private final SelectedMailbox mailbox = new SelectedMailbox();
+    private final Handover handover;
+    private RelayLease upstream;
+    private RelayClientHandler clientSide;
+    private RelayPhase phase = RelayPhase.RELAYING;
     private String logoutTag;
+    /** The daemon is shutting down: the session ends at its next safe point. */
     private boolean shutdownPending;
-    private boolean draining;
+
     private ScheduledFuture<?> idleTimer;
     /** When the upstream last sent anything, or a command was sent with none running (the event loop's ticker). */
     private long lastProgress;
 
-    // token hand-over state
-    private ImapValue selectedMailbox;
-    private boolean selectedReadOnly;
-    private Long uidValidity;
-    private Long pendingUidValidity;
-    private String idleTag;
-    private boolean idleContinued;
-    private boolean handoverDue;
-    /** Commands refused for a limit (line, literal) in this session: only some are logged at INFO. */
-    private int refusedCommands;
-    /** Such refusals since the last command that was not refused; at {@link #MAX_REFUSED_IN_A_ROW} the session ends. */
-    private int refusedInARow;
-    private static final int MAX_REFUSED_IN_A_ROW = 20;
-    private boolean handingOver;
-    private String swallowTag;
-    private String resumeIdleTag;
-    private boolean swallowContinuation;
-    private ScheduledFuture<?> expiryTimer;
-
-    // upstream response state
-    private boolean upInResponse;
-    private CompositeByteBuf filtering;
-    private boolean filterOverflow;
-    private InFlight taggedFor;
-
     private ImapRelay(Channel client, ImapCommandDecoder decoder, Lease lease, ClientPolicy policy, ImapSettings settings,
                       String sessionId, UpstreamPools pools, AccountConfig account, Clock clock) {
-        this.pools = pools;
-        this.account = account;
-        this.clock = clock;
         this.client = client;
-        this.decoder = decoder;
-        this.lease = lease;
-        this.upstream = lease.session().channel();
-        this.policy = policy;
         this.settings = settings;
         this.sessionId = sessionId;
-        this.literalPlus = lease.session().hasCapability("LITERAL+");
+        this.upstream = new RelayLease(lease, RelayLease.Use.UNUSED);
+        // with a policy, every literal waits for the upstream's "+": an upstream that does not read it (a command that
+        // takes no literal there, a BAD before it) must never get its bytes, which it would run as a command unjudged
+        this.tracker = new CommandTracker(b -> upstream.write(b), policy.readOnly() || policy.restrictsFolders());
+        tracker.upstreamLiteralPlus(upstream.hasCapability("LITERAL+"));
+        this.intake = new CommandIntake(this, tracker, decoder, policy, settings, sessionId);
+        this.responses = new UpstreamResponses(this, client, tracker, mailbox, policy, settings, sessionId);
+        this.handover = new Handover(settings, pools, account, clock);
     }
 
     /**
@@ -161,656 +87,232 @@ public final class ImapRelay {
                                   ClientPolicy policy, ImapSettings settings, String sessionId, List<Object> pending,
                                   UpstreamPools pools, AccountConfig account, Clock clock) {
         ImapRelay relay = new ImapRelay(client, decoder, lease, policy, settings, sessionId, pools, account, clock);
-        relay.backlog.addAll(pending);
+        relay.clientSide = new RelayClientHandler(relay, client, pending);
         decoder.setMaxLiteral(settings.maxLiteral());
-        client.pipeline().replace(replacedHandler, CLIENT_HANDLER, relay.new ClientSide());
-        relay.addRelayHandlers(relay.upstream);
+        client.pipeline().replace(replacedHandler, CLIENT_HANDLER, relay.clientSide);
+        relay.attach(relay.upstream);
         relay.touch();
         relay.scheduleExpiry();
-        if (!relay.upstream.isActive()) {
+        if (!relay.upstream.channel().isActive()) {
             relay.upstreamLost("upstream connection closed before the relay started");
             return relay;
         }
-        relay.upstream.read();
-        relay.drainBacklog();
+        relay.upstream.channel().read();
+        relay.clientSide.drain();
         return relay;
     }
 
     public ImapState state() {
-        return state;
+        return mailbox.state();
     }
 
     // ---------------------------------------------------------------- client side
 
-    private void onClient(Object msg) {
-        if (finished) {
-            ReferenceCountUtil.release(msg);
-            return;
-        }
-        if (paused() || !backlog.isEmpty() && !draining) {
-            backlog.add(msg);
-            return;
-        }
-        try {
-            if (msg instanceof ImapCommandLine seg) {
-                onSegment(seg);
-            } else if (msg instanceof ImapLiteralChunk chunk) {
-                onLiteral(chunk);
-            } else if (msg instanceof ImapCommandError err) {
-                onError(err);
-            }
-        } finally {
-            ReferenceCountUtil.release(msg);
-        }
+    /** A client message the session is ready for (see {@link RelayClientHandler}); the intake releases it. */
+    void dispatch(Object msg) {
+        intake.onMessage(msg);
     }
 
-    private boolean paused() {
-        return logoutTag != null || !gated.isEmpty() || handingOver || idlePending;
+    /** Client input waits: the phase holds it, or a literal gate does. */
+    boolean paused() {
+        return phase.holdsClientInput() || tracker.gated();
     }
 
-    private void addRelayHandlers(Channel ch) {
-        ch.pipeline().addLast(UPSTREAM_DECODER, new ImapResponseDecoder(Math.max(settings.maxLineLength(),
-                ImapResponseDecoder.DEFAULT_MAX_LINE_LENGTH)));
-        ch.pipeline().addLast(UPSTREAM_HANDLER, new UpstreamSide(ch));
+    boolean ended() {
+        return phase == RelayPhase.ENDED;
     }
 
-    private static void removeRelayHandlers(Channel ch) {
-        if (ch.pipeline().get(UPSTREAM_HANDLER) != null) {
-            ch.pipeline().remove(UPSTREAM_HANDLER);
-        }
-        if (ch.pipeline().get(UPSTREAM_DECODER) != null) {
-            ch.pipeline().remove(UPSTREAM_DECODER);
-        }
+    /** The upstream connection the session is on now. */
+    Channel upstream() {
+        return upstream.channel();
     }
 
-    private void drainBacklog() {
-        draining = true;
-        try {
-            while (!backlog.isEmpty() && !paused() && !finished) {
-                onClient(backlog.poll());
-            }
-        } finally {
-            draining = false;
-        }
-        if (finished) {
-            backlog.forEach(ReferenceCountUtil::release);
-            backlog.clear();
-        } else if (backlog.isEmpty() && !paused()) {
-            upstream.flush();
-            if (upstream.isWritable() && client.isWritable()) {
-                client.read();
-            }
-        }
-    }
-
-    private void onSegment(ImapCommandLine seg) {
-        if (seg.isFirst()) {
-            touch();
-            if (idling) {
-                // RFC 2177: only DONE may come while idling; anything else is a protocol violation
-                if (!seg.endsCommand() || !seg.text().trim().equalsIgnoreCase("DONE")) {
-                    LOG.info("{} IMAP client sent something other than DONE during IDLE", sessionId);
-                    SessionLog.outcome(client, "protocol-error");
-                    client.write(ascii("* BAD Expected DONE\r\n"));
-                    goodbye("* BYE Protocol error, closing\r\n", true);
-                    return;
-                }
-                idling = false;
-                writeUpstream(seg.content().retain());
-                return;
-            }
-            String text = seg.text();
-            String[] words = text.split(" ", 4);
-            String tag = seg.hasValidTag() ? words[0] : "*"; // never "a)b": the policy's parser reads "b" there
-            String name = words.length > 1 ? stripLiteral(words[1]).toUpperCase(Locale.ROOT) : "";
-            if (name.equals("UID") && words.length > 2) {
-                name = "UID " + stripLiteral(words[2]).toUpperCase(Locale.ROOT);
-            }
-            String refusal = tag.equals("*") ? "BAD Missing or invalid tag" : switch (name) {
-                case "LOGIN", "AUTHENTICATE" -> "BAD Already logged in";
-                case "STARTTLS" -> "BAD STARTTLS is only valid before login";
-                case "COMPRESS" -> "NO [CANNOT] COMPRESS is not available through this proxy";
-                case "UNAUTHENTICATE" -> "NO [CANNOT] UNAUTHENTICATE is not available through this proxy";
-                default -> null;
-            };
-            cmd = new Cmd(tag, name);
-            if (refusal != null) {
-                LOG.info("{} IMAP {} answered by the proxy, not forwarded: {}", sessionId, name, refusal);
-                cmd.mode = Mode.DISCARD;
-                cmd.reply = refusal;
-            } else if (name.equals("LOGOUT")) {
-                if (!seg.endsCommand()) {
-                    cmd.mode = Mode.DISCARD;
-                    cmd.reply = "BAD LOGOUT takes no arguments";
-                } else {
-                    cmd = null;
-                    logoutTag = tag;
-                    tryFinish();
-                    return;
-                }
-            }
-        }
-        if (cmd == null) {
-            return; // a stray segment after a refused command
-        }
-        if (cmd.mode == Mode.STREAM && cmd.name.equals("APPEND") && policy.restrictsFolders()
-                && !policy.allowsAppendContinuation(parse(seg.content()))) {
-            // the command's start is upstream already and cannot be taken back: end it there by closing, here with
-            // NO, so no message is appended from a mailbox this client may not read
-            LOG.info("{} IMAP APPEND refused by policy: a CATENATE URL outside the allowed folders after a streamed"
-                    + " literal; closing the session", sessionId);
-            SessionLog.outcome(client, "policy");
-            String tag = cmd.tag;
-            if (inFlight.stream().anyMatch(f -> f.tag.equals(tag))) {
-                // only if the upstream has not already completed the command (a NO mid-literal, say): one reply
-                client.write(ascii(tag + " NO [NOPERM] This client may not access that mailbox\r\n"));
-            }
-            cmd.releaseParts();
-            cmd = null;
-            goodbye("* BYE Command refused, closing\r\n", true);
-            return;
-        }
-        if (seg.endsCommand()) {
-            switch (cmd.mode) {
-                case COLLECT -> {
-                    cmd.add(seg.content().retain(), false, false);
-                    decide(true);
-                    if (cmd.mode == Mode.DISCARD) {
-                        replyLocal(cmd.tag, cmd.reply);
-                    }
-                }
-                case STREAM -> writeUpstream(seg.content().retain());
-                case DISCARD -> {
-                    if (cmd.reply != null) {
-                        replyLocal(cmd.tag, cmd.reply);
-                    }
-                }
-                default -> throw new IllegalStateException();
-            }
-            cmd = null;
-            return;
-        }
-        long literal = seg.literalLength();
-        switch (cmd.mode) {
-            case COLLECT -> {
-                cmd.add(seg.content().retain(), true, seg.synchronizing());
-                if (literal <= settings.maxBufferedLiteral()
-                        && cmd.size + literal <= settings.maxLineLength() + 4L * settings.maxBufferedLiteral()) {
-                    acceptClientLiteral(seg);
-                    return;
-                }
-                decide(false); // a large literal follows (an APPEND's message): judge on what we have, then stream
-                if (cmd.mode == Mode.STREAM) {
-                    acceptClientLiteral(seg);
-                } else {
-                    refuseLiteral(seg);
-                }
-            }
-            case STREAM -> {
-                forwardSegment(seg.content().retain(), seg.synchronizing());
-                acceptClientLiteral(seg);
-            }
-            case DISCARD -> refuseLiteral(seg);
-            default -> throw new IllegalStateException();
-        }
-    }
-
-    private static String stripLiteral(String word) {
-        int brace = word.indexOf('{');
-        return brace >= 0 ? word.substring(0, brace) : word;
-    }
-
-    private void acceptClientLiteral(ImapCommandLine seg) {
-        if (seg.synchronizing()) {
-            writeLocal(ascii("+ Ready for literal data\r\n"));
-            decoder.acceptLiteral();
-        }
-    }
-
-    /** A command being refused before its literal: a synchronizing one is never sent, a LITERAL+ one is skipped. */
-    private void refuseLiteral(ImapCommandLine seg) {
-        if (seg.synchronizing()) {
-            decoder.rejectLiteral();
-            if (cmd.reply != null) {
-                replyLocal(cmd.tag, cmd.reply);
-            }
-            cmd = null;
+    void shutdown() {
+        shutdownPending = true;
+        if (phase.upstreamIdling()) {
+            SessionLog.outcome(client, "shutdown");
+            goodbye("* BYE [UNAVAILABLE] Server shutting down\r\n", true);
         } else {
-            cmd.mode = Mode.DISCARD;
+            tryFinish();
         }
     }
 
-    private void onLiteral(ImapLiteralChunk chunk) {
-        if (cmd == null) {
-            return;
-        }
-        switch (cmd.mode) {
-            case COLLECT -> cmd.add(chunk.content().retain(), false, false);
-            case STREAM -> writeUpstream(chunk.content().retain());
-            default -> { }
+    void clientGone() {
+        if (!ended()) {
+            LOG.debug("{} IMAP client went away", sessionId);
+            finish(false); // finish() discards unless the upstream was idle
         }
     }
 
-    private void onError(ImapCommandError err) {
-        boolean forwarded = cmd != null && cmd.mode == Mode.STREAM;
-        if (cmd != null) {
-            cmd.releaseParts();
-            cmd = null;
-        }
-        refusedCommands++;
-        if (refusedCommands == 1 || refusedCommands % 100 == 0) {
-            // a client flooding oversized commands gets one line, then one per hundred, not one each
-            LOG.info("{} IMAP client command refused: {}{}", sessionId, err.reason(),
-                    refusedCommands == 1 ? "" : " (" + refusedCommands + " refused in this session)");
-        } else {
-            LOG.debug("{} IMAP client command refused: {}", sessionId, err.reason());
-        }
-        if (!err.recoverable() || forwarded) {
-            client.write(ascii(err.tag() + " BAD " + err.reason() + "\r\n"));
-            goodbye("* BYE " + err.reason() + ", closing\r\n", true);
-            return;
-        }
-        if (++refusedInARow >= MAX_REFUSED_IN_A_ROW) {
-            // as Dovecot does after 20 invalid commands: a client that only sends what cannot be accepted is not
-            // speaking IMAP (or is flooding); it gets its BAD, then a BYE
-            LOG.warn("{} IMAP client sent {} commands in a row that broke a limit; closing", sessionId, refusedInARow);
-            SessionLog.outcome(client, "too-many-invalid-commands");
-            client.write(ascii(err.tag() + " BAD " + err.reason() + "\r\n"));
-            goodbye("* BYE Too many invalid commands, closing\r\n", true);
-            return;
-        }
-        replyLocal(err.tag(), "BAD " + err.reason());
+    void clientFailed(Throwable cause) {
+        LOG.debug("{} IMAP client connection failed", sessionId, cause);
+        finish(true);
     }
 
-    private static List<ImapValue> parse(ByteBuf buf) {
-        byte[] bytes = ByteBufUtil.getBytes(buf);
-        return ImapValue.parseArguments(bytes, 0, bytes.length);
+    // ---------------------------------------------------------------- what the intake reports
+
+    RelayPhase phase() {
+        return phase;
     }
 
-    /** Applies the policy to the collected command (or its prefix) and forwards or refuses it. */
-    private void decide(boolean complete) {
-        byte[] bytes = cmd.bytes();
-        List<ImapValue> values = ImapValue.parseArguments(bytes, 0, bytes.length);
-        ClientPolicy.Verdict verdict = policy.check(values, complete);
-        refusedInARow = 0;
-        switch (verdict) {
-            case ALLOW, ALLOW_AS_EXAMINE -> {
-                boolean selecting = cmd.name.equals("SELECT") || cmd.name.equals("EXAMINE");
-                InFlight f = new InFlight(cmd.tag, cmd.name, verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE,
-                        selecting && values.size() > 2 ? values.get(2) : null);
-                if (inFlight.isEmpty()) {
-                    lastProgress = client.eventLoop().ticker().nanoTime(); // the wait for a reply starts now
-                }
-                inFlight.add(f);
-                cmd.flight = f;
-                if (selecting) {
-                    pendingUidValidity = null; // this mailbox's own, or none: never the previous one's
-                }
-                if (f.examine) {
-                    cmd.rewriteSelect();
-                }
-                if (cmd.name.equals("IDLE")) {
-                    idlePending = true; // idling only once the upstream says "+"
-                    idleTag = cmd.tag;
-                    idleContinued = false;
-                }
-                if (DIRTYING.contains(cmd.name)
-                        || ENABLES_CONDSTORE.matcher(new String(bytes, StandardCharsets.ISO_8859_1)).find()) {
-                    dirty = true;
-                }
-                for (Part p : cmd.parts) {
-                    if (p.literal) {
-                        forwardSegment(p.buf, p.sync);
-                    } else {
-                        writeUpstream(p.buf);
-                    }
-                }
-                cmd.parts.clear();
-                cmd.mode = Mode.STREAM;
-            }
-            case DENY_READ_ONLY, DENY_FOLDER -> {
-                cmd.releaseParts();
-                cmd.mode = Mode.DISCARD;
-                cmd.reply = verdict == ClientPolicy.Verdict.DENY_READ_ONLY
-                        ? "NO [NOPERM] This client has read-only access"
-                        : "NO [NOPERM] This client may not access that mailbox";
-                LOG.info("{} IMAP {} refused by policy: {}", sessionId, cmd.name, verdict);
-            }
-            default -> throw new IllegalStateException();
-        }
+    /** The client sent DONE: its IDLE ends once the upstream completes it. */
+    void idleDone() {
+        phase = RelayPhase.RELAYING;
     }
 
-    /**
-     * Sends a segment that announces a literal: as LITERAL+ if the upstream has it; else as a synchronizing literal
-     * (a client's {@code {n+}} rewritten to {@code {n}}, RFC 7888 section 4) whose bytes wait for the upstream's "+".
-     */
-    private void forwardSegment(ByteBuf seg, boolean sync) {
-        // With a policy, every literal waits for the upstream's "+": an upstream that does not read it (a command
-        // that takes no literal there, a BAD before it) must never get its bytes, which it would run as a command
-        // the policy never saw.
-        if (literalPlus && !policy.readOnly() && !policy.restrictsFolders()) {
-            writeUpstream(sync ? toNonSynchronizing(seg) : seg);
-        } else {
-            writeUpstream(sync ? seg : toSynchronizing(seg));
-            gated.add(new Gate(cmd.flight));
-        }
+    /** LOGOUT: answered here once nothing is in flight. */
+    void logout(String tag) {
+        logoutTag = tag;
+        phase = RelayPhase.LOGGING_OUT;
+        tryFinish();
     }
 
-    /** {@code ...{n+}CRLF} becomes {@code ...{n}CRLF}. */
-    private ByteBuf toSynchronizing(ByteBuf seg) {
-        try {
-            int end = seg.writerIndex();
-            int brace = end - 1;
-            while (brace > seg.readerIndex() && seg.getByte(brace) != '}') {
-                brace--;
-            }
-            ByteBuf out = upstream.alloc().buffer(seg.readableBytes());
-            out.writeBytes(seg, seg.readerIndex(), brace - 1 - seg.readerIndex()); // without the '+'
-            out.writeBytes(seg, brace, end - brace);
-            return out;
-        } finally {
-            seg.release();
+    /** A command allowed by the policy is about to go upstream; {@code dirties}: the pool could not reset it. */
+    void sending(InFlight command, boolean dirties) {
+        if (tracker.idle()) {
+            lastProgress = client.eventLoop().ticker().nanoTime(); // the wait for a reply starts now
         }
-    }
-
-    /** {@code ...{n}CRLF} becomes {@code ...{n+}CRLF}. */
-    private ByteBuf toNonSynchronizing(ByteBuf seg) {
-        try {
-            int end = seg.writerIndex();
-            int brace = end - 1;
-            while (brace > seg.readerIndex() && seg.getByte(brace) != '}') {
-                brace--;
-            }
-            ByteBuf out = upstream.alloc().buffer(seg.readableBytes() + 1);
-            out.writeBytes(seg, seg.readerIndex(), brace - seg.readerIndex());
-            out.writeByte('+');
-            out.writeBytes(seg, brace, end - brace);
-            return out;
-        } finally {
-            seg.release();
+        tracker.sent(command);
+        if (command.name().equals("SELECT") || command.name().equals("EXAMINE")) {
+            mailbox.selecting();
         }
-    }
-
-    private void writeUpstream(ByteBuf buf) {
-        upstreamUsed = true;
-        if (gated.isEmpty()) {
-            upstream.write(buf);
-        } else {
-            gated.add(buf);
+        if (command.name().equals("IDLE")) {
+            phase = RelayPhase.IDLE_REQUESTED; // idling only once the upstream says "+"
         }
-    }
-
-    /** The upstream's "+" to a gated literal: send what waited behind it, up to the next gate. */
-    private void openGate() {
-        if (gated.peek() instanceof Gate) {
-            gated.poll();
+        if (dirties) {
+            upstream.dirty();
         }
-        Object o;
-        while ((o = gated.peek()) != null && !(o instanceof Gate)) {
-            upstream.write(gated.poll());
-        }
-        upstream.flush();
-        if (gated.isEmpty()) {
-            drainBacklog();
-        }
-    }
-
-    private void replyLocal(String tag, String reply) {
-        writeLocal(ascii(tag + " " + reply + "\r\n"));
     }
 
     /** A reply of the proxy's own: never inside an upstream response being relayed (a literal, a FETCH, a LIST). */
-    private void writeLocal(ByteBuf buf) {
-        if (upInResponse || filtering != null || !localOut.isEmpty()) {
-            localOut.add(buf);
-        } else {
-            client.writeAndFlush(buf);
-        }
+    void writeLocal(String text) {
+        responses.writeOwn(ascii(text));
     }
 
-    /** At an upstream response boundary: what the proxy had to say meanwhile. */
-    private void flushLocal() {
-        if (upInResponse || filtering != null || localOut.isEmpty()) {
-            return;
+    /** Ends the session for what the client did: {@code outcome} logged, {@code lastReply} then {@code bye} sent. */
+    void end(String outcome, String lastReply, String bye) {
+        if (outcome != null) {
+            SessionLog.outcome(client, outcome);
         }
-        ByteBuf b;
-        while ((b = localOut.poll()) != null) {
-            client.write(b);
+        if (lastReply != null) {
+            client.write(ascii(lastReply));
         }
-        client.flush();
+        goodbye(bye, true);
     }
 
     // ---------------------------------------------------------------- upstream side
 
-    private void onUpstream(Object msg) {
-        if (finished) {
+    void onUpstream(Object msg) {
+        if (phase == RelayPhase.ENDED) {
             ReferenceCountUtil.release(msg);
             return;
         }
         lastProgress = client.eventLoop().ticker().nanoTime();
-        try {
-            if (msg instanceof ImapResponseLine line) {
-                upInResponse = !line.endsResponse();
-                onUpstreamLine(line);
-                if (!finished) {
-                    flushLocal();
-                }
-            } else if (msg instanceof ImapLiteralChunk chunk) {
-                upInResponse = true;
-                if (filtering != null) {
-                    filter(chunk.content());
-                } else {
-                    client.write(chunk.content().retain());
+        responses.onMessage(msg);
+    }
+
+    /** The upstream ended the session. */
+    void upstreamSaidBye(String text) {
+        LOG.warn("{} IMAP upstream ended the session: {}", sessionId, text);
+        upstreamLost("upstream said " + text);
+    }
+
+    /** A continuation request from the upstream. */
+    void continuation(ImapResponseLine line) {
+        if (handover.takeIdleContinuation()) {
+            maybeHandover(); // the "+ idling" of an IDLE restarted after a hand-over
+        } else if (tracker.awaitsContinuation()) {
+            // our own synchronizing literal (the client already had its "+"): what waited behind it goes
+            boolean open = tracker.openGate();
+            upstream.channel().flush();
+            if (open) {
+                clientSide.drain();
+            }
+        } else {
+            client.write(line.content().retain());
+            if (phase == RelayPhase.IDLE_REQUESTED) {
+                phase = RelayPhase.IDLING;
+                maybeHandover();
+                if (!phase.handingOver()) {
+                    clientSide.drain();
                 }
             }
-        } finally {
-            ReferenceCountUtil.release(msg);
         }
     }
 
-    private void onUpstreamLine(ImapResponseLine line) {
-        if (line.isFirst()) {
-            switch (line.kind()) {
-                case CONTINUATION -> {
-                    if (swallowContinuation) {
-                        swallowContinuation = false; // the "+ idling" of an IDLE restarted after a hand-over
-                        idleContinued = true;
-                        maybeHandover();
-                    } else if (gated.peek() instanceof Gate) {
-                        openGate(); // our own synchronizing literal: the client already had its "+"
-                    } else {
-                        client.write(line.content().retain());
-                        if (idlePending) {
-                            idlePending = false;
-                            idling = true;
-                            idleContinued = true;
-                            maybeHandover();
-                            if (!handingOver) {
-                                drainBacklog();
-                            }
-                        }
-                    }
-                    return;
-                }
-                case TAGGED -> {
-                    taggedFor = removeInFlight(line.tag());
-                    if (taggedFor == null) {
-                        LOG.warn("{} IMAP upstream completed a command not sent: {}", sessionId, line.text());
-                    }
-                }
-                case UNTAGGED -> {
-                    taggedFor = null;
-                    if (line.status() == ImapStatus.BYE) {
-                        LOG.warn("{} IMAP upstream ended the session: {}", sessionId, line.text());
-                        upstreamLost("upstream said " + line.text());
-                        return;
-                    }
-                    String text = line.endsResponse() ? line.text() : "";
-                    if (line.status() == ImapStatus.OK && text.regionMatches(true, 0, UIDVALIDITY, 0, UIDVALIDITY.length())) {
-                        pendingUidValidity = parseNumber(text, UIDVALIDITY.length());
-                    }
-                    if (line.endsResponse() && text.regionMatches(true, 0, "* CAPABILITY ", 0, 13)) {
-                        client.write(ascii(UpstreamCapabilities.rewriteLine(text, policy.restrictsFolders()) + "\r\n"));
-                        return;
-                    }
-                    if (policy.restrictsFolders() && ClientPolicy.isFilteredResponse(line.text())) {
-                        filtering = client.alloc().compositeBuffer(Integer.MAX_VALUE);
-                        filterOverflow = false;
-                    }
-                }
-                default -> throw new IllegalStateException();
-            }
-        }
-        if (filtering != null) {
-            filter(line.content());
-            if (line.endsResponse()) {
-                endFilter();
-            }
-            return;
-        }
-        if (line.kind() == ImapResponseLine.Kind.TAGGED && line.endsResponse()) {
-            completed(line);
-            return;
-        }
-        client.write(line.content().retain());
-    }
-
-    private void completed(ImapResponseLine line) {
-        InFlight f = taggedFor;
-        taggedFor = null;
+    /** The upstream completed command {@code f} (null: one it was not sent) with {@code line}. */
+    void completed(ImapResponseLine line, InFlight f) {
         ImapStatus status = line.status();
-        if (swallowTag != null && line.tag().equals(swallowTag)) {
+        if (phase == RelayPhase.HANDOVER_ENDING_IDLE && line.tag().equals(handover.idleTag())) {
             // the old connection's IDLE, ended by us for a hand-over: the client's IDLE goes on
-            swallowTag = null;
-            idling = false;
+            phase = RelayPhase.HANDING_OVER;
             handoverSwitch();
             return;
         }
-        if (f != null && f.examine && line.isFirst()) {
+        if (f != null && f.examine() && line.isFirst()) {
             // the client asked for SELECT: keep the reply consistent with what it sent
             client.write(ascii(line.text().replaceFirst("(?i)\\bEXAMINE\\b", "SELECT") + "\r\n"));
         } else {
             client.write(line.content().retain());
         }
         if (f != null && status != null) {
-            switch (f.name) {
-                case "SELECT", "EXAMINE" -> {
-                    state = status == ImapStatus.OK ? ImapState.SELECTED : ImapState.AUTHENTICATED;
-                    selectedMailbox = status == ImapStatus.OK ? f.mailbox : null;
-                    selectedReadOnly = f.examine || f.name.equals("EXAMINE");
-                    uidValidity = pendingUidValidity;
-                }
-                case "CLOSE", "UNSELECT" -> {
-                    if (status == ImapStatus.OK) {
-                        state = ImapState.AUTHENTICATED;
-                        selectedMailbox = null;
-                    }
-                }
-                case "IDLE" -> {
-                    idling = false;
-                    if (idlePending) {
-                        idlePending = false; // the upstream refused IDLE: what the client sent next is a command
-                        drainBacklog();
-                    }
-                }
-                default -> { }
+            mailbox.completed(f.name(), f.examine(), f.mailbox(), status);
+            if (f.name().equals("IDLE") && phase == RelayPhase.IDLING) {
+                phase = RelayPhase.RELAYING;
+            } else if (f.name().equals("IDLE") && phase == RelayPhase.IDLE_REQUESTED) {
+                phase = RelayPhase.RELAYING; // the upstream refused IDLE: what the client sent next is a command
+                clientSide.drain();
             }
-            boolean ownGate = gated.peek() instanceof Gate g && g.owner() == f;
+            boolean ownGate = tracker.gatedBy(f);
             if (status == ImapStatus.OK && ownGate) {
                 // completed OK without asking for the literal we hold: the upstream framed the command otherwise
                 // than we did, and what we hold would reach it as a command of its own
                 LOG.warn("{} IMAP upstream completed {} without reading its literal; closing the session", sessionId,
-                        f.tag);
+                        f.tag());
                 SessionLog.outcome(client, "protocol-error");
-                gated.forEach(ReferenceCountUtil::release);
-                gated.clear();
+                tracker.dropGated();
                 goodbye("* BYE [UNAVAILABLE] Command framing disagreed with the server, closing\r\n", true);
                 return;
             }
             if (status != ImapStatus.OK && ownGate) {
                 // the upstream refused a command whose literal we held back: drop it, and the rest of the command
-                gated.forEach(ReferenceCountUtil::release);
-                gated.clear();
-                if (cmd != null && cmd.tag.equals(f.tag)) {
-                    cmd.mode = Mode.DISCARD;
-                    cmd.reply = null;
-                }
-                drainBacklog();
+                tracker.dropGated();
+                intake.refusedUpstream(f);
+                clientSide.drain();
             }
         }
         tryFinish();
         maybeHandover();
     }
 
-    private void filter(ByteBuf bytes) {
-        if (filterOverflow) {
-            return;
-        }
-        if (filtering.readableBytes() + bytes.readableBytes() > settings.maxFilteredResponse()) {
-            filterOverflow = true;
-            return;
-        }
-        filtering.addComponent(true, bytes.retain());
-    }
-
-    private void endFilter() {
-        CompositeByteBuf buf = filtering;
-        filtering = null;
-        try {
-            if (filterOverflow) {
-                LOG.warn("{} IMAP dropped an untagged LIST/STATUS response over {} bytes", sessionId,
-                        settings.maxFilteredResponse());
-                return;
-            }
-            byte[] raw = ByteBufUtil.getBytes(buf);
-            List<ImapValue> values = ImapValue.parseArguments(raw, 1, raw.length);
-            if (policy.showResponse(values)) {
-                client.write(buf.retain());
-            }
-        } finally {
-            buf.release();
-        }
-    }
-
-    private InFlight removeInFlight(String tag) {
-        for (Iterator<InFlight> it = inFlight.iterator(); it.hasNext(); ) {
-            InFlight f = it.next();
-            if (f.tag.equals(tag)) {
-                it.remove();
-                return f;
-            }
-        }
-        return null;
-    }
-
     // ---------------------------------------------------------------- endings
 
     /** LOGOUT or shutdown at the next safe point: no command in flight and none half received. */
     private void tryFinish() {
-        if (finished || !inFlight.isEmpty() || !gated.isEmpty()) {
+        if (phase == RelayPhase.ENDED || !tracker.idle() || tracker.gated()) {
             return;
         }
-        if (logoutTag != null) {
+        if (phase == RelayPhase.LOGGING_OUT) {
             SessionLog.outcome(client, "logout");
             client.write(ascii("* BYE Logging out\r\n"));
             client.write(ascii(logoutTag + " OK LOGOUT completed\r\n"));
-            state = ImapState.LOGOUT;
+            mailbox.loggedOut();
             finish(false);
             client.writeAndFlush(client.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
-        } else if (shutdownPending && cmd == null) {
+        } else if (shutdownPending && !intake.receiving()) {
             SessionLog.outcome(client, "shutdown");
             goodbye("* BYE [UNAVAILABLE] Server shutting down\r\n", false);
         }
     }
 
     private void goodbye(String bye, boolean discard) {
-        state = ImapState.LOGOUT;
+        mailbox.loggedOut();
         finish(discard);
         client.writeAndFlush(ascii(bye)).addListener(ChannelFutureListener.CLOSE);
     }
 
-    private void upstreamLost(String why) {
-        if (finished) {
+    void upstreamLost(String why) {
+        if (phase == RelayPhase.ENDED) {
             return;
         }
         LOG.warn("{} IMAP upstream lost ({}): closing the client session", sessionId, why);
@@ -823,57 +325,27 @@ public final class ImapRelay {
      * pool cannot undo), discarded otherwise.
      */
     private void finish(boolean discard) {
-        if (finished) {
+        if (phase == RelayPhase.ENDED) {
             return;
         }
-        finished = true;
+        boolean idle = tracker.idle() && !intake.receiving() && !tracker.gated() && !phase.upstreamIdling()
+                && responses.betweenResponses();
+        boolean close = discard || !idle || phase.handingOver();
+        phase = RelayPhase.ENDED;
         if (idleTimer != null) {
             idleTimer.cancel(false);
         }
-        if (expiryTimer != null) {
-            expiryTimer.cancel(false);
-        }
-        boolean idle = inFlight.isEmpty() && cmd == null && gated.isEmpty() && !idling && !upInResponse
-                && filtering == null;
-        boolean close = discard || !idle || handingOver;
-        boolean dirtyRelease = dirty;
-        if (cmd != null) {
-            cmd.releaseParts();
-            cmd = null;
-        }
-        gated.forEach(ReferenceCountUtil::release);
-        gated.clear();
-        if (filtering != null) {
-            filtering.release();
-            filtering = null;
-        }
-        backlog.forEach(ReferenceCountUtil::release);
-        backlog.clear();
-        localOut.forEach(ReferenceCountUtil::release);
-        localOut.clear();
-        Channel upstream = this.upstream;
-        Lease lease = this.lease;
-        boolean usedUpstream = upstreamUsed;
-        Runnable giveBack = () -> {
-            removeRelayHandlers(upstream);
-            if (close) {
-                lease.discard();
-            } else if (!dirtyRelease && !usedUpstream) {
-                lease.releaseUnused();
-            } else {
-                lease.release(dirtyRelease);
-            }
-        };
-        LOG.debug("{} IMAP relay ends: lease {}", sessionId, close ? "discarded" : dirtyRelease ? "released dirty" : "released");
-        if (upstream.eventLoop().inEventLoop()) {
-            giveBack.run();
-        } else {
-            upstream.eventLoop().execute(giveBack);
-        }
+        handover.cancel();
+        intake.release();
+        tracker.dropGated();
+        responses.release();
+        clientSide.release();
+        LOG.debug("{} IMAP relay ends: lease {}", sessionId, upstream.fate(close));
+        upstream.giveBack(close);
     }
 
     /** (Re)starts the authenticated idle timer. */
-    private void touch() {
+    void touch() {
         if (idleTimer != null) {
             idleTimer.cancel(false);
         }
@@ -882,17 +354,18 @@ public final class ImapRelay {
     }
 
     private void idleTimeout() {
-        if (finished) {
+        if (phase == RelayPhase.ENDED) {
             return;
         }
-        if (!idling && !inFlight.isEmpty()
+        boolean idling = phase.upstreamIdling();
+        if (!idling && !tracker.idle()
                 && client.eventLoop().ticker().nanoTime() - lastProgress >= settings.idleTimeout().toNanos()) {
             // a command running with not one byte from the upstream for the whole idle timeout: the connection is
             // dead without saying so (or a literal waits for a "+" that never comes); the client would wait for ever
-            upstreamLost("no reply to " + inFlight.peek().tag + " for " + settings.idleTimeout());
+            upstreamLost("no reply to " + tracker.oldest().tag() + " for " + settings.idleTimeout());
             return;
         }
-        if (idling || !inFlight.isEmpty() || cmd != null) {
+        if (idling || !tracker.idle() || intake.receiving()) {
             touch(); // IDLE and running commands are not idleness
             return;
         }
@@ -901,11 +374,106 @@ public final class ImapRelay {
         goodbye("* BYE Autologout; idle for too long\r\n", false);
     }
 
+    // ---------------------------------------------------------------- token hand-over
+
+    /** Arms the hand-over for before the upstream's token expires (Office 365 then ends the session). */
+    private void scheduleExpiry() {
+        if (phase != RelayPhase.ENDED) {
+            handover.schedule(client.eventLoop(), upstream.lease().session().tokenExpiresAt(), this::maybeHandover);
+        }
+    }
+
+    /** Starts the hand-over if one is due and the session is at a safe point (between commands, or in IDLE). */
+    private void maybeHandover() {
+        if (!handover.due() || phase.handingOver() || phase == RelayPhase.ENDED || phase == RelayPhase.LOGGING_OUT
+                || shutdownPending) {
+            return;
+        }
+        boolean between = !intake.receiving() && !tracker.gated();
+        boolean inIdle = between && phase == RelayPhase.IDLING && !handover.awaitsIdleContinuation()
+                && tracker.inFlight() == 1;
+        boolean quiet = between && !phase.upstreamIdling() && tracker.idle() && responses.betweenResponses();
+        if (!inIdle && !quiet) {
+            return;
+        }
+        handover.start(inIdle ? tracker.oldest().tag() : null);
+        if (upstream.isDirty()) {
+            // ENABLE, NOTIFY, CONDSTORE...: session state a fresh connection would not have
+            LOG.warn("{} IMAP upstream token expires soon and the session cannot move (it used ENABLE, NOTIFY or "
+                    + "CONDSTORE): closing it", sessionId);
+            SessionLog.outcome(client, "token-expired");
+            goodbye(EXPIRED, true);
+            return;
+        }
+        LOG.info("{} IMAP upstream token expires soon: moving the session to a fresh connection", sessionId);
+        if (inIdle) {
+            phase = RelayPhase.HANDOVER_ENDING_IDLE;
+            upstream.channel().writeAndFlush(ascii("DONE\r\n")); // its tagged OK is swallowed, then handoverSwitch()
+        } else {
+            phase = RelayPhase.HANDING_OVER;
+            handoverSwitch();
+        }
+    }
+
+    /** The old connection is idle: hand it to the hand-over, and take the fresh one it returns. */
+    private void handoverSwitch() {
+        RelayLease old = upstream;
+        handover.move(old.lease(), mailbox.selection(), old::detach,
+                bytes -> onClientLoop(() -> responses.relayMeanwhile(bytes, ended())))
+                .whenComplete((moved, error) -> onClientLoop(() -> {
+                    if (error == null && phase != RelayPhase.ENDED) {
+                        completeHandover(moved);
+                        return;
+                    }
+                    if (moved != null) {
+                        moved.abandon();
+                    }
+                    if (phase != RelayPhase.ENDED) {
+                        Throwable cause = error instanceof CompletionException && error.getCause() != null
+                                ? error.getCause() : error;
+                        LOG.warn("{} IMAP hand-over to a fresh upstream connection failed: {}", sessionId,
+                                String.valueOf(cause));
+                        SessionLog.outcome(client, "token-expired");
+                        goodbye(EXPIRED, true);
+                    }
+                }));
+    }
+
+    /** Tells the client what changed between the two views, and moves the relay to the new connection. */
+    private void completeHandover(Handover.Moved moved) {
+        if (!moved.changes().isEmpty()) {
+            client.write(ascii(moved.changes()));
+        }
+        moved.retireOld();
+        RelayLease next = new RelayLease(moved.lease(), RelayLease.Use.USED); // the hand-over selected a mailbox on it
+        upstream = next;
+        tracker.upstreamLiteralPlus(next.hasCapability("LITERAL+"));
+        next.channel().eventLoop().execute(() -> {
+            moved.imap().detach();
+            attach(next);
+            next.channel().read();
+        });
+        String idleTag = handover.idleTag();
+        phase = idleTag == null ? RelayPhase.RELAYING : RelayPhase.IDLING;
+        if (idleTag != null) {
+            // the client is still in IDLE: idle on the new connection under the client's own tag
+            next.channel().writeAndFlush(ascii(idleTag + " IDLE\r\n"));
+            tracker.sent(new InFlight(idleTag, "IDLE"));
+            handover.idleRestarted();
+        }
+        client.flush();
+        LOG.info("{} IMAP session moved to a fresh upstream connection", sessionId);
+        scheduleExpiry();
+        clientSide.drain();
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
     private ByteBuf ascii(String s) {
         return ByteBufUtil.writeUtf8(client.alloc(), s);
     }
 
-    private void onClientLoop(Runnable r) {
+    void onClientLoop(Runnable r) {
         if (client.eventLoop().inEventLoop()) {
             r.run();
         } else {
@@ -913,423 +481,7 @@ public final class ImapRelay {
         }
     }
 
-    // ---------------------------------------------------------------- token hand-over
-
-    private static final String UIDVALIDITY = "* OK [UIDVALIDITY ";
-
-    /** Arms the hand-over for before the upstream's token expires (Office 365 then ends the session). */
-    private void scheduleExpiry() {
-        if (expiryTimer != null) {
-            expiryTimer.cancel(false);
-        }
-        Optional<Instant> expires = lease.session().tokenExpiresAt();
-        if (expires.isEmpty() || pools == null || finished) {
-            return;
-        }
-        long delay = Duration.between(clock.instant(), expires.get().minus(settings.tokenHandoverMargin())).toNanos();
-        expiryTimer = client.eventLoop().schedule(() -> {
-            handoverDue = true;
-            maybeHandover();
-        }, Math.max(TimeUnit.SECONDS.toNanos(30), delay), TimeUnit.NANOSECONDS);
-    }
-
-    /** Starts the hand-over if one is due and the session is at a safe point (between commands, or in IDLE). */
-    private void maybeHandover() {
-        if (!handoverDue || handingOver || finished || logoutTag != null || shutdownPending) {
-            return;
-        }
-        boolean inIdle = idling && idleContinued && inFlight.size() == 1 && cmd == null && gated.isEmpty();
-        boolean quiet = !idling && inFlight.isEmpty() && cmd == null && gated.isEmpty() && !upInResponse && filtering == null;
-        if (!inIdle && !quiet) {
-            return;
-        }
-        handoverDue = false;
-        if (dirty) {
-            // ENABLE, NOTIFY, CONDSTORE...: session state a fresh connection would not have
-            LOG.warn("{} IMAP upstream token expires soon and the session cannot move (it used ENABLE, NOTIFY or "
-                    + "CONDSTORE): closing it", sessionId);
-            SessionLog.outcome(client, "token-expired");
-            goodbye("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n", true);
-            return;
-        }
-        handingOver = true;
-        LOG.info("{} IMAP upstream token expires soon: moving the session to a fresh connection", sessionId);
-        if (inIdle) {
-            InFlight idle = inFlight.peek();
-            swallowTag = idle.tag;
-            resumeIdleTag = idle.tag;
-            upstream.writeAndFlush(ascii("DONE\r\n")); // its tagged OK is swallowed, then handoverSwitch()
-        } else {
-            resumeIdleTag = null;
-            handoverSwitch();
-        }
-    }
-
-    /** The old connection is idle: read the client's view from it, then open, select and compare a new one. */
-    private void handoverSwitch() {
-        Channel oldCh = upstream;
-        Lease oldLease = lease;
-        ImapValue mailbox = selectedMailbox;
-        boolean readOnly = selectedReadOnly;
-        Long expectedUidValidity = uidValidity;
-        CompletableFuture<ImapClient> oldImap = new CompletableFuture<>();
-        oldCh.eventLoop().execute(() -> {
-            removeRelayHandlers(oldCh);
-            oldImap.complete(ImapClient.attach(oldCh, "mpxh", settings.handoverLimit(), settings.handoverLimit()));
-        });
-        long[][] oldUids = new long[1][];
-        Lease[] newLease = new Lease[1];
-        ImapClient[] newImap = new ImapClient[1];
-        oldImap.thenCompose(imap -> {
-            if (mailbox == null) {
-                return CompletableFuture.completedFuture(null);
-            }
-            // other untagged responses (EXPUNGE, EXISTS, FETCH) still change the client's view: relay them
-            return imap.execute("UID SEARCH ALL", new ImapResponseListener() {
-                @Override
-                public void untagged(ImapResponseLine line) {
-                    if (line.isFirst() && line.endsResponse() && line.text().regionMatches(true, 0, "* SEARCH", 0, 8)) {
-                        oldUids[0] = parseSearch(line.text());
-                    } else {
-                        ByteBuf bytes = line.content().retain();
-                        onClientLoop(() -> relayDuringHandover(bytes));
-                    }
-                }
-
-                @Override
-                public void literal(ImapLiteralChunk chunk) {
-                    ByteBuf bytes = chunk.content().retain();
-                    onClientLoop(() -> relayDuringHandover(bytes));
-                }
-            });
-        }).thenCompose(done -> pools.acquire(account, Protocol.IMAP)).thenCompose(leased -> {
-            newLease[0] = leased;
-            CompletableFuture<ImapClient> attached = new CompletableFuture<>();
-            Channel ch = leased.session().channel();
-            ch.eventLoop().execute(() -> attached.complete(ImapClient.attach(ch, "mpxh", settings.handoverLimit(), settings.handoverLimit())));
-            return attached;
-        }).thenCompose(imap -> {
-            newImap[0] = imap;
-            if (mailbox == null) {
-                return CompletableFuture.completedFuture((ImapCompletion) null);
-            }
-            return imap.execute((readOnly ? "EXAMINE " : "SELECT ") + astring(mailbox)).thenCompose(selected -> {
-                if (!selected.isOk()) {
-                    throw new CompletionException(new IllegalStateException("the new connection could not select the "
-                            + "mailbox: " + selected.status() + " " + selected.text()));
-                }
-                Long validity = selected.untagged().stream().map(ImapResponse::text)
-                        .filter(t -> t.regionMatches(true, 0, UIDVALIDITY, 0, UIDVALIDITY.length()))
-                        .map(t -> parseNumber(t, UIDVALIDITY.length())).findFirst().orElse(null);
-                if (expectedUidValidity != null && !expectedUidValidity.equals(validity)) {
-                    throw new CompletionException(new IllegalStateException("UIDVALIDITY changed from "
-                            + expectedUidValidity + " to " + validity));
-                }
-                return imap.execute("UID SEARCH ALL");
-            });
-        }).whenComplete((search, error) -> onClientLoop(() -> {
-            if (error != null || finished || (mailbox != null && oldUids[0] == null)) {
-                Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-                if (newLease[0] != null) {
-                    Lease l = newLease[0];
-                    Channel ch = l.session().channel();
-                    ch.eventLoop().execute(() -> {
-                        if (newImap[0] != null) {
-                            newImap[0].detach();
-                        }
-                        l.discard();
-                    });
-                }
-                if (!finished) {
-                    LOG.warn("{} IMAP hand-over to a fresh upstream connection failed: {}", sessionId,
-                            cause == null ? "no UID list from the old connection" : cause.toString());
-                    SessionLog.outcome(client, "token-expired");
-                    goodbye("* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n", true);
-                }
-                return;
-            }
-            long[] newUids = search == null ? new long[0]
-                    : search.first("SEARCH").map(r -> parseSearch(r.text())).orElse(new long[0]);
-            completeHandover(oldCh, oldLease, oldImap.join(), newLease[0], newImap[0], oldUids[0], newUids);
-        }));
-    }
-
-    private void relayDuringHandover(ByteBuf bytes) {
-        if (finished) {
-            bytes.release();
-        } else {
-            client.writeAndFlush(bytes);
-        }
-    }
-
-    /** Tells the client what changed between the two views, and moves the relay to the new connection. */
-    private void completeHandover(Channel oldCh, Lease oldLease, ImapClient oldImap, Lease next, ImapClient nextImap,
-                                  long[] oldUids, long[] newUids) {
-        if (oldUids != null) {
-            Arrays.sort(oldUids);
-            Arrays.sort(newUids);
-            int kept = 0;
-            StringBuilder changes = new StringBuilder();
-            for (int seq = oldUids.length; seq >= 1; seq--) {
-                if (Arrays.binarySearch(newUids, oldUids[seq - 1]) < 0) {
-                    changes.append("* ").append(seq).append(" EXPUNGE\r\n");
-                } else {
-                    kept++;
-                }
-            }
-            if (newUids.length > kept) {
-                changes.append("* ").append(newUids.length).append(" EXISTS\r\n");
-            }
-            if (changes.length() > 0) {
-                client.write(ascii(changes.toString()));
-            }
-        }
-        oldCh.eventLoop().execute(() -> {
-            oldImap.detach();
-            oldLease.discard(); // its token is about to expire: never back to the pool
-        });
-        Channel nextCh = next.session().channel();
-        lease = next;
-        upstreamUsed = true; // the hand-over selected a mailbox on it
-        upstream = nextCh;
-        literalPlus = next.session().hasCapability("LITERAL+");
-        nextCh.eventLoop().execute(() -> {
-            nextImap.detach();
-            addRelayHandlers(nextCh);
-            nextCh.read();
-        });
-        if (resumeIdleTag != null) {
-            // the client is still in IDLE: idle on the new connection under the client's own tag
-            upstream.writeAndFlush(ascii(resumeIdleTag + " IDLE\r\n"));
-            inFlight.add(new InFlight(resumeIdleTag, "IDLE", false, null));
-            idling = true;
-            idleTag = resumeIdleTag;
-            idleContinued = false;
-            swallowContinuation = true;
-            resumeIdleTag = null;
-        }
-        handingOver = false;
-        client.flush();
-        LOG.info("{} IMAP session moved to a fresh upstream connection", sessionId);
-        scheduleExpiry();
-        drainBacklog();
-    }
-
-    private static Long parseNumber(String text, int from) {
-        int end = from;
-        while (end < text.length() && Character.isDigit(text.charAt(end))) {
-            end++;
-        }
-        return end == from ? null : Long.parseLong(text.substring(from, end));
-    }
-
-    private static long[] parseSearch(String text) {
-        String[] words = text.trim().split(" +");
-        return Arrays.stream(words).skip(2).filter(w -> !w.isEmpty() && Character.isDigit(w.charAt(0)))
-                .mapToLong(Long::parseLong).toArray();
-    }
-
-    /** A mailbox name as sent by the client, for a command of the proxy's own. */
-    private static String astring(ImapValue name) {
-        if (name instanceof ImapValue.Atom a) {
-            return a.value();
-        }
-        byte[] b = ((ImapValue.Str) name).bytes();
-        boolean printable = true;
-        for (byte x : b) {
-            printable &= x >= 0x20 && x < 0x7f;
-        }
-        if (printable) {
-            String s = new String(b, StandardCharsets.US_ASCII);
-            return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
-        }
-        return "{" + b.length + "+}\r\n" + new String(b, StandardCharsets.UTF_8);
-    }
-
-    // ---------------------------------------------------------------- types
-
-    private enum Mode { COLLECT, STREAM, DISCARD }
-
-    /** A piece of a command; {@code literal}: a line that announces a literal, {@code sync}: a synchronizing one. */
-    private record Part(ByteBuf buf, boolean literal, boolean sync) { }
-
-    /** A client command being received. */
-    private final class Cmd {
-        final String tag;
-        final String name;
-        final List<Part> parts = new ArrayList<>();
-        long size;
-        Mode mode = Mode.COLLECT;
-        String reply;
-        /** Once forwarded: its entry in {@link #inFlight}. */
-        InFlight flight;
-
-        Cmd(String tag, String name) {
-            this.tag = tag;
-            this.name = name;
-        }
-
-        void add(ByteBuf buf, boolean literal, boolean sync) {
-            size += buf.readableBytes();
-            parts.add(new Part(buf, literal, sync));
-        }
-
-        byte[] bytes() {
-            byte[] out = new byte[(int) size];
-            int at = 0;
-            for (Part p : parts) {
-                int n = p.buf.readableBytes();
-                p.buf.getBytes(p.buf.readerIndex(), out, at, n);
-                at += n;
-            }
-            return out;
-        }
-
-        /** SELECT becomes EXAMINE; every other byte (an 8-bit quoted mailbox name too) is kept as sent. */
-        void rewriteSelect() {
-            Part first = parts.get(0);
-            ByteBuf in = first.buf;
-            int sp = in.indexOf(in.readerIndex(), in.writerIndex(), (byte) ' ');
-            int rest = sp + 1 + "SELECT".length();
-            ByteBuf out = client.alloc().buffer(in.readableBytes() + 1);
-            out.writeBytes(in, in.readerIndex(), sp + 1 - in.readerIndex());
-            out.writeCharSequence("EXAMINE", StandardCharsets.US_ASCII);
-            out.writeBytes(in, rest, in.writerIndex() - rest);
-            in.release();
-            parts.set(0, new Part(out, first.literal, first.sync));
-        }
-
-        void releaseParts() {
-            parts.forEach(p -> p.buf.release());
-            parts.clear();
-        }
-    }
-
-    /** A command sent upstream and not yet completed. */
-    private record InFlight(String tag, String name, boolean examine, ImapValue mailbox) { }
-
-    /** The relay's handler on the client channel (after the command decoder). */
-    private final class ClientSide extends ChannelInboundHandlerAdapter {
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            onClient(msg);
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            if (finished) {
-                return;
-            }
-            upstream.flush();
-            ctx.flush();
-            if (!paused() && backlog.isEmpty() && upstream.isWritable() && client.isWritable()) {
-                ctx.read(); // neither side's outbound buffer grows without bound
-            }
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (ctx.channel().isWritable() && !finished) {
-                upstream.read();
-                if (!paused() && backlog.isEmpty() && upstream.isWritable()) {
-                    ctx.read(); // a client that did not read its replies is read from again
-                }
-            }
-            ctx.fireChannelWritabilityChanged();
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ShutdownEvent) {
-                shutdownPending = true;
-                if (idling) {
-                    SessionLog.outcome(client, "shutdown");
-                    goodbye("* BYE [UNAVAILABLE] Server shutting down\r\n", true);
-                } else {
-                    tryFinish();
-                }
-                return;
-            }
-            ctx.fireUserEventTriggered(evt);
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            if (!finished) {
-                LOG.debug("{} IMAP client went away", sessionId);
-                finish(false); // finish() discards unless the upstream was idle
-            }
-            ctx.fireChannelInactive();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.debug("{} IMAP client connection failed", sessionId, cause);
-            finish(true);
-            ctx.close();
-        }
-    }
-
-    /** The relay's handler on the upstream channel (after core's response decoder). */
-    private final class UpstreamSide extends ChannelInboundHandlerAdapter {
-        private final Channel ch;
-
-        UpstreamSide(Channel ch) {
-            this.ch = ch;
-        }
-
-        /** Runs on the client's loop, unless the session has moved to another upstream connection meanwhile. */
-        private void onClientLoopIfCurrent(Runnable r, Object msg) {
-            onClientLoop(() -> {
-                if (ch != upstream) {
-                    ReferenceCountUtil.release(msg);
-                    return;
-                }
-                r.run();
-            });
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            onClientLoopIfCurrent(() -> onUpstream(msg), msg);
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            onClientLoopIfCurrent(() -> {
-                if (finished) {
-                    return;
-                }
-                client.flush();
-                if (client.isWritable()) {
-                    upstream.read();
-                }
-            }, null);
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (ctx.channel().isWritable()) {
-                onClientLoopIfCurrent(() -> {
-                    if (!finished && !paused() && backlog.isEmpty() && client.isWritable()) {
-                        client.read();
-                    }
-                }, null);
-            }
-            ctx.fireChannelWritabilityChanged();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            onClientLoopIfCurrent(() -> upstreamLost("connection closed"), null);
-            ctx.fireChannelInactive();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            onClientLoopIfCurrent(() -> upstreamLost(String.valueOf(cause.getMessage())), null);
-            ctx.close();
-        }
+    private void attach(RelayLease lease) {
+        lease.attach(new RelayUpstreamHandler(this, lease.channel(), client, clientSide), settings.maxLineLength());
     }
 }
