@@ -16,9 +16,11 @@ import java.io.InputStream;
 import java.io.UnsupportedEncodingException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 
 /**
@@ -102,6 +104,36 @@ final class Bounce {
         } catch (MessagingException | UnsupportedEncodingException e) {
             throw new IOException("cannot build the bounce: " + e.getMessage(), e);
         }
+    }
+
+    /** A message that is itself a bounce (from the null sender, or one this queue made): it never gets one. */
+    static boolean isBounce(Envelope env) {
+        return env.mailFrom().isEmpty() || env.id().endsWith("-DSN");
+    }
+
+    /**
+     * Whom the bounce for {@code env} goes to: the administrator if set, then the sender when asked for and its
+     * address is {@link #routable}; none means no bounce.
+     */
+    static List<String> recipients(Envelope env, Optional<String> admin, boolean toSender) {
+        List<String> to = new ArrayList<>();
+        admin.ifPresent(to::add);
+        if (toSender && routable(env.clientFrom()) && !to.contains(env.clientFrom())) {
+            to.add(env.clientFrom());
+        }
+        return to;
+    }
+
+    /** An address a bounce can reach: a domain with a dot, not a local-only name. */
+    static boolean routable(String address) {
+        int at = address.lastIndexOf('@');
+        if (at <= 0 || at == address.length() - 1) {
+            return false;
+        }
+        String domain = address.substring(at + 1).toLowerCase(java.util.Locale.ROOT);
+        return domain.contains(".") && !domain.endsWith(".local") && !domain.endsWith(".localdomain")
+                && !domain.endsWith(".lan") && !domain.endsWith(".internal") && !domain.endsWith(".invalid")
+                && !domain.endsWith(".home.arpa") && !domain.endsWith(".test");
     }
 
     /** The enhanced status code of a reply ({@code 5.1.1}), else 5.0.0 (4.4.7 for an expired message). */

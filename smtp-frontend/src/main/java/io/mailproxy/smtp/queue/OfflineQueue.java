@@ -31,7 +31,7 @@ final class OfflineQueue implements SmtpQueue {
 
     @Override
     public List<QueuedMessage> list() {
-        return messages.stream().map(m -> DeliveryWorker.describe(m.envelope(), m.state())).toList();
+        return messages.stream().map(m -> QueueEntry.describe(m.envelope(), m.state())).toList();
     }
 
     @Override

@@ -86,4 +86,44 @@ class BounceTest {
         part.getDataHandler().writeTo(out);
         return out.toString(StandardCharsets.UTF_8);
     }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+        "app@legacy.example | true",
+        "app@contoso.com | true",
+        "app@host | false",
+        "app@printer.local | false",
+        "app@box.localdomain | false",
+        "app@nas.lan | false",
+        "app@srv.internal | false",
+        "app@x.invalid | false",
+        "app@h.home.arpa | false",
+        "app@mx.test | false",
+        "@contoso.com | false",
+        "app@ | false",
+    })
+    void onlyARoutableSenderGetsABounce(String address, boolean routable) {
+        assertThat(Bounce.routable(address)).isEqualTo(routable);
+    }
+
+    @org.junit.jupiter.api.Test
+    void aBounceGoesToTheAdministratorThenTheRoutableSenderOnce() {
+        Envelope env = new Envelope("MWW-0123456789", "reports@contoso.com", "app", "app@legacy.example",
+                "app@legacy.example", List.of(), List.of("a@x.com"), Instant.EPOCH, 10);
+        assertThat(Bounce.recipients(env, java.util.Optional.of("postmaster@contoso.com"), true))
+                .containsExactly("postmaster@contoso.com", "app@legacy.example");
+        assertThat(Bounce.recipients(env, java.util.Optional.of("app@legacy.example"), true))
+                .containsExactly("app@legacy.example");
+        assertThat(Bounce.recipients(env, java.util.Optional.empty(), false)).isEmpty();
+        Envelope local = new Envelope("MWW-0123456789", "reports@contoso.com", "app", "app@printer.local",
+                "app@printer.local", List.of(), List.of("a@x.com"), Instant.EPOCH, 10);
+        assertThat(Bounce.recipients(local, java.util.Optional.empty(), true)).isEmpty();
+        assertThat(Bounce.isBounce(env)).isFalse();
+        Envelope nullSender = new Envelope("MWW-0123456789", "reports@contoso.com", "app", "", "", List.of(),
+                List.of("a@x.com"), Instant.EPOCH, 10);
+        assertThat(Bounce.isBounce(nullSender)).isTrue();
+        Envelope dsn = new Envelope("MWW-0123456789-DSN", "reports@contoso.com", "app", "reports@contoso.com",
+                "reports@contoso.com", List.of(), List.of("a@x.com"), Instant.EPOCH, 10);
+        assertThat(Bounce.isBounce(dsn)).isTrue();
+    }
 }
