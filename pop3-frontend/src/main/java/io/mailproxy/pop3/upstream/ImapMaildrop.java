@@ -1,5 +1,6 @@
 package io.mailproxy.pop3.upstream;
 
+import io.mailproxy.core.imap.ImapMailboxData;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.ClientConfig.OnDelete;
 import io.mailproxy.core.config.ClientConfig.Pop3Policy;
@@ -144,7 +145,7 @@ final class ImapMaildrop implements Pop3Maildrop {
                                 Pop3Response.err("[SYS/PERM] Folder " + policy.folder() + " is not available upstream"),
                                 "IMAP " + select + " failed for account " + account + ": " + c.status() + " " + c.text()));
                     }
-                    long uidValidity = MailboxReplies.uidValidity(c).orElseThrow(() -> new CompletionException(
+                    long uidValidity = ImapMailboxData.uidValidity(c).orElseThrow(() -> new CompletionException(
                             new UpstreamException(UpstreamException.Kind.PROTOCOL_ERROR,
                                     "no UIDVALIDITY in the SELECT reply")));
                     upstream.selected(uidValidity);
@@ -153,7 +154,7 @@ final class ImapMaildrop implements Pop3Maildrop {
                 }, loop)
                 .thenComposeAsync(c -> {
                     expectOk(c, "UID SEARCH");
-                    ImapListing.Builder found = new ImapListing.Builder(listing.uidValidity(), MailboxReplies.searchResult(c));
+                    ImapListing.Builder found = new ImapListing.Builder(listing.uidValidity(), ImapMailboxData.searchResult(c));
                     if (found.isEmpty()) {
                         return CompletableFuture.completedFuture(null);
                     }

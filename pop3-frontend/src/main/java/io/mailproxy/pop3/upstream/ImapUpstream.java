@@ -1,5 +1,6 @@
 package io.mailproxy.pop3.upstream;
 
+import io.mailproxy.core.imap.ImapMailboxData;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.identity.LocalLogin;
@@ -175,7 +176,7 @@ final class ImapUpstream {
                 throw e;
             }
             return next.execute(select).handle((c, e) -> {
-                long validity = c == null || !c.isOk() ? -1 : MailboxReplies.uidValidity(c).orElse(-1);
+                long validity = c == null || !c.isOk() ? -1 : ImapMailboxData.uidValidity(c).orElse(-1);
                 if (validity != uidValidity) {
                     fresh.discard();
                     throw new CompletionException(new UpstreamException(UpstreamException.Kind.PROTOCOL_ERROR,

@@ -1,5 +1,6 @@
 package io.mailproxy.pop3.upstream;
 
+import io.mailproxy.core.imap.ImapMailboxData;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.imap.ImapCompletion;
@@ -49,7 +50,7 @@ class ImapListingTest {
             * SEARCH 4294967295           > * 1 FETCH (UID 4294967295 RFC822.SIZE 0)                                  > 1 14.4294967295|        > 1 0|
             """)
     void numbersTheMessagesFoundThatHaveASize(String search, String fetch, String uidl, String list) {
-        ImapListing.Builder builder = new ImapListing.Builder(14, MailboxReplies.searchResult(completed(search)));
+        ImapListing.Builder builder = new ImapListing.Builder(14, ImapMailboxData.searchResult(completed(search)));
         assertThat(builder.isEmpty()).isFalse();
         responses(fetch).forEach(builder::fetched);
         ImapListing listing = builder.build();
@@ -66,7 +67,7 @@ class ImapListingTest {
             * 3 EXISTS
             """)
     void aSearchThatFoundNothingNeedsNoFetch(String search) {
-        ImapListing.Builder builder = new ImapListing.Builder(14, MailboxReplies.searchResult(completed(search)));
+        ImapListing.Builder builder = new ImapListing.Builder(14, ImapMailboxData.searchResult(completed(search)));
         assertThat(builder.isEmpty()).isTrue();
         assertThat(builder.build().pop3().size()).isZero();
     }
@@ -103,7 +104,7 @@ class ImapListingTest {
             ''                                                                         >
             """)
     void readsUidValidityFromTheSelect(String untagged, Long expected) {
-        assertThat(MailboxReplies.uidValidity(completed(untagged)))
+        assertThat(ImapMailboxData.uidValidity(completed(untagged)))
                 .isEqualTo(expected == null ? OptionalLong.empty() : OptionalLong.of(expected));
     }
 }
