@@ -57,8 +57,20 @@ final class TokenEndpointClient {
         this.metrics = metrics;
     }
 
+    /** @param idToken the OpenID Connect ID token, when the scope held {@code openid} */
     record Issued(com.nimbusds.oauth2.sdk.token.AccessToken accessToken, Instant expiresAt,
-                  Optional<String> refreshToken, String scope) {
+                  Optional<String> refreshToken, String scope, Optional<String> idToken) {
+        Issued(com.nimbusds.oauth2.sdk.token.AccessToken accessToken, Instant expiresAt,
+               Optional<String> refreshToken, String scope) {
+            this(accessToken, expiresAt, refreshToken, scope, Optional.empty());
+        }
+
+        /** The {@code id_token} of a token response (Nimbus keeps it among the custom parameters). */
+        static Optional<String> idToken(AccessTokenResponse response) {
+            Object idToken = response.getCustomParameters().get("id_token");
+            return idToken instanceof String s ? Optional.of(s) : Optional.empty();
+        }
+
         @Override
         public String toString() {
             return "Issued[****, expires " + expiresAt + "]";
@@ -129,7 +141,7 @@ final class TokenEndpointClient {
         long lifetime = at.getLifetime() > 0 ? at.getLifetime() : 3600;
         Optional<String> rt = Optional.ofNullable(ok.getTokens().getRefreshToken()).map(r -> r.getValue());
         String granted = at.getScope() != null ? at.getScope().toString() : scope == null ? "" : scope.toString();
-        return new Issued(at, sent.plusSeconds(lifetime), rt, granted);
+        return new Issued(at, sent.plusSeconds(lifetime), rt, granted, Issued.idToken(ok));
     }
 
     HTTPResponse send(HTTPRequest request, URI endpoint) throws TokenException {
