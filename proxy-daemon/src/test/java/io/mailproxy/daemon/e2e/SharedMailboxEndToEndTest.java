@@ -39,6 +39,9 @@ class SharedMailboxEndToEndTest {
     private static final String SCANNER_PW = "scanner-local-Secret-3";
     private static final String KEEPER = "keeper";
     private static final String KEEPER_PW = "keeper-local-Secret-2";
+    private static final String NO_SEND_AS = "frontdesk@contoso.com";
+    private static final String DESK = "desk";
+    private static final String DESK_PW = "desk-local-Secret-0";
     private static final String APP = "app";
     private static final String APP_PW = "app-local-Secret-1";
 
@@ -56,7 +59,8 @@ class SharedMailboxEndToEndTest {
         TestCertificates certs = TestCertificates.shared();
         idp = FakeIdentityPlatform.start().registerClient(CLIENT_ID, CLIENT_SECRET);
         smtpScript = Office365.smtp(certs.server()).identityPlatform(idp)
-                .sharedMailbox(SHARED, DELEGATE, Right.FULL_ACCESS, Right.SEND_AS);
+                .sharedMailbox(SHARED, DELEGATE, Right.FULL_ACCESS, Right.SEND_AS)
+                .sharedMailbox(NO_SEND_AS, DELEGATE, Right.FULL_ACCESS);
         smtp = smtpScript.start();
         imap = Office365.imap(certs.server()).identityPlatform(idp)
                 .sharedMailbox(SHARED, DELEGATE, Right.FULL_ACCESS).start();
@@ -89,19 +93,25 @@ class SharedMailboxEndToEndTest {
                   }
                   accounts."%s" {
                     upstream = o365
+                    auth { type = oauth2, provider = contoso, grant = refresh-token, principal = "%s" }
+                  }
+                  accounts."%s" {
+                    upstream = o365
                     auth { type = oauth2, provider = contoso, grant = client-credentials }
                     pool.imap.min-idle = 0
                   }
                   clients.%s { password = "%s", account = "%s", protocols = [smtp], smtp { sender = rewrite } }
                   clients.%s { password = "%s", account = "%s", protocols = [smtp, imap] }
                   clients.%s { password = "%s", account = "%s", protocols = [smtp] }
+                  clients.%s { password = "%s", account = "%s", protocols = [smtp], smtp { sender = rewrite } }
                   admin { enabled = false }
                 }
                 """.formatted(state, smtp.port(), imap.port(), certs.caPem(), idp.tokenEndpoint(TENANT), CLIENT_ID,
-                SHARED, DELEGATE, APP_MAILBOX,
+                SHARED, DELEGATE, NO_SEND_AS, DELEGATE, APP_MAILBOX,
                 SCANNER, E2eFixture.hash(SCANNER_PW), SHARED,
                 KEEPER, E2eFixture.hash(KEEPER_PW), SHARED,
-                APP, E2eFixture.hash(APP_PW), APP_MAILBOX);
+                APP, E2eFixture.hash(APP_PW), APP_MAILBOX,
+                DESK, E2eFixture.hash(DESK_PW), NO_SEND_AS);
         daemon = Daemon.start(ConfigLoader.parse(config, "shared.conf"), Map.of("MAILPROXY_MASTER_KEY", key));
     }
 
@@ -185,6 +195,16 @@ class SharedMailboxEndToEndTest {
         assertThat(smtpScript.submissions()).singleElement().satisfies(s -> assertThat(s.mailFrom()).isEqualTo(SHARED));
     }
 
+    /** Exchange checks SendAs when the message is submitted; its refusal reaches the client at the end of DATA. */
+    @Test
+    void withoutSendAsTheClientGetsOffice365sRefusalAtTheEndOfData() throws Exception {
+        String message = "From: desk@printer.local\r\nSubject: scan 3\r\n\r\npage\r\n";
+        assertThat(send(DESK, DESK_PW, "desk@printer.local", message))
+                .isEqualTo(String.format(Office365.SEND_AS_DENIED, DELEGATE, NO_SEND_AS));
+        assertThat(xoauth2Users(smtp)).containsOnly(DELEGATE);
+        assertThat(smtpScript.submissions()).isEmpty();
+    }
+
     @Test
     void imapOfTheSharedMailboxStillLogsInAsTheSharedMailbox() throws Exception {
         try (LineClient c = LineClient.connect(daemon.boundAddresses().get(1))) {
@@ -192,7 +212,7 @@ class SharedMailboxEndToEndTest {
             assertThat(c.imap("a", "LOGIN " + KEEPER + " " + KEEPER_PW)).last().asString().startsWith("a OK");
             assertThat(c.imap("b", "NOOP")).last().asString().startsWith("b OK");
         }
-        assertThat(xoauth2Users(imap)).isNotEmpty().containsOnly(SHARED);
+        assertThat(xoauth2Users(imap)).contains(SHARED).doesNotContain(DELEGATE); // frontdesk@ warms its pool too
     }
 
     @Test

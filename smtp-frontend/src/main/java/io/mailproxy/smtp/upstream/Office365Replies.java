@@ -21,6 +21,12 @@ final class Office365Replies {
             return Optional.of("account " + account + " reached Office 365's limit of 10,000 recipients a day; it lifts"
                     + " 24 hours after the limit was hit: spread the mail over several mailboxes");
         }
+        if (text.contains("sendasdenied") && !text.contains("throttled")) {
+            // 554 5.2.252 SendAsDenied at the end of DATA (gophish #2900); 550 5.2.252 "Sender throttled" is the throttle
+            return Optional.of("the user who logged in for account " + account + " (its principal, the delegate, for a"
+                    + " shared mailbox) has no SendAs right on the sender: Add-RecipientPermission SENDER -Trustee"
+                    + " USER -AccessRights SendAs");
+        }
         if (enhanced.matches("5\\.2\\.25[1-5]")) {
             return Optional.of("Office 365 is throttling mailbox " + account + " after repeated errors: stop sending from"
                     + " this account for a while and fix the errors logged before this one");
