@@ -1,7 +1,10 @@
 package io.mailproxy.testkit;
 
 import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.crypto.ECDSAVerifier;
 import com.nimbusds.jose.crypto.RSASSAVerifier;
 import com.nimbusds.jose.util.Base64URL;
@@ -52,6 +55,14 @@ import java.util.stream.Collectors;
  * and correlation ids, {@code error_codes}, {@code timestamp}, ...). Access tokens are opaque random strings that
  * {@link #isValid(String, String)} checks, so fake upstreams and GreenMail's token validator can accept them.
  *
+ * <p>A delegated grant whose scope holds {@code openid} also returns an {@code id_token}: an RS256 JWT with
+ * {@code aud}, {@code iss}, {@code tid}, {@code oid}, {@code sub}, {@code ver = 2.0}, and with the {@code profile}
+ * scope {@code preferred_username} and {@code name} (entra-docs identity-platform/id-token-claims-reference.md:
+ * "The {@code profile} scope is required to receive this claim", for {@code preferred_username}, {@code name} and
+ * {@code oid}). The v1.0 token endpoint ({@code /{tenant}/oauth2/token}) takes the password grant with a
+ * {@code resource} parameter, as 21Vianet's ROPC is reported to need; the v2.0 endpoint refuses {@code resource}
+ * with AADSTS901002. {@link #tokenRequests()} shows what each token request carried.
+ *
  * <p>Time comes from {@link #clock(Clock)}; faults are switched on with {@link #failWith(int)},
  * {@link #revokeRefreshTokens(String)}, {@link #expireRefreshTokens(String)}, {@link #stop()}.
  */
@@ -85,10 +96,29 @@ public final class FakeIdentityPlatform implements AutoCloseable {
     private final Map<String, AtomicInteger> requestsByGrant = new ConcurrentHashMap<>();
     private final AtomicInteger requests = new AtomicInteger();
     private final List<String> clientAssertionsSeen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<TokenRequest> tokenRequests = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** The directory's tenant id (the {@code tid} claim), fixed per fake. */
+    private final String tenantId = UUID.randomUUID().toString();
+    private volatile java.security.KeyPair signingKey;
+
+    /**
+     * One request to a token endpoint: its path ({@code /contoso/oauth2/v2.0/token} or the v1.0
+     * {@code /contoso/oauth2/token}) and form parameters (secrets included: a test fake).
+     */
+    public record TokenRequest(String path, Map<String, String> form) { }
 
     private record Client(String id, Optional<String> secret, Optional<X509Certificate> certificate) { }
 
     private record IssuedAccessToken(String clientId, Optional<String> user, String scope, Instant expiresAt) { }
+
+    /** The user a live delegated access token was issued to; empty for an app-only, expired or unknown token. */
+    public Optional<String> delegatedUser(String token) {
+        IssuedAccessToken t = token == null ? null : accessTokens.get(token);
+        if (t == null || !clock.get().isBefore(t.expiresAt())) {
+            return Optional.empty();
+        }
+        return t.user();
+    }
 
     private record IssuedRefreshToken(String clientId, String user, String scope, String reason) { }
 
@@ -302,6 +332,11 @@ public final class FakeIdentityPlatform implements AutoCloseable {
         return rt != null && rt.reason() == null;
     }
 
+    /** Every token endpoint request so far, oldest first. */
+    public List<TokenRequest> tokenRequests() {
+        return List.copyOf(tokenRequests);
+    }
+
     /** The header of each client assertion received, decoded (JSON), for tests of x5t / x5t#S256. */
     public List<String> clientAssertionHeaders() {
         return List.copyOf(clientAssertionsSeen);
@@ -317,6 +352,11 @@ public final class FakeIdentityPlatform implements AutoCloseable {
                 return;
             }
             String[] path = exchange.getRequestURI().getPath().split("/");
+            // v1.0: "", tenant, "oauth2", "token" (the password grant with resource only)
+            if (path.length == 4 && "oauth2".equals(path[2]) && "token".equals(path[3])) {
+                tokenV1(exchange, path[1]);
+                return;
+            }
             // "", tenant, "oauth2", "v2.0", endpoint
             if (path.length != 5 || !"oauth2".equals(path[2]) || !"v2.0".equals(path[3])) {
                 send(exchange, 404, "text/plain", "not found");
@@ -341,10 +381,16 @@ public final class FakeIdentityPlatform implements AutoCloseable {
             return;
         }
         Map<String, String> form = form(exchange);
+        tokenRequests.add(new TokenRequest(exchange.getRequestURI().getPath(), Map.copyOf(form)));
         String grant = form.getOrDefault("grant_type", "");
         requestsByGrant.computeIfAbsent(grant, g -> new AtomicInteger()).incrementAndGet();
         Client client = authenticate(exchange, form, tenant);
         if (client == null) {
+            return;
+        }
+        if (form.containsKey("resource")) {
+            // the v2.0 endpoint takes scopes only (IBM support page ibm16469517 quotes this AADSTS901002 text)
+            error(exchange, 400, "invalid_request", 901002, "The 'resource' request parameter is not supported.");
             return;
         }
         switch (grant) {
@@ -662,6 +708,9 @@ public final class FakeIdentityPlatform implements AutoCloseable {
         body.put("expires_in", seconds);
         body.put("ext_expires_in", seconds);
         body.put("access_token", at);
+        if (user != null && scopes.contains("openid")) {
+            body.put("id_token", idToken(clientId, user, scopes.contains("profile")));
+        }
         if (user != null && scopes.contains("offline_access")) {
             String rt;
             if (keepRefresh != null) {
@@ -677,6 +726,101 @@ public final class FakeIdentityPlatform implements AutoCloseable {
             }
         }
         send(exchange, 200, "application/json; charset=utf-8", json(body));
+    }
+
+    /**
+     * The v1.0 token endpoint, password grant only: it names the resource ({@code resource=https://partner.outlook.cn})
+     * instead of scopes, and answers {@code expires_in} as a string, with {@code expires_on} and {@code resource}.
+     */
+    private void tokenV1(HttpExchange exchange, String tenant) throws IOException {
+        Map<String, String> form = form(exchange);
+        tokenRequests.add(new TokenRequest(exchange.getRequestURI().getPath(), Map.copyOf(form)));
+        String grant = form.getOrDefault("grant_type", "");
+        requestsByGrant.computeIfAbsent(grant, g -> new AtomicInteger()).incrementAndGet();
+        Client client = authenticate(exchange, form, tenant);
+        if (client == null) {
+            return;
+        }
+        String resource = form.get("resource");
+        if (resource == null || resource.isEmpty()) {
+            error(exchange, 400, "invalid_request", 900144, "The request body must contain the following parameter:"
+                    + " 'resource'.");
+            return;
+        }
+        if (!GRANT_PASSWORD.equals(grant)) {
+            error(exchange, 400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '"
+                    + grant + "'.");
+            return;
+        }
+        String user = form.getOrDefault("username", "");
+        String expected = users.get(user.toLowerCase(Locale.ROOT));
+        if (expected == null || !expected.equals(form.get("password"))) {
+            error(exchange, 400, "invalid_grant", 50126, "Error validating credentials due to invalid username or"
+                    + " password.");
+            return;
+        }
+        String at = "EwBIA8l6BAAU" + opaque() + opaque();
+        long seconds = expiresIn.toSeconds();
+        Instant expiresAt = clock.get().plusSeconds(seconds);
+        accessTokens.put(at, new IssuedAccessToken(client.id(), Optional.of(user), resource, expiresAt));
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("token_type", "Bearer");
+        body.put("scope", form.getOrDefault("scope", ""));
+        body.put("expires_in", String.valueOf(seconds));
+        body.put("ext_expires_in", String.valueOf(seconds));
+        body.put("expires_on", String.valueOf(expiresAt.getEpochSecond()));
+        body.put("not_before", String.valueOf(clock.get().getEpochSecond()));
+        body.put("resource", resource);
+        body.put("access_token", at);
+        send(exchange, 200, "application/json; charset=utf-8", json(body));
+    }
+
+    /** An RS256 ID token as the v2.0 endpoint issues it (see the class comment for the claims). */
+    private String idToken(String clientId, String user, boolean profile) {
+        Instant now = clock.get();
+        JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder()
+                .audience(clientId)
+                .issuer("https://login.microsoftonline.com/" + tenantId + "/v2.0")
+                .issueTime(java.util.Date.from(now))
+                .notBeforeTime(java.util.Date.from(now))
+                .expirationTime(java.util.Date.from(now.plus(Duration.ofHours(1))))
+                .subject(opaque())
+                .claim("tid", tenantId)
+                .claim("ver", "2.0");
+        if (profile) {
+            claims.claim("preferred_username", user)
+                    .claim("name", user.contains("@") ? user.substring(0, user.indexOf('@')) : user)
+                    .claim("oid", UUID.nameUUIDFromBytes(user.toLowerCase(Locale.ROOT)
+                            .getBytes(StandardCharsets.UTF_8)).toString());
+        }
+        try {
+            SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("fake-idp-1").build(),
+                    claims.build());
+            jwt.sign(new RSASSASigner(signingKey().getPrivate()));
+            return jwt.serialize();
+        } catch (JOSEException e) {
+            throw new IllegalStateException("cannot sign the ID token", e);
+        }
+    }
+
+    private java.security.KeyPair signingKey() {
+        java.security.KeyPair key = signingKey;
+        if (key == null) {
+            synchronized (this) {
+                key = signingKey;
+                if (key == null) {
+                    try {
+                        java.security.KeyPairGenerator generator = java.security.KeyPairGenerator.getInstance("RSA");
+                        generator.initialize(2048);
+                        key = generator.generateKeyPair();
+                    } catch (NoSuchAlgorithmException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    signingKey = key;
+                }
+            }
+        }
+        return key;
     }
 
     private void error(HttpExchange exchange, int status, String error, long code, String text) throws IOException {

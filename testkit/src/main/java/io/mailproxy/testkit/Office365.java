@@ -9,6 +9,8 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -25,6 +27,23 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>{@link #builder()} gives the underlying {@link ScriptedUpstream.Builder}, so a test can replace any verb's
  * responder ({@code .builder().on("MAIL", ...)}).
+ *
+ * <p>Shared mailboxes ({@link #sharedMailbox}) follow what tenants observe, not one Microsoft page:
+ * <ul>
+ * <li>IMAP and POP3 accept XOAUTH2 {@code user=<shared mailbox>} with a delegate's token when the delegate has
+ *     FullAccess (office-developer-exchange-docs, legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-
+ *     by-using-oauth.md, "SASL XOAUTH2 authentication for shared mailboxes in Office 365"). Without FullAccess, IMAP
+ *     answers AUTHENTICATE OK and then {@code BAD User is authenticated but not connected.} (MailKit #1486; some
+ *     tenants answer {@code NO AUTHENTICATE failed.} instead, ImapEngine #54) and POP3 fails the login: no Microsoft
+ *     documentation for either.</li>
+ * <li>SMTP accepts a delegated token only with {@code user=} the token's own user: {@code user=<shared mailbox>} gets
+ *     {@link #SMTP_AUTH_FAILED} (nextcloud/mail #13667 and PR #13668, frappe #23079, MailKit #1770,
+ *     email-oauth2-proxy PR #426). The delegate then sends {@code MAIL FROM:<shared mailbox>}, and Exchange applies
+ *     SendAs at submission: without it the message is refused at the end of DATA with {@link #SEND_AS_DENIED}'s
+ *     text (gophish #2900 and #2670; Microsoft documents no reply for OAuth delegates).</li>
+ * <li>An app-only token ({@link #appOnlyToken}, or a client-credentials token of {@link #identityPlatform}) logs in
+ *     with {@code user=<mailbox>} on every protocol.</li>
+ * </ul>
  */
 public final class Office365 {
 
@@ -52,11 +71,31 @@ public final class Office365 {
     public static final String XOAUTH2_ERROR_JSON =
             "{\"status\":\"401\",\"schemes\":\"bearer\",\"scope\":\"https://outlook.office.com/.default\"}";
 
+    /**
+     * The end-of-DATA refusal when the authenticated user lacks SendAs on the sender (format %s user, %s address;
+     * gophish #2900, 2023). The older form {@code 554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException...}
+     * and {@code 550 5.7.60 SMTP; Client does not have permissions to send as this sender} are seen too.
+     */
+    public static final String SEND_AS_DENIED = "554 5.2.252 SendAsDenied; %s not allowed to send as %s; "
+            + "STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message"
+            + " due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.";
+
+    /** A delegate's rights on a shared mailbox: Add-MailboxPermission FullAccess, Add-RecipientPermission SendAs. */
+    public enum Right { FULL_ACCESS, SEND_AS }
+
+    /** What the fake saw submitted: the authenticated user, the envelope sender and the message. */
+    public record Submission(String user, String mailFrom, String message) { }
+
     private static final List<String> SMTP_EXTENSIONS_TAIL = List.of("8BITMIME", "BINARYMIME", "CHUNKING", "SMTPUTF8");
 
     private final ScriptedUpstream.Builder builder;
     private final Map<String, String> accounts = new ConcurrentHashMap<>();
     private final List<String> messages = new CopyOnWriteArrayList<>();
+    private final List<Submission> submissions = new CopyOnWriteArrayList<>();
+    /** shared mailbox (lower case) -> delegate (lower case) -> rights */
+    private final Map<String, Map<String, Set<Right>>> shared = new ConcurrentHashMap<>();
+    private final Set<String> appTokens = ConcurrentHashMap.newKeySet();
+    private volatile FakeIdentityPlatform identity;
     private volatile String injectAfterStartTls = "";
     private volatile boolean notConnectedAfterLogin;
     private volatile boolean errorChallenge;
@@ -97,6 +136,25 @@ public final class Office365 {
         return this;
     }
 
+    /** A shared mailbox that {@code delegate} may open with the delegate's own token, with these rights. */
+    public Office365 sharedMailbox(String mailbox, String delegate, Right... rights) {
+        shared.computeIfAbsent(lower(mailbox), m -> new ConcurrentHashMap<>())
+                .put(lower(delegate), rights.length == 0 ? Set.of() : Set.of(rights));
+        return this;
+    }
+
+    /** A client-credentials token: it opens any mailbox, named in {@code user=}. */
+    public Office365 appOnlyToken(String token) {
+        appTokens.add(token);
+        return this;
+    }
+
+    /** Bearer tokens are also checked with the fake identity platform (delegated ones belong to their user). */
+    public Office365 identityPlatform(FakeIdentityPlatform idp) {
+        this.identity = idp;
+        return this;
+    }
+
     /** Sends {@code bytes} right after the STARTTLS/STLS reply, in the same write (command injection). */
     public Office365 injectAfterStartTls(String bytes) {
         this.injectAfterStartTls = bytes;
@@ -118,6 +176,11 @@ public final class Office365 {
     /** Messages accepted by SMTP DATA (dot-unstuffed, CRLF line ends). */
     public List<String> messages() {
         return List.copyOf(messages);
+    }
+
+    /** Messages accepted by SMTP DATA, with who submitted them and the envelope sender. */
+    public List<Submission> submissions() {
+        return List.copyOf(submissions);
     }
 
     /** The underlying builder, for overriding a verb's responder. */
@@ -198,6 +261,10 @@ public final class Office365 {
             if (!ex.state().containsKey("user")) {
                 ex.reply("530 5.7.57 Client not authenticated to send mail. [AM0PR10CA0001.EURPRD10.PROD.OUTLOOK.COM]");
             } else {
+                String args = ex.args();
+                int lt = args.indexOf('<');
+                int gt = args.indexOf('>', lt + 1);
+                ex.state().put("mail-from", lt >= 0 && gt > lt ? args.substring(lt + 1, gt) : "");
                 ex.reply("250 2.1.0 Sender OK");
             }
         });
@@ -215,8 +282,16 @@ public final class Office365 {
             ScriptedUpstream.Responder[] data = new ScriptedUpstream.Responder[1];
             data[0] = d -> {
                 if (d.line().equals(".")) {
-                    messages.add(body.toString());
                     d.state().remove("rcpt");
+                    String user = String.valueOf(d.state().get("user"));
+                    String mailFrom = String.valueOf(d.state().getOrDefault("mail-from", ""));
+                    String denied = sendAsDenied(user, mailFrom, body.toString());
+                    if (denied != null) {
+                        d.reply(String.format(SEND_AS_DENIED, user, denied));
+                        return;
+                    }
+                    messages.add(body.toString());
+                    submissions.add(new Submission(user, mailFrom, body.toString()));
                     d.reply("250 2.0.0 OK <" + messages.size() + "@" + SMTP_HOST + "> [Hostname=" + SMTP_HOST + "]");
                 } else {
                     body.append(d.line().startsWith(".") ? d.line().substring(1) : d.line()).append("\r\n");
@@ -234,7 +309,7 @@ public final class Office365 {
 
     private void smtpXoauth2(Exchange ex, String b64) {
         String[] userToken = parseXoauth2(b64);
-        if (userToken != null && checkSecret(userToken[0], userToken[1])) {
+        if (userToken != null && bearer(Dialect.SMTP, userToken[0], userToken[1]) == Bearer.OK) {
             ex.state().put("user", userToken[0]);
             ex.reply("235 2.7.0 Authentication successful");
         } else if (errorChallenge) {
@@ -309,7 +384,7 @@ public final class Office365 {
     }
 
     private boolean imapNotConnected(Exchange ex) {
-        if (notConnectedAfterLogin && ex.state().containsKey("user")) {
+        if ((notConnectedAfterLogin && ex.state().containsKey("user")) || ex.state().containsKey("not-connected")) {
             ex.reply(ex.tag() + " " + IMAP_NOT_CONNECTED);
             return true;
         }
@@ -318,8 +393,14 @@ public final class Office365 {
 
     private void imapAuth(Exchange ex, String tag, String mech, String b64) {
         String[] userSecret = mech.equals("XOAUTH2") ? parseXoauth2(b64) : parsePlain(b64);
-        if (userSecret != null && checkSecret(userSecret[0], userSecret[1])) {
+        Bearer outcome = userSecret == null ? Bearer.FAILED : mech.equals("XOAUTH2")
+                ? bearer(Dialect.IMAP, userSecret[0], userSecret[1])
+                : checkSecret(userSecret[0], userSecret[1]) ? Bearer.OK : Bearer.FAILED;
+        if (outcome != Bearer.FAILED) {
             ex.state().put("user", userSecret[0]);
+            if (outcome == Bearer.NOT_CONNECTED) {
+                ex.state().put("not-connected", Boolean.TRUE);
+            }
             ex.reply(tag + " OK AUTHENTICATE completed.");
         } else if (errorChallenge && mech.equals("XOAUTH2")) {
             ex.reply("+ " + encode(XOAUTH2_ERROR_JSON));
@@ -390,7 +471,10 @@ public final class Office365 {
 
     private void pop3Auth(Exchange ex, String mech, String b64) {
         String[] userSecret = mech.equals("XOAUTH2") ? parseXoauth2(b64) : parsePlain(b64);
-        if (userSecret != null && checkSecret(userSecret[0], userSecret[1])) {
+        boolean ok = userSecret != null && (mech.equals("XOAUTH2")
+                ? bearer(Dialect.POP3, userSecret[0], userSecret[1]) == Bearer.OK
+                : checkSecret(userSecret[0], userSecret[1]));
+        if (ok) {
             ex.state().put("user", userSecret[0]);
             ex.reply("+OK User successfully authenticated.");
         } else {
@@ -403,6 +487,76 @@ public final class Office365 {
     private boolean checkSecret(String user, String secret) {
         String expected = accounts.get(user);
         return expected != null && expected.equals(secret);
+    }
+
+    private enum Bearer { OK, NOT_CONNECTED, FAILED }
+
+    /** An XOAUTH2 login of {@code user=} with {@code token} over {@code protocol} (see the class comment). */
+    private Bearer bearer(Dialect protocol, String user, String token) {
+        if (checkSecret(user, token) || appTokens.contains(token)) {
+            return Bearer.OK;
+        }
+        String owner = null;
+        for (Map.Entry<String, String> e : accounts.entrySet()) {
+            if (e.getValue().equals(token)) {
+                owner = e.getKey();
+            }
+        }
+        FakeIdentityPlatform idp = identity;
+        if (owner == null && idp != null) {
+            Optional<String> delegated = idp.delegatedUser(token);
+            if (delegated.isPresent()) {
+                owner = delegated.get();
+            } else if (idp.isValid(token, user)) {
+                return Bearer.OK; // app-only: user= names the mailbox
+            }
+        }
+        if (owner == null) {
+            return Bearer.FAILED;
+        }
+        if (owner.equalsIgnoreCase(user)) {
+            return Bearer.OK;
+        }
+        if (protocol == Dialect.SMTP) {
+            return Bearer.FAILED; // 535 5.7.3: SMTP wants the token's own user, never the shared mailbox
+        }
+        Set<Right> rights = shared.getOrDefault(lower(user), Map.of()).get(lower(owner));
+        if (rights == null) {
+            return Bearer.FAILED;
+        }
+        if (rights.contains(Right.FULL_ACCESS)) {
+            return Bearer.OK;
+        }
+        return protocol == Dialect.IMAP ? Bearer.NOT_CONNECTED : Bearer.FAILED;
+    }
+
+    /**
+     * The address {@code user} may not send as (envelope sender or From:), or null: sending as a shared mailbox needs
+     * SendAs unless the login was the mailbox itself (app-only). Other addresses are not checked.
+     */
+    private String sendAsDenied(String user, String mailFrom, String message) {
+        List<String> senders = new ArrayList<>();
+        senders.add(mailFrom);
+        int end = message.indexOf("\r\n\r\n");
+        for (String line : (end < 0 ? message : message.substring(0, end)).split("\r\n")) {
+            if (line.regionMatches(true, 0, "From:", 0, 5)) {
+                int lt = line.indexOf('<');
+                int gt = line.indexOf('>', lt + 1);
+                senders.add(lt >= 0 && gt > lt ? line.substring(lt + 1, gt) : line.substring(5).trim());
+            }
+        }
+        for (String address : senders) {
+            Map<String, Set<Right>> delegates = shared.get(lower(address));
+            if (delegates != null && !address.equalsIgnoreCase(user)
+                    && !delegates.getOrDefault(lower(user), Set.of()).contains(Right.SEND_AS)) {
+                return address;
+            }
+        }
+        return null;
+    }
+
+    private static String lower(String s) {
+        return s.toLowerCase(Locale.ROOT);
     }
 
     /** {@code [user, token]} from a base64 XOAUTH2 response, or null if malformed. */

@@ -29,7 +29,7 @@ class ScriptedUpstreamTest {
     private static final String TOKEN = "token-123";
 
     /** A line-oriented client over a socket that can be upgraded to TLS (hostname verified). */
-    private static final class Client implements AutoCloseable {
+    static final class Client implements AutoCloseable {
         Socket socket;
         BufferedReader in;
         OutputStream out;
@@ -74,7 +74,7 @@ class ScriptedUpstreamTest {
         }
     }
 
-    private static String xoauth2(String user, String token) {
+    static String xoauth2(String user, String token) {
         return Base64.getEncoder().encodeToString(("user=" + user + "\u0001auth=Bearer " + token + "\u0001\u0001")
                 .getBytes(StandardCharsets.UTF_8));
     }

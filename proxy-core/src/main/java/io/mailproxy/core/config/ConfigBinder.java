@@ -32,9 +32,13 @@ final class ConfigBinder {
     private static final String CIDR = "CIDR blocks such as \"192.168.10.0/24\"";
     private static final Duration MIN_TIMEOUT = Duration.ofMillis(1);
 
-    /** A preset: endpoint URLs and Microsoft identity platform settings. */
+    /**
+     * A preset: endpoint URLs and Microsoft identity platform settings. {@code graph} (the cloud's Microsoft Graph
+     * host) is validated here and kept for the Graph upstream; {@code resource} is the v1.0 resource of a cloud
+     * whose password grant needs it (21Vianet).
+     */
     record Preset(String name, Map<Protocol, String> urls, Optional<String> authority, Optional<String> tenant,
-                  boolean appOnly, Map<String, List<String>> scopes) { }
+                  boolean appOnly, Map<String, List<String>> scopes, Optional<URI> graph, Optional<String> resource) { }
 
     private enum AuthType { OAUTH2, PASSWORD }
 
@@ -216,8 +220,13 @@ final class ConfigBinder {
         for (String s : List.of("imap", "pop3", "smtp", "app")) {
             scopes.put(s, n.stringList("scopes." + s, "scopes"));
         }
+        Optional<URI> graph = Optional.ofNullable(endpoint(n, "graph", null, null));
+        if (graph.isPresent() && !"https".equalsIgnoreCase(graph.get().getScheme())) {
+            throw n.error("graph", "expected an https:// URL such as \"https://graph.microsoft.com\", not \""
+                    + graph.get() + "\"");
+        }
         return new Preset(name, urls, n.optString("authority", "an https:// URL"), n.optString("tenant", "a tenant"),
-                n.bool("app-only"), scopes);
+                n.bool("app-only"), scopes, graph, n.optString("resource", "a v1.0 resource URI"));
     }
 
     private Optional<Preset> presetRef(Node n, Map<String, Preset> presets) {
@@ -321,7 +330,8 @@ final class ConfigBinder {
             scopes.put(s, own != null ? own : scopesFrom == null ? List.of() : scopesFrom.scopes().get(s));
         }
         return new OAuth2ProviderConfig(name, tenant, token, device, authorize, clientId, secret, cert, key, redirect,
-                scopes.get("imap"), scopes.get("pop3"), scopes.get("smtp"), scopes.get("app"));
+                scopes.get("imap"), scopes.get("pop3"), scopes.get("smtp"), scopes.get("app"),
+                preset.flatMap(Preset::resource));
     }
 
     /**

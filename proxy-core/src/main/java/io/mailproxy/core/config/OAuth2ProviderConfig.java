@@ -13,6 +13,8 @@ import java.util.Optional;
  * @param certificateFile       PEM certificate for private_key_jwt client assertions
  * @param privateKeyFile        PEM private key for private_key_jwt client assertions
  * @param redirectUri           redirect for the authorization-code flow ({@code http://localhost:PORT/...})
+ * @param resource              the v1.0 {@code resource} of the preset (21Vianet): the password grant then goes to
+ *                              the v1.0 token endpoint with it, see {@link #v1TokenEndpoint()}
  */
 public record OAuth2ProviderConfig(
         String name,
@@ -28,12 +30,34 @@ public record OAuth2ProviderConfig(
         List<String> delegatedScopesImap,
         List<String> delegatedScopesPop3,
         List<String> delegatedScopesSmtp,
-        List<String> appScopes) {
+        List<String> appScopes,
+        Optional<String> resource) {
 
     public OAuth2ProviderConfig {
         delegatedScopesImap = List.copyOf(delegatedScopesImap);
         delegatedScopesPop3 = List.copyOf(delegatedScopesPop3);
         delegatedScopesSmtp = List.copyOf(delegatedScopesSmtp);
         appScopes = List.copyOf(appScopes);
+    }
+
+    /** A provider without a v1.0 {@code resource}. */
+    public OAuth2ProviderConfig(String name, Optional<String> tenant, URI tokenEndpoint, URI deviceAuthorizationEndpoint,
+                                URI authorizationEndpoint, String clientId, Optional<SecretRef> clientSecret,
+                                Optional<Path> certificateFile, Optional<Path> privateKeyFile, Optional<URI> redirectUri,
+                                List<String> delegatedScopesImap, List<String> delegatedScopesPop3,
+                                List<String> delegatedScopesSmtp, List<String> appScopes) {
+        this(name, tenant, tokenEndpoint, deviceAuthorizationEndpoint, authorizationEndpoint, clientId, clientSecret,
+                certificateFile, privateKeyFile, redirectUri, delegatedScopesImap, delegatedScopesPop3,
+                delegatedScopesSmtp, appScopes, Optional.empty());
+    }
+
+    /**
+     * The v1.0 token endpoint beside the v2.0 one ({@code .../oauth2/v2.0/token} becomes {@code .../oauth2/token});
+     * a token endpoint of another shape is kept.
+     */
+    public URI v1TokenEndpoint() {
+        String text = tokenEndpoint.toString();
+        return text.endsWith("/oauth2/v2.0/token")
+                ? URI.create(text.substring(0, text.length() - "/v2.0/token".length()) + "/token") : tokenEndpoint;
     }
 }

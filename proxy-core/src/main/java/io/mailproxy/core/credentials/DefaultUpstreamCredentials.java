@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The accounts' upstream logins: an XOAUTH2 bearer token from the {@link TokenService} (as the account's mailbox,
- * so a delegate's token opens a shared mailbox), or a password. {@code secret:NAME} is looked up at each login, so
+ * so a delegate's token opens a shared mailbox; SMTP as the delegate, see {@link #xoauth2User}), or a password. {@code secret:NAME} is looked up at each login, so
  * {@code ./mailproxy secret set} and {@code ./mailproxy login} take effect without a restart. When something is
  * missing the future fails with {@link UpstreamException.Kind#CREDENTIALS_UNAVAILABLE} and a message that names it
  * and the command that supplies it.
@@ -106,8 +106,24 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
                     "account " + account.name() + ": OAuth 2.0 provider '" + auth.provider() + "' is not configured"));
         }
         String principal = principal(account, auth);
+        String user = xoauth2User(account, auth, protocol);
         return tokens.token(provider, auth.grant(), principal, protocol, auth.password())
-                .thenApply(token -> (Login) new Login.Bearer(account.mailbox(), token));
+                .thenApply(token -> (Login) new Login.Bearer(user, token));
+    }
+
+    /**
+     * XOAUTH2's {@code user=}: the account's mailbox, except SMTP with a delegated token, which logs in as the token's
+     * own user. Exchange Online opens a shared mailbox over IMAP and POP3 with {@code user=<shared mailbox>} and a
+     * delegate's token (office-developer-exchange-docs, legacy-protocols/how-to-authenticate-an-imap-pop-smtp-
+     * application-by-using-oauth.md, "SASL XOAUTH2 authentication for shared mailboxes"), but refuses that on SMTP
+     * with {@code 535 5.7.3 Authentication unsuccessful}; there it takes {@code user=<delegate>}, and the envelope
+     * sender ({@code MAIL FROM:<shared mailbox>}) is checked against the delegate's SendAs right at submission
+     * (nextcloud/mail #13667 and PR #13668, frappe/frappe #23079, jstedfast/MailKit #1770, simonrob/email-oauth2-proxy
+     * PR #426; Microsoft's page does not say). App-only tokens have no user of their own: {@code user=<mailbox>}.
+     */
+    static String xoauth2User(AccountConfig account, AuthConfig.OAuth2 auth, Protocol protocol) {
+        return protocol == Protocol.SMTP && auth.grant() != AuthConfig.Grant.CLIENT_CREDENTIALS
+                ? principal(account, auth) : account.mailbox();
     }
 
     /**

@@ -158,12 +158,14 @@ public final class DeviceCodeLogin {
                 throw TokenEndpointClient.unparsable(provider.tokenEndpoint(), http);
             }
             if (response.indicatesSuccess()) {
-                var tokens = response.toSuccessResponse().getTokens();
+                var success = response.toSuccessResponse();
+                var tokens = success.getTokens();
                 var at = tokens.getAccessToken();
                 var issued = new TokenEndpointClient.Issued(at,
                         service.clock().instant().plusSeconds(at.getLifetime() > 0 ? at.getLifetime() : 3600),
                         Optional.ofNullable(tokens.getRefreshToken()).map(r -> r.getValue()),
-                        at.getScope() != null ? at.getScope().toString() : scope.toString());
+                        at.getScope() != null ? at.getScope().toString() : scope.toString(),
+                        TokenEndpointClient.Issued.idToken(success));
                 result.complete(service.finishLogin(provider, principal, issued));
                 return;
             }

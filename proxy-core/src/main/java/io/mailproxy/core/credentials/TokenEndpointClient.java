@@ -4,6 +4,7 @@ import com.nimbusds.oauth2.sdk.AccessTokenResponse;
 import com.nimbusds.oauth2.sdk.AuthorizationGrant;
 import com.nimbusds.oauth2.sdk.ErrorObject;
 import com.nimbusds.oauth2.sdk.ParseException;
+import com.nimbusds.oauth2.sdk.ResourceOwnerPasswordCredentialsGrant;
 import com.nimbusds.oauth2.sdk.Scope;
 import com.nimbusds.oauth2.sdk.TokenRequest;
 import com.nimbusds.oauth2.sdk.TokenResponse;
@@ -57,8 +58,20 @@ final class TokenEndpointClient {
         this.metrics = metrics;
     }
 
+    /** @param idToken the OpenID Connect ID token, when the scope held {@code openid} */
     record Issued(com.nimbusds.oauth2.sdk.token.AccessToken accessToken, Instant expiresAt,
-                  Optional<String> refreshToken, String scope) {
+                  Optional<String> refreshToken, String scope, Optional<String> idToken) {
+        Issued(com.nimbusds.oauth2.sdk.token.AccessToken accessToken, Instant expiresAt,
+               Optional<String> refreshToken, String scope) {
+            this(accessToken, expiresAt, refreshToken, scope, Optional.empty());
+        }
+
+        /** The {@code id_token} of a token response (Nimbus keeps it among the custom parameters). */
+        static Optional<String> idToken(AccessTokenResponse response) {
+            Object idToken = response.getCustomParameters().get("id_token");
+            return idToken instanceof String s ? Optional.of(s) : Optional.empty();
+        }
+
         @Override
         public String toString() {
             return "Issued[****, expires " + expiresAt + "]";
@@ -94,15 +107,21 @@ final class TokenEndpointClient {
 
     Issued token(OAuth2ProviderConfig provider, AuthorizationGrant grant, Scope scope, String who) throws TokenException {
         ClientAuthentication auth = clientAuthentication(provider);
+        // 21Vianet's password grant is reported to need v1.0's resource parameter (email-oauth2-proxy: "ROPCG that
+        // uses a resource parameter instead of a scope (e.g., 21Vianet's version of O365; see GitHub #351)", with
+        // token_url .../oauth2/token); the v2.0 endpoint refuses resource (AADSTS901002), so it goes to v1.0
+        boolean v1 = provider.resource().isPresent() && grant instanceof ResourceOwnerPasswordCredentialsGrant;
+        URI endpoint = v1 ? provider.v1TokenEndpoint() : provider.tokenEndpoint();
+        List<URI> resources = v1 ? List.of(URI.create(provider.resource().get())) : null;
         TokenRequest request = auth != null
-                ? new TokenRequest(provider.tokenEndpoint(), auth, grant, scope)
-                : new TokenRequest(provider.tokenEndpoint(), new ClientID(provider.clientId()), grant, scope);
+                ? new TokenRequest(endpoint, auth, grant, scope, resources, null)
+                : new TokenRequest(endpoint, new ClientID(provider.clientId()), grant, scope, resources, null, null);
         Instant sent = clock.instant(); // expiry counts from the request, not the reply: never late
-        requireSecureEndpoint(provider.tokenEndpoint()); // refused before any request: not counted
+        requireSecureEndpoint(endpoint); // refused before any request: not counted
         String grantType = grant.getType().getValue();
         HTTPResponse response;
         try {
-            response = send(request.toHTTPRequest(), provider.tokenEndpoint());
+            response = send(request.toHTTPRequest(), endpoint);
         } catch (TokenException e) {
             metrics.request(provider.name(), grantType, e.getCause() instanceof IOException
                     ? TokenMetrics.UNREACHABLE : TokenMetrics.HTTP_ERROR);
@@ -113,7 +132,7 @@ final class TokenEndpointClient {
             parsed = TokenResponse.parse(response);
         } catch (ParseException e) {
             metrics.request(provider.name(), grantType, TokenMetrics.HTTP_ERROR);
-            throw unparsable(provider.tokenEndpoint(), response);
+            throw unparsable(endpoint, response);
         }
         if (!parsed.indicatesSuccess()) {
             ErrorObject error = parsed.toErrorResponse().getErrorObject();
@@ -126,7 +145,7 @@ final class TokenEndpointClient {
         long lifetime = at.getLifetime() > 0 ? at.getLifetime() : 3600;
         Optional<String> rt = Optional.ofNullable(ok.getTokens().getRefreshToken()).map(r -> r.getValue());
         String granted = at.getScope() != null ? at.getScope().toString() : scope == null ? "" : scope.toString();
-        return new Issued(at, sent.plusSeconds(lifetime), rt, granted);
+        return new Issued(at, sent.plusSeconds(lifetime), rt, granted, Issued.idToken(ok));
     }
 
     HTTPResponse send(HTTPRequest request, URI endpoint) throws TokenException {

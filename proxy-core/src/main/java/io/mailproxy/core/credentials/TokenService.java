@@ -302,9 +302,12 @@ public final class TokenService implements AutoCloseable {
 
     // ---------------------------------------------------------------------------------------- interactive logins
 
-    /** Every delegated scope of the provider plus {@code offline_access}, for a consent that serves all protocols. */
+    /**
+     * Every delegated scope of the provider plus {@code offline_access}, for a consent that serves all protocols, and
+     * {@code openid profile email} for an ID token that says who signed in ({@link SignedInUser}).
+     */
     static Scope loginScope(OAuth2ProviderConfig provider) {
-        Set<String> all = new LinkedHashSet<>();
+        Set<String> all = new LinkedHashSet<>(SignedInUser.SCOPES);
         all.addAll(provider.delegatedScopesImap());
         all.addAll(provider.delegatedScopesPop3());
         all.addAll(provider.delegatedScopesSmtp());
@@ -342,6 +345,7 @@ public final class TokenService implements AutoCloseable {
         String rt = issued.refreshToken().orElseThrow(() -> new TokenException(TokenException.Reason.LOGIN_FAILED,
                 "provider " + provider.name() + " returned no refresh token: add " + OFFLINE_ACCESS
                         + " to the delegated scopes"));
+        SignedInUser.check(provider, principal, issued.idToken());
         String name = refreshTokenName(provider.name(), principal);
         store.put(name, rt);
         loginCompleted(provider.name(), principal);

@@ -139,6 +139,41 @@ class DefaultUpstreamCredentialsTest {
         assertThat(credentials.status().get("shared").ok()).isTrue();
     }
 
+    /**
+     * Exchange Online takes a shared mailbox's name in XOAUTH2 user= on IMAP and POP3, but SMTP refuses it with
+     * 535 5.7.3 and wants the token's own user (the delegate), who then sends as the shared mailbox.
+     */
+    @Test
+    void sharedMailboxLogsInToSmtpAsTheDelegateAndToImapAndPop3AsTheSharedMailbox() throws Exception {
+        AccountConfig shared = account("shared", "shared@contoso.com",
+                new AuthConfig.OAuth2("contoso-public", Grant.REFRESH_TOKEN, Optional.of(DELEGATE), Optional.empty(), Optional.empty()));
+        tokens.storeRefreshToken("contoso-public", DELEGATE,
+                idp.issueRefreshToken("public", DELEGATE, Fixtures.IMAP + " offline_access"));
+        Login.Bearer smtp = (Login.Bearer) login(credentials.loginFor(shared, Protocol.SMTP));
+        assertThat(smtp.user()).isEqualTo(DELEGATE);
+        assertThat(idp.isValid(smtp.token().value(), DELEGATE)).isTrue();
+        assertThat(((Login.Bearer) login(credentials.loginFor(shared, Protocol.IMAP))).user()).isEqualTo("shared@contoso.com");
+        assertThat(((Login.Bearer) login(credentials.loginFor(shared, Protocol.POP3))).user()).isEqualTo("shared@contoso.com");
+    }
+
+    @Test
+    void appOnlySharedMailboxLogsInToSmtpAsTheMailbox() throws Exception {
+        store.put("contoso-app", APP_SECRET);
+        AccountConfig shared = account("shared", "shared@contoso.com", new AuthConfig.OAuth2("contoso",
+                Grant.CLIENT_CREDENTIALS, Optional.empty(), Optional.empty(), Optional.empty()));
+        assertThat(((Login.Bearer) login(credentials.loginFor(shared, Protocol.SMTP))).user()).isEqualTo("shared@contoso.com");
+    }
+
+    @Test
+    void ropcSharedMailboxLogsInToSmtpAsTheUserWhoseTokenItIs() throws Exception {
+        store.put("ropc-pw", "ropc-password");
+        AccountConfig acct = account("shared", "shared@contoso.com", new AuthConfig.OAuth2("contoso-public",
+                Grant.PASSWORD, Optional.empty(), Optional.of("ropc@contoso.com"),
+                Optional.of(SecretRef.parse("secret:ropc-pw"))));
+        assertThat(((Login.Bearer) login(credentials.loginFor(acct, Protocol.SMTP))).user()).isEqualTo("ropc@contoso.com");
+        assertThat(((Login.Bearer) login(credentials.loginFor(acct, Protocol.IMAP))).user()).isEqualTo("shared@contoso.com");
+    }
+
     @Test
     void expiredRefreshTokenAsksForALogin() throws Exception {
         AccountConfig acct = account("me", DELEGATE,

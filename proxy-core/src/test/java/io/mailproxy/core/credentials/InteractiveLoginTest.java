@@ -93,6 +93,48 @@ class InteractiveLoginTest {
         assertRefreshTokenWorks();
     }
 
+    /**
+     * Whoever signs in at the verification page, the refresh token would be stored under the configured principal;
+     * the ID token says who it really was (openid profile are asked for), and a mismatch stores nothing.
+     */
+    @Test
+    void deviceCodeLoginByAnotherUserIsRefusedAndStoresNothing() throws Exception {
+        DeviceCodeLogin login = tokens.startDeviceCodeLogin(provider, USER).get(10, TimeUnit.SECONDS);
+        idp.approveDeviceCode(login.userCode(), "dana@contoso.com");
+        scheduler.advance(Duration.ofSeconds(5));
+        TokenException e = failure(login.result());
+        assertThat(e.reason()).isEqualTo(TokenException.Reason.LOGIN_FAILED);
+        assertThat(e.getMessage()).isEqualTo("signed in as dana@contoso.com, but this account's refresh token must be"
+                + " it-admin@contoso.com's (the account's principal, or its mailbox); nothing was stored. Run the login again and sign"
+                + " in as it-admin@contoso.com: use a private browser window, or sign out of dana@contoso.com first"
+                + " (with the device code, pick it-admin@contoso.com at \"Pick an account\")");
+        assertThat(tokens.hasRefreshToken("contoso", USER)).isFalse();
+        assertThat(tokens.hasRefreshToken("contoso", "dana@contoso.com")).isFalse();
+    }
+
+    @Test
+    void loginsAskForAnIdTokenAndAcceptTheRightUserInAnyCase() throws Exception {
+        DeviceCodeLogin login = tokens.startDeviceCodeLogin(provider, USER).get(10, TimeUnit.SECONDS);
+        idp.approveDeviceCode(login.userCode(), "IT-Admin@Contoso.com");
+        scheduler.advance(Duration.ofSeconds(5));
+        assertThat(login.result().get(10, TimeUnit.SECONDS).principal()).isEqualTo(USER);
+        assertThat(tokens.hasRefreshToken("contoso", USER)).isTrue();
+        assertThat(idp.tokenRequests()).last().satisfies(r -> assertThat(r.form().get("grant_type"))
+                .isEqualTo(FakeIdentityPlatform.GRANT_DEVICE_CODE));
+    }
+
+    @Test
+    void authorizationCodeLoginByAnotherUserIsRefused() throws Exception {
+        AuthorizationCodeLogin login = tokens.startAuthorizationCodeLogin(provider, USER, false);
+        assertThat(login.authorizationUri().getRawQuery()).contains("openid").contains("profile");
+        idp.signIn("dana@contoso.com");
+        TokenException e = failure(login.complete(redirectLocation(login.authorizationUri())));
+        assertThat(e.reason()).isEqualTo(TokenException.Reason.LOGIN_FAILED);
+        assertThat(e.getMessage()).startsWith("signed in as dana@contoso.com, but this account's refresh token must be"
+                + " it-admin@contoso.com's");
+        assertThat(tokens.hasRefreshToken("contoso", USER)).isFalse();
+    }
+
     @Test
     void slowDownWidensTheInterval() throws Exception {
         DeviceCodeLogin login = tokens.startDeviceCodeLogin(provider, USER).get(10, TimeUnit.SECONDS);

@@ -73,8 +73,11 @@ public final class Office365Replies {
                     + " quota (queued messages are kept and retried)");
         }
         if (enhanced.equals("5.2.252") || text.contains("sendasdenied")) {
-            return Optional.of("mailbox " + account + " may not send as the message's sender (SendAs refused at the"
-                    + " final dot): grant it Send As on that address, or set smtp.sender = rewrite for this client");
+            // 554 5.2.252 SendAsDenied at the end of DATA (gophish #2900); 550 5.2.252 "Sender throttled" is the throttle
+            return Optional.of("the user who logged in for account " + account + " (its principal, the delegate, for a"
+                    + " shared mailbox) has no SendAs right on the message's sender (refused at the final dot): grant"
+                    + " it Send As (Add-RecipientPermission SENDER -Trustee USER -AccessRights SendAs), or set"
+                    + " smtp.sender = rewrite for this client");
         }
         if (enhanced.equals("5.7.139")) {
             return Optional.of("SMTP AUTH is disabled for " + account + ": enable it for the mailbox (Set-CASMailbox"

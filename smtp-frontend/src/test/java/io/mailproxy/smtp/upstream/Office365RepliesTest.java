@@ -33,6 +33,20 @@ class Office365RepliesTest {
                 .contains("auth.type = oauth2");
     }
 
+    /**
+     * One refusal at the end of DATA shares 5.2.252 with the throttle it leads to (research-o365.md §1 "classifier
+     * trap"): 554 SendAsDenied is a missing SendAs right, 550 "Sender throttled" is the throttle.
+     */
+    @Test
+    void aSingleSendAsDeniedIsNotTakenForTheThrottle() {
+        assertThat(explain("554 5.2.252 SendAsDenied; it-admin@contoso.com not allowed to send as info@contoso.com;"
+                + " STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process"
+                + " message due to a permanent exception")).contains("SendAs").contains("Add-RecipientPermission")
+                .contains("delegate").doesNotContain("throttling");
+        assertThat(explain("550 5.2.252 Sender throttled due to continuous send as denied errors."))
+                .contains("throttling");
+    }
+
     @Test
     void ordinaryRepliesNeedNoExplanation() {
         assertThat(explain("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found")).isEmpty();
