@@ -6,6 +6,7 @@ import io.mailproxy.core.config.ClientConfig.SmtpPolicy;
 import io.mailproxy.core.identity.LocalLogin;
 import io.mailproxy.core.pool.Lease;
 import io.mailproxy.core.spi.CoreServices;
+import io.mailproxy.core.spi.EvictionEvent;
 import io.mailproxy.core.spi.ListenerContext;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.core.upstream.UpstreamException;
@@ -97,6 +98,8 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private int errors;
     private int junk;
     private ScheduledFuture<?> idleTimer;
+    /** pre-login-timeout from connect, whatever the client sends meanwhile (NOOPs do not hold a slot for ever). */
+    private ScheduledFuture<?> loginTimer;
     private boolean dataActivity;
 
     public SmtpSession(CoreServices services, ListenerContext listener, SmtpSettings settings, SmtpServerDecoder decoder) {
@@ -178,6 +181,10 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         send("220 " + settings.hostname() + " mailproxy ESMTP ready\r\n");
         ctx.flush();
         armIdle();
+        if (login == null) {   // after the idle timer: a client silent from the start still gets the idle goodbye
+            loginTimer = ctx.executor().schedule(this::loginExpired, settings.preLoginTimeout().toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
         decoder.resume();
     }
 
@@ -245,6 +252,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         state = SmtpState.CLOSED;
         cancelIdle();
+        cancelLoginTimer();
         abandonTransaction();
         ctx.fireChannelInactive();
     }
@@ -255,6 +263,13 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             shuttingDown = true;
             if (state != SmtpState.CLOSED && safeToStop()) {
                 goodbye("421 4.3.2 " + settings.hostname() + " Service shutting down");
+            }
+            return;
+        }
+        if (evt instanceof EvictionEvent) {
+            if (login == null && state != SmtpState.CLOSED) {
+                log.info("[{}] not logged in; closed to make room for a new connection", sid);
+                goodbye("421 4.7.0 " + settings.hostname() + " Too many connections not yet logged in, closing the oldest");
             }
             return;
         }
@@ -553,6 +568,8 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     private void loggedIn(LocalLogin.Accepted accepted, String how) {
         login = accepted;
+        cancelLoginTimer();
+        armIdle();   // idle-timeout from now on, not what was left of the pre-login one
         listener.authenticated(ctx.channel());
         io.mailproxy.core.runtime.SessionLog.identify(ctx.channel(), accepted.client().login(), accepted.account().name());
         SmtpPolicy policy = accepted.client().smtp();
@@ -1329,6 +1346,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         state = SmtpState.CLOSED;
         deferred = null;
         cancelIdle();
+        cancelLoginTimer();
     }
 
     private boolean safeToStop() {
@@ -1355,6 +1373,28 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             idleTimer.cancel(false);
             idleTimer = null;
         }
+    }
+
+    private void cancelLoginTimer() {
+        if (loginTimer != null) {
+            loginTimer.cancel(false);
+            loginTimer = null;
+        }
+    }
+
+    private void loginExpired() {
+        loginTimer = null;
+        if (state == SmtpState.CLOSED || login != null) {
+            return;
+        }
+        if (authPending) {   // the credentials are being checked: their answer decides
+            loginTimer = ctx.executor().schedule(this::loginExpired, 5, TimeUnit.SECONDS);
+            return;
+        }
+        log.info("[{}] client did not log in within {}; closing", sid, settings.preLoginTimeout());
+        io.mailproxy.core.runtime.SessionLog.outcome(ctx.channel(), "login-timeout");
+        goodbye("421 4.4.2 " + settings.hostname() + " No login within " + settings.preLoginTimeout().toSeconds()
+                + " seconds, closing connection");
     }
 
     private void idleExpired() {
