@@ -408,7 +408,7 @@ class SmtpSessionTest {
         open(Optional.empty());
         output();
         ch.pipeline().fireUserEventTriggered(EvictionEvent.INSTANCE);
-        assertThat(output()).isEqualTo("421 4.7.0 mx.test Too many connections not yet logged in, closing the oldest\r\n");
+        assertThat(output()).isEqualTo("421 4.7.0 mx.test Too many connections not yet logged in\r\n");
         assertThat(ch.isOpen()).isFalse();
     }
 

@@ -157,7 +157,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof EvictionEvent) {
             if (!closing && state == ImapState.NOT_AUTHENTICATED) {
                 LOG.info("{} IMAP client not logged in; closed to make room for a new connection", sid());
-                bye("* BYE [UNAVAILABLE] Too many connections not yet logged in, closing the oldest\r\n");
+                bye("* BYE [UNAVAILABLE] Too many connections not yet logged in\r\n");
             }
             return;
         }

@@ -233,7 +233,7 @@ class ImapSessionHandlerTest {
         h.start().received();
         h.client.pipeline().fireUserEventTriggered(EvictionEvent.INSTANCE);
         assertThat(h.received())
-                .isEqualTo("* BYE [UNAVAILABLE] Too many connections not yet logged in, closing the oldest\r\n");
+                .isEqualTo("* BYE [UNAVAILABLE] Too many connections not yet logged in\r\n");
         assertThat(h.client.isOpen()).isFalse();
     }
 

@@ -144,7 +144,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         } else if (evt == EvictionEvent.INSTANCE) {
             if (!closing && state == Pop3State.AUTHORIZATION) {
                 log.info("{} POP3 client not logged in; closed to make room for a new connection", sessionId);
-                closeWith(Pop3Response.err("[SYS/TEMP] Too many connections not yet logged in, closing the oldest"));
+                closeWith(Pop3Response.err("[SYS/TEMP] Too many connections not yet logged in"));
             }
         } else if (evt == ShutdownEvent.INSTANCE) {
             shuttingDown = true;

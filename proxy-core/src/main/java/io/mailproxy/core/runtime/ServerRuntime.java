@@ -356,7 +356,7 @@ public final class ServerRuntime {
     }
 
     /**
-     * Closes the oldest session not yet logged in, which a new connection replaced under max-unauthenticated: its
+     * Closes a session not yet logged in, which a new connection replaced under max-unauthenticated: its
      * frontend says goodbye; if the channel is still open and not logged in {@link #REFUSE_TIMEOUT} later, it is
      * closed by force. Logged once per 10 s with a count.
      */
@@ -367,8 +367,9 @@ public final class ServerRuntime {
                 .increment();
         String from = address((InetSocketAddress) victim.channel.remoteAddress());
         long age = Duration.between(victim.opened, clock.instant()).toSeconds();
+        String spoke = victim.bytesIn == 0 ? "silent" : "sent " + victim.bytesIn + " bytes";
         refusalLog("evicted").log(held -> log.warn("{} connections not yet logged in (limits.max-unauthenticated):"
-                + " closed the oldest, {} from {} open {} s, to admit a new one{}", limit, victim.id, from, age,
+                + " closed {} from {} (open {} s, {}) to admit a new one{}", limit, victim.id, from, age, spoke,
                 held == 0 ? "" : " (and " + held + " more since the last such line;"
                         + " mailproxy_connections_evicted_total counts them all)"));
         victim.outcome = "evicted";

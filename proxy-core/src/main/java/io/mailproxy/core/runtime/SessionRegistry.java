@@ -35,6 +35,9 @@ final class SessionRegistry {
         static final Admission ADMITTED = new Admission(null, null);
     }
 
+    /** How many of the oldest sessions not yet logged in are looked at for a silent one to close. */
+    static final int EVICTION_SCAN = 1000;
+
     private final Map<Channel, Session> channels = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicInteger unauthenticated = new AtomicInteger();
@@ -87,17 +90,38 @@ final class SessionRegistry {
         return evicted == null ? Admission.ADMITTED : new Admission(null, evicted);
     }
 
-    /** Takes the oldest session not yet logged in out of the pre-login count; null when there is none. */
+    /**
+     * Takes a session not yet logged in out of the pre-login count, to be closed; null when there is none. The oldest
+     * that has never sent a byte goes first: a client that is logging in has spoken, a silent flood has not, so the
+     * flood replaces itself instead of the logins (Dovecot takes the oldest; under a flood faster than a login that
+     * would be the login). When every one has spoken (among the oldest {@link #EVICTION_SCAN}), the oldest goes.
+     */
     private Session claimOldest() {
-        for (Map.Entry<Long, Session> e; (e = preLoginOrder.pollFirstEntry()) != null; ) {
-            Session oldest = e.getValue();
-            if (oldest.preLogin.compareAndSet(true, false)) {
-                unauthenticated.decrementAndGet();
-                decrement(preLoginByAddress, oldest.source);
+        int scanned = 0;
+        for (Session candidate : preLoginOrder.values()) {
+            if (++scanned > EVICTION_SCAN) {
+                break;
+            }
+            if (candidate.bytesIn == 0 && claim(candidate)) {
+                return candidate;
+            }
+        }
+        for (Session oldest : preLoginOrder.values()) {
+            if (claim(oldest)) {
                 return oldest;
             }
         }
         return null;
+    }
+
+    private boolean claim(Session session) {
+        if (!session.preLogin.compareAndSet(true, false)) {
+            return false;   // logged in or closed meanwhile: its own leavePreLogin removes it
+        }
+        unauthenticated.decrementAndGet();
+        preLoginOrder.remove(session.preLoginSeq, session);
+        decrement(preLoginByAddress, session.source);
+        return true;
     }
 
     /** A limit of 0 or less means none. */

@@ -113,9 +113,9 @@ class PreLoginLimitsTest {
         assertThat(runtime.unauthenticatedCount()).isEqualTo(2);
         assertThat(meters.get("mailproxy.connections.evicted").tag("protocol", "imap").counter().count())
                 .isEqualTo(2.0);
-        assertThat(logs.lines(Level.WARN)).filteredOn(l -> l.contains("closed the oldest")).singleElement()
-                .asString().matches("2 connections not yet logged in \\(limits\\.max-unauthenticated\\): closed the"
-                        + " oldest, imap-\\w+ from 127\\.0\\.0\\.1:\\d+ open \\d+ s, to admit a new one");
+        assertThat(logs.lines(Level.WARN)).filteredOn(l -> l.contains("to admit a new one")).singleElement()
+                .asString().matches("2 connections not yet logged in \\(limits\\.max-unauthenticated\\): closed"
+                        + " imap-\\w+ from 127\\.0\\.0\\.1:\\d+ \\(open \\d+ s, silent\\) to admit a new one");
         assertThat(logs.lines(Level.INFO)).anyMatch(l -> l.startsWith("session end: protocol=imap") && l.endsWith(
                 "outcome=evicted"));
 
@@ -123,6 +123,30 @@ class PreLoginLimitsTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> runtime.unauthenticatedCount() == 1);
         assertThat(runtime.sessionCount()).isEqualTo(2);
         assertThat(meters.get("mailproxy.sessions.open").gauge().value()).isEqualTo(2.0);
+    }
+
+    /** A client logging in has spoken; a silent flood has not: the flood replaces itself, not the logins. */
+    @Test
+    void theOldestThatHasSentNothingGoesFirstThenTheOldest() {
+        ServerRuntime runtime = started(InetAddress::isLoopbackAddress, new LimitsConfig(10, 2, Duration.ofSeconds(1), 1),
+                plain(Protocol.IMAP, "127.0.0.1", 0));
+        InetSocketAddress address = runtime.boundAddresses().get(0);
+        LineClient talking = client("127.0.0.1", address);
+        assertThat(talking.readLine()).startsWith("+OK imap");
+        assertThat(talking.ask("USER x")).isEqualTo("echo USER x");
+        LineClient silent = client("127.0.0.1", address);
+        assertThat(silent.readLine()).startsWith("+OK imap");
+
+        LineClient next = client("127.0.0.1", address);
+        assertThat(next.readLine()).startsWith("+OK imap");
+        assertThat(silent.readLine()).isEqualTo("* BYE imap evicted");
+        assertThat(talking.ask("PASS y")).as("older, but it has spoken").isEqualTo("echo PASS y");
+
+        assertThat(next.ask("z")).isEqualTo("echo z");
+        LineClient last = client("127.0.0.1", address);
+        assertThat(last.readLine()).startsWith("+OK imap");
+        assertThat(talking.readLine()).as("when all have spoken, the oldest").isEqualTo("* BYE imap evicted");
+        assertThat(next.ask("w")).isEqualTo("echo w");
     }
 
     @Test

@@ -269,7 +269,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (evt instanceof EvictionEvent) {
             if (login == null && state != SmtpState.CLOSED) {
                 log.info("[{}] not logged in; closed to make room for a new connection", sid);
-                goodbye("421 4.7.0 " + settings.hostname() + " Too many connections not yet logged in, closing the oldest");
+                goodbye("421 4.7.0 " + settings.hostname() + " Too many connections not yet logged in");
             }
             return;
         }
