@@ -268,8 +268,8 @@ class BadInputIT {
     }
 
     /**
-     * Hostile load all at once: 10,000 connections opened and left silent (beyond limits.max-connections 2000 and
-     * max-unauthenticated 200, so the excess is refused), logged-in IMAP sessions flooding 1 MB lines, and SMTP
+     * Hostile load all at once: 10,000 connections opened and left silent (beyond max-unauthenticated 200, so each
+     * new one closes the oldest not logged in), logged-in IMAP sessions flooding 1 MB lines, and SMTP
      * sessions sending never-ending DATA. Meanwhile a logged-in client fetches: it must get every byte, and the
      * proxy's memory (heap after a full GC, and Netty's direct buffers) must stay bounded. The figures are printed;
      * the time bound is a sanity limit only (speed is measured in bench/).

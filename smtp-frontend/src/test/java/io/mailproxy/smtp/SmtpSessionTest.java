@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.mailproxy.core.config.ClientConfig.SmtpPolicy;
+import io.mailproxy.core.spi.EvictionEvent;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.smtp.codec.SmtpServerDecoder;
 import io.mailproxy.smtp.session.SmtpSession;
@@ -311,17 +312,23 @@ class SmtpSessionTest {
         assertThat(ch.isOpen()).isFalse();
     }
 
+    /** After login (before it, the login timeout runs from connect: see below). */
     @Test
     void commandsResetTheIdleTimer() {
         open(Optional.empty());
         output();
-        ch.advanceTimeBy(50, TimeUnit.SECONDS);
+        send("EHLO x\r\n");
+        assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n")).startsWith("235 ");
+        ch.advanceTimeBy(4, TimeUnit.MINUTES);
         ch.runScheduledPendingTasks();
         send("NOOP\r\n");
-        ch.advanceTimeBy(50, TimeUnit.SECONDS);
+        ch.advanceTimeBy(4, TimeUnit.MINUTES);
         ch.runScheduledPendingTasks();
         assertThat(output()).isEmpty();
         assertThat(ch.isOpen()).isTrue();
+        ch.advanceTimeBy(61, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(output()).isEqualTo("421 4.4.2 mx.test Timeout waiting for client input, closing connection\r\n");
     }
 
     /**
@@ -361,6 +368,59 @@ class SmtpSessionTest {
         ch.pipeline().fireUserEventTriggered(ShutdownEvent.INSTANCE);
         assertThat(output()).isEqualTo("421 4.3.2 mx.test Service shutting down\r\n");
         assertThat(ch.isOpen()).isFalse();
+    }
+
+    /** Issue 13: NOOPs every 20 s used to hold a pre-login slot for ever; the login timeout runs from connect. */
+    @Test
+    void theLoginTimeoutRunsFromConnectWhateverTheClientSends() {
+        open(Optional.empty());
+        output();
+        for (int i = 0; i < 2; i++) {
+            ch.advanceTimeBy(20, TimeUnit.SECONDS);
+            ch.runScheduledPendingTasks();
+            assertThat(send("NOOP\r\n")).isEqualTo("250 2.0.0 OK\r\n");
+        }
+        ch.advanceTimeBy(19, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(send("NOOP\r\n")).isEqualTo("250 2.0.0 OK\r\n");
+        ch.advanceTimeBy(2, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(output()).isEqualTo("421 4.4.2 mx.test No login within 60 seconds, closing connection\r\n");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void theLoginTimeoutEndsWithTheLogin() {
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\n");
+        assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n")).startsWith("235 ");
+        for (int i = 0; i < 4; i++) {
+            ch.advanceTimeBy(20, TimeUnit.SECONDS);
+            ch.runScheduledPendingTasks();
+            assertThat(send("NOOP\r\n")).isEqualTo("250 2.0.0 OK\r\n");
+        }
+        assertThat(ch.isOpen()).isTrue();
+    }
+
+    @Test
+    void evictedBeforeLoginSaysGoodbye() {
+        open(Optional.empty());
+        output();
+        ch.pipeline().fireUserEventTriggered(EvictionEvent.INSTANCE);
+        assertThat(output()).isEqualTo("421 4.7.0 mx.test Too many connections not yet logged in\r\n");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void anEvictionThatCrossedTheLoginIsIgnored() {
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\n");
+        assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n")).startsWith("235 ");
+        ch.pipeline().fireUserEventTriggered(EvictionEvent.INSTANCE);
+        assertThat(output()).isEmpty();
+        assertThat(send("NOOP\r\n")).isEqualTo("250 2.0.0 OK\r\n");
     }
 
     @Test

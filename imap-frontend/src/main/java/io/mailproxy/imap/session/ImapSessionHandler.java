@@ -8,6 +8,7 @@ import io.mailproxy.core.imap.ImapValue;
 import io.mailproxy.core.pool.Lease;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.ListenerContext;
+import io.mailproxy.core.spi.EvictionEvent;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.core.upstream.UpstreamException;
 import io.mailproxy.imap.ImapSettings;
@@ -151,6 +152,13 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof ShutdownEvent) {
             SessionLog.outcome(ctx.channel(), "shutdown");
             bye("* BYE [UNAVAILABLE] Server shutting down\r\n");
+            return;
+        }
+        if (evt instanceof EvictionEvent) {
+            if (!closing && state == ImapState.NOT_AUTHENTICATED) {
+                LOG.info("{} IMAP client not logged in; closed to make room for a new connection", sid());
+                bye("* BYE [UNAVAILABLE] Too many connections not yet logged in\r\n");
+            }
             return;
         }
         ctx.fireUserEventTriggered(evt);

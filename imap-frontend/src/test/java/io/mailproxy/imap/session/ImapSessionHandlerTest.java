@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.ClientConfig;
+import io.mailproxy.core.spi.EvictionEvent;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.core.upstream.UpstreamException;
 import io.mailproxy.imap.FakeCore;
@@ -209,6 +210,42 @@ class ImapSessionHandlerTest {
         h.client.pipeline().fireUserEventTriggered(ShutdownEvent.INSTANCE);
         assertThat(h.received()).isEqualTo("* BYE [UNAVAILABLE] Server shutting down\r\n");
         assertThat(h.client.isOpen()).isFalse();
+    }
+
+    @Test
+    void theLoginTimeoutRunsFromConnectWhateverTheClientSends() {
+        h.start().received();
+        for (int i = 0; i < 3; i++) {
+            h.client.advanceTimeBy(20, TimeUnit.SECONDS);
+            h.client.runScheduledPendingTasks();
+            if (h.client.isOpen()) {
+                h.send("n" + i + " NOOP\r\n");
+            }
+        }
+        h.client.advanceTimeBy(1, TimeUnit.SECONDS);
+        h.client.runScheduledPendingTasks();
+        assertThat(h.received()).endsWith("* BYE Autologout; no login within 60 seconds\r\n");
+        assertThat(h.client.isOpen()).isFalse();
+    }
+
+    @Test
+    void evictedBeforeLoginSaysByeAtOnce() {
+        h.start().received();
+        h.client.pipeline().fireUserEventTriggered(EvictionEvent.INSTANCE);
+        assertThat(h.received())
+                .isEqualTo("* BYE [UNAVAILABLE] Too many connections not yet logged in\r\n");
+        assertThat(h.client.isOpen()).isFalse();
+    }
+
+    @Test
+    void anEvictionThatCrossedTheLoginIsIgnored() {
+        withAlice().core.nextLease(h.upstream, "IMAP4REV1");
+        h.start().received();
+        h.send("a1 LOGIN alice secret\r\n");
+        assertThat(h.received()).isEqualTo("a1 OK [CAPABILITY IMAP4rev1] Logged in\r\n");
+        h.client.pipeline().fireUserEventTriggered(EvictionEvent.INSTANCE);
+        assertThat(h.received()).isEmpty();
+        assertThat(h.client.isOpen()).isTrue();
     }
 
     @Test

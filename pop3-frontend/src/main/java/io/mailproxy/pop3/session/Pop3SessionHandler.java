@@ -5,6 +5,7 @@ import io.mailproxy.core.Protocol;
 import io.mailproxy.core.identity.LocalLogin;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.ListenerContext;
+import io.mailproxy.core.spi.EvictionEvent;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.core.upstream.UpstreamException;
 import io.mailproxy.pop3.Pop3Settings;
@@ -139,6 +140,11 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
             } else {
                 SessionLog.outcome(ctx.channel(), "idle-timeout");
                 closeWith(Pop3Response.err("Autologout; idle for too long"));
+            }
+        } else if (evt == EvictionEvent.INSTANCE) {
+            if (!closing && state == Pop3State.AUTHORIZATION) {
+                log.info("{} POP3 client not logged in; closed to make room for a new connection", sessionId);
+                closeWith(Pop3Response.err("[SYS/TEMP] Too many connections not yet logged in"));
             }
         } else if (evt == ShutdownEvent.INSTANCE) {
             shuttingDown = true;

@@ -3,6 +3,7 @@ package io.mailproxy.pop3.session;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.config.ClientConfig;
+import io.mailproxy.core.spi.EvictionEvent;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.core.upstream.UpstreamException;
 import io.mailproxy.core.upstream.UpstreamSession;
@@ -266,6 +267,43 @@ class Pop3SessionHandlerTest {
         open(false);
         ch.pipeline().fireUserEventTriggered(ShutdownEvent.INSTANCE);
         assertThat(out()).isEqualTo("-ERR [SYS/TEMP] Server shutting down\r\n");
+        assertThat(ch.isActive()).isFalse();
+    }
+
+    @Test
+    void evictedBeforeLoginSaysGoodbyeWithSysTemp() {
+        open(false);
+        ch.pipeline().fireUserEventTriggered(EvictionEvent.INSTANCE);
+        assertThat(out()).isEqualTo("-ERR [SYS/TEMP] Too many connections not yet logged in\r\n");
+        assertThat(ch.isActive()).isFalse();
+    }
+
+    @Test
+    void anEvictionThatCrossedTheLoginIsIgnored() {
+        upstream = new EmbeddedChannel();
+        core.connect = () -> CompletableFuture.completedFuture(new UpstreamSession(
+                io.mailproxy.core.Protocol.POP3, upstream, "+OK hi", Set.of("TOP", "UIDL", "USER"), Optional.empty()));
+        open(false);
+        send("USER alice\r\nPASS secret\r\n");
+        assertThat(out()).isEqualTo("+OK Send the password\r\n+OK Logged in, maildrop ready\r\n");
+        ch.pipeline().fireUserEventTriggered(EvictionEvent.INSTANCE);
+        assertThat(out()).isEmpty();
+        assertThat(ch.isActive()).isTrue();
+    }
+
+    @Test
+    void theLoginTimeoutRunsFromConnectWhateverTheClientSends() {
+        open(false);
+        for (int i = 0; i < 3; i++) {
+            ch.advanceTimeBy(20, TimeUnit.SECONDS);
+            ch.runScheduledPendingTasks();
+            if (ch.isActive()) {
+                send("NOOP\r\n");
+            }
+        }
+        ch.advanceTimeBy(1, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(out()).endsWith("-ERR Login timeout; closing\r\n");
         assertThat(ch.isActive()).isFalse();
     }
 

@@ -500,7 +500,9 @@ final class ConfigBinder {
                     + maxUnauth);
         }
         return new LimitsConfig(maxConnections, maxUnauth, n.duration("shutdown-grace", Duration.ZERO),
-                n.integer("argon2-concurrency", 1, 64, "a thread count 1-64"));
+                n.integer("argon2-concurrency", 1, 64, "a thread count 1-64"),
+                n.integer("max-unauthenticated-per-address", 1, 1_000_000, "a connection count 1-1000000"),
+                n.integer("max-fixed-client-per-address", 1, 1_000_000, "a connection count 1-1000000"));
     }
 
     // ---- references between entries ----

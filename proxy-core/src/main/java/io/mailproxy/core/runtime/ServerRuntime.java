@@ -305,7 +305,8 @@ public final class ServerRuntime {
                 channel.close();
                 return;
             }
-            Session session = new Session(id, channel, g, clock.instant());
+            InetAddress source = access.isLoopback(remote.getAddress()) ? null : remote.getAddress();
+            Session session = new Session(id, channel, g, clock.instant(), source);
             channel.attr(Session.KEY).set(session);
             Protocol protocol = g.config.protocol();
             channel.pipeline().addLast("traffic", traffic.computeIfAbsent(protocol,
@@ -315,7 +316,9 @@ public final class ServerRuntime {
             }
             channel.pipeline().addLast("session", SessionIds.mdcHandler());
 
-            String refusal = stopping ? "shutting down" : sessions.admit(session, g.limits);
+            SessionRegistry.Admission admission = stopping ? new SessionRegistry.Admission("shutting down", null)
+                    : sessions.admit(session, g.limits);
+            String refusal = admission.refusal();
             sessions.track(session);
             if (refusal != null) {
                 channel.pipeline().addLast("errors", SessionErrorHandler.INSTANCE);
@@ -330,6 +333,9 @@ public final class ServerRuntime {
                     .register(meters).increment();
             String from = address(remote);
             log.info(SessionLog.startLine(session, from, listener.describe()));
+            if (admission.evicted() != null) {
+                evict(admission.evicted(), g.limits.maxUnauthenticated());
+            }
             if (g.config.client().isPresent()) {
                 SessionLog.identify(channel, g.config.client().get(), null);
             }
@@ -347,6 +353,44 @@ public final class ServerRuntime {
         } finally {
             SessionIds.restore(previous);
         }
+    }
+
+    /**
+     * Closes a session not yet logged in, which a new connection replaced under max-unauthenticated: its
+     * frontend says goodbye; if the channel is still open and not logged in {@link #REFUSE_TIMEOUT} later, it is
+     * closed by force. Logged once per 10 s with a count.
+     */
+    private void evict(Session victim, int limit) {
+        String protocol = victim.listener.config.protocol().configName();
+        Counter.builder("mailproxy.connections.evicted").tag("protocol", protocol)
+                .description("connections not yet logged in closed to make room for a new one").register(meters)
+                .increment();
+        String from = address((InetSocketAddress) victim.channel.remoteAddress());
+        long age = Duration.between(victim.opened, clock.instant()).toSeconds();
+        String spoke = victim.bytesIn == 0 ? "silent" : "sent " + victim.bytesIn + " bytes";
+        refusalLog("evicted").log(held -> log.warn("{} connections not yet logged in (limits.max-unauthenticated):"
+                + " closed {} from {} (open {} s, {}) to admit a new one{}", limit, victim.id, from, age, spoke,
+                held == 0 ? "" : " (and " + held + " more since the last such line;"
+                        + " mailproxy_connections_evicted_total counts them all)"));
+        victim.outcome = "evicted";
+        Channel channel = victim.channel;
+        channel.eventLoop().execute(() -> SessionIds.run(channel, () -> {
+            if (!channel.isOpen()) {
+                return;
+            }
+            var forced = channel.eventLoop().schedule(() -> {
+                if (!victim.loggedIn) {
+                    channel.close();
+                }
+            }, REFUSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            channel.closeFuture().addListener(f -> forced.cancel(false));
+            try {
+                victim.listener.frontend.evict(channel);
+            } catch (RuntimeException e) {
+                log.warn("the {} frontend failed to say goodbye to an evicted session; closing it", protocol, e);
+                channel.close();
+            }
+        }));
     }
 
     private LogThrottle refusalLog(String reason) {

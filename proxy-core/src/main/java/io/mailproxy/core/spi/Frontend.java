@@ -25,6 +25,15 @@ public interface Frontend {
     }
 
     /**
+     * Ends a session that has not logged in because a newer connection took its pre-login slot: a goodbye in the
+     * protocol, then close. Called on the channel's event loop; the runtime closes the channel itself if it is still
+     * open, and still not logged in, some seconds later. The default fires {@link EvictionEvent} down the pipeline.
+     */
+    default void evict(Channel channel) {
+        channel.pipeline().fireUserEventTriggered(EvictionEvent.INSTANCE);
+    }
+
+    /**
      * Turns a connection away instead of starting a session (a connection limit is reached, or the daemon is
      * stopping). Called on the channel's event loop instead of {@link #initChannel}; the pipeline holds only the
      * runtime's handlers (the implicit-TLS {@code "tls"} SslHandler, if any), so write a {@code ByteBuf}. A frontend

@@ -153,7 +153,7 @@ class ConfigLoaderTest {
 
         assertThat(c.stateDir()).isEqualTo(Path.of("./state"));
         assertThat(c.admin()).isEqualTo(new AdminConfig(true, "127.0.0.1", 9143));
-        assertThat(c.limits()).isEqualTo(new LimitsConfig(2000, 200, Duration.ofSeconds(10), 2));
+        assertThat(c.limits()).isEqualTo(new LimitsConfig(2000, 200, Duration.ofSeconds(10), 2, 20, 10));
         UpstreamConfig u = c.upstreams().get("o365");
         assertThat(u.connectTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(u.handshakeTimeout()).isEqualTo(Duration.ofSeconds(10));

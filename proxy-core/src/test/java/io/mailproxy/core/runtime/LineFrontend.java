@@ -1,5 +1,6 @@
 package io.mailproxy.core.runtime;
 
+import io.mailproxy.core.spi.EvictionEvent;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.ListenerContext;
 import io.mailproxy.core.spi.ShutdownEvent;
@@ -17,7 +18,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A line-based fake protocol: greets with "+OK NAME SESSIONID secure=BOOL", answers LOGIN (tells the runtime),
- * STARTTLS, QUIT, and echoes anything else. Says "* BYE NAME shutting down" on shutdown unless told to ignore it;
+ * STARTTLS, QUIT, and echoes anything else. Says "* BYE NAME shutting down" on shutdown and "* BYE NAME evicted"
+ * when evicted, unless told to ignore both;
  * refuses with "-ERR NAME REASON".
  */
 final class LineFrontend implements Frontend {
@@ -86,6 +88,9 @@ final class LineFrontend implements Frontend {
             if (evt instanceof ShutdownEvent && !ignoreGoodbye) {
                 log.info("saying goodbye");
                 ctx.writeAndFlush("* BYE " + name + " shutting down\r\n").addListener(ChannelFutureListener.CLOSE);
+            }
+            if (evt instanceof EvictionEvent && !ignoreGoodbye) {
+                ctx.writeAndFlush("* BYE " + name + " evicted\r\n").addListener(ChannelFutureListener.CLOSE);
             }
             ctx.fireUserEventTriggered(evt);
         }

@@ -232,33 +232,6 @@ class ServerRuntimeTest {
     }
 
     @Test
-    void overThePreLoginLimitNewConnectionsAreRefusedUntilOneLogsIn() {
-        ServerRuntime runtime = started(config(new LimitsConfig(10, 1, Duration.ofSeconds(1), 1),
-                plain(Protocol.IMAP, "127.0.0.1", 0)));
-        InetSocketAddress address = runtime.boundAddresses().get(0);
-        LineClient first = client(address);
-        assertThat(first.readLine()).startsWith("+OK");
-
-        LineClient second = client(address);
-        assertThat(second.readLine()).isEqualTo("-ERR imap too many connections not yet logged in");
-        assertThat(second.readLine()).isNull();
-        assertThat(runtime.unauthenticatedCount()).isEqualTo(1);
-
-        assertThat(first.ask("LOGIN")).isEqualTo("+OK logged in");
-        assertThat(runtime.unauthenticatedCount()).isZero();
-        assertThat(first.ask("LOGIN")).isEqualTo("+OK logged in");   // a second call changes nothing
-        LineClient third = client(address);
-        assertThat(third.readLine()).startsWith("+OK imap");
-        await().atMost(Duration.ofSeconds(5)).until(() -> runtime.sessionCount() == 2);
-        assertThat(runtime.unauthenticatedCount()).isEqualTo(1);
-
-        third.close();
-        await().atMost(Duration.ofSeconds(5)).until(() -> runtime.unauthenticatedCount() == 0);
-        assertThat(runtime.sessionCount()).isEqualTo(1);
-        assertThat(meters.get("mailproxy.sessions.open").gauge().value()).isEqualTo(1.0);
-    }
-
-    @Test
     void shutdownSaysGoodbyeToEverySessionThenReturns() {
         ServerRuntime runtime = started(config(plain(Protocol.IMAP, "127.0.0.1", 0),
                 plain(Protocol.SMTP, "127.0.0.1", 0)));

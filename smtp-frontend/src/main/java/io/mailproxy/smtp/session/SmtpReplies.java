@@ -24,6 +24,9 @@ final class SmtpReplies {
     static final String LOCAL_ERROR = "421 4.3.0 %s Local error, closing connection";
     static final String TOO_MANY_ERRORS = "421 4.7.0 %s Too many errors, closing connection";
     static final String IDLE_TIMEOUT = "421 4.4.2 %s Timeout waiting for client input, closing connection";
+    /** Host, then the pre-login timeout in seconds. */
+    static final String NO_LOGIN_IN_TIME = "421 4.4.2 %s No login within %d seconds, closing connection";
+    static final String EVICTED = "421 4.7.0 %s Too many connections not yet logged in";
     static final String NOT_HTTP = "421 4.7.0 %s This is an SMTP server, closing connection";
 
     /** What a goodbye after an abandoned message says after its refusal. */

@@ -2,6 +2,7 @@ package io.mailproxy.smtp.session;
 
 import io.mailproxy.core.identity.LocalLogin;
 import io.mailproxy.core.spi.CoreServices;
+import io.mailproxy.core.spi.EvictionEvent;
 import io.mailproxy.core.spi.ListenerContext;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.smtp.codec.MailArguments;
@@ -64,6 +65,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private int errors;
     private int junk;
     private ScheduledFuture<?> idleTimer;
+    private final LoginDeadline loginDeadline = new LoginDeadline(this);
     private boolean dataActivity;
 
     public SmtpSession(CoreServices services, ListenerContext listener, SmtpSettings settings, SmtpServerDecoder decoder) {
@@ -106,6 +108,9 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         send(hosted(SmtpReplies.GREETING) + "\r\n");
         ctx.flush();
         armIdle();
+        if (login == null) {   // after the idle timer: a client silent from the start still gets the idle goodbye
+            loginDeadline.arm();
+        }
         decoder.resume();
     }
 
@@ -157,6 +162,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         state = SmtpState.CLOSED;
         cancelIdle();
+        loginDeadline.cancel();
         abandonTransaction();
         ctx.fireChannelInactive();
     }
@@ -168,6 +174,10 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             if (state != SmtpState.CLOSED && safeToStop()) {
                 goodbye(hosted(SmtpReplies.SHUTTING_DOWN));
             }
+            return;
+        }
+        if (evt instanceof EvictionEvent) {
+            loginDeadline.evict();
             return;
         }
         ctx.fireUserEventTriggered(evt);
@@ -310,6 +320,10 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         wait = what;
     }
 
+    SessionWait waiting() {
+        return wait;
+    }
+
     Transaction tx() {
         return tx;
     }
@@ -336,6 +350,8 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     void login(LocalLogin.Accepted accepted) {
         login = accepted;
+        loginDeadline.cancel();
+        armIdle();   // idle-timeout from now on, not what was left of the pre-login one
     }
 
     SaslMechanism sasl() {
@@ -386,7 +402,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     /** A reply that names this host. */
-    private String hosted(String template) {
+    String hosted(String template) {
         return SmtpReplies.format(template, settings.hostname());
     }
 
@@ -425,6 +441,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         state = SmtpState.CLOSED;
         deferred = null;
         cancelIdle();
+        loginDeadline.cancel();
     }
 
     private boolean safeToStop() {
