@@ -324,8 +324,11 @@ final class RelaySink implements MessageSink {
             t.phase = Phase.CANCELLED;
         } else if (up != null) {
             boolean awaitingFinal = t.phase == Phase.AWAITING_FINAL;
-            if (up.outstanding() > 0 || awaitingFinal || inData) {
-                if (inData || awaitingFinal) {
+            // DATA without inData: a refused message the client kept sending, abandoned (the framer stopped reading
+            // it): counted as aborted, as the spool counts it
+            boolean inMessage = inData || awaitingFinal || t.phase == Phase.DATA;
+            if (up.outstanding() > 0 || inMessage) {
+                if (inMessage) {
                     events.count("aborted");
                     log.info("[{}] client left in the middle of a message; the upstream connection is closed"
                             + " without the final dot", events.sid());

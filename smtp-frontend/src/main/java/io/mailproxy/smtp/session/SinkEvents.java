@@ -42,7 +42,12 @@ final class SinkEvents implements MessageSink.Events {
             return;
         }
         boolean streaming = s.decoder.inData() && t.phase != Transaction.Phase.AWAITING_FINAL;
-        t.phase = Transaction.Phase.DEAD;
+        if (t.phase == Transaction.Phase.OPEN || t.phase == Transaction.Phase.DATA) {
+            // Only there: a command still waiting for its reply (DATA's 354, the final dot's) got LOST before this
+            // event and ended or moved the transaction; should that order ever change, its phase must keep the
+            // session blocked until that reply, not turn into DEAD and let pipelined commands overtake it.
+            t.phase = Transaction.Phase.DEAD;
+        }
         if (streaming) {
             // the client is still sending: its final reply comes after its CRLF.CRLF
             DataCommand.abort(s, t, UpstreamTransaction.LOST);
