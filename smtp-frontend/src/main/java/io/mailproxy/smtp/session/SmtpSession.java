@@ -95,6 +95,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private String deferred;
     private boolean shuttingDown;
     private int errors;
+    private int loginFailures;
     private int junk;
     private ScheduledFuture<?> idleTimer;
     private boolean dataActivity;
@@ -541,7 +542,11 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
                         reply("235 2.7.0 Authentication successful");
                     } else if (result instanceof LocalLogin.Rejected rejected) {
                         log.info("[{}] AUTH failed for {}: {}", sid, printable(name), rejected.reason());
-                        error("535 5.7.8 Authentication credentials invalid");
+                        loginFailed("535 5.7.8 Authentication credentials invalid");
+                    } else if (result instanceof LocalLogin.Throttled throttled) {
+                        // LocalIdentities logs the penalty once per name and interval: no line per attempt here
+                        log.debug("[{}] AUTH for {} slowed down: {}", sid, printable(name), throttled.reason());
+                        loginFailed("454 4.7.0 Login slowed down after repeated failures, try again later");
                     } else {
                         log.warn("[{}] AUTH for {} could not be checked: {}", sid, printable(name),
                                 String.valueOf(unwrap(failure)));
@@ -549,6 +554,16 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
                     }
                     proceed();
                 }));
+    }
+
+    /** A failed login's reply; at {@code limits.max-login-failures} the connection ends (OpenSSH's MaxAuthTries). */
+    private void loginFailed(String line) {
+        error(line);
+        if (++loginFailures >= services.authenticator().maxLoginFailures()) {
+            log.info("[{}] connection closed after {} failed logins", sid, loginFailures);
+            io.mailproxy.core.runtime.SessionLog.outcome(ctx.channel(), "login-failures");
+            goodbye("421 4.7.0 " + settings.hostname() + " Too many failed logins, closing connection");
+        }
     }
 
     private void loggedIn(LocalLogin.Accepted accepted, String how) {
