@@ -93,8 +93,14 @@ public final class FakeCore implements CoreServices {
         return config;
     }
 
+    /** When set, the authenticator instead of the fake one (core's LocalIdentities, for end-to-end tests). */
+    public LocalAuthenticator realAuthenticator;
+
     @Override
     public LocalAuthenticator authenticator() {
+        if (realAuthenticator != null) {
+            return realAuthenticator;
+        }
         return new LocalAuthenticator() {
             @Override
             public CompletableFuture<LocalLogin> authenticate(String login, byte[] password, Protocol protocol,
