@@ -100,8 +100,16 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
         }
     }
 
+    /** What failures are counted by: the login name, and the source address when it is not loopback (else null). */
+    private record Key(String login, String from) {
+        @Override
+        public String toString() {
+            return SessionLog.printable(login) + (from == null ? "" : " from " + from);
+        }
+    }
+
     /** One login waiting for its turn; its own copy of the password, cleared once decided. */
-    private record Attempt(String login, String key, byte[] password, Protocol protocol, String cacheKey,
+    private record Attempt(String login, Key key, byte[] password, Protocol protocol, String cacheKey,
                            CompletableFuture<LocalLogin> result) { }
 
     private final Supplier<MailproxyConfig> config;
@@ -112,10 +120,10 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
     private final MeterRegistry meters;
     private final SecretKeySpec hmacKey;
     private final Cache<String, String> verified;
-    private final Cache<String, Failures> failures;
+    private final Cache<Key, Failures> failures;
     private final String dummyHash;
     /** Attempts waiting per penalty key; present while one thread drains it (an Argon2 check may be running). */
-    private final ConcurrentHashMap<String, ArrayDeque<Attempt>> queues = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, ArrayDeque<Attempt>> queues = new ConcurrentHashMap<>();
 
     /**
      * @param config            the current configuration (read on every login, so reloads take effect)
@@ -164,7 +172,7 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
     @Override
     public CompletableFuture<LocalLogin> authenticate(String login, byte[] password, Protocol protocol,
                                                       SocketAddress remote) {
-        String key = penaltyKey(login, remote);
+        Key key = penaltyKey(login, remote);
         String cacheKey = cacheKey(login, password);
         if (failures.getIfPresent(key) == null && !queues.containsKey(key)) {
             LocalLogin remembered = fromCache(login, cacheKey, protocol);
@@ -195,24 +203,24 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
     }
 
     /** The login name over loopback (every local app shares the address), else the name and the source address. */
-    static String penaltyKey(String login, SocketAddress remote) {
+    private static Key penaltyKey(String login, SocketAddress remote) {
         if (remote instanceof InetSocketAddress inet) {
             InetAddress address = inet.getAddress();
             if (address == null) {
-                return login + "\0" + inet.getHostString();
+                return new Key(login, inet.getHostString());
             }
             if (!address.isLoopbackAddress()) {
-                return login + "\0" + address.getHostAddress();
+                return new Key(login, address.getHostAddress());
             }
         }
-        return login;
+        return new Key(login, null);
     }
 
     /**
      * Decides the key's waiting attempts in order, until none is left or one needs Argon2 (whose completion drains
      * on). Only the thread that found the queue empty, or the Argon2 task of the key, calls this.
      */
-    private void drain(String key) {
+    private void drain(Key key) {
         while (true) {
             Attempt[] next = new Attempt[1];
             queues.computeIfPresent(key, (k, queue) -> {
@@ -277,8 +285,7 @@ public final class LocalIdentities implements LocalAuthenticator, AutoCloseable 
 
     /** Answered after the delay without a password check; logged once per key per {@link #LOG_INTERVAL}. */
     private void throttled(Attempt a, Failures f, Instant now, Duration delay) {
-        String who = SessionLog.printable(a.login()) + (a.key().equals(a.login()) ? ""
-                : " from " + a.key().substring(a.login().length() + 1));
+        Key who = a.key();
         if (f.logged() == null || !now.isBefore(f.logged().plus(LOG_INTERVAL))) {
             LOG.warn("login {} is slowed down after {} failed attempts in a row: one password check per {} ms, other"
                     + " attempts are answered \"try again later\" ({} since the last such line)", who, f.count(),

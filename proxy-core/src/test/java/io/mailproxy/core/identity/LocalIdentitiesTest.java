@@ -455,6 +455,35 @@ class LocalIdentitiesTest {
     }
 
     @Test
+    void aPenalisedNameIsLoggedOncePerIntervalNotOncePerAttempt() throws Exception {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger)
+                org.slf4j.LoggerFactory.getLogger(LocalIdentities.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+                new ch.qos.logback.core.read.ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try {
+            identities(2);
+            for (int i = 0; i < LocalIdentities.FREE_FAILURES; i++) {
+                login("app", "guess" + i, Protocol.IMAP);
+            }
+            for (int i = 0; i < 100; i++) { // the first is this second's check, the others are slowed down
+                attempt("app", "guess" + i, REMOTE);
+            }
+            scheduler.advance(LocalIdentities.LOG_INTERVAL);
+            attempt("app", "guess", REMOTE); // the check of this second
+            attempt("app", "guess", REMOTE);
+        } finally {
+            logger.detachAppender(appender);
+        }
+        assertThat(appender.list).extracting(e -> e.getFormattedMessage()).filteredOn(m -> m.contains("slowed down"))
+                .containsExactly("login app is slowed down after 4 failed attempts in a row: one password check per"
+                        + " 1000 ms, other attempts are answered \"try again later\" (1 since the last such line)",
+                        "login app is slowed down after 5 failed attempts in a row: one password check per 1000 ms,"
+                        + " other attempts are answered \"try again later\" (99 since the last such line)");
+    }
+
+    @Test
     void loginsAreCountedByProtocolAndOutcome() throws Exception {
         identities(2);
         login("app", "s3cret", Protocol.SMTP);
