@@ -48,6 +48,8 @@ public final class FakeCore implements CoreServices {
     public final ArrayDeque<Object> leases = new ArrayDeque<>();
     public final List<FakeLease> handedOut = new ArrayList<>();
     public final List<String> logins = new ArrayList<>();
+    /** Login names the authenticator answers {@link LocalLogin.Throttled} (penalised after failures). */
+    public final java.util.Set<String> throttled = new java.util.HashSet<>();
     private MailproxyConfig config;
 
     public FakeCore client(String login, String password, ClientConfig.ImapPolicy policy, Protocol... protocols) {
@@ -91,13 +93,22 @@ public final class FakeCore implements CoreServices {
         return config;
     }
 
+    /** When set, the authenticator instead of the fake one (core's LocalIdentities, for end-to-end tests). */
+    public LocalAuthenticator realAuthenticator;
+
     @Override
     public LocalAuthenticator authenticator() {
+        if (realAuthenticator != null) {
+            return realAuthenticator;
+        }
         return new LocalAuthenticator() {
             @Override
             public CompletableFuture<LocalLogin> authenticate(String login, byte[] password, Protocol protocol,
                                                               SocketAddress remote) {
                 logins.add(login);
+                if (throttled.contains(login)) {
+                    return CompletableFuture.completedFuture(new LocalLogin.Throttled(login + " is slowed down"));
+                }
                 ClientConfig c = clients.get(login);
                 if (c == null || !passwords.get(login).equals(new String(password, StandardCharsets.UTF_8))) {
                     return CompletableFuture.completedFuture(new LocalLogin.Rejected("wrong password for " + login));

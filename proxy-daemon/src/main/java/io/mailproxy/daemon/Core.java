@@ -103,7 +103,8 @@ final class Core implements AutoCloseable {
         this.connector = new NettyUpstreamConnector(workers, transport.socketChannelClass(), config::get,
                 credentials, new ClientTls(), clock, blocking, meters);
         this.pools = new PoolRegistry(connector, config::get, clock, scheduler, meters);
-        this.identities = new LocalIdentities(config::get, clock, initial.limits().argon2Concurrency());
+        this.identities = new LocalIdentities(config::get, clock, initial.limits().argon2Concurrency(),
+                Scheduler.of(scheduler), meters);
     }
 
     /**

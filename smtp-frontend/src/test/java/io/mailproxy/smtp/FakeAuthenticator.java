@@ -18,6 +18,8 @@ final class FakeAuthenticator implements LocalAuthenticator {
     record Entry(String password, ClientConfig client, AccountConfig account) { }
 
     final Map<String, Entry> clients = new ConcurrentHashMap<>();
+    /** Login names answered {@link LocalLogin.Throttled} (penalised after failures). */
+    final java.util.Set<String> throttled = ConcurrentHashMap.newKeySet();
     private final Executor executor;
 
     FakeAuthenticator(Executor executor) {
@@ -28,6 +30,9 @@ final class FakeAuthenticator implements LocalAuthenticator {
     public CompletableFuture<LocalLogin> authenticate(String login, byte[] password, Protocol protocol, SocketAddress remote) {
         String given = new String(password, StandardCharsets.UTF_8);
         return CompletableFuture.supplyAsync(() -> {
+            if (throttled.contains(login)) {
+                return new LocalLogin.Throttled(login + " is slowed down");
+            }
             Entry e = clients.get(login);
             if (e == null || !e.password().equals(given) || !e.client().allows(protocol)) {
                 return new LocalLogin.Rejected("unknown client or wrong password");

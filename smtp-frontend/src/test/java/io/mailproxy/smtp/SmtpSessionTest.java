@@ -190,6 +190,33 @@ class SmtpSessionTest {
     }
 
     @Test
+    void aPenalisedLoginNameGetsTheTemporaryReplyNot535() {
+        authenticator.throttled.add("app");
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\n");
+        assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n"))
+                .isEqualTo("454 4.7.0 Login slowed down after repeated failures, try again later\r\n");
+        assertThat(ch.isOpen()).isTrue();
+    }
+
+    @Test
+    void threeFailedLoginsEndTheConnection() {
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\n");
+        StringBuilder guesses = new StringBuilder();
+        for (int i = 1; i <= 50; i++) {
+            guesses.append("AUTH PLAIN ").append(b64("\0app\0guess" + i)).append("\r\n");
+        }
+        assertThat(send(guesses.toString())).isEqualTo("535 5.7.8 Authentication credentials invalid\r\n"
+                + "535 5.7.8 Authentication credentials invalid\r\n"
+                + "535 5.7.8 Authentication credentials invalid\r\n"
+                + "421 4.7.0 mx.test Too many failed logins, closing connection\r\n");
+        assertThat(ch.isOpen()).isFalse();
+    }
+
+    @Test
     void authPlainForAnotherIdentityIsRefused() {
         open(Optional.empty());
         output();

@@ -68,6 +68,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     private boolean awaitingTls;
     private String saslTag;
     private ScheduledFuture<?> loginTimer;
+    private int loginFailures;
 
     public ImapSessionHandler(CoreServices services, ListenerContext listener, ImapSettings settings,
                               ImapCommandDecoder decoder) {
@@ -391,16 +392,34 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
             resume();
             return;
         }
+        if (result instanceof LocalLogin.Throttled t) {
+            // LocalIdentities logs the penalty once per name and interval: no line per attempt here
+            LOG.debug("{} IMAP login of {} slowed down: {}", sid(), SessionLog.printable(login), t.reason());
+            reply(tag + " NO [UNAVAILABLE] Login slowed down after repeated failures, try again later");
+            loginFailed();
+            return;
+        }
         if (result instanceof LocalLogin.Rejected r || !(result instanceof LocalLogin.Accepted a)
                 || !a.client().allows(Protocol.IMAP)) {
             String why = result instanceof LocalLogin.Rejected r2 ? r2.reason() : "client may not use IMAP";
             LOG.info("{} IMAP login of {} failed: {}", sid(), SessionLog.printable(login), why);
             reply(tag + " NO [AUTHENTICATIONFAILED] Authentication failed.");
-            resume();
+            loginFailed();
             return;
         }
         services.pools().acquire(a.account(), Protocol.IMAP).whenComplete((lease, e) ->
                 ctx.executor().execute(() -> onLease(tag, login, a, lease, e)));
+    }
+
+    /** At {@code limits.max-login-failures} failed logins the connection ends (OpenSSH's MaxAuthTries). */
+    private void loginFailed() {
+        if (++loginFailures < services.authenticator().maxLoginFailures()) {
+            resume();
+            return;
+        }
+        LOG.info("{} IMAP connection closed after {} failed logins", sid(), loginFailures);
+        SessionLog.outcome(ctx.channel(), "login-failures");
+        bye("* BYE Too many failed logins\r\n");
     }
 
     private void onLease(String tag, String login, LocalLogin.Accepted accepted, Lease lease, Throwable error) {

@@ -81,6 +81,45 @@ class ImapSessionHandlerTest {
     }
 
     @Test
+    void aPenalisedLoginNameGetsTheTemporaryReplyNotAuthenticationFailed() {
+        withAlice().core.throttled.add("alice");
+        h.start().received();
+        h.send("a1 LOGIN alice secret\r\n");
+        assertThat(h.received()).isEqualTo(
+                "a1 NO [UNAVAILABLE] Login slowed down after repeated failures, try again later\r\n");
+        assertThat(h.client.isOpen()).isTrue();
+    }
+
+    @Test
+    void threeFailedLoginsEndTheConnection() {
+        withAlice().start().received();
+        StringBuilder guesses = new StringBuilder();
+        for (int i = 1; i <= 50; i++) {
+            guesses.append("g").append(i).append(" LOGIN alice guess").append(i).append("\r\n");
+        }
+        h.send(guesses.toString());
+        assertThat(h.received()).isEqualTo("g1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+                + "g2 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+                + "g3 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+                + "* BYE Too many failed logins\r\n");
+        assertThat(h.client.isOpen()).isFalse();
+        assertThat(h.core.logins).hasSize(3);
+    }
+
+    @Test
+    void slowedDownLoginsCountAsFailures() {
+        withAlice().core.throttled.add("alice");
+        h.start().received();
+        h.send("a1 LOGIN alice secret\r\na2 LOGIN bob pw\r\na3 LOGIN alice secret\r\na4 LOGIN alice secret\r\n");
+        assertThat(h.received()).isEqualTo(
+                "a1 NO [UNAVAILABLE] Login slowed down after repeated failures, try again later\r\n"
+                + "a2 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+                + "a3 NO [UNAVAILABLE] Login slowed down after repeated failures, try again later\r\n"
+                + "* BYE Too many failed logins\r\n");
+        assertThat(h.client.isOpen()).isFalse();
+    }
+
+    @Test
     void clientWithoutImapFails() {
         withAlice().start().received();
         h.send("a1 LOGIN bob pw\r\n");

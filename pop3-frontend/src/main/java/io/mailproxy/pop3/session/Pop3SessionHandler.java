@@ -49,7 +49,8 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(Pop3SessionHandler.class);
 
     static final String GREETING = "mailproxy POP3 ready";
-    static final Pop3Response AUTH_FAILED = Pop3Response.err("[AUTH] Authentication failed");
+    static final String AUTH_FAILED_TEXT = "[AUTH] Authentication failed";
+    static final Pop3Response AUTH_FAILED = Pop3Response.err(AUTH_FAILED_TEXT);
 
     private final CoreServices services;
     private final ListenerContext listener;
@@ -68,6 +69,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
     private boolean awaitingTls;
     private String user;
     private int overlong;
+    private int loginFailures;
     private Pop3Maildrop maildrop;
 
     Pop3SessionHandler(CoreServices services, ListenerContext listener, Pop3Settings settings) {
@@ -381,7 +383,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
-    /** {@code mailproxy.pop3.logins{result=ok|rejected|error|in_use|unavailable|refused}}. */
+    /** {@code mailproxy.pop3.logins{result=ok|rejected|throttled|error|in_use|unavailable|refused}}. */
     private void countLogin(String result) {
         Counter.builder("mailproxy.pop3.logins").description("POP3 logins by outcome").tag("result", result)
                 .register(services.meters()).increment();
@@ -398,19 +400,18 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
             finish();
             return;
         }
-        if (outcome instanceof LocalLogin.Rejected rejected) {
-            log.info("{} POP3 login failed for {}: {}", sessionId, SessionLog.printable(login), rejected.reason());
-            countLogin("rejected");
-            reply(AUTH_FAILED);
-            finish();
+        if (outcome instanceof LocalLogin.Throttled throttled) {
+            // LocalIdentities logs the penalty once per name and interval: no line per attempt here
+            log.debug("{} POP3 login of {} slowed down: {}", sessionId, SessionLog.printable(login), throttled.reason());
+            countLogin("throttled");
+            loginFailed("[SYS/TEMP] Login slowed down after repeated failures, try again later");
             return;
         }
-        LocalLogin.Accepted accepted = (LocalLogin.Accepted) outcome;
-        if (!accepted.client().allows(Protocol.POP3)) {
-            log.info("{} POP3 login failed for {}: client may not use POP3", sessionId, SessionLog.printable(login));
+        if (!(outcome instanceof LocalLogin.Accepted accepted) || !accepted.client().allows(Protocol.POP3)) {
+            log.info("{} POP3 login failed for {}: {}", sessionId, SessionLog.printable(login),
+                    outcome instanceof LocalLogin.Rejected r ? r.reason() : "client may not use POP3");
             countLogin("rejected");
-            reply(AUTH_FAILED);
-            finish();
+            loginFailed(AUTH_FAILED_TEXT);
             return;
         }
         log.info("{} POP3 client {} logged in; account {}, source {}", sessionId, login, accepted.account().name(),
@@ -424,6 +425,18 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
             opened = CompletableFuture.failedFuture(e);
         }
         opened.whenComplete((md, e) -> ctx.channel().eventLoop().execute(() -> maildropOpened(accepted, md, e)));
+    }
+
+    /** A failed login's reply; at {@code limits.max-login-failures} the last one (OpenSSH's MaxAuthTries). */
+    private void loginFailed(String text) {
+        if (++loginFailures < services.authenticator().maxLoginFailures()) {
+            reply(Pop3Response.err(text));
+            finish();
+            return;
+        }
+        log.info("{} POP3 connection closed after {} failed logins", sessionId, loginFailures);
+        SessionLog.outcome(ctx.channel(), "login-failures");
+        closeWith(Pop3Response.err(text + "; too many failed logins, closing"));
     }
 
     private void maildropOpened(LocalLogin.Accepted login, Pop3Maildrop opened, Throwable error) {

@@ -114,6 +114,32 @@ class Pop3SessionHandlerTest {
     }
 
     @Test
+    void aPenalisedLoginNameGetsTheTemporaryReplyNotAuthFailed() {
+        core.throttled = true;
+        open(false);
+        send("USER alice\r\nPASS secret\r\n");
+        assertThat(out()).isEqualTo("+OK Send the password\r\n"
+                + "-ERR [SYS/TEMP] Login slowed down after repeated failures, try again later\r\n");
+        assertThat(core.meters.counter("mailproxy.pop3.logins", "result", "throttled").count()).isEqualTo(1.0);
+        assertThat(ch.isActive()).isTrue();
+    }
+
+    @Test
+    void threeFailedLoginsEndTheConnection() {
+        open(false);
+        StringBuilder guesses = new StringBuilder();
+        for (int i = 1; i <= 50; i++) {
+            guesses.append("USER alice\r\nPASS guess").append(i).append("\r\n");
+        }
+        send(guesses.toString());
+        assertThat(out()).isEqualTo("+OK Send the password\r\n-ERR [AUTH] Authentication failed\r\n"
+                + "+OK Send the password\r\n-ERR [AUTH] Authentication failed\r\n"
+                + "+OK Send the password\r\n-ERR [AUTH] Authentication failed; too many failed logins, closing\r\n");
+        assertThat(core.logins).hasSize(3);
+        assertThat(ch.isActive()).isFalse();
+    }
+
+    @Test
     void passWithoutUserIsRefused() {
         open(false);
         send("PASS secret\r\n");

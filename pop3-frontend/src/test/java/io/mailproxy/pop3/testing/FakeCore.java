@@ -45,6 +45,8 @@ public final class FakeCore implements CoreServices {
     /** What pools().acquire returns (POP3 over IMAP). */
     public volatile Supplier<CompletableFuture<Lease>> acquire =
             () -> CompletableFuture.failedFuture(new IllegalStateException("no pool in this test"));
+    /** When set, every login is answered {@link LocalLogin.Throttled} (a name penalised after failures). */
+    public volatile boolean throttled;
     /** When set, authentication completes only when the test completes this future. */
     public volatile CompletableFuture<Void> authGate;
 
@@ -67,7 +69,8 @@ public final class FakeCore implements CoreServices {
                     SocketAddress remote) {
                 String given = new String(pw, StandardCharsets.UTF_8);
                 logins.add(login + ":" + given);
-                LocalLogin result = login.equals(client.login()) && given.equals(password)
+                LocalLogin result = throttled ? new LocalLogin.Throttled(login + " is slowed down")
+                        : login.equals(client.login()) && given.equals(password)
                         ? new LocalLogin.Accepted(client, ACCOUNT)
                         : new LocalLogin.Rejected("wrong password for " + login);
                 CompletableFuture<Void> gate = authGate;

@@ -499,10 +499,16 @@ final class ConfigBinder {
             throw n.error("max-unauthenticated", "expected at most max-connections (" + maxConnections + "), not "
                     + maxUnauth);
         }
+        Duration failureDelay = n.duration("login-failure-delay", Duration.ofMillis(10));
+        if (failureDelay.compareTo(Duration.ofMinutes(1)) > 0) {
+            throw n.error("login-failure-delay", "expected at most 1m (a penalised client would wait that long to"
+                    + " get in again after an attack stops), not " + failureDelay.toSeconds() + "s");
+        }
         return new LimitsConfig(maxConnections, maxUnauth, n.duration("shutdown-grace", Duration.ZERO),
                 n.integer("argon2-concurrency", 1, 64, "a thread count 1-64"),
                 n.integer("max-unauthenticated-per-address", 1, 1_000_000, "a connection count 1-1000000"),
-                n.integer("max-fixed-client-per-address", 1, 1_000_000, "a connection count 1-1000000"));
+                n.integer("max-fixed-client-per-address", 1, 1_000_000, "a connection count 1-1000000"),
+                failureDelay, n.integer("max-login-failures", 1, 100, "a count 1-100"));
     }
 
     // ---- references between entries ----

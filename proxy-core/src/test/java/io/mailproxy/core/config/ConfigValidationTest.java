@@ -427,6 +427,19 @@ class ConfigValidationTest {
     }
 
     @Test
+    void loginFailureLimits() {
+        String base = valid(LISTENER, UPSTREAM, OAUTH2, ACCOUNT, CLIENT);
+        MailproxyConfig c = parse(base.replace("mailproxy {\n",
+                "mailproxy {\n  limits { login-failure-delay = 500ms, max-login-failures = 5 }\n"));
+        assertThat(c.limits().loginFailureDelay()).isEqualTo(java.time.Duration.ofMillis(500));
+        assertThat(c.limits().maxLoginFailures()).isEqualTo(5);
+        expectError(base.replace("mailproxy {\n", "mailproxy {\n  limits { login-failure-delay = 2m }\n"), "limits {",
+                "mailproxy.limits.login-failure-delay", "at most 1m");
+        expectError(base.replace("mailproxy {\n", "mailproxy {\n  limits { max-login-failures = 0 }\n"), "limits {",
+                "mailproxy.limits.max-login-failures", "a count 1-100");
+    }
+
+    @Test
     void syntaxErrorNamesFileAndLine() {
         String hocon = "mailproxy {\n  listeners = [\n    { protocol = smtp, port = 25 \n  ]\n}\n";
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> parse(hocon));

@@ -27,6 +27,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -37,7 +38,13 @@ class LocalIdentitiesTest {
             new AuthConfig.OAuth2("contoso", AuthConfig.Grant.CLIENT_CREDENTIALS, Optional.empty(), Optional.empty(),
                     Optional.empty()), "a@contoso.com", Map.of());
 
+    static final InetSocketAddress ATTACKER = new InetSocketAddress("192.0.2.66", 40000);
+    static final InetSocketAddress APP_HOST = new InetSocketAddress("192.0.2.10", 40001);
+    static final Duration DELAY = LimitsConfig.DEFAULT_LOGIN_FAILURE_DELAY;
+
     final MutableClock clock = new MutableClock();
+    final ManualScheduler scheduler = new ManualScheduler(clock);
+    final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     final AtomicReference<MailproxyConfig> config = new AtomicReference<>();
     final AtomicInteger argon2Runs = new AtomicInteger();
     final List<String> argon2Threads = new CopyOnWriteArrayList<>();
@@ -76,7 +83,7 @@ class LocalIdentitiesTest {
                 client("smtp-only", Optional.of(cheapHash("pw", "saltsal2")), "a@contoso.com", Protocol.SMTP),
                 client("orphan", Optional.of(cheapHash("pw", "saltsal3")), "gone@contoso.com", Protocol.IMAP),
                 client("scanner", Optional.empty(), "a@contoso.com", Protocol.SMTP)));
-        identities = new LocalIdentities(config::get, clock, concurrency, (password, phc) -> {
+        identities = new LocalIdentities(config::get, clock, concurrency, scheduler, meters, (password, phc) -> {
             argon2Runs.incrementAndGet();
             argon2Threads.add(Thread.currentThread().getName());
             argon2Hashes.add(phc);
@@ -97,9 +104,43 @@ class LocalIdentitiesTest {
         }
     }
 
+    /** One login from 127.0.0.1, answered: time moves on to each delayed reply (the failure delay). */
     LocalLogin login(String login, String password, Protocol protocol) throws Exception {
-        return identities.authenticate(login, password.getBytes(StandardCharsets.UTF_8), protocol, REMOTE)
-                .get(10, TimeUnit.SECONDS);
+        return answer(submit(login, password, protocol, REMOTE));
+    }
+
+    CompletableFuture<LocalLogin> submit(String login, String password, Protocol protocol, InetSocketAddress from) {
+        return identities.authenticate(login, password.getBytes(StandardCharsets.UTF_8), protocol, from);
+    }
+
+    /** Runs the scheduler (moving the clock) until {@code f} is answered. */
+    LocalLogin answer(CompletableFuture<LocalLogin> f) throws Exception {
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1)).until(() -> {
+            if (!f.isDone()) {
+                scheduler.runNext();
+            }
+            return f.isDone();
+        });
+        return f.get();
+    }
+
+    /** Waits until {@code f} is answered or has its delayed reply scheduled (the password check, if any, is over). */
+    void decided(CompletableFuture<LocalLogin> f, long scheduledBefore) {
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1))
+                .until(() -> f.isDone() || scheduler.scheduled() > scheduledBefore);
+    }
+
+    /** Submits and waits until decided, without moving time. */
+    CompletableFuture<LocalLogin> attempt(String login, String password, InetSocketAddress from) {
+        long before = scheduler.scheduled();
+        CompletableFuture<LocalLogin> f = submit(login, password, Protocol.IMAP, from);
+        decided(f, before);
+        return f;
+    }
+
+    double counted(String protocol, String outcome) {
+        var c = meters.find("mailproxy.local.logins").tag("protocol", protocol).tag("outcome", outcome).counter();
+        return c == null ? 0 : c.count();
     }
 
     @Test
@@ -246,85 +287,157 @@ class LocalIdentitiesTest {
         assertThat(login("app", "s3cret", Protocol.IMAP)).isEqualTo(new LocalLogin.Rejected("unknown login app"));
     }
 
-    // ---- slow-down after failures ----
+    // ---- failure delay and penalty after failures ----
 
     @Test
-    void failuresSlowTheLoginNameDown() throws Exception {
+    void aWrongPasswordIsAnsweredOnlyAfterTheFailureDelay() throws Exception {
         identities(2);
-        for (int i = 0; i < LocalIdentities.FREE_FAILURES; i++) {
-            assertThat(login("app", "guess" + i, Protocol.IMAP)).isEqualTo(
-                    new LocalLogin.Rejected("wrong password for app"));
+        CompletableFuture<LocalLogin> wrong = attempt("app", "guess", REMOTE);
+        assertThat(wrong).as("answered at once").isNotDone();
+        scheduler.advance(DELAY.minusMillis(1));
+        assertThat(wrong).isNotDone();
+        scheduler.advance(Duration.ofMillis(1));
+        assertThat(wrong).isCompletedWithValue(new LocalLogin.Rejected("wrong password for app"));
+    }
+
+    @Test
+    void pipelinedGuessesGetOnePasswordCheckPerDelayAfterTheFreeOnes() throws Exception {
+        identities(2);
+        login("app", "s3cret", Protocol.IMAP); // the cache is warm: the right guess must not get in faster
+        int before = argon2Runs.get();
+        List<CompletableFuture<LocalLogin>> all = new java.util.ArrayList<>();
+        for (int second = 0; second < 5; second++) {
+            List<CompletableFuture<LocalLogin>> burst = new java.util.ArrayList<>();
+            long scheduled = scheduler.scheduled();
+            for (int i = 0; i < 200; i++) {
+                burst.add(submit("app", i == 150 ? "s3cret" : "guess" + second + "-" + i, Protocol.IMAP, REMOTE));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> scheduler.scheduled() == scheduled + 200);
+            assertThat(burst).as("no answer before the failure delay").noneMatch(CompletableFuture::isDone);
+            scheduler.advance(DELAY);
+            assertThat(burst).allMatch(CompletableFuture::isDone);
+            assertThat(burst.get(150).get()).as("second " + second).isInstanceOf(LocalLogin.Throttled.class);
+            all.addAll(burst);
         }
-        assertThat(argon2Runs).hasValue(5);
+        assertThat(argon2Runs.get() - before).as("password checks in 5 s")
+                .isEqualTo(LocalIdentities.FREE_FAILURES + 4);
+        assertThat(all.stream().map(CompletableFuture::join).filter(LocalLogin.Throttled.class::isInstance).count())
+                .isEqualTo(1000 - LocalIdentities.FREE_FAILURES - 4);
+        assertThat(counted("imap", "throttled")).isEqualTo(1000 - LocalIdentities.FREE_FAILURES - 4);
+        assertThat(counted("imap", "rejected")).isEqualTo(LocalIdentities.FREE_FAILURES + 4);
+    }
 
-        // even the right password waits: refused at once, no Argon2 run
-        CompletableFuture<LocalLogin> early = identities.authenticate("app",
-                "s3cret".getBytes(StandardCharsets.UTF_8), Protocol.IMAP, REMOTE);
-        assertThat(early).isDone();
-        assertThat(((LocalLogin.Rejected) early.get()).reason()).contains("slowed down after 5 failed attempts");
-        assertThat(argon2Runs).hasValue(5);
+    @Test
+    void aRememberedPasswordIsThrottledWhileTheNameIsPenalised() throws Exception {
+        identities(2);
+        login("app", "s3cret", Protocol.IMAP);
+        for (int i = 0; i < LocalIdentities.FREE_FAILURES; i++) {
+            assertThat(login("app", "guess" + i, Protocol.IMAP)).isInstanceOf(LocalLogin.Rejected.class);
+        }
+        int runs = argon2Runs.get();
+        // one check per DELAY: login() has just waited that long, so this guess takes the check
+        CompletableFuture<LocalLogin> guess = attempt("app", "guess", REMOTE);
+        CompletableFuture<LocalLogin> right = attempt("app", "s3cret", REMOTE);
+        assertThat(right).isNotDone();
+        assertThat(answer(right)).isInstanceOf(LocalLogin.Throttled.class);
+        assertThat(((LocalLogin.Throttled) right.get()).reason()).contains("slowed down");
+        assertThat(argon2Runs).hasValue(runs + 1);
+        assertThat(guess.get()).isInstanceOf(LocalLogin.Rejected.class);
+    }
 
-        clock.advance(Duration.ofMillis(999));
-        assertThat(login("app", "s3cret", Protocol.IMAP)).isInstanceOf(LocalLogin.Rejected.class);
-        clock.advance(Duration.ofMillis(1));
+    @Test
+    void aCacheHitIsNeverAnsweredBeforeAWrongGuessOfTheSameName() throws Exception {
+        identities(2);
+        login("app", "s3cret", Protocol.IMAP);
+        gate = new CountDownLatch(1);
+        CompletableFuture<LocalLogin> wrong = submit("app", "guess", Protocol.IMAP, REMOTE);
+        CompletableFuture<LocalLogin> right = submit("app", "s3cret", Protocol.IMAP, REMOTE);
+        assertThat(right).as("a cache hit behind a pending check waits for it").isNotDone();
+        long scheduled = scheduler.scheduled();
+        gate.countDown();
+        await().atMost(Duration.ofSeconds(10)).until(() -> scheduler.scheduled() == scheduled + 2);
+        assertThat(wrong).isNotDone();
+        assertThat(right).isNotDone();
+        List<String> order = new CopyOnWriteArrayList<>();
+        wrong.thenRun(() -> order.add("wrong"));
+        right.thenRun(() -> order.add("right"));
+        scheduler.advance(DELAY);
+        assertThat(order).containsExactly("wrong", "right");
+        assertThat(right.get()).isInstanceOf(LocalLogin.Accepted.class);
+        // the right password cleared the failure: the next cache hit is not delayed again
+        assertThat(attempt("app", "s3cret", REMOTE)).isCompletedWithValueMatching(LocalLogin.Accepted.class::isInstance);
+    }
+
+    @Test
+    void theRightClientGetsInWithinSecondsOfTheGuessesStopping() throws Exception {
+        identities(2);
+        // cold cache; a wrong password every 50 ms for 60 s, the app trying every 2 s
+        List<LocalLogin> app = new java.util.ArrayList<>();
+        List<CompletableFuture<LocalLogin>> appAttempts = new java.util.ArrayList<>();
+        for (int tick = 0; tick < 1200; tick++) {
+            attempt("app", "guess" + tick, REMOTE);
+            if (tick % 40 == 20) {
+                appAttempts.add(attempt("app", "s3cret", REMOTE));
+            }
+            scheduler.advance(Duration.ofMillis(50));
+        }
+        scheduler.advance(DELAY);
+        for (CompletableFuture<LocalLogin> f : appAttempts) {
+            app.add(f.get());
+        }
+        assertThat(argon2Runs.get()).as("password checks in 60 s").isBetween(55, 70);
+        assertThat(app).as("the app is told to try later, never that its password is wrong")
+                .allMatch(r -> r instanceof LocalLogin.Throttled || r instanceof LocalLogin.Accepted);
+        // the attack stops: the app gets in at its first try, within a few seconds
+        java.time.Instant stopped = clock.instant();
         assertThat(login("app", "s3cret", Protocol.IMAP)).isInstanceOf(LocalLogin.Accepted.class);
-        assertThat(argon2Runs).hasValue(6);
-
-        // success forgets the failures
-        assertThat(login("app", "guess", Protocol.IMAP)).isEqualTo(new LocalLogin.Rejected("wrong password for app"));
-        assertThat(argon2Runs).hasValue(7);
+        assertThat(Duration.between(stopped, clock.instant())).isLessThanOrEqualTo(DELAY.multipliedBy(2));
+        // and the penalty is gone: its other connections get in at once
+        assertThat(attempt("app", "s3cret", REMOTE)).isCompletedWithValueMatching(LocalLogin.Accepted.class::isInstance);
     }
 
     @Test
-    void theDelayDoublesAndIsCapped() throws Exception {
+    void offLoopbackThePenaltyIsPerNameAndAddress() throws Exception {
         identities(2);
-        for (int i = 0; i < LocalIdentities.FREE_FAILURES + 1; i++) {
-            clock.advance(LocalIdentities.MAX_DELAY);
-            login("app", "guess", Protocol.IMAP);
+        for (int i = 0; i < 10; i++) {
+            answer(submit("app", "guess" + i, Protocol.IMAP, ATTACKER));
         }
-        assertThat(argon2Runs).hasValue(6);
-        clock.advance(Duration.ofMillis(1999));
-        assertThat(login("app", "guess", Protocol.IMAP).toString()).contains("slowed down after 6");
-        clock.advance(Duration.ofMillis(1));
-        login("app", "guess", Protocol.IMAP);
-        assertThat(argon2Runs).hasValue(7);
-
-        assertThat(LocalIdentities.delay(4)).isZero();
-        assertThat(LocalIdentities.delay(5)).isEqualTo(Duration.ofSeconds(1));
-        assertThat(LocalIdentities.delay(7)).isEqualTo(Duration.ofSeconds(4));
-        assertThat(LocalIdentities.delay(11)).isEqualTo(Duration.ofMinutes(1));
-        assertThat(LocalIdentities.delay(1000)).isEqualTo(Duration.ofMinutes(1));
-    }
-
-    @Test
-    void slowDownIsPerLoginNameNotPerAddress() throws Exception {
-        identities(2);
+        attempt("app", "guess", ATTACKER); // takes this second's check
+        CompletableFuture<LocalLogin> attacker = attempt("app", "s3cret", ATTACKER);
+        // the app on another host is not slowed down, and not delayed
+        CompletableFuture<LocalLogin> app = attempt("app", "s3cret", APP_HOST);
+        assertThat(app).isCompletedWithValueMatching(LocalLogin.Accepted.class::isInstance);
+        assertThat(answer(attacker)).isInstanceOf(LocalLogin.Throttled.class);
+        // on loopback, every address is the same host: 127.0.0.2 shares 127.0.0.1's penalty
         for (int i = 0; i < LocalIdentities.FREE_FAILURES; i++) {
-            login("app", "guess", Protocol.IMAP);
+            login("smtp-only", "guess", Protocol.SMTP);
         }
-        // another app on the same 127.0.0.1 is not affected
-        assertThat(login("smtp-only", "pw", Protocol.SMTP)).isInstanceOf(LocalLogin.Accepted.class);
+        attempt("smtp-only", "guess", REMOTE);
+        assertThat(answer(submit("smtp-only", "pw", Protocol.SMTP, new InetSocketAddress("127.0.0.2", 1))))
+                .isInstanceOf(LocalLogin.Throttled.class);
     }
 
     @Test
-    void unknownNamesAreSlowedDownLikeKnownOnes() throws Exception {
+    void unknownNamesArePenalisedLikeKnownOnes() throws Exception {
         identities(2);
         for (int i = 0; i < LocalIdentities.FREE_FAILURES; i++) {
             assertThat(login("ghost", "guess", Protocol.IMAP)).isEqualTo(new LocalLogin.Rejected("unknown login ghost"));
         }
-        assertThat(login("ghost", "guess", Protocol.IMAP).toString()).contains("slowed down");
-        assertThat(argon2Runs).hasValue(5);
+        attempt("ghost", "guess", REMOTE); // the one check the delay allows
+        assertThat(login("ghost", "guess", Protocol.IMAP)).isInstanceOf(LocalLogin.Throttled.class);
+        assertThat(argon2Runs).hasValue(LocalIdentities.FREE_FAILURES + 1);
     }
 
     @Test
-    void aRememberedPasswordStillGetsInWhileTheNameIsSlowedDown() throws Exception {
+    void anotherNameOnTheSameAddressIsNotPenalised() throws Exception {
         identities(2);
-        login("app", "s3cret", Protocol.IMAP);
-        for (int i = 0; i < LocalIdentities.FREE_FAILURES; i++) {
+        for (int i = 0; i < 10; i++) {
             login("app", "guess", Protocol.IMAP);
         }
-        assertThat(login("app", "guess", Protocol.IMAP).toString()).contains("slowed down");
-        assertThat(login("app", "s3cret", Protocol.IMAP)).isInstanceOf(LocalLogin.Accepted.class);
+        CompletableFuture<LocalLogin> other = submit("smtp-only", "pw", Protocol.SMTP, REMOTE);
+        decided(other, scheduler.scheduled());
+        assertThat(other).as("checked and answered without a delay")
+                .isCompletedWithValueMatching(LocalLogin.Accepted.class::isInstance);
     }
 
     @Test
@@ -335,9 +448,51 @@ class LocalIdentitiesTest {
         }
         clock.advance(LocalIdentities.FAILURE_MEMORY.plusSeconds(1));
         for (int i = 0; i < LocalIdentities.FREE_FAILURES - 1; i++) {
-            login("app", "guess", Protocol.IMAP);
+            assertThat(attempt("app", "guess", REMOTE)).isNotDone(); // checked (not throttled), answered later
         }
+        scheduler.advance(DELAY);
         assertThat(login("app", "s3cret", Protocol.IMAP)).isInstanceOf(LocalLogin.Accepted.class);
+    }
+
+    @Test
+    void aPenalisedNameIsLoggedOncePerIntervalNotOncePerAttempt() throws Exception {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger)
+                org.slf4j.LoggerFactory.getLogger(LocalIdentities.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+                new ch.qos.logback.core.read.ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try {
+            identities(2);
+            for (int i = 0; i < LocalIdentities.FREE_FAILURES; i++) {
+                login("app", "guess" + i, Protocol.IMAP);
+            }
+            for (int i = 0; i < 100; i++) { // the first is this second's check, the others are slowed down
+                attempt("app", "guess" + i, REMOTE);
+            }
+            scheduler.advance(LocalIdentities.LOG_INTERVAL);
+            attempt("app", "guess", REMOTE); // the check of this second
+            attempt("app", "guess", REMOTE);
+        } finally {
+            logger.detachAppender(appender);
+        }
+        assertThat(appender.list).extracting(e -> e.getFormattedMessage()).filteredOn(m -> m.contains("slowed down"))
+                .containsExactly("login app is slowed down after 4 failed attempts in a row: one password check per"
+                        + " 1000 ms, other attempts are answered \"try again later\" (1 since the last such line)",
+                        "login app is slowed down after 5 failed attempts in a row: one password check per 1000 ms,"
+                        + " other attempts are answered \"try again later\" (99 since the last such line)");
+    }
+
+    @Test
+    void loginsAreCountedByProtocolAndOutcome() throws Exception {
+        identities(2);
+        login("app", "s3cret", Protocol.SMTP);
+        login("app", "s3cret", Protocol.SMTP);
+        login("app", "nope", Protocol.IMAP);
+        login("smtp-only", "pw", Protocol.POP3);
+        assertThat(counted("smtp", "accepted")).isEqualTo(2);
+        assertThat(counted("imap", "rejected")).isEqualTo(1);
+        assertThat(counted("pop3", "rejected")).isEqualTo(1);
     }
 
     // ---- bounded concurrency ----
@@ -352,7 +507,7 @@ class LocalIdentitiesTest {
             clients.add(client("app" + i, Optional.of(appHash), "a@contoso.com", Protocol.IMAP));
         }
         config.set(config(clients.toArray(ClientConfig[]::new)));
-        identities = new LocalIdentities(config::get, clock, 2, (password, phc) -> {
+        identities = new LocalIdentities(config::get, clock, 2, scheduler, meters, (password, phc) -> {
             most.accumulateAndGet(inside.incrementAndGet(), Math::max);
             try {
                 release.await(10, TimeUnit.SECONDS);
@@ -403,7 +558,7 @@ class LocalIdentitiesTest {
         }
         gate.countDown();
         for (CompletableFuture<LocalLogin> f : guesses) {
-            assertThat(f.get(10, TimeUnit.SECONDS)).isInstanceOf(LocalLogin.Rejected.class);
+            assertThat(answer(f)).isInstanceOfAny(LocalLogin.Rejected.class, LocalLogin.Throttled.class);
         }
         assertThat(argon2Runs).hasValue(LocalIdentities.FREE_FAILURES);
     }
@@ -412,10 +567,10 @@ class LocalIdentitiesTest {
     void realArgon2EndToEnd() throws Exception {
         String phc = PasswordHasher.hash("hunter2".getBytes(StandardCharsets.UTF_8));
         config.set(config(client("app", Optional.of(phc), "a@contoso.com", Protocol.SMTP)));
-        identities = new LocalIdentities(config::get, clock, 1);
+        identities = new LocalIdentities(config::get, clock, 1, scheduler, meters);
         assertThat(identities.authenticate("app", "hunter2".getBytes(StandardCharsets.UTF_8), Protocol.SMTP, REMOTE)
                 .get(10, TimeUnit.SECONDS)).isInstanceOf(LocalLogin.Accepted.class);
-        assertThat(identities.authenticate("app", "hunter3".getBytes(StandardCharsets.UTF_8), Protocol.SMTP, REMOTE)
-                .get(10, TimeUnit.SECONDS)).isInstanceOf(LocalLogin.Rejected.class);
+        assertThat(answer(identities.authenticate("app", "hunter3".getBytes(StandardCharsets.UTF_8), Protocol.SMTP,
+                REMOTE))).isInstanceOf(LocalLogin.Rejected.class);
     }
 }

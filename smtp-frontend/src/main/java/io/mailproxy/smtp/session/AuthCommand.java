@@ -99,11 +99,26 @@ final class AuthCommand implements Command {
             s.reply(SmtpReplies.AUTH_OK);
         } else if (result instanceof LocalLogin.Rejected rejected) {
             log.info("[{}] AUTH failed for {}: {}", s.sid(), printable(name), rejected.reason());
-            s.error(SmtpReplies.AUTH_INVALID);
+            loginFailed(s, SmtpReplies.AUTH_INVALID);
+        } else if (result instanceof LocalLogin.Throttled throttled) {
+            // LocalIdentities logs the penalty once per name and interval: no line per attempt here
+            log.debug("[{}] AUTH for {} slowed down: {}", s.sid(), printable(name), throttled.reason());
+            loginFailed(s, SmtpReplies.AUTH_SLOWED_DOWN);
         } else {
             log.warn("[{}] AUTH for {} could not be checked: {}", s.sid(), printable(name),
                     String.valueOf(SmtpSession.unwrap(failure)));
             s.reply(SmtpReplies.AUTH_TEMPORARY);
+        }
+    }
+
+    /** A failed login's reply; at {@code limits.max-login-failures} the connection ends (OpenSSH's MaxAuthTries). */
+    private static void loginFailed(SmtpSession s, String line) {
+        s.error(line);
+        int failures = s.countLoginFailure();
+        if (failures >= s.services.authenticator().maxLoginFailures()) {
+            log.info("[{}] connection closed after {} failed logins", s.sid(), failures);
+            io.mailproxy.core.runtime.SessionLog.outcome(s.ctx().channel(), "login-failures");
+            s.goodbye(s.hosted(SmtpReplies.TOO_MANY_LOGIN_FAILURES));
         }
     }
 

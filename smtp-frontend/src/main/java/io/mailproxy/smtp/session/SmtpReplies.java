@@ -27,6 +27,7 @@ final class SmtpReplies {
     /** Host, then the pre-login timeout in seconds. */
     static final String NO_LOGIN_IN_TIME = "421 4.4.2 %s No login within %d seconds, closing connection";
     static final String EVICTED = "421 4.7.0 %s Too many connections not yet logged in";
+    static final String TOO_MANY_LOGIN_FAILURES = "421 4.7.0 %s Too many failed logins, closing connection";
     static final String NOT_HTTP = "421 4.7.0 %s This is an SMTP server, closing connection";
 
     /** What a goodbye after an abandoned message says after its refusal. */
@@ -75,6 +76,7 @@ final class SmtpReplies {
     static final String AUTH_INVALID = "535 5.7.8 Authentication credentials invalid";
     static final String AUTH_OK = "235 2.7.0 Authentication successful";
     static final String AUTH_TEMPORARY = "454 4.7.0 Temporary authentication failure";
+    static final String AUTH_SLOWED_DOWN = "454 4.7.0 Login slowed down after repeated failures, try again later";
 
     static final String CHALLENGE = "334 %s";
     static final String CANNOT_DECODE = "501 5.5.2 Cannot decode response: %s";

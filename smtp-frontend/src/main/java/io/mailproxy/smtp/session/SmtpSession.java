@@ -63,10 +63,10 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private String deferred;
     private boolean shuttingDown;
     private int errors;
+    private int loginFailures;
     private int junk;
-    private ScheduledFuture<?> idleTimer;
+    private final IdleTimer idle = new IdleTimer(this);
     private final LoginDeadline loginDeadline = new LoginDeadline(this);
-    private boolean dataActivity;
 
     public SmtpSession(CoreServices services, ListenerContext listener, SmtpSettings settings, SmtpServerDecoder decoder) {
         this(services, listener, settings, decoder, null);
@@ -107,7 +107,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         listener.fixedClient().ifPresent(name -> AuthCommand.loginFixed(this, name));
         send(hosted(SmtpReplies.GREETING) + "\r\n");
         ctx.flush();
-        armIdle();
+        idle.arm();
         if (login == null) {   // after the idle timer: a client silent from the start still gets the idle goodbye
             loginDeadline.arm();
         }
@@ -121,20 +121,20 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (msg instanceof CommandLine line) {
-            armIdle();
+            idle.arm();
             onLine(line.text());
         } else if (msg instanceof DataChunk chunk) {
-            dataActivity = true;
+            idle.activity();
             DataCommand.chunk(this, chunk);
         } else if (msg instanceof DataRefused refused) {
             DataCommand.refused(this, refused.outcome());
         } else if (msg instanceof DataAbandoned abandoned) {
             DataCommand.abandoned(this, abandoned);
         } else if (msg instanceof DataEnd end) {
-            armIdle();
+            idle.arm();
             DataCommand.end(this, end);
         } else if (msg instanceof LineTooLong) {
-            armIdle();
+            idle.arm();
             if (state == SmtpState.AUTH) {
                 endSasl();
             }
@@ -149,7 +149,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (state == SmtpState.DATA) {
             // bytes of a message arrived, maybe only into the framer's discard of a refused one (which passes the
             // session nothing until the end): the client is sending, not idle
-            dataActivity = true;
+            idle.activity();
         }
         ctx.flush();
         ctx.fireChannelReadComplete();
@@ -161,7 +161,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             log.debug("[{}] client disconnected in state {}", sid, state);
         }
         state = SmtpState.CLOSED;
-        cancelIdle();
+        idle.cancel();
         loginDeadline.cancel();
         abandonTransaction();
         ctx.fireChannelInactive();
@@ -324,6 +324,11 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         return wait;
     }
 
+    /** One more failed login on this connection: how many so far. */
+    int countLoginFailure() {
+        return ++loginFailures;
+    }
+
     Transaction tx() {
         return tx;
     }
@@ -351,7 +356,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     void login(LocalLogin.Accepted accepted) {
         login = accepted;
         loginDeadline.cancel();
-        armIdle();   // idle-timeout from now on, not what was left of the pre-login one
+        idle.arm();   // idle-timeout from now on, not what was left of the pre-login one
     }
 
     SaslMechanism sasl() {
@@ -424,7 +429,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (!sent.isDone()) {
             // A client that does not read its replies never lets this one leave, and the close waits for it: like
             // Postfix's smtpd_timeout, sending a reply gets the same time limit as waiting for a command.
-            long millis = idleMillis();
+            long millis = idle.millis();
             ScheduledFuture<?> bound = ctx.executor().schedule(() -> {
                 if (ctx.channel().isOpen()) {
                     log.info("[{}] the client did not read the goodbye within {} ms; closing", sid, millis);
@@ -440,7 +445,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         abandonTransaction();
         state = SmtpState.CLOSED;
         deferred = null;
-        cancelIdle();
+        idle.cancel();
         loginDeadline.cancel();
     }
 
@@ -453,41 +458,6 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (shuttingDown) {
             goodbye(hosted(SmtpReplies.SHUTTING_DOWN));
         }
-    }
-
-    /** How long the client may stay silent: before login, and after. */
-    private long idleMillis() {
-        return (login == null ? settings.preLoginTimeout() : settings.idleTimeout()).toMillis();
-    }
-
-    private void armIdle() {
-        cancelIdle();
-        if (state == SmtpState.CLOSED) {
-            return;
-        }
-        idleTimer = ctx.executor().schedule(this::idleExpired, idleMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    private void cancelIdle() {
-        if (idleTimer != null) {
-            idleTimer.cancel(false);
-            idleTimer = null;
-        }
-    }
-
-    private void idleExpired() {
-        idleTimer = null;
-        if (state == SmtpState.CLOSED) {
-            return;
-        }
-        boolean waitingForOthers = wait == SessionWait.LOGIN_CHECK || (tx != null && tx.waiting());
-        if (waitingForOthers || dataActivity) {
-            dataActivity = false;
-            armIdle();
-            return;
-        }
-        log.info("[{}] client idle too long ({}); closing", sid, login == null ? "before login" : "after login");
-        goodbye(hosted(SmtpReplies.IDLE_TIMEOUT));
     }
 
     void onLoop(Runnable task) {
