@@ -76,16 +76,31 @@ class DaemonStartFailureTest {
 
     /**
      * Threads started since {@code before} that are still alive and are not the JVM's or a library's own, nor a
-     * lazily started member of a thread pool that was already running then (an event loop group starts its threads
-     * one by one as work comes: "mailproxy-io-16-1" of a daemon still running, whose "mailproxy-io-16-0" was there).
+     * lazily started member of a thread pool that already existed then (an event loop group starts its threads one by
+     * one as work comes: "mailproxy-io-16-1" of a daemon still running, whose pool 16 was created before, even when
+     * none of its threads had started yet). Netty numbers its thread pools in creation order, so a pool whose number
+     * is below {@link #nextPoolId()} taken with {@code before} is not the refused daemon's.
      */
-    private static List<String> leftOver(Set<Thread> before) {
+    private static List<String> leftOver(Set<Thread> before, int firstNewPool) {
         Set<String> runningPools = before.stream().map(t -> pool(t.getName())).collect(Collectors.toSet());
         return liveThreads().stream().filter(t -> !before.contains(t))
                 .map(Thread::getName)
                 .filter(n -> SHARED_THREADS.stream().noneMatch(n::startsWith))
                 .filter(n -> !runningPools.contains(pool(n)))
+                .filter(n -> poolId(n) < 0 || poolId(n) >= firstNewPool)
                 .sorted().toList();
+    }
+
+    /** The number the next Netty thread pool will get ("probe-42-0" → 42); later pools get higher ones. */
+    private static int nextPoolId() {
+        String name = new io.netty.util.concurrent.DefaultThreadFactory("probe").newThread(() -> { }).getName();
+        return poolId(name);
+    }
+
+    /** A Netty pool thread's pool number ("mailproxy-io-16-1" → 16), or -1 for a thread not named that way. */
+    private static int poolId(String threadName) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("-(\\d+)-\\d+$").matcher(threadName);
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
     }
 
     /** A pool thread's name without its index ("mailproxy-io-16-1" → "mailproxy-io-16"). */
@@ -93,7 +108,7 @@ class DaemonStartFailureTest {
         return threadName.replaceFirst("-\\d+$", "");
     }
 
-    private void assertReleased(Set<Thread> before, int... ports) throws IOException {
+    private void assertReleased(Set<Thread> before, int firstNewPool, int... ports) throws IOException {
         for (int port : ports) {
             try (ServerSocket s = new ServerSocket()) {
                 s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port)); // free again
@@ -105,7 +120,8 @@ class DaemonStartFailureTest {
             assertThat(lock).as("state-dir lock").isNotNull();
         }
         assertThat(state.resolve("control.sock")).doesNotExist();
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(leftOver(before)).isEmpty());
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(leftOver(before, firstNewPool)).isEmpty());
     }
 
     @Test
@@ -113,13 +129,14 @@ class DaemonStartFailureTest {
         int first = freePort();
         int admin = freePort();
         Set<Thread> before = liveThreads();
+        int firstNewPool = nextPoolId();
         try (ServerSocket busy = taken()) {
             MailproxyConfig config = config(first, busy.getLocalPort(), admin);
 
             assertThatThrownBy(() -> Daemon.start(config, ENV))
                     .hasMessageContaining("cannot listen on 127.0.0.1:" + busy.getLocalPort());
 
-            assertReleased(before, first, admin);
+            assertReleased(before, firstNewPool, first, admin);
         }
         // and a daemon starts again on the same state-dir and ports
         try (Daemon again = Daemon.start(config(first, freePort(), admin), ENV)) {
@@ -132,13 +149,14 @@ class DaemonStartFailureTest {
         int imap = freePort();
         int smtp = freePort();
         Set<Thread> before = liveThreads();
+        int firstNewPool = nextPoolId();
         try (ServerSocket busy = taken()) {
             MailproxyConfig config = config(imap, smtp, busy.getLocalPort());
 
             assertThatThrownBy(() -> Daemon.start(config, ENV)).hasMessageContaining(
                     String.valueOf(busy.getLocalPort()));
 
-            assertReleased(before, imap, smtp);
+            assertReleased(before, firstNewPool, imap, smtp);
         }
         try (Daemon again = Daemon.start(config(imap, smtp, freePort()), ENV)) {
             assertThat(again.boundAddresses()).hasSize(2);
@@ -150,8 +168,10 @@ class DaemonStartFailureTest {
         MailproxyConfig config = config(0, 0, 0);
         try (Daemon first = Daemon.start(config, ENV)) {
             Set<Thread> before = liveThreads();
+            int firstNewPool = nextPoolId();
             assertThatThrownBy(() -> Daemon.start(config, ENV)).hasMessageContaining("already running");
-            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(leftOver(before)).isEmpty());
+            await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(leftOver(before, firstNewPool)).isEmpty());
             assertThat(first.boundAddresses()).hasSize(2);
             assertThat(Files.exists(dir.resolve("state").resolve("control.sock"))).isTrue();
         }
