@@ -138,9 +138,10 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
         };
     }
 
-    private static UpstreamException translate(AccountConfig account, TokenException e) {
+    static UpstreamException translate(AccountConfig account, TokenException e) {
         String prefix = "account " + account.name() + ": ";
-        String hint = switch (e.reason()) {
+        String advice = SignInAdvice.forCodes(e.errorCodes()).map(a -> " — " + a).orElse("");
+        String hint = !advice.isEmpty() ? advice : switch (e.reason()) {
             case REFRESH_TOKEN_MISSING -> "; run ./mailproxy login " + account.name();
             case REJECTED -> {
                 if ("invalid_grant".equals(e.error().orElse(""))

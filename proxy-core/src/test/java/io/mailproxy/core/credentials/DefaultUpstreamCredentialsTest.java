@@ -185,6 +185,28 @@ class DefaultUpstreamCredentialsTest {
                 + " inactivity.").endsWith("; run ./mailproxy login me");
     }
 
+    /** Refusals a retry never fixes say what to do, by AADSTS number (Entra's error code reference). */
+    @Test
+    void microsoftRefusalsSayWhatToDo() {
+        AccountConfig acct = account("me", DELEGATE,
+                new AuthConfig.OAuth2("contoso-public", Grant.REFRESH_TOKEN, Optional.empty(), Optional.empty(), Optional.empty()));
+        java.util.function.BiFunction<Long, String, String> said = (code, error) -> DefaultUpstreamCredentials.translate(
+                acct, new TokenException(TokenException.Reason.REJECTED, "provider contoso-public refused the"
+                        + " refresh_token grant for " + DELEGATE + ": " + error + ": AADSTS" + code + ": text", error,
+                        List.of(code), null)).getMessage();
+        assertThat(said.apply(70043L, "invalid_grant")).contains("AADSTS70043").contains("sign-in frequency")
+                .contains("./mailproxy login").contains("app-only");
+        assertThat(said.apply(50076L, "invalid_grant")).contains("multi-factor").contains("grant = refresh-token");
+        assertThat(said.apply(50078L, "invalid_grant")).contains("has expired").contains("./mailproxy login");
+        assertThat(said.apply(50079L, "invalid_grant")).contains("register multi-factor");
+        assertThat(said.apply(7000222L, "invalid_client")).contains("client secret has expired")
+                .contains("./mailproxy secret set NAME");
+        assertThat(said.apply(530035L, "access_denied")).contains("security defaults");
+        assertThat(said.apply(50173L, "invalid_grant")).contains("revoked").contains("./mailproxy login");
+        // a code without advice keeps the generic hint
+        assertThat(said.apply(700082L, "invalid_grant")).endsWith("; run ./mailproxy login me");
+    }
+
     @Test
     void ropcAccount() throws Exception {
         store.put("ropc-pw", "ropc-password");
