@@ -16,14 +16,28 @@ public record ImapSettings(
         Duration idleTimeout,
         String greeting,
         Duration tokenHandoverMargin,
-        int handoverLimit) {
+        int handoverLimit,
+        Duration throttleRetryMaxWait,
+        int throttleRetries) {
 
     /** The default of {@code handover-limit}: 16 MiB. */
     public static final int DEFAULT_HANDOVER_LIMIT = 16 * 1024 * 1024;
+    /** The defaults of {@code throttle-retry-max-wait} and {@code throttle-retries}. */
+    public static final Duration DEFAULT_THROTTLE_RETRY_MAX_WAIT = Duration.ofSeconds(30);
+    public static final int DEFAULT_THROTTLE_RETRIES = 2;
 
     public static final ImapSettings DEFAULTS = new ImapSettings(65536, 8192, 157_286_400L, 65536, 65536,
             Duration.ofSeconds(60), Duration.ofMinutes(30), "mailproxy ready", Duration.ofMinutes(2),
             DEFAULT_HANDOVER_LIMIT);
+
+    /** Settings with the default throttling retries. */
+    public ImapSettings(int maxLineLength, long maxLiteralBeforeLogin, long maxLiteral, int maxBufferedLiteral,
+                        int maxFilteredResponse, Duration loginTimeout, Duration idleTimeout, String greeting,
+                        Duration tokenHandoverMargin, int handoverLimit) {
+        this(maxLineLength, maxLiteralBeforeLogin, maxLiteral, maxBufferedLiteral, maxFilteredResponse, loginTimeout,
+                idleTimeout, greeting, tokenHandoverMargin, handoverLimit, DEFAULT_THROTTLE_RETRY_MAX_WAIT,
+                DEFAULT_THROTTLE_RETRIES);
+    }
 
     /** Settings with the default hand-over limit. */
     public ImapSettings(int maxLineLength, long maxLiteralBeforeLogin, long maxLiteral, int maxBufferedLiteral,
@@ -46,6 +60,10 @@ public record ImapSettings(
         if (tokenHandoverMargin.isNegative()) {
             throw new IllegalArgumentException("mailproxy.imap.token-handover-margin must not be negative");
         }
+        if (throttleRetryMaxWait.isNegative() || throttleRetries < 0) {
+            throw new IllegalArgumentException("mailproxy.imap.throttle-retry-max-wait and throttle-retries must not be "
+                    + "negative");
+        }
         if (loginTimeout.isNegative() || loginTimeout.isZero() || idleTimeout.isNegative() || idleTimeout.isZero()) {
             throw new IllegalArgumentException("mailproxy.imap timeouts must be positive");
         }
@@ -63,6 +81,8 @@ public record ImapSettings(
                 c.getDuration("idle-timeout"),
                 c.getString("greeting"),
                 c.getDuration("token-handover-margin"),
-                c.getBytes("handover-limit").intValue());
+                c.getBytes("handover-limit").intValue(),
+                c.getDuration("throttle-retry-max-wait"),
+                c.getInt("throttle-retries"));
     }
 }

@@ -179,6 +179,8 @@ public final class FakeCore implements CoreServices {
     public static final class FakeLease implements Lease {
         private final UpstreamSession session;
         public final List<String> endings = new ArrayList<>();
+        /** What the relay reported with {@link #reportThrottled(java.time.Duration)}. */
+        public final List<java.time.Duration> throttled = new ArrayList<>();
         public List<String> handlersAtEnd;
 
         FakeLease(UpstreamSession session) {
@@ -200,6 +202,11 @@ public final class FakeCore implements CoreServices {
         public void discard() {
             handlersAtEnd = session.channel().pipeline().names();
             endings.add("discard");
+        }
+
+        @Override
+        public void reportThrottled(java.time.Duration backoff) {
+            throttled.add(backoff);
         }
     }
 

@@ -64,6 +64,16 @@ public final class Office365 {
             + "MOVE ID UNSELECT CLIENTACCESSRULES CLIENTNETWORKPRESENCELOCATION BACKENDAUTHENTICATE CHILDREN IDLE "
             + "NAMESPACE LITERAL+";
     public static final String IMAP_NOT_CONNECTED = "BAD User is authenticated but not connected.";
+    /**
+     * Office 365's IMAP throttling reply, after the tag and status word. Microsoft documents neither the text nor the
+     * limits; the text is as tenants report it, the status word varies: {@code BAD} (imapsync FAQ.Office365.txt
+     * "BAD Request is throttled. Suggested Backoff Time: 178755 milliseconds", email-oauth2-proxy #191, imapflow
+     * lib/imap-flow.js), {@code NO} (imapsync #198 "1069 NO ... 299609 milliseconds" on APPEND, imap_tools #135 on
+     * FETCH). Values seen run from about 12 s to about 300 s; email-oauth2-proxy #191 shows
+     * {@code * BYE Connection closed. 14} right after it. Whether the command ran is not documented; practitioners
+     * treat it as not run.
+     */
+    public static final String IMAP_THROTTLED = "Request is throttled. Suggested Backoff Time: %d milliseconds";
     public static final String POP3_GREETING =
             "+OK The Microsoft Exchange POP3 service is ready. [QQBNADAAUAFIAMQAwAEMAQQAwADAAMAAxAC4A]";
     public static final String POP3_AUTH_FAILED = "-ERR Authentication failure: unknown user name or bad password.";
@@ -79,6 +89,11 @@ public final class Office365 {
     public static final String SEND_AS_DENIED = "554 5.2.252 SendAsDenied; %s not allowed to send as %s; "
             + "STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message"
             + " due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.";
+
+    /** The tagged throttling reply ({@link #IMAP_THROTTLED}) with {@code status} {@code BAD} or {@code NO}, CRLF ended. */
+    public static String imapThrottled(String tag, String status, long backoffMillis) {
+        return tag + " " + status + " " + String.format(Locale.ROOT, IMAP_THROTTLED, backoffMillis) + "\r\n";
+    }
 
     /** A delegate's rights on a shared mailbox: Add-MailboxPermission FullAccess, Add-RecipientPermission SendAs. */
     public enum Right { FULL_ACCESS, SEND_AS }

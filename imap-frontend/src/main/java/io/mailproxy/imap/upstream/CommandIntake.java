@@ -12,6 +12,7 @@ import io.mailproxy.imap.upstream.ClientCommand.Part;
 import io.mailproxy.imap.upstream.CommandTracker.InFlight;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -266,6 +267,24 @@ final class CommandIntake {
         return ImapValue.parseArguments(bytes, 0, bytes.length);
     }
 
+    /**
+     * The whole command's bytes as they go upstream, when Office 365's throttling reply may have it sent again: a
+     * short command that is safe to repeat, without literals (an APPEND's never is), within the session's bound.
+     */
+    private byte[] keptToSendAgain(boolean complete) {
+        if (!complete || !UpstreamThrottle.mayKeep(cmd.name, cmd.size) || !tracker.mayKeep(cmd.size)
+                || cmd.parts.stream().anyMatch(Part::literal)) {
+            return null;
+        }
+        ByteBuf all = Unpooled.wrappedBuffer(cmd.parts.stream().map(p -> p.buf().retainedSlice())
+                .toArray(ByteBuf[]::new)); // after SELECT became EXAMINE: the bytes as sent
+        try {
+            return ByteBufUtil.getBytes(all);
+        } finally {
+            all.release();
+        }
+    }
+
     /** Applies the policy to the collected command (or its prefix) and forwards or refuses it. */
     private void decide(boolean complete) {
         byte[] bytes = cmd.bytes();
@@ -274,15 +293,16 @@ final class CommandIntake {
         refusedInARow = 0;
         switch (verdict) {
             case ALLOW, ALLOW_AS_EXAMINE -> {
-                InFlight f = new InFlight(cmd.tag, cmd.name, verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE,
-                        cmd.selects() && values.size() > 2 ? values.get(2) : null);
+                boolean examine = verdict == ClientPolicy.Verdict.ALLOW_AS_EXAMINE;
+                if (examine) {
+                    cmd.rewriteSelect();
+                }
+                InFlight f = new InFlight(cmd.tag, cmd.name, examine,
+                        cmd.selects() && values.size() > 2 ? values.get(2) : null, keptToSendAgain(complete), 0);
                 boolean dirties = DIRTYING.contains(cmd.name)
                         || ENABLES_CONDSTORE.matcher(new String(bytes, StandardCharsets.ISO_8859_1)).find();
                 relay.sending(f, dirties);
                 cmd.flight = f;
-                if (f.examine()) {
-                    cmd.rewriteSelect();
-                }
                 for (Part p : cmd.parts) {
                     if (p.literal()) {
                         tracker.writeLiteralAnnouncement(p.buf(), p.sync(), f);

@@ -21,14 +21,28 @@ final class CommandTracker {
 
     /**
      * A command sent upstream and not yet completed: the name the client sent ({@code SELECT}, {@code UID FETCH}),
-     * whether the policy sent SELECT as EXAMINE, and the mailbox a SELECT or EXAMINE names.
+     * whether the policy sent SELECT as EXAMINE, and the mailbox a SELECT or EXAMINE names; for a short command that
+     * may be sent again after a throttling reply ({@link UpstreamThrottle}), its bytes as sent (else null), and how
+     * often it was sent again already.
      */
-    record InFlight(String tag, String name, boolean examine, ImapValue mailbox) {
+    record InFlight(String tag, String name, boolean examine, ImapValue mailbox, byte[] resend, int retries) {
+
+        InFlight(String tag, String name, boolean examine, ImapValue mailbox) {
+            this(tag, name, examine, mailbox, null, 0);
+        }
 
         InFlight(String tag, String name) {
             this(tag, name, false, null);
         }
+
+        /** The same command, sent once more. */
+        InFlight again() {
+            return new InFlight(tag, name, examine, mailbox, resend, retries + 1);
+        }
     }
+
+    /** Most bytes of commands in flight kept to be sent again ({@link InFlight#resend}): bounded per session. */
+    static final int MAX_KEPT_BYTES = 65536;
 
     /**
      * A synchronizing literal of command {@code owner} waits here for the upstream's "+". The command itself, not its
@@ -43,6 +57,8 @@ final class CommandTracker {
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
     /** {@link Gate}s and the {@link ByteBuf}s held behind them, in the order the client sent them. */
     private final ArrayDeque<Object> gated = new ArrayDeque<>();
+    /** Bytes of the commands in flight kept to be sent again. */
+    private int kept;
 
     CommandTracker(Consumer<ByteBuf> upstream, boolean gateEveryLiteral) {
         this.upstream = upstream;
@@ -58,6 +74,12 @@ final class CommandTracker {
 
     void sent(InFlight command) {
         inFlight.add(command);
+        kept += command.resend() == null ? 0 : command.resend().length;
+    }
+
+    /** Whether {@code size} more bytes may be kept to send a command again (within {@link #MAX_KEPT_BYTES}). */
+    boolean mayKeep(long size) {
+        return kept + size <= MAX_KEPT_BYTES;
     }
 
     /** Nothing in flight. */
@@ -84,6 +106,7 @@ final class CommandTracker {
             InFlight f = it.next();
             if (f.tag().equals(tag)) {
                 it.remove();
+                kept -= f.resend() == null ? 0 : f.resend().length;
                 return f;
             }
         }

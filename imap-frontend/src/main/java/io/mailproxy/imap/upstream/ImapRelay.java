@@ -13,11 +13,13 @@ import io.mailproxy.imap.session.ImapState;
 import io.mailproxy.imap.upstream.CommandTracker.InFlight;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -34,7 +36,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Client tags pass through unchanged. LOGOUT is answered here and the lease released (dirty after ENABLE,
  * NOTIFY and the like, or discarded when a command was in flight); an upstream that drops or says BYE gives the
- * client {@code * BYE [UNAVAILABLE]}. All state lives on the client channel's event loop; upstream events hop there.
+ * client {@code * BYE [UNAVAILABLE]}. A command Office 365 throttles ({@link UpstreamThrottle}) is sent again after
+ * the suggested wait when that is safe, else answered {@code NO [UNAVAILABLE]}. All state lives on the client
+ * channel's event loop; upstream events hop there.
  */
 public final class ImapRelay {
 
@@ -61,6 +65,10 @@ public final class ImapRelay {
     private boolean shutdownPending;
 
     private ScheduledFuture<?> idleTimer;
+    /** In {@link RelayPhase#THROTTLE_WAIT}: the command to send again, the reply it gets if it is not, the timer. */
+    private InFlight throttled;
+    private String throttledReply;
+    private ScheduledFuture<?> throttleTimer;
     /** When the upstream last sent anything, or a command was sent with none running (the event loop's ticker). */
     private long lastProgress;
 
@@ -249,7 +257,13 @@ public final class ImapRelay {
             handoverSwitch();
             return;
         }
-        if (f != null && f.examine() && line.isFirst()) {
+        UpstreamThrottle throttle = f != null ? UpstreamThrottle.of(line) : null;
+        if (throttle != null) {
+            if (sendAgainLater(f, throttle, status)) {
+                return; // the client sees nothing of it
+            }
+            client.write(ascii(f.tag() + " NO [UNAVAILABLE] " + throttle.text() + "\r\n"));
+        } else if (f != null && f.examine() && line.isFirst()) {
             // the client asked for SELECT: keep the reply consistent with what it sent
             client.write(ascii(line.text().replaceFirst("(?i)\\bEXAMINE\\b", "SELECT") + "\r\n"));
         } else {
@@ -283,6 +297,53 @@ public final class ImapRelay {
         }
         tryFinish();
         maybeHandover();
+    }
+
+    // ---------------------------------------------------------------- Office 365 throttling
+
+    /**
+     * Office 365 throttled command {@code f} (see {@link UpstreamThrottle}); the account's pool is told. True when
+     * the command is sent again after the suggested wait: a command safe to repeat, kept, alone in flight, not sent
+     * again too often already, and a wait within {@code throttle-retry-max-wait}. Otherwise the caller answers
+     * {@code NO [UNAVAILABLE]} with the server's text.
+     */
+    private boolean sendAgainLater(InFlight f, UpstreamThrottle t, ImapStatus status) {
+        Duration wait = t.backoff();
+        if (wait != null) {
+            upstream.lease().reportThrottled(wait);
+        } else {
+            upstream.lease().reportThrottled();
+        }
+        boolean again = wait != null && f.resend() != null && UpstreamThrottle.safeAgain(f.name(), status)
+                && f.retries() < settings.throttleRetries() && wait.compareTo(settings.throttleRetryMaxWait()) <= 0
+                && phase == RelayPhase.RELAYING && !shutdownPending && tracker.idle() && !tracker.gated();
+        if (!again) {
+            LOG.info("{} IMAP upstream throttled {} {} ({} {}): answered NO [UNAVAILABLE]", sessionId, f.tag(),
+                    f.name(), status, t.text());
+            return false;
+        }
+        LOG.info("{} IMAP upstream throttled {} {} ({} {}): sending it again in {}", sessionId, f.tag(), f.name(),
+                status, t.text(), wait);
+        phase = RelayPhase.THROTTLE_WAIT;
+        throttled = f;
+        throttledReply = f.tag() + " NO [UNAVAILABLE] " + t.text() + "\r\n";
+        throttleTimer = client.eventLoop().schedule(this::sendAgain, wait.toNanos(), TimeUnit.NANOSECONDS);
+        return true;
+    }
+
+    /** The wait is over: the throttled command goes again, then what the client sent meanwhile. */
+    private void sendAgain() {
+        if (phase != RelayPhase.THROTTLE_WAIT) {
+            return;
+        }
+        InFlight again = throttled.again();
+        throttled = null;
+        throttledReply = null;
+        phase = RelayPhase.RELAYING;
+        sending(again, false);
+        tracker.write(Unpooled.wrappedBuffer(again.resend()));
+        upstream.channel().flush();
+        clientSide.drain();
     }
 
     // ---------------------------------------------------------------- endings
@@ -331,6 +392,10 @@ public final class ImapRelay {
         boolean idle = tracker.idle() && !intake.receiving() && !tracker.gated() && !phase.upstreamIdling()
                 && responses.betweenResponses();
         boolean close = discard || !idle || phase.handingOver();
+        if (phase == RelayPhase.THROTTLE_WAIT) {
+            throttleTimer.cancel(false);
+            client.write(ascii(throttledReply)); // the command waited to be sent again: it gets its answer first
+        }
         phase = RelayPhase.ENDED;
         if (idleTimer != null) {
             idleTimer.cancel(false);
@@ -365,7 +430,7 @@ public final class ImapRelay {
             upstreamLost("no reply to " + tracker.oldest().tag() + " for " + settings.idleTimeout());
             return;
         }
-        if (idling || !tracker.idle() || intake.receiving()) {
+        if (idling || !tracker.idle() || intake.receiving() || phase == RelayPhase.THROTTLE_WAIT) {
             touch(); // IDLE and running commands are not idleness
             return;
         }
@@ -386,7 +451,7 @@ public final class ImapRelay {
     /** Starts the hand-over if one is due and the session is at a safe point (between commands, or in IDLE). */
     private void maybeHandover() {
         if (!handover.due() || phase.handingOver() || phase == RelayPhase.ENDED || phase == RelayPhase.LOGGING_OUT
-                || shutdownPending) {
+                || phase == RelayPhase.THROTTLE_WAIT || shutdownPending) {
             return;
         }
         boolean between = !intake.receiving() && !tracker.gated();

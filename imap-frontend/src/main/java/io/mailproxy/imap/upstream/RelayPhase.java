@@ -15,6 +15,11 @@ enum RelayPhase {
     HANDOVER_ENDING_IDLE,
     /** A hand-over moves the session to a fresh connection; client input waits. */
     HANDING_OVER,
+    /**
+     * The upstream throttled the only command in flight and it is sent again after the suggested wait: client input
+     * waits, so the command keeps its place.
+     */
+    THROTTLE_WAIT,
     /** LOGOUT received: answered once nothing is in flight; client input waits. */
     LOGGING_OUT,
     /** The lease is given back and everything held released; input is dropped. */
@@ -22,7 +27,8 @@ enum RelayPhase {
 
     /** Client input is held back (in the relay's backlog) while in this phase. */
     boolean holdsClientInput() {
-        return this == IDLE_REQUESTED || this == HANDOVER_ENDING_IDLE || this == HANDING_OVER || this == LOGGING_OUT;
+        return this == IDLE_REQUESTED || this == HANDOVER_ENDING_IDLE || this == HANDING_OVER || this == THROTTLE_WAIT
+                || this == LOGGING_OUT;
     }
 
     /** The upstream connection is in IDLE. */

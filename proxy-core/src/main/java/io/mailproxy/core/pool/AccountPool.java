@@ -278,7 +278,7 @@ final class AccountPool {
             failWaiter = w != null && waiters.remove(w);
             backoff.connectFailed(now);
             if (e.kind() == Kind.THROTTLED) {
-                startThrottleLocked(now, e.upstreamReply().orElse(e.getMessage()));
+                startThrottleLocked(now, e.upstreamReply().orElse(e.getMessage()), null);
             }
             afterChangeLocked(after);
         }
@@ -405,18 +405,18 @@ final class AccountPool {
         });
     }
 
-    /** From {@link PooledLease#reportThrottled} or a throttling connector failure. */
-    void throttled(String why) {
+    /** From {@link PooledLease#reportThrottled}: for {@code wanted} when the upstream said (else null). */
+    void throttled(String why, Duration wanted) {
         List<Runnable> after = new ArrayList<>();
         synchronized (this) {
-            startThrottleLocked(env.clock().instant(), why);
+            startThrottleLocked(env.clock().instant(), why, wanted);
             afterChangeLocked(after);
         }
         run(after);
     }
 
-    private void startThrottleLocked(Instant now, String why) {
-        Duration pause = backoff.startThrottle(now);
+    private void startThrottleLocked(Instant now, String why, Duration wanted) {
+        Duration pause = wanted == null ? backoff.startThrottle(now) : backoff.startThrottle(now, wanted);
         if (pause != null) {
             log.warn("{}: the upstream throttles this account ({}); no new connections for {}", name, why, pause);
         }

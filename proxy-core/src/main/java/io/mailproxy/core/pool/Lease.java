@@ -1,6 +1,7 @@
 package io.mailproxy.core.pool;
 
 import io.mailproxy.core.upstream.UpstreamSession;
+import java.time.Duration;
 
 /**
  * Exclusive use of one pooled, authenticated upstream channel. Exactly one of {@link #release} or {@link #discard}
@@ -40,5 +41,14 @@ public interface Lease {
      * lease.
      */
     default void reportThrottled() {
+    }
+
+    /**
+     * The same, when the upstream said how long to wait (IMAP {@code Request is throttled. Suggested Backoff Time: N
+     * milliseconds}): the account's pool opens no new connection for at least {@code backoff} (up to its longest
+     * back-off).
+     */
+    default void reportThrottled(Duration backoff) {
+        reportThrottled();
     }
 }

@@ -42,6 +42,21 @@ final class PoolBackoff {
         return pause;
     }
 
+    /**
+     * A pause the upstream asked for ({@code wanted}, up to {@link PoolEnv#throttleMax}): the running one is made
+     * longer if it would end sooner; the doubling of the next pause is left alone.
+     *
+     * @return the pause that starts now, or null when the running one lasts long enough
+     */
+    Duration startThrottle(Instant now, Duration wanted) {
+        Duration pause = min(wanted, env.throttleMax());
+        if (throttled(now) && !now.plus(pause).isAfter(throttledUntil)) {
+            return null;
+        }
+        throttledUntil = now.plus(pause);
+        return pause;
+    }
+
     /** A connection opened: the next pauses start from the initial ones again. */
     void connected() {
         nextThrottle = env.throttleInitial();

@@ -1,6 +1,7 @@
 package io.mailproxy.core.pool;
 
 import io.mailproxy.core.upstream.UpstreamSession;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /** One hand-out of a pooled channel; ending it twice, or from two threads, gives the channel back once. */
@@ -36,7 +37,12 @@ final class PooledLease implements Lease {
 
     @Override
     public void reportThrottled() {
-        pool.throttled("reported by a session");
+        pool.throttled("reported by a session", null);
+    }
+
+    @Override
+    public void reportThrottled(Duration backoff) {
+        pool.throttled("reported by a session: wait " + backoff, backoff);
     }
 
     @Override

@@ -771,6 +771,28 @@ class PoolRegistryTest {
         idleOne.release(false);
     }
 
+    @Test
+    void aBackoffTheUpstreamSuggestedKeepsNewConnectionsAwayForThatLong() throws Exception {
+        PoolFixture f = imap(IMAP_CAPS, pool(3, 0));
+        Lease lease = f.lease();
+        // IMAP "Request is throttled. Suggested Backoff Time: 95000 milliseconds" seen mid-session
+        lease.reportThrottled(Duration.ofSeconds(95));
+        assertThat(f.snapshot().throttledUntil()).contains(f.clock.instant().plusSeconds(95));
+        assertThat(failure(f.acquire()).kind()).as("the account's next login").isEqualTo(Kind.THROTTLED);
+        assertThat(f.connector.connects()).isEqualTo(1);
+
+        lease.reportThrottled(Duration.ofSeconds(12)); // a shorter one does not shorten the pause
+        assertThat(f.snapshot().throttledUntil()).contains(f.clock.instant().plusSeconds(95));
+        lease.reportThrottled(Duration.ofHours(1)); // a longer one extends it, up to the longest back-off
+        assertThat(f.snapshot().throttledUntil()).contains(f.clock.instant().plusSeconds(600));
+
+        f.clock.advance(Duration.ofSeconds(600));
+        Lease next = f.lease();
+        assertThat(f.connector.connects()).isEqualTo(2);
+        next.release(false);
+        lease.release(false);
+    }
+
     // ------------------------------------------------------------------ metrics, status, reload, close
 
     @Test
