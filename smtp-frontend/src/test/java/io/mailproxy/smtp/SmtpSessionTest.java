@@ -224,6 +224,27 @@ class SmtpSessionTest {
         assertThat(send("AUTH PLAIN " + b64("boss\0app\0s3cret") + "\r\n")).isEqualTo("535 5.7.8 Authentication credentials invalid\r\n");
     }
 
+    /**
+     * RFC 4616 section 2, the rules all three frontends share: exactly two NULs and UTF-8 (else 501, the response
+     * cannot be decoded), a non-empty authcid and passwd (else 535); {@code =} stands for an empty response only as
+     * the initial one (RFC 4954 section 4).
+     */
+    @Test
+    void authPlainFollowsRfc4616() {
+        open(Optional.empty());
+        output();
+        send("EHLO x\r\n");
+        assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret\0") + "\r\n"))
+                .isEqualTo("501 5.5.2 Cannot decode response: PLAIN response without exactly two NULs\r\n");
+        assertThat(send("AUTH PLAIN " + Base64.getEncoder().encodeToString(new byte[] {0, 'a', 0, (byte) 0xC3, '('})
+                + "\r\n")).isEqualTo("501 5.5.2 Cannot decode response: PLAIN response is not UTF-8\r\n");
+        assertThat(send("AUTH PLAIN " + b64("\0\0s3cret") + "\r\n")).isEqualTo("535 5.7.8 Authentication credentials invalid\r\n");
+        assertThat(send("AUTH PLAIN " + b64("app\0app\0") + "\r\n")).isEqualTo("535 5.7.8 Authentication credentials invalid\r\n");
+        assertThat(send("AUTH LOGIN\r\n")).isEqualTo("334 VXNlcm5hbWU6\r\n");
+        assertThat(send("=\r\n")).isEqualTo("501 5.5.2 Cannot decode response: not base64\r\n");
+        assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n")).isEqualTo("235 2.7.0 Authentication successful\r\n");
+    }
+
     @Test
     void authLoginStepsAndCancel() {
         open(Optional.empty());

@@ -6,6 +6,7 @@ import io.mailproxy.core.identity.LocalLogin;
 import io.mailproxy.core.imap.ImapLiteralChunk;
 import io.mailproxy.core.imap.ImapValue;
 import io.mailproxy.core.pool.Lease;
+import io.mailproxy.core.sasl.ServerMechanism;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.ListenerContext;
 import io.mailproxy.core.spi.EvictionEvent;
@@ -32,7 +33,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -51,6 +51,8 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     public static final String NAME = "imap-session";
 
     private static final Logger LOG = LoggerFactory.getLogger(ImapSessionHandler.class);
+    /** What the greeting and CAPABILITY offer ({@code AUTH=}) and AUTHENTICATE accepts. */
+    private static final List<String> MECHANISMS = List.of(ServerMechanism.PLAIN);
 
     private final CoreServices services;
     private final ListenerContext listener;
@@ -66,7 +68,9 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
     /** STARTTLS answered, SslHandler not yet installed: everything received meanwhile was sent in plaintext. */
     private boolean awaitingTls;
+    /** AUTHENTICATE waiting for the client's response to a challenge: its tag and exchange. */
     private String saslTag;
+    private ServerMechanism sasl;
     private ScheduledFuture<?> loginTimer;
     private int loginFailures;
 
@@ -84,7 +88,8 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
 
     /** The capabilities offered before login, from the listener's configuration only (DESIGN rule 6). */
     List<String> capabilities() {
-        List<String> caps = new ArrayList<>(List.of("IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "AUTH=PLAIN"));
+        List<String> caps = new ArrayList<>(List.of("IMAP4rev1", "LITERAL+", "SASL-IR", "ID"));
+        MECHANISMS.forEach(m -> caps.add("AUTH=" + m));
         if (listener.startTlsAvailable() && !listener.isSecure(ctx.channel())) {
             caps.add(1, "STARTTLS");
         }
@@ -192,9 +197,11 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         } else if (msg instanceof ImapCommandLine seg) {
             if (saslTag != null && seg.isFirst()) {
                 String tag = saslTag;
+                ServerMechanism mechanism = sasl;
                 saslTag = null;
+                sasl = null;
                 if (seg.endsCommand()) {
-                    saslResponse(tag, seg.text());
+                    saslResponse(tag, mechanism, seg.text());
                 } else {
                     ctx.write(ascii(tag + " BAD Invalid SASL response\r\n"));
                     bye("* BYE Protocol error, closing\r\n");
@@ -316,60 +323,46 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
             ctx.write(ascii(tag + " BAD AUTHENTICATE expects a mechanism\r\n"));
             return;
         }
-        if (!args.get(0).asText().equalsIgnoreCase("PLAIN")) {
+        ServerMechanism mechanism = ServerMechanism.forName(args.get(0).asText(), MECHANISMS);
+        if (mechanism == null) {
             ctx.write(ascii(tag + " NO Unsupported authentication mechanism\r\n"));
             return;
         }
         if (args.size() > 2 || args.size() == 2 && args.get(1).asText() == null) {
             // NIL, a parenthesised list, extra arguments: not an initial response (RFC 4959)
             ctx.write(ascii(tag + " BAD Invalid initial response\r\n"));
-        } else if (args.size() == 2) {
-            saslResponse(tag, args.get(1).asText());
+        } else if (args.size() == 2 && args.get(1).asText().equals("*")) {
+            ctx.write(ascii(tag + " BAD AUTHENTICATE cancelled\r\n"));
         } else {
-            saslTag = tag;
-            ctx.write(ascii("+ \r\n"));
+            saslStep(tag, mechanism, mechanism.start(args.size() == 2 ? args.get(1).asText() : null));
         }
     }
 
-    private void saslResponse(String tag, String response) {
+    /** The client's response to a challenge, or {@code *} to cancel (RFC 3501 section 6.2.2). */
+    private void saslResponse(String tag, ServerMechanism mechanism, String response) {
         if (response.equals("*")) {
             ctx.write(ascii(tag + " BAD AUTHENTICATE cancelled\r\n"));
-            return;
+        } else {
+            saslStep(tag, mechanism, mechanism.next(response));
         }
-        byte[] plain;
-        try {
-            plain = response.equals("=") ? new byte[0] : Base64.getDecoder().decode(response.trim());
-        } catch (IllegalArgumentException e) {
-            ctx.write(ascii(tag + " BAD Invalid base64 in SASL response\r\n"));
-            return;
-        }
-        int nul1 = indexOf(plain, 0);
-        int nul2 = nul1 < 0 ? -1 : indexOf(plain, nul1 + 1);
-        if (nul2 < 0) {
-            Arrays.fill(plain, (byte) 0);
-            ctx.write(ascii(tag + " BAD Invalid PLAIN response\r\n"));
-            return;
-        }
-        String authz = new String(plain, 0, nul1, StandardCharsets.UTF_8);
-        String authc = new String(plain, nul1 + 1, nul2 - nul1 - 1, StandardCharsets.UTF_8);
-        byte[] password = Arrays.copyOfRange(plain, nul2 + 1, plain.length);
-        Arrays.fill(plain, (byte) 0);
-        if (!authz.isEmpty() && !authz.equals(authc)) {
-            Arrays.fill(password, (byte) 0);
-            LOG.info("{} IMAP login refused: PLAIN authorization identity differs from the login", sid());
-            ctx.write(ascii(tag + " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"));
-            return;
-        }
-        login(tag, authc, password);
     }
 
-    private static int indexOf(byte[] b, int from) {
-        for (int i = from; i < b.length; i++) {
-            if (b[i] == 0) {
-                return i;
-            }
+    private void saslStep(String tag, ServerMechanism mechanism, ServerMechanism.Step step) {
+        if (step instanceof ServerMechanism.Challenge challenge) {
+            saslTag = tag;
+            sasl = mechanism;
+            ctx.write(ascii("+ " + challenge.base64() + "\r\n"));
+        } else if (step instanceof ServerMechanism.Malformed malformed) {
+            LOG.info("{} IMAP AUTHENTICATE {} response malformed: {}", sid(), mechanism.name(), malformed.why());
+            ctx.write(ascii(tag + " BAD " + (malformed.notBase64() ? "Invalid base64 in SASL response"
+                    : "Invalid " + mechanism.name() + " response") + "\r\n"));
+        } else if (step instanceof ServerMechanism.Refused refused) {
+            LOG.info("{} IMAP login refused: {}", sid(), refused.why());
+            ctx.write(ascii(tag + " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"));
+        } else {
+            ServerMechanism.Credentials credentials = (ServerMechanism.Credentials) step;
+            login(tag, credentials.login(), credentials.password());
         }
-        return -1;
     }
 
     private void login(String tag, String login, byte[] password) {

@@ -191,6 +191,33 @@ class ImapSessionHandlerTest {
                 + "p3 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
     }
 
+    /**
+     * RFC 4616 section 2, the rules all three frontends share: exactly two NULs and UTF-8 (else BAD, the syntax is
+     * wrong), a non-empty authcid and passwd (else the login fails, with no password checked); {@code =} stands for
+     * an empty response only as the initial one (RFC 4959).
+     */
+    @Test
+    void authenticatePlainFollowsRfc4616() {
+        withAlice().start().received();
+        h.send("p1 AUTHENTICATE PLAIN " + b64("\0alice\0secret\0") + "\r\n"
+                + "p2 AUTHENTICATE PLAIN " + Base64.getEncoder().encodeToString(new byte[] {0, 'a', 0, (byte) 0xC3, '('})
+                + "\r\np3 AUTHENTICATE PLAIN " + b64("\0\0secret") + "\r\n"
+                + "p4 AUTHENTICATE PLAIN " + b64("\0alice\0") + "\r\n");
+        assertThat(h.received()).isEqualTo("p1 BAD Invalid PLAIN response\r\n"
+                + "p2 BAD Invalid PLAIN response\r\n"
+                + "p3 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+                + "p4 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+        h.send("p5 AUTHENTICATE PLAIN\r\n");
+        assertThat(h.received()).isEqualTo("+ \r\n");
+        h.send("=\r\n");
+        assertThat(h.received()).isEqualTo("p5 BAD Invalid base64 in SASL response\r\n");
+        assertThat(h.core.logins).isEmpty();
+    }
+
+    private static String b64(String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+
     @Test
     void poolAtLimitGivesLimit() {
         withAlice().core.nextFailure(new UpstreamException(UpstreamException.Kind.LIMIT_REACHED, "8 of 8 in use"));

@@ -3,6 +3,7 @@ package io.mailproxy.pop3.session;
 import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.identity.LocalLogin;
+import io.mailproxy.core.sasl.ServerMechanism;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.ListenerContext;
 import io.mailproxy.core.spi.EvictionEvent;
@@ -31,7 +32,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -51,6 +51,8 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
     static final String GREETING = "mailproxy POP3 ready";
     static final String AUTH_FAILED_TEXT = "[AUTH] Authentication failed";
     static final Pop3Response AUTH_FAILED = Pop3Response.err(AUTH_FAILED_TEXT);
+    /** What CAPA's SASL line and a bare AUTH list, and AUTH accepts. */
+    private static final List<String> MECHANISMS = List.of(ServerMechanism.PLAIN);
 
     private final CoreServices services;
     private final ListenerContext listener;
@@ -64,7 +66,8 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
     private java.util.concurrent.ScheduledFuture<?> loginTimer;
     private boolean shuttingDown;
-    private boolean saslPending;
+    /** AUTH waiting for the client's response to a challenge. */
+    private ServerMechanism sasl;
     /** Between STLS and the TLS handler being in place: every plaintext byte is dropped (RFC 2595 section 4). */
     private boolean awaitingTls;
     private String user;
@@ -199,7 +202,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
     private void handle(Pop3Request request) {
         if (request instanceof Pop3OversizeLine oversize) {
             overlong++;
-            saslPending = false;
+            sasl = null;
             log.info("{} POP3 command line of {}{} octets over the limit of {}", sessionId,
                     oversize.abusive() ? "at least " : "", oversize.octets(), settings.maxLineLength());
             if (oversize.abusive() || overlong >= settings.maxOverlongLines()) {
@@ -210,9 +213,10 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         Pop3CommandLine line = (Pop3CommandLine) request;
-        if (saslPending) {
-            saslPending = false;
-            saslResponse(line.text());
+        if (sasl != null) {
+            ServerMechanism mechanism = sasl;
+            sasl = null;
+            saslResponse(mechanism, line.text());
             return;
         }
         switch (state) {
@@ -263,7 +267,7 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
 
     private List<String> authorizationCapabilities() {
         List<String> caps = new ArrayList<>(List.of("USER", "UIDL", "TOP", "RESP-CODES", "AUTH-RESP-CODE",
-                "PIPELINING", "SASL PLAIN"));
+                "PIPELINING", "SASL " + String.join(" ", MECHANISMS)));
         if (listener.startTlsAvailable() && !listener.isSecure(ctx.channel())) {
             caps.add("STLS");
         }
@@ -275,10 +279,11 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         String[] args = argument.strip().isEmpty() ? new String[0] : argument.strip().split(" +");
         if (args.length == 0) {
             // RFC 1734 style probe used by some clients: list the mechanisms
-            multiLine("", List.of("PLAIN"));
+            multiLine("", MECHANISMS);
             return;
         }
-        if (!args[0].equalsIgnoreCase("PLAIN")) {
+        ServerMechanism mechanism = ServerMechanism.forName(args[0], MECHANISMS);
+        if (mechanism == null) {
             reply(Pop3Response.err("Unsupported SASL mechanism"));
             return;
         }
@@ -286,55 +291,37 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
             reply(Pop3Response.err("Syntax: AUTH PLAIN [initial-response]"));
             return;
         }
-        if (args.length == 2) {
-            saslResponse(args[1].equals("=") ? "" : args[1]);
-            return;
-        }
-        saslPending = true;
-        reply(Pop3Response.continuation(""));
-    }
-
-    /** RFC 4616 PLAIN: base64 of authzid NUL authcid NUL passwd (RFC 5034 section 4, {@code *} cancels). */
-    private void saslResponse(String base64) {
-        if (base64.equals("*")) {
+        if (args.length == 2 && args[1].equals("*")) {
             reply(Pop3Response.err("Authentication cancelled"));
             return;
         }
-        byte[] plain;
-        try {
-            plain = Base64.getDecoder().decode(base64.strip());
-        } catch (IllegalArgumentException e) {
-            reply(Pop3Response.err("Invalid base64 in AUTH PLAIN response"));
-            return;
-        }
-        try {
-            int nul1 = indexOf(plain, 0);
-            int nul2 = nul1 < 0 ? -1 : indexOf(plain, nul1 + 1);
-            if (nul2 < 0 || indexOf(plain, nul2 + 1) >= 0) {
-                reply(Pop3Response.err("Malformed AUTH PLAIN response"));
-                return;
-            }
-            String authzid = new String(plain, 0, nul1, StandardCharsets.UTF_8);
-            String authcid = new String(plain, nul1 + 1, nul2 - nul1 - 1, StandardCharsets.UTF_8);
-            if (authcid.isEmpty() || (!authzid.isEmpty() && !authzid.equals(authcid))) {
-                log.info("{} POP3 AUTH PLAIN refused: {}", sessionId,
-                        authcid.isEmpty() ? "empty authentication identity" : "authorization identity differs");
-                reply(AUTH_FAILED);
-                return;
-            }
-            login(authcid, Arrays.copyOfRange(plain, nul2 + 1, plain.length));
-        } finally {
-            Arrays.fill(plain, (byte) 0);
+        saslStep(mechanism, mechanism.start(args.length == 2 ? args[1] : null));
+    }
+
+    /** The client's response to a challenge, or {@code *} to cancel (RFC 5034 section 4). */
+    private void saslResponse(ServerMechanism mechanism, String response) {
+        if (response.equals("*")) {
+            reply(Pop3Response.err("Authentication cancelled"));
+        } else {
+            saslStep(mechanism, mechanism.next(response));
         }
     }
 
-    private static int indexOf(byte[] a, int from) {
-        for (int i = from; i < a.length; i++) {
-            if (a[i] == 0) {
-                return i;
-            }
+    private void saslStep(ServerMechanism mechanism, ServerMechanism.Step step) {
+        if (step instanceof ServerMechanism.Challenge challenge) {
+            sasl = mechanism;
+            reply(Pop3Response.continuation(challenge.base64()));
+        } else if (step instanceof ServerMechanism.Malformed malformed) {
+            log.info("{} POP3 AUTH {} response malformed: {}", sessionId, mechanism.name(), malformed.why());
+            reply(Pop3Response.err((malformed.notBase64() ? "Invalid base64 in AUTH " : "Malformed AUTH ")
+                    + mechanism.name() + " response"));
+        } else if (step instanceof ServerMechanism.Refused refused) {
+            log.info("{} POP3 AUTH {} refused: {}", sessionId, mechanism.name(), refused.why());
+            reply(AUTH_FAILED);
+        } else {
+            ServerMechanism.Credentials credentials = (ServerMechanism.Credentials) step;
+            login(credentials.login(), credentials.password());
         }
-        return -1;
     }
 
     private void stls() {

@@ -170,6 +170,27 @@ class Pop3SessionHandlerTest {
         assertThat(core.logins).containsExactly("alice:nope", "alice:secret");
     }
 
+    /**
+     * RFC 4616 section 2, the rules all three frontends share: exactly two NULs and UTF-8 (else a syntax error), a
+     * non-empty authcid and passwd (else the login fails, with no password checked).
+     */
+    @Test
+    void authPlainFollowsRfc4616() {
+        open(false);
+        send("AUTH PLAIN " + b64("\0alice\0secret\0") + "\r\n");
+        assertThat(out()).isEqualTo("-ERR Malformed AUTH PLAIN response\r\n");
+        send("AUTH PLAIN " + Base64.getEncoder().encodeToString(new byte[] {0, 'a', 0, (byte) 0xC3, '('}) + "\r\n");
+        assertThat(out()).isEqualTo("-ERR Malformed AUTH PLAIN response\r\n");
+        send("AUTH PLAIN " + b64("\0\0secret") + "\r\n");
+        assertThat(out()).isEqualTo("-ERR [AUTH] Authentication failed\r\n");
+        send("AUTH PLAIN " + b64("\0alice\0") + "\r\n");
+        assertThat(out()).isEqualTo("-ERR [AUTH] Authentication failed\r\n");
+        send("AUTH PLAIN =\r\nAUTH PLAIN\r\n=\r\n");
+        assertThat(out()).isEqualTo("-ERR Malformed AUTH PLAIN response\r\n+ \r\n"
+                + "-ERR Invalid base64 in AUTH PLAIN response\r\n");
+        assertThat(core.logins).isEmpty();
+    }
+
     @Test
     void authPlainStarCancelsAndBadInputIsRefused() {
         open(false);

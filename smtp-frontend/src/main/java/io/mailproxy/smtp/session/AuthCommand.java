@@ -3,16 +3,22 @@ package io.mailproxy.smtp.session;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.ClientConfig.SmtpPolicy;
 import io.mailproxy.core.identity.LocalLogin;
+import io.mailproxy.core.sasl.ServerMechanism;
 import io.mailproxy.smtp.codec.SmtpCommand;
 import java.util.Arrays;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * AUTH (RFC 4954): the SASL exchange ({@link SaslMechanism}, one per attempt, held by the session while its state is
- * {@link SmtpState#AUTH}) and the local login it ends in; also the fixed client of a listener, logged in at connect.
+ * AUTH (RFC 4954): the SASL exchange (core's {@link ServerMechanism}, one per attempt, held by the session while its
+ * state is {@link SmtpState#AUTH}) and the local login it ends in; also the fixed client of a listener, logged in at
+ * connect.
  */
 final class AuthCommand implements Command {
+
+    /** What EHLO offers and AUTH accepts. */
+    static final List<String> MECHANISMS = List.of(ServerMechanism.PLAIN, ServerMechanism.LOGIN);
 
     private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
 
@@ -40,42 +46,42 @@ final class AuthCommand implements Command {
             s.error(SmtpReplies.AUTH_SYNTAX);
             return;
         }
-        SaslMechanism mechanism = SaslMechanism.forName(parts[0].toUpperCase(java.util.Locale.ROOT));
+        ServerMechanism mechanism = ServerMechanism.forName(parts[0], MECHANISMS);
         if (mechanism == null) {
             s.error(SmtpReplies.AUTH_MECHANISM);
             return;
         }
         s.sasl(mechanism);
-        s.state(SmtpState.AUTH);
         step(s, mechanism.start(parts.length == 2 ? parts[1] : null));
     }
 
     /** A line of the client in the AUTH state: the next SASL response, or {@code *} to cancel. */
-    static void respond(SmtpSession s, String line) {
+    static void respond(SmtpSession s, ServerMechanism mechanism, String line) {
         if (line.equals("*")) {
-            s.endSasl();
+            s.sasl(null);
             s.error(SmtpReplies.AUTH_CANCELLED);
             return;
         }
-        step(s, s.sasl().next(line));
+        step(s, mechanism.next(line));
     }
 
-    private static void step(SmtpSession s, SaslMechanism.Step step) {
-        if (step instanceof SaslMechanism.Challenge challenge) {
+    private static void step(SmtpSession s, ServerMechanism.Step step) {
+        if (step instanceof ServerMechanism.Challenge challenge) {
             s.send(SmtpReplies.format(SmtpReplies.CHALLENGE, challenge.base64()) + "\r\n");
             return;
         }
-        s.endSasl();
-        if (step instanceof SaslMechanism.Malformed malformed) {
+        s.sasl(null);
+        if (step instanceof ServerMechanism.Malformed malformed) {
+            log.info("[{}] AUTH response malformed: {}", s.sid(), malformed.why());
             s.error(SmtpReplies.format(SmtpReplies.CANNOT_DECODE, malformed.why()));
             return;
         }
-        if (step instanceof SaslMechanism.Refused refused) {
+        if (step instanceof ServerMechanism.Refused refused) {
             log.info("[{}] AUTH refused: {}", s.sid(), refused.why());
             s.error(SmtpReplies.AUTH_INVALID);
             return;
         }
-        SaslMechanism.Credentials credentials = (SaslMechanism.Credentials) step;
+        ServerMechanism.Credentials credentials = (ServerMechanism.Credentials) step;
         s.waitFor(SessionWait.LOGIN_CHECK);
         s.decoder.pause();
         byte[] password = credentials.password();

@@ -50,7 +50,7 @@ final class HeloCommand implements Command {
         }
         lines.add("ENHANCEDSTATUSCODES");
         if (s.listener.fixedClient().isEmpty() && s.login() == null && !StartTlsCommand.requiredForAuth(s)) {
-            lines.add("AUTH PLAIN LOGIN");
+            lines.add("AUTH " + String.join(" ", AuthCommand.MECHANISMS));
         }
         if (StartTlsCommand.offered(s)) {
             lines.add("STARTTLS");

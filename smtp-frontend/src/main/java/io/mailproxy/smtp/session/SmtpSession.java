@@ -1,6 +1,7 @@
 package io.mailproxy.smtp.session;
 
 import io.mailproxy.core.identity.LocalLogin;
+import io.mailproxy.core.sasl.ServerMechanism;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.EvictionEvent;
 import io.mailproxy.core.spi.ListenerContext;
@@ -57,8 +58,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     private boolean started;
     private boolean esmtp;
     private LocalLogin.Accepted login;
-    /** The SASL exchange while the state is {@link SmtpState#AUTH}. */
-    private SaslMechanism sasl;
+    private ServerMechanism sasl;   // the SASL exchange while the state is AUTH
     private Transaction tx;
     private String deferred;
     private boolean shuttingDown;
@@ -136,7 +136,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         } else if (msg instanceof LineTooLong) {
             idle.arm();
             if (state == SmtpState.AUTH) {
-                endSasl();
+                sasl(null);
             }
             error(SmtpReplies.LINE_TOO_LONG);
         } else {
@@ -251,7 +251,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (state == SmtpState.AUTH) {
-            AuthCommand.respond(this, line);
+            AuthCommand.respond(this, sasl, line);
             return;
         }
         SmtpCommand cmd = SmtpCommand.parse(line);
@@ -359,18 +359,10 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
         idle.arm();   // idle-timeout from now on, not what was left of the pre-login one
     }
 
-    SaslMechanism sasl() {
-        return sasl;
-    }
-
-    void sasl(SaslMechanism mechanism) {
+    /** A SASL exchange starts ({@link SmtpState#AUTH}), or with null ends ({@link SmtpState#READY}). */
+    void sasl(ServerMechanism mechanism) {
         sasl = mechanism;
-    }
-
-    /** The SASL exchange is over (or cancelled): back to {@link SmtpState#READY}. */
-    void endSasl() {
-        sasl = null;
-        state = SmtpState.READY;
+        state = mechanism == null ? SmtpState.READY : SmtpState.AUTH;
     }
 
     /** A valid MAIL: the client is doing something, its NOOPs and RSETs count afresh. */
