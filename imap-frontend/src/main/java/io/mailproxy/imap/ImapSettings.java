@@ -16,10 +16,16 @@ public record ImapSettings(
         Duration idleTimeout,
         String greeting,
         Duration tokenHandoverMargin,
-        int handoverLimit) {
+        int handoverLimit,
+        int maxMessageView,
+        int recoveryAttempts,
+        Duration recoveryBackoff) {
 
     /** The default of {@code handover-limit}: 16 MiB. */
     public static final int DEFAULT_HANDOVER_LIMIT = 16 * 1024 * 1024;
+
+    /** The default of {@code max-message-view}: 100,000 messages (400 KB per session at most). */
+    public static final int DEFAULT_MAX_MESSAGE_VIEW = 100_000;
 
     public static final ImapSettings DEFAULTS = new ImapSettings(65536, 8192, 157_286_400L, 65536, 65536,
             Duration.ofSeconds(60), Duration.ofMinutes(30), "mailproxy ready", Duration.ofMinutes(2),
@@ -33,6 +39,15 @@ public record ImapSettings(
                 idleTimeout, greeting, tokenHandoverMargin, DEFAULT_HANDOVER_LIMIT);
     }
 
+    /** Settings with the default recovery settings. */
+    public ImapSettings(int maxLineLength, long maxLiteralBeforeLogin, long maxLiteral, int maxBufferedLiteral,
+                        int maxFilteredResponse, Duration loginTimeout, Duration idleTimeout, String greeting,
+                        Duration tokenHandoverMargin, int handoverLimit) {
+        this(maxLineLength, maxLiteralBeforeLogin, maxLiteral, maxBufferedLiteral, maxFilteredResponse, loginTimeout,
+                idleTimeout, greeting, tokenHandoverMargin, handoverLimit, DEFAULT_MAX_MESSAGE_VIEW, 4,
+                Duration.ofSeconds(1));
+    }
+
     public ImapSettings {
         if (maxLineLength < 1024) {
             throw new IllegalArgumentException("mailproxy.imap.max-line-length must be at least 1024, got " + maxLineLength);
@@ -42,6 +57,10 @@ public record ImapSettings(
         }
         if (handoverLimit < 1024) {
             throw new IllegalArgumentException("mailproxy.imap.handover-limit must be at least 1024, got " + handoverLimit);
+        }
+        if (maxMessageView < 0 || recoveryAttempts < 0 || recoveryBackoff.isNegative()) {
+            throw new IllegalArgumentException("mailproxy.imap.max-message-view, recovery-attempts and "
+                    + "recovery-backoff must not be negative");
         }
         if (tokenHandoverMargin.isNegative()) {
             throw new IllegalArgumentException("mailproxy.imap.token-handover-margin must not be negative");
@@ -63,6 +82,9 @@ public record ImapSettings(
                 c.getDuration("idle-timeout"),
                 c.getString("greeting"),
                 c.getDuration("token-handover-margin"),
-                c.getBytes("handover-limit").intValue());
+                c.getBytes("handover-limit").intValue(),
+                c.getInt("max-message-view"),
+                c.getInt("recovery-attempts"),
+                c.getDuration("recovery-backoff"));
     }
 }

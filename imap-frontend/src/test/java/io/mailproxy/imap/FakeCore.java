@@ -141,9 +141,11 @@ public final class FakeCore implements CoreServices {
         throw new UnsupportedOperationException();
     }
 
+    public final MeterRegistry meters = new SimpleMeterRegistry();
+
     @Override
     public MeterRegistry meters() {
-        return new SimpleMeterRegistry();
+        return meters;
     }
 
     /** The injected clock (fixed; tests move it with the channels' scheduler time). */
@@ -169,6 +171,8 @@ public final class FakeCore implements CoreServices {
         private final UpstreamSession session;
         public final List<String> endings = new ArrayList<>();
         public List<String> handlersAtEnd;
+        /** The relay told the pool that the upstream no longer takes this lease's token. */
+        public boolean tokenRejected;
 
         FakeLease(UpstreamSession session) {
             this.session = session;
@@ -183,6 +187,11 @@ public final class FakeCore implements CoreServices {
         public void release(boolean dirty) {
             handlersAtEnd = session.channel().pipeline().names();
             endings.add(dirty ? "release(dirty)" : "release(clean)");
+        }
+
+        @Override
+        public void tokenRejected() {
+            tokenRejected = true;
         }
 
         @Override

@@ -15,6 +15,13 @@ enum RelayPhase {
     HANDOVER_ENDING_IDLE,
     /** A hand-over moves the session to a fresh connection; client input waits. */
     HANDING_OVER,
+    /**
+     * The upstream ended the session at a safe point: a fresh connection is being sought; client input waits, and
+     * whatever the old connection still sends is dropped.
+     */
+    RECOVERING,
+    /** The proxy's own {@code UID FETCH 1:* (UID)} after a SELECT runs (for the message view); client input waits. */
+    VIEWING,
     /** LOGOUT received: answered once nothing is in flight; client input waits. */
     LOGGING_OUT,
     /** The lease is given back and everything held released; input is dropped. */
@@ -22,7 +29,8 @@ enum RelayPhase {
 
     /** Client input is held back (in the relay's backlog) while in this phase. */
     boolean holdsClientInput() {
-        return this == IDLE_REQUESTED || this == HANDOVER_ENDING_IDLE || this == HANDING_OVER || this == LOGGING_OUT;
+        return this == IDLE_REQUESTED || this == HANDOVER_ENDING_IDLE || this == HANDING_OVER || this == RECOVERING
+                || this == VIEWING || this == LOGGING_OUT;
     }
 
     /** The upstream connection is in IDLE. */
@@ -31,6 +39,6 @@ enum RelayPhase {
     }
 
     boolean handingOver() {
-        return this == HANDOVER_ENDING_IDLE || this == HANDING_OVER;
+        return this == HANDOVER_ENDING_IDLE || this == HANDING_OVER || this == RECOVERING;
     }
 }
