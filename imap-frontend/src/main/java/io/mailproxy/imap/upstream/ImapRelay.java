@@ -255,6 +255,7 @@ public final class ImapRelay {
         if (f != null && mailbox.viewFetched(f.tag(), status == ImapStatus.OK)) {
             phase = RelayPhase.RELAYING; // the proxy's own UID FETCH: the client's commands go on
             clientSide.drain();
+            upstream.channel().flush(); // an IDLE that waited: drain() flushes only when nothing holds input
             tryFinish();
             maybeHandover();
             return;

@@ -202,6 +202,14 @@ class UpstreamEndedTest {
     }
 
     @Test
+    void anIdleSentWhileTheMapIsFilledGoesOnceItIs() {
+        h.send("i1 IDLE\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("mpxv1 UID FETCH 1:* (UID)\r\n");
+        h.reply("* 1 FETCH (UID 10)\r\n* 2 FETCH (UID 11)\r\n* 3 FETCH (UID 12)\r\nmpxv1 OK FETCH completed.\r\n");
+        assertThat(h.upstreamGot()).isEqualTo("i1 IDLE\r\n");
+    }
+
+    @Test
     void theClientsCommandsWaitWhileTheMapIsFilled() {
         h.send("n1 NOOP\r\n");
         assertThat(h.upstreamGot()).isEqualTo("mpxv1 UID FETCH 1:* (UID)\r\n");
