@@ -152,9 +152,11 @@ public final class FakeCore implements CoreServices {
         throw new UnsupportedOperationException();
     }
 
+    public final MeterRegistry meters = new SimpleMeterRegistry();
+
     @Override
     public MeterRegistry meters() {
-        return new SimpleMeterRegistry();
+        return meters;
     }
 
     /** The injected clock (fixed; tests move it with the channels' scheduler time). */
@@ -182,6 +184,8 @@ public final class FakeCore implements CoreServices {
         /** What the relay reported with {@link #reportThrottled(java.time.Duration)}. */
         public final List<java.time.Duration> throttled = new ArrayList<>();
         public List<String> handlersAtEnd;
+        /** The relay told the pool that the upstream no longer takes this lease's token. */
+        public boolean tokenRejected;
 
         FakeLease(UpstreamSession session) {
             this.session = session;
@@ -196,6 +200,11 @@ public final class FakeCore implements CoreServices {
         public void release(boolean dirty) {
             handlersAtEnd = session.channel().pipeline().names();
             endings.add(dirty ? "release(dirty)" : "release(clean)");
+        }
+
+        @Override
+        public void tokenRejected() {
+            tokenRejected = true;
         }
 
         @Override

@@ -240,6 +240,11 @@ final class DovecotServer implements AutoCloseable {
         process = null;
     }
 
+    /** {@code doveadm kick USER}: Dovecot ends every session of {@code user}, as a server in maintenance would. */
+    Proc.Result kick(String user) throws IOException {
+        return Proc.run(Duration.ofSeconds(30), List.of("doveadm", "-c", config.toString(), "kick", user));
+    }
+
     /** The imap processes (one per session) now serving {@code user}, from their process titles. */
     List<ProcessHandle> imapSessions(String user) {
         Process p = process;

@@ -35,7 +35,8 @@ final class Interop implements AutoCloseable {
             "flaky@" + DOMAIN, "pw-flaky-not-used",
             "idle@" + DOMAIN, "pw-idle-not-used",
             "delegated@" + DOMAIN, "pw-delegated-not-used",
-            "clients@" + DOMAIN, "pw-clients");
+            "clients@" + DOMAIN, "pw-clients",
+            "kicked@" + DOMAIN, "pw-kicked");
 
     /** The mailbox the proxy opens with an app-only (client-credentials) OAuth token. */
     static final String OAUTH_USER = "oauth@" + DOMAIN;

@@ -47,8 +47,39 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class Office365 {
 
-    /** The untagged line Office 365 sends when the access token of an IMAP session expires. */
+    /**
+     * The untagged line Office 365 sends when the access token of an IMAP session expires, unsolicited and in any
+     * state, IDLE included (practitioners' reports: aioimaplib #83 after LIST, imapsync #250 on APPEND, imap-backup
+     * #198; Exchange 2013's template {@code "* BYE Session invalidated - {0}"}). No Microsoft documentation.
+     */
     public static final String TOKEN_EXPIRED_BYE = "* BYE Session invalidated - AccessTokenExpired";
+    /**
+     * The BYE Exchange sends after {@link #SERVER_UNAVAILABLE} on a connection or failover (mailbox move) failure,
+     * without the number the other "Connection closed" BYEs carry (decompiled Exchange 2013 strings; seen from
+     * Office 365 after {@code LIST "" "*"} in a public project note). Exchange never names a mailbox move.
+     */
+    public static final String CONNECTION_CLOSED_BYE = "* BYE Connection closed.";
+    /** Exchange's answer to a command that hit a server-side failure (offlineimap #291 on SELECT). */
+    public static final String SERVER_UNAVAILABLE = "NO Server Unavailable. 15";
+
+    /** How Office 365 ends an IMAP session on its own (research-o365.md section 2). */
+    public enum Ending {
+        /** {@link #TOKEN_EXPIRED_BYE}, then the connection closes. */
+        TOKEN_EXPIRED,
+        /** {@link #CONNECTION_CLOSED_BYE} (a mailbox move, maintenance), then the connection closes. */
+        CONNECTION_CLOSED,
+        /** No word: the connection is reset. */
+        RESET
+    }
+
+    /** Ends every open session of a running IMAP fake the way {@code ending} says, e.g. while a client idles. */
+    public static void endSessions(ScriptedUpstream imap, Ending ending) {
+        switch (ending) {
+            case TOKEN_EXPIRED -> imap.endAll(false, TOKEN_EXPIRED_BYE);
+            case CONNECTION_CLOSED -> imap.endAll(false, CONNECTION_CLOSED_BYE);
+            case RESET -> imap.endAll(true);
+        }
+    }
     public static final String SMTP_HOST = "AM0PR10CA0001.outlook.office365.com";
     public static final String SMTP_GREETING =
             "220 " + SMTP_HOST + " Microsoft ESMTP MAIL Service ready at Wed, 25 Nov 2026 20:00:00 +0000";
@@ -385,6 +416,13 @@ public final class Office365 {
         builder.on("NOOP", ex -> {
             if (!imapNotConnected(ex)) {
                 ex.reply(ex.tag() + " OK NOOP completed.");
+            }
+        });
+        builder.on("IDLE", ex -> {
+            if (!imapNotConnected(ex)) {
+                String tag = ex.tag();
+                ex.reply("+ IDLE accepted, awaiting DONE command.");
+                ex.expectContinuation(done -> done.reply(tag + " OK IDLE completed."));
             }
         });
         builder.on("LOGOUT", ex -> {

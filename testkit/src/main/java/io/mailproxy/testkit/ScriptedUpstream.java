@@ -160,6 +160,22 @@ public final class ScriptedUpstream implements AutoCloseable {
         }
     }
 
+    /**
+     * Ends every open connection unprompted: {@code lines} first (a BYE), then a close; with {@code reset} the close
+     * is a TCP reset (SO_LINGER 0), as a server that goes away without a word.
+     */
+    public void endAll(boolean reset, String... lines) {
+        if (lines.length > 0) {
+            sendToAll(lines);
+        }
+        for (io.netty.channel.Channel ch : clients) {
+            if (reset) {
+                ch.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+            }
+            ch.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+    }
+
     @Override
     public void close() {
         serverChannel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);

@@ -454,7 +454,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
         List<Object> pending = new ArrayList<>(backlog);
         backlog.clear();
         ImapRelay.start(ctx.channel(), NAME, decoder, lease, ClientPolicy.of(accepted.client().imap()), settings, sid(),
-                pending, services.pools(), accepted.account(), services.clock());
+                pending, services.pools(), accepted.account(), services.clock(), services.meters());
     }
 
     private void resume() {

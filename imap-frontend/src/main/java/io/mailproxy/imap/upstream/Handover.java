@@ -10,6 +10,8 @@ import io.mailproxy.core.imap.ImapResponseListener;
 import io.mailproxy.core.pool.Lease;
 import io.mailproxy.core.pool.UpstreamPools;
 import io.mailproxy.imap.ImapSettings;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.time.Clock;
@@ -24,6 +26,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Moves a relayed session to a fresh pooled connection before the upstream's token expires (Office 365 then ends
@@ -33,13 +37,15 @@ import java.util.function.Consumer;
  * taken along: its IDLE is ended upstream with DONE (the tagged OK is not the client's), restarted on the new
  * connection under the client's tag, and that IDLE's "+" is not the client's either.
  *
- * <p>The steps are separate on purpose: where the old connection cannot be asked any more (an upstream that ended
- * the session), the old view comes from elsewhere and the fresh-connection steps stay as they are. The relay owns
+ * <p>The same steps recover a session the upstream ended ({@link #recover}): the old connection cannot be asked any
+ * more, so the old view is the relay's own {@link MessageView}; fresh connections are tried up to
+ * {@code recovery-attempts} times with a doubling back-off. The relay owns
  * the session's phase; this owns the timer, the IDLE it carries over, and the connections until the relay takes the
  * new one. Timer and IDLE bookkeeping: event loop (client) only.
  */
 final class Handover {
 
+    private static final Logger LOG = LoggerFactory.getLogger(Handover.class);
     private static final String TAG_PREFIX = "mpxh";
     /** The earliest a hand-over is scheduled after a (new) connection starts. */
     private static final long MIN_DELAY_NANOS = TimeUnit.SECONDS.toNanos(30);
@@ -48,10 +54,16 @@ final class Handover {
      * The fresh connection, selected as the old one was, ready for the relay; {@code changes} are the untagged
      * EXPUNGE and EXISTS responses (CRLF-terminated, possibly empty) that bring the client's view up to date.
      */
-    record Moved(Lease lease, ImapClient imap, String changes, Lease oldLease, ImapClient oldImap) {
+    record Moved(Lease lease, ImapClient imap, String changes, long[] uids, Lease oldLease, ImapClient oldImap) {
 
-        /** The relay took the new connection: the old one, whose token is about to expire, is closed, never pooled. */
+        /**
+         * The relay took the new connection: the old one, whose token is about to expire, is closed, never pooled
+         * (after a recovery there is none: the upstream ended it).
+         */
         void retireOld() {
+            if (oldImap == null) {
+                return;
+            }
             oldImap.channel().eventLoop().execute(() -> {
                 oldImap.detach();
                 oldLease.discard();
@@ -74,6 +86,7 @@ final class Handover {
     private final UpstreamPools pools;
     private final AccountConfig account;
     private final Clock clock;
+    private final MeterRegistry meters;
     private ScheduledFuture<?> timer;
     private boolean due;
     /** The client's IDLE, ended upstream for the move and restarted after it; null when the client was not idling. */
@@ -81,7 +94,8 @@ final class Handover {
     /** The restarted IDLE's "+" has not come yet. */
     private boolean idleContinuationDue;
 
-    Handover(ImapSettings settings, UpstreamPools pools, AccountConfig account, Clock clock) {
+    Handover(ImapSettings settings, UpstreamPools pools, AccountConfig account, Clock clock, MeterRegistry meters) {
+        this.meters = meters;
         this.settings = settings;
         this.pools = pools;
         this.account = account;
@@ -111,6 +125,11 @@ final class Handover {
         if (timer != null) {
             timer.cancel(false);
         }
+    }
+
+    /** No pools to take a fresh connection from (a relay without them: tests, tools): nothing can move. */
+    boolean disabled() {
+        return pools == null;
     }
 
     /** The token is close to expiry: the session should move at its next safe point. */
@@ -167,8 +186,66 @@ final class Handover {
                         throw new CompletionException(new IllegalStateException("no UID list from the old connection"));
                     }
                     String changes = view.uids() == null ? "" : reconcile(view.uids(), fresh.uids());
-                    return new Moved(fresh.lease(), fresh.imap(), changes, old, view.imap());
+                    return new Moved(fresh.lease(), fresh.imap(), changes, fresh.uids(), old, view.imap());
                 }));
+    }
+
+    /** The mailbox's UIDVALIDITY changed: the client's UIDs mean nothing any more, no retry helps. */
+    static final class UidValidityChanged extends IllegalStateException {
+        UidValidityChanged(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Recovers from an upstream that ended the session: the old connection is gone, so the client's view is
+     * {@code clientUids} (the relay's {@link MessageView}; empty without a mailbox). Tries up to
+     * {@code recovery-attempts} fresh connections, waiting {@code recovery-backoff} on {@code loop} before the
+     * second and doubling it before each next; a changed UIDVALIDITY ends it at once. {@code attempt} is told each
+     * try's number (from 1).
+     */
+    CompletableFuture<Moved> recover(Optional<SelectedMailbox.Selection> selection, long[] clientUids,
+                                     ScheduledExecutorService loop, String sessionId) {
+        CompletableFuture<Moved> result = new CompletableFuture<>();
+        tryRecover(selection, clientUids, loop, sessionId, 1, result);
+        return result;
+    }
+
+    private void tryRecover(Optional<SelectedMailbox.Selection> selection, long[] clientUids,
+                            ScheduledExecutorService loop, String sessionId, int n, CompletableFuture<Moved> result) {
+        if (result.isDone()) {
+            return;
+        }
+        if (n > 1) {
+            LOG.info("{} IMAP recovery: attempt {} of {}", sessionId, n, settings.recoveryAttempts());
+        }
+        fresh(selection).whenComplete((fresh, error) -> {
+            if (error == null) {
+                String changes = selection.isEmpty() ? "" : reconcile(clientUids, fresh.uids());
+                Moved moved = new Moved(fresh.lease(), fresh.imap(), changes, fresh.uids(), null, null);
+                if (!result.complete(moved)) {
+                    moved.abandon();
+                }
+                return;
+            }
+            Throwable cause = error instanceof CompletionException && error.getCause() != null
+                    ? error.getCause() : error;
+            if (cause instanceof UidValidityChanged || n >= settings.recoveryAttempts()) {
+                result.completeExceptionally(cause);
+                return;
+            }
+            long wait = settings.recoveryBackoff().toNanos() << Math.min(n - 1, 20);
+            loop.schedule(() -> tryRecover(selection, clientUids, loop, sessionId, n + 1, result), wait,
+                    TimeUnit.NANOSECONDS);
+        });
+    }
+
+    /** Counts a session the upstream ended: {@code mailproxy_imap_recoveries_total{outcome}}. */
+    void countRecovery(String outcome) {
+        if (meters != null) {
+            Counter.builder("mailproxy.imap.recoveries").description("IMAP sessions the upstream ended, by outcome")
+                    .tag("outcome", outcome).register(meters).increment();
+        }
     }
 
     private CompletableFuture<OldView> oldView(Channel old, boolean selected, Runnable detachRelay,
@@ -241,7 +318,7 @@ final class Handover {
             OptionalLong found = ImapMailboxData.uidValidity(selected);
             Long validity = found.isPresent() ? found.getAsLong() : null;
             if (s.uidValidity() != null && !s.uidValidity().equals(validity)) {
-                throw new CompletionException(new IllegalStateException("UIDVALIDITY changed from "
+                throw new CompletionException(new UidValidityChanged("UIDVALIDITY changed from "
                         + s.uidValidity() + " to " + validity));
             }
             return imap.execute("UID SEARCH ALL").thenApply(ImapMailboxData::searchResult);

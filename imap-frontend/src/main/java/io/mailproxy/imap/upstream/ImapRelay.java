@@ -11,6 +11,7 @@ import io.mailproxy.imap.codec.ImapCommandDecoder;
 import io.mailproxy.imap.policy.ClientPolicy;
 import io.mailproxy.imap.session.ImapState;
 import io.mailproxy.imap.upstream.CommandTracker.InFlight;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -31,14 +32,16 @@ import org.slf4j.LoggerFactory;
  * with backpressure (AUTO_READ off on both; a side is read only while the other is writable). It is the bridge
  * between the pieces that know the protocol: {@link CommandIntake} frames and judges the client's commands,
  * {@link CommandTracker} holds what is in flight and behind literal gates, {@link ResponseFilter} rewrites and
- * filters untagged responses, {@link SelectedMailbox} follows the selected mailbox, and {@link Handover} moves the
- * session to a fresh connection before the token expires. The relay's own state is one {@link RelayPhase}.
+ * filters untagged responses, {@link SelectedMailbox} follows the selected mailbox and the client's view of it, and
+ * {@link Handover} moves the session to a fresh connection before the token expires, or after the upstream ended
+ * the session. The relay's own state is one {@link RelayPhase}.
  *
  * <p>Client tags pass through unchanged. LOGOUT is answered here and the lease released (dirty after ENABLE,
- * NOTIFY and the like, or discarded when a command was in flight); an upstream that drops or says BYE gives the
- * client {@code * BYE [UNAVAILABLE]}. A command Office 365 throttles ({@link UpstreamThrottle}) is sent again after
- * the suggested wait when that is safe, else answered {@code NO [UNAVAILABLE]}. All state lives on the client
- * channel's event loop; upstream events hop there.
+ * NOTIFY and the like, or discarded when a command was in flight). An upstream that drops or says BYE while the
+ * client is at a safe point (in IDLE, or nothing in flight) is recovered from on a fresh connection; otherwise, or
+ * when that fails, the client gets {@code * BYE [UNAVAILABLE]}. A command Office 365 throttles
+ * ({@link UpstreamThrottle}) is sent again after the suggested wait when that is safe, else answered
+ * {@code NO [UNAVAILABLE]}. All state lives on the client channel's event loop; upstream events hop there.
  */
 public final class ImapRelay {
 
@@ -55,8 +58,10 @@ public final class ImapRelay {
     private final CommandTracker tracker;
     private final CommandIntake intake;
     private final UpstreamResponses responses;
-    private final SelectedMailbox mailbox = new SelectedMailbox();
+    private final SelectedMailbox mailbox;
     private final Handover handover;
+    /** Tags of the proxy's own UID FETCH for the message view: mpxv1, mpxv2... */
+    private int viewTags;
     private RelayLease upstream;
     private RelayClientHandler clientSide;
     private RelayPhase phase = RelayPhase.RELAYING;
@@ -73,8 +78,9 @@ public final class ImapRelay {
     private long lastProgress;
 
     private ImapRelay(Channel client, ImapCommandDecoder decoder, Lease lease, ClientPolicy policy, ImapSettings settings,
-                      String sessionId, UpstreamPools pools, AccountConfig account, Clock clock) {
+                      String sessionId, UpstreamPools pools, AccountConfig account, Clock clock, MeterRegistry meters) {
         this.client = client;
+        this.mailbox = new SelectedMailbox(settings.maxMessageView());
         this.settings = settings;
         this.sessionId = sessionId;
         this.upstream = new RelayLease(lease, RelayLease.Use.UNUSED);
@@ -84,7 +90,7 @@ public final class ImapRelay {
         tracker.upstreamLiteralPlus(upstream.hasCapability("LITERAL+"));
         this.intake = new CommandIntake(this, tracker, decoder, policy, settings, sessionId);
         this.responses = new UpstreamResponses(this, client, tracker, mailbox, policy, settings, sessionId);
-        this.handover = new Handover(settings, pools, account, clock);
+        this.handover = new Handover(settings, pools, account, clock, meters);
     }
 
     /**
@@ -93,8 +99,9 @@ public final class ImapRelay {
      */
     public static ImapRelay start(Channel client, String replacedHandler, ImapCommandDecoder decoder, Lease lease,
                                   ClientPolicy policy, ImapSettings settings, String sessionId, List<Object> pending,
-                                  UpstreamPools pools, AccountConfig account, Clock clock) {
-        ImapRelay relay = new ImapRelay(client, decoder, lease, policy, settings, sessionId, pools, account, clock);
+                                  UpstreamPools pools, AccountConfig account, Clock clock, MeterRegistry meters) {
+        ImapRelay relay = new ImapRelay(client, decoder, lease, policy, settings, sessionId, pools, account, clock,
+                meters);
         relay.clientSide = new RelayClientHandler(relay, client, pending);
         decoder.setMaxLiteral(settings.maxLiteral());
         client.pipeline().replace(replacedHandler, CLIENT_HANDLER, relay.clientSide);
@@ -211,8 +218,8 @@ public final class ImapRelay {
     // ---------------------------------------------------------------- upstream side
 
     void onUpstream(Object msg) {
-        if (phase == RelayPhase.ENDED) {
-            ReferenceCountUtil.release(msg);
+        if (phase == RelayPhase.ENDED || phase == RelayPhase.RECOVERING) {
+            ReferenceCountUtil.release(msg); // RECOVERING: the rest of a connection the upstream ended
             return;
         }
         lastProgress = client.eventLoop().ticker().nanoTime();
@@ -221,8 +228,9 @@ public final class ImapRelay {
 
     /** The upstream ended the session. */
     void upstreamSaidBye(String text) {
-        LOG.warn("{} IMAP upstream ended the session: {}", sessionId, text);
-        upstreamLost("upstream said " + text);
+        // Office 365: "* BYE Session invalidated - AccessTokenExpired" names the token (research-o365 section 2)
+        boolean token = text.contains("Session invalidated") || text.contains("AccessToken");
+        recoverOrEnd("upstream said " + text, token);
     }
 
     /** A continuation request from the upstream. */
@@ -251,6 +259,14 @@ public final class ImapRelay {
     /** The upstream completed command {@code f} (null: one it was not sent) with {@code line}. */
     void completed(ImapResponseLine line, InFlight f) {
         ImapStatus status = line.status();
+        if (f != null && mailbox.viewFetched(f.tag(), status == ImapStatus.OK)) {
+            phase = RelayPhase.RELAYING; // the proxy's own UID FETCH: the client's commands go on
+            clientSide.drain();
+            upstream.channel().flush(); // an IDLE that waited: drain() flushes only when nothing holds input
+            tryFinish();
+            maybeHandover();
+            return;
+        }
         if (phase == RelayPhase.HANDOVER_ENDING_IDLE && line.tag().equals(handover.idleTag())) {
             // the old connection's IDLE, ended by us for a hand-over: the client's IDLE goes on
             phase = RelayPhase.HANDING_OVER;
@@ -297,6 +313,24 @@ public final class ImapRelay {
         }
         tryFinish();
         maybeHandover();
+        maybeFetchView();
+    }
+
+    /** After a SELECT, once nothing is in flight: the proxy's own UID FETCH fills the message view; input waits. */
+    private void maybeFetchView() {
+        if (!mailbox.viewWanted() || phase != RelayPhase.RELAYING || !tracker.idle() || tracker.gated()
+                || intake.receiving() || !responses.betweenResponses() || shutdownPending || handover.due()) {
+            return;
+        }
+        String tag;
+        do {
+            tag = "mpxv" + ++viewTags;
+        } while (tracker.isInFlight(tag));
+        lastProgress = client.eventLoop().ticker().nanoTime();
+        tracker.sent(new InFlight(tag, "UID FETCH"));
+        phase = RelayPhase.VIEWING;
+        upstream.write(ascii(mailbox.viewFetch(tag)));
+        upstream.channel().flush();
     }
 
     // ---------------------------------------------------------------- Office 365 throttling
@@ -373,12 +407,84 @@ public final class ImapRelay {
     }
 
     void upstreamLost(String why) {
-        if (phase == RelayPhase.ENDED) {
-            return;
-        }
-        LOG.warn("{} IMAP upstream lost ({}): closing the client session", sessionId, why);
+        recoverOrEnd(why, false);
+    }
+
+    private void lost() {
         SessionLog.outcome(client, "upstream-lost");
         goodbye("* BYE [UNAVAILABLE] Connection to the mail server was lost, please reconnect\r\n", true);
+    }
+
+    // ---------------------------------------------------------------- an upstream that ended the session
+
+    /**
+     * The upstream ended the session (a BYE, a reset, a dead connection): at a safe point the session recovers on
+     * a fresh connection, else the client gets BYE. {@code token}: the upstream named the token as the reason.
+     */
+    private void recoverOrEnd(String why, boolean token) {
+        if (phase == RelayPhase.ENDED || phase == RelayPhase.RECOVERING) {
+            return; // RECOVERING: the same ending, seen again (a BYE, then the close)
+        }
+        String unsafe = unsafeToRecover();
+        if (unsafe != null) {
+            LOG.warn("{} IMAP upstream ended the session ({}); cannot recover ({}): closing the client session",
+                    sessionId, why, unsafe);
+            handover.countRecovery("not_safe");
+            lost();
+            return;
+        }
+        LOG.info("{} IMAP upstream ended the session ({}); recovering on a fresh connection{}", sessionId, why,
+                token ? " with a fresh token" : "");
+        // an IDLE ended with its connection: it is restarted on the fresh one under the client's tag
+        handover.start(phase == RelayPhase.IDLING ? tracker.completed(tracker.oldest().tag()).tag() : null);
+        phase = RelayPhase.RECOVERING;
+        if (token) {
+            upstream.lease().tokenRejected();
+        }
+        upstream.giveBack(true);
+        handover.recover(mailbox.selection(), mailbox.clientUids(), client.eventLoop(), sessionId)
+                .whenComplete((moved, error) -> onClientLoop(() -> {
+            if (error == null && phase == RelayPhase.RECOVERING) {
+                handover.countRecovery("recovered");
+                completeHandover(moved);
+                return;
+            }
+            if (moved != null) {
+                moved.abandon();
+            }
+            if (phase == RelayPhase.RECOVERING) {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                LOG.warn("{} IMAP recovery after the upstream ended the session failed: {}", sessionId,
+                        String.valueOf(cause));
+                handover.countRecovery(cause instanceof Handover.UidValidityChanged ? "uidvalidity_changed" : "failed");
+                lost();
+            }
+        }));
+    }
+
+    /** Why the session cannot recover now, or null when it is at a safe point and can. */
+    private String unsafeToRecover() {
+        if (settings.recoveryAttempts() == 0 || handover.disabled()) {
+            return "recovery is off";
+        }
+        boolean between = !intake.receiving() && !tracker.gated();
+        boolean inIdle = between && phase == RelayPhase.IDLING && !handover.awaitsIdleContinuation()
+                && tracker.inFlight() == 1;
+        boolean quiet = between && phase == RelayPhase.RELAYING && tracker.idle() && responses.betweenResponses();
+        if (!inIdle && !quiet) {
+            return "not at a safe point: " + phase + ", " + tracker.inFlight() + " command(s) in flight";
+        }
+        if (shutdownPending) {
+            return "shutting down";
+        }
+        if (upstream.isDirty()) {
+            return "the session used ENABLE, NOTIFY or CONDSTORE";
+        }
+        if (mailbox.clientUids() == null) {
+            return "no complete sequence-to-UID map of the selected mailbox";
+        }
+        return null;
     }
 
     /**
@@ -423,6 +529,10 @@ public final class ImapRelay {
             return;
         }
         boolean idling = phase.upstreamIdling();
+        if (phase == RelayPhase.RECOVERING) {
+            touch(); // bounded by recovery-attempts
+            return;
+        }
         if (!idling && !tracker.idle()
                 && client.eventLoop().ticker().nanoTime() - lastProgress >= settings.idleTimeout().toNanos()) {
             // a command running with not one byte from the upstream for the whole idle timeout: the connection is
@@ -451,7 +561,7 @@ public final class ImapRelay {
     /** Starts the hand-over if one is due and the session is at a safe point (between commands, or in IDLE). */
     private void maybeHandover() {
         if (!handover.due() || phase.handingOver() || phase == RelayPhase.ENDED || phase == RelayPhase.LOGGING_OUT
-                || phase == RelayPhase.THROTTLE_WAIT || shutdownPending) {
+                || phase == RelayPhase.THROTTLE_WAIT || phase == RelayPhase.VIEWING || shutdownPending) {
             return;
         }
         boolean between = !intake.receiving() && !tracker.gated();
@@ -518,6 +628,7 @@ public final class ImapRelay {
             attach(next);
             next.channel().read();
         });
+        mailbox.moved(moved.uids());
         String idleTag = handover.idleTag();
         phase = idleTag == null ? RelayPhase.RELAYING : RelayPhase.IDLING;
         if (idleTag != null) {

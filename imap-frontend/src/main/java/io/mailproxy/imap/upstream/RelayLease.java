@@ -18,6 +18,8 @@ final class RelayLease {
     private final Lease lease;
     private final Channel channel;
     private Use use;
+    /** Given back already (a recovery discards the old lease at once; the relay's end must not again). */
+    private boolean given;
 
     RelayLease(Lease lease, Use use) {
         this.lease = lease;
@@ -73,6 +75,10 @@ final class RelayLease {
 
     /** Gives the lease back, on the connection's event loop: discarded when {@code close}, else as {@link Use} says. */
     void giveBack(boolean close) {
+        if (given) {
+            return;
+        }
+        given = true;
         Use used = use;
         Runnable giveBack = () -> {
             detach();

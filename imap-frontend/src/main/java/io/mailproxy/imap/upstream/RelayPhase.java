@@ -20,6 +20,13 @@ enum RelayPhase {
      * waits, so the command keeps its place.
      */
     THROTTLE_WAIT,
+    /**
+     * The upstream ended the session at a safe point: a fresh connection is being sought; client input waits, and
+     * whatever the old connection still sends is dropped.
+     */
+    RECOVERING,
+    /** The proxy's own {@code UID FETCH 1:* (UID)} after a SELECT runs (for the message view); client input waits. */
+    VIEWING,
     /** LOGOUT received: answered once nothing is in flight; client input waits. */
     LOGGING_OUT,
     /** The lease is given back and everything held released; input is dropped. */
@@ -28,7 +35,7 @@ enum RelayPhase {
     /** Client input is held back (in the relay's backlog) while in this phase. */
     boolean holdsClientInput() {
         return this == IDLE_REQUESTED || this == HANDOVER_ENDING_IDLE || this == HANDING_OVER || this == THROTTLE_WAIT
-                || this == LOGGING_OUT;
+                || this == RECOVERING || this == VIEWING || this == LOGGING_OUT;
     }
 
     /** The upstream connection is in IDLE. */
@@ -37,6 +44,6 @@ enum RelayPhase {
     }
 
     boolean handingOver() {
-        return this == HANDOVER_ENDING_IDLE || this == HANDING_OVER;
+        return this == HANDOVER_ENDING_IDLE || this == HANDING_OVER || this == RECOVERING;
     }
 }

@@ -13,8 +13,11 @@ import java.util.OptionalLong;
  * AUTHENTICATED, SELECTED and LOGOUT change, driven by what the upstream answered. A hand-over reads the
  * {@link Selection} to select the same mailbox on a fresh connection and compare its UIDVALIDITY.
  *
- * <p>Event loop (client) only. The mailbox's message view (a bounded sequence-to-UID map fed by EXISTS, EXPUNGE and
- * FETCH UID, for reconciling after an upstream that ended the session) belongs here too, beside the selection.
+ * <p>Beside the selection it keeps the client's {@link MessageView} (sequence number to UID, bounded), which a
+ * recovery from an upstream that ended the session reconciles against. The view is filled by one
+ * {@code UID FETCH 1:* (UID)} of the proxy's own right after a SELECT completes (the relay sends it when nothing is
+ * in flight, holding the client's next command meanwhile), and kept up from the EXISTS, EXPUNGE and FETCH responses
+ * relayed. Event loop (client) only.
  */
 final class SelectedMailbox {
 
@@ -47,8 +50,23 @@ final class SelectedMailbox {
         }
     }
 
+    private final MessageView view;
     private ImapState state = ImapState.AUTHENTICATED;
     private Selection selection;
+    /** A SELECT completed with messages whose UIDs the view does not know: the proxy's UID FETCH should go. */
+    private boolean viewWanted;
+    /** The tag of the proxy's own UID FETCH in flight; null when none is. */
+    private String viewFetchTag;
+
+    /** With the default bound of {@code max-message-view}. */
+    SelectedMailbox() {
+        this(io.mailproxy.imap.ImapSettings.DEFAULT_MAX_MESSAGE_VIEW);
+    }
+
+    /** {@code maxView}: the most messages a view follows (0: none, so no session recovers with a mailbox). */
+    SelectedMailbox(int maxView) {
+        this.view = new MessageView(maxView);
+    }
     /** The UIDVALIDITY seen since the last SELECT or EXAMINE was sent: its own, or none, never the previous one's. */
     private Long pendingUidValidity;
 
@@ -64,13 +82,69 @@ final class SelectedMailbox {
     /** A SELECT or EXAMINE went upstream. */
     void selecting() {
         pendingUidValidity = null;
+        viewWanted = false;
+        view.selecting();
+    }
+
+    /**
+     * An untagged response's first segment ({@code text}, without CRLF; {@code whole}: it is the whole response)
+     * went by. False when the client must not see it: the answer to the proxy's own UID FETCH.
+     */
+    boolean untagged(ImapStatus status, String text, boolean whole) {
+        OptionalLong validity = whole ? ImapMailboxData.uidValidity(text) : OptionalLong.empty();
+        if (status == ImapStatus.OK && validity.isPresent()) {
+            pendingUidValidity = validity.getAsLong();
+        }
+        boolean justUid = view.untagged(text);
+        return !(justUid && whole && viewFetchTag != null);
     }
 
     /** A whole untagged response's text (without CRLF) went by. */
     void untagged(ImapStatus status, String text) {
-        OptionalLong validity = ImapMailboxData.uidValidity(text);
-        if (status == ImapStatus.OK && validity.isPresent()) {
-            pendingUidValidity = validity.getAsLong();
+        untagged(status, text, true);
+    }
+
+    // ---------------------------------------------------------------- the message view
+
+    /** The proxy's own UID FETCH is due (a SELECT completed with messages): the command, under {@code tag}. */
+    String viewFetch(String tag) {
+        viewWanted = false;
+        viewFetchTag = tag;
+        return tag + " UID FETCH 1:* (UID)\r\n";
+    }
+
+    boolean viewWanted() {
+        return viewWanted;
+    }
+
+    /** True when {@code tag} is the proxy's own UID FETCH, which then completed ({@code ok}, or not). */
+    boolean viewFetched(String tag, boolean ok) {
+        if (viewFetchTag == null || !viewFetchTag.equals(tag)) {
+            return false;
+        }
+        viewFetchTag = null;
+        if (!ok) {
+            view.drop();
+        }
+        return true;
+    }
+
+    /**
+     * The client's view as UIDs in sequence order, when it can stand in for the old connection: empty without a
+     * mailbox; null when a mailbox is selected and its view is incomplete or was given up.
+     */
+    long[] clientUids() {
+        if (selection == null) {
+            return new long[0];
+        }
+        return view.complete() ? view.uids() : null;
+    }
+
+    /** After a move to a fresh connection: the client now sees exactly {@code fresh}. */
+    void moved(long[] fresh) {
+        viewWanted = false;
+        if (selection != null) {
+            view.replace(fresh);
         }
     }
 
@@ -86,11 +160,16 @@ final class SelectedMailbox {
                 state = ok ? ImapState.SELECTED : ImapState.AUTHENTICATED;
                 selection = ok && mailbox != null
                         ? new Selection(mailbox, examined || command.equals("EXAMINE"), pendingUidValidity) : null;
+                if (selection == null) {
+                    view.drop();
+                }
+                viewWanted = selection != null && view.valid() && view.size() > 0;
             }
             case "CLOSE", "UNSELECT" -> {
                 if (status == ImapStatus.OK) {
                     state = ImapState.AUTHENTICATED;
                     selection = null;
+                    view.drop();
                 }
             }
             default -> { }
@@ -100,5 +179,6 @@ final class SelectedMailbox {
     /** The session ends (LOGOUT, BYE, a drop). */
     void loggedOut() {
         state = ImapState.LOGOUT;
+        view.drop();
     }
 }

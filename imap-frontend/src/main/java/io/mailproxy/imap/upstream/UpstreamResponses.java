@@ -95,7 +95,9 @@ final class UpstreamResponses {
                         return;
                     }
                     String text = line.endsResponse() ? line.text() : "";
-                    mailbox.untagged(line.status(), text);
+                    if (!mailbox.untagged(line.status(), line.text(), line.endsResponse())) {
+                        return; // the answer to the proxy's own UID FETCH (the message view)
+                    }
                     String capabilities = filter.capabilities(text);
                     if (capabilities != null) {
                         client.write(ByteBufUtil.writeUtf8(client.alloc(), capabilities + "\r\n"));

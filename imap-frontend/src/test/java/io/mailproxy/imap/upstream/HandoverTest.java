@@ -37,7 +37,7 @@ class HandoverTest {
 
     @Test
     void aRestartedIdlesContinuationIsTakenOnce() {
-        Handover h = new Handover(null, null, null, null);
+        Handover h = new Handover(null, null, null, null, null);
         assertThat(h.takeIdleContinuation()).isFalse();
         h.start("i1");
         assertThat(h.idleTag()).isEqualTo("i1");

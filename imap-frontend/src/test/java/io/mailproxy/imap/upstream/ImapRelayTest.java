@@ -158,6 +158,12 @@ class ImapRelayTest {
     void upstreamTokenExpiryByeBecomesByeUnavailable() {
         FakeCore.FakeLease lease = login();
         h.reply("* BYE Session invalidated - AccessTokenExpired\r\n");
+        assertThat(h.received()).as("between commands: a recovery is tried first").isEmpty();
+        assertThat(lease.tokenRejected).isTrue();
+        for (int wait : new int[] {1, 2, 4}) { // no fresh connection in recovery-attempts (4) tries, 1+2+4 s apart
+            h.client.advanceTimeBy(wait, TimeUnit.SECONDS);
+            h.client.runScheduledPendingTasks();
+        }
         assertThat(h.received()).isEqualTo("* BYE [UNAVAILABLE] Connection to the mail server was lost, please reconnect\r\n");
         assertThat(lease.endings).containsExactly("discard");
     }

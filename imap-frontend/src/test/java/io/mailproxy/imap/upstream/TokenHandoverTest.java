@@ -38,6 +38,10 @@ class TokenHandoverTest {
         assertThat(h.upstreamGot()).isEqualTo("s1 SELECT INBOX\r\n");
         h.reply("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\ns1 OK [READ-WRITE] SELECT completed.\r\n");
         h.received();
+        // the proxy's own UID FETCH after SELECT (the message view an upstream BYE would need)
+        assertThat(h.upstreamGot()).isEqualTo("mpxv1 UID FETCH 1:* (UID)\r\n");
+        h.reply("* 1 FETCH (UID 10)\r\n* 2 FETCH (UID 11)\r\n* 3 FETCH (UID 12)\r\nmpxv1 OK FETCH completed.\r\n");
+        assertThat(h.received()).isEmpty();
     }
 
     @AfterEach
@@ -174,6 +178,8 @@ class TokenHandoverTest {
         assertThat(h.upstreamGot()).isEqualTo("s2 SELECT Other\r\n");
         h.reply("* 1 EXISTS\r\ns2 OK [READ-WRITE] SELECT completed.\r\n");
         h.received();
+        assertThat(h.upstreamGot()).isEqualTo("mpxv2 UID FETCH 1:* (UID)\r\n");
+        h.reply("* 1 FETCH (UID 5)\r\nmpxv2 OK FETCH completed.\r\n");
         nextLeaseAvailable();
         expiryComes();
         assertThat(h.upstreamGot()).isEqualTo("mpxh1 UID SEARCH ALL\r\n");
@@ -199,11 +205,13 @@ class TokenHandoverTest {
             small.send("s1 SELECT INBOX\r\n");
             small.reply("* 300 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\ns1 OK [READ-WRITE] SELECT completed.\r\n");
             small.received();
+            small.reply("mpxv1 OK FETCH completed.\r\n"); // the message view's UIDs: none said
             small.core.nextLease(small.upstream2, Optional.of(now.plus(Duration.ofMinutes(70))), CAPS);
             small.client.advanceTimeBy(8, TimeUnit.MINUTES);
             small.client.runScheduledPendingTasks();
             small.settle();
-            assertThat(small.upstreamGot()).isEqualTo("s1 SELECT INBOX\r\nmpxh1 UID SEARCH ALL\r\n");
+            assertThat(small.upstreamGot())
+                    .isEqualTo("s1 SELECT INBOX\r\nmpxv1 UID FETCH 1:* (UID)\r\nmpxh1 UID SEARCH ALL\r\n");
             StringBuilder search = new StringBuilder("* SEARCH");
             for (int uid = 1000; uid < 1300; uid++) {
                 search.append(' ').append(uid);

@@ -415,6 +415,29 @@ final class AccountPool {
         run(after);
     }
 
+    /**
+     * From {@link PooledLease#tokenRejected}: the upstream no longer takes {@code pc}'s token. The connector drops
+     * the cached token; idle channels logged in with the same one (the same expiry: they came from the same cache
+     * entry) are closed, so no lease gets a connection the upstream is about to end.
+     */
+    void tokenRejected(PooledChannel pc) {
+        env.connector().tokenRejected(account, protocol);
+        Optional<Instant> expiry = pc.tokenExpiresAt();
+        if (expiry.isEmpty()) {
+            return;
+        }
+        List<Runnable> after = new ArrayList<>();
+        synchronized (this) {
+            for (PooledChannel other : List.copyOf(idle)) {
+                if (other != pc && expiry.equals(other.tokenExpiresAt())) {
+                    retireLocked(other, "token-rejected", after);
+                }
+            }
+            afterChangeLocked(after);
+        }
+        run(after);
+    }
+
     private void startThrottleLocked(Instant now, String why, Duration wanted) {
         Duration pause = wanted == null ? backoff.startThrottle(now) : backoff.startThrottle(now, wanted);
         if (pause != null) {

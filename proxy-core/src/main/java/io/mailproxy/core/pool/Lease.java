@@ -51,4 +51,13 @@ public interface Lease {
     default void reportThrottled(Duration backoff) {
         reportThrottled();
     }
+
+    /**
+     * Tells the pool that the upstream ended the session because it no longer takes this lease's token (Office 365:
+     * {@code * BYE Session invalidated - AccessTokenExpired}, possibly before the expiry computed from
+     * {@code expires_in}): the cached token is dropped, so the next login fetches a new one, and idle connections
+     * logged in with the same token are closed. Does not end the lease.
+     */
+    default void tokenRejected() {
+    }
 }

@@ -46,6 +46,11 @@ final class PooledLease implements Lease {
     }
 
     @Override
+    public void tokenRejected() {
+        pool.tokenRejected(channel);
+    }
+
+    @Override
     public String toString() {
         return "Lease[" + pool.name() + " " + channel + "]";
     }

@@ -126,6 +126,11 @@ public final class NettyUpstreamConnector implements UpstreamConnector {
     }
 
     @Override
+    public void tokenRejected(AccountConfig account, Protocol protocol) {
+        credentials.invalidate(account, protocol);
+    }
+
+    @Override
     public CompletableFuture<UpstreamSession> connect(AccountConfig account, Protocol protocol, EventLoop eventLoop) {
         CompletableFuture<UpstreamSession> attempt = attempt(account, protocol, eventLoop);
         logins.record(account, protocol, attempt);

@@ -16,4 +16,8 @@ public interface UpstreamConnector {
      *                  let the connector choose
      */
     CompletableFuture<UpstreamSession> connect(AccountConfig account, Protocol protocol, EventLoop eventLoop);
+
+    /** The upstream ended a session over its token: the next connection logs in with a fresh one. */
+    default void tokenRejected(AccountConfig account, Protocol protocol) {
+    }
 }
