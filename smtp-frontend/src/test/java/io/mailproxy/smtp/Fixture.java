@@ -117,8 +117,8 @@ final class Fixture implements AutoCloseable {
     }
 
     static SmtpSettings settings(long maxSize, int headerLimit) {
-        return new SmtpSettings("mx.test", 1000, maxSize, headerLimit, 100, Duration.ofSeconds(30),
-                Duration.ofSeconds(30), Duration.ofSeconds(10), true, true);
+        return SmtpSettingsBuilder.defaults().maxMessageSize(maxSize).headerLimit(headerLimit)
+                .timeouts(Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(10)).build();
     }
 
     static AccountConfig account() {

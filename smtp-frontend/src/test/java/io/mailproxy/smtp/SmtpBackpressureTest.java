@@ -52,8 +52,8 @@ class SmtpBackpressureTest {
 
     /** @param spool when set, "app" has {@code smtp.queue = true} and its messages go there */
     private void open(io.mailproxy.smtp.queue.Spool spool) {
-        SmtpSettings settings = new SmtpSettings("mx.test", 1000, 35 << 20, 4096, 100, Duration.ofSeconds(60),
-                Duration.ofMinutes(5), REPLY_TIMEOUT, true, true, maxDiscard);
+        SmtpSettings settings = SmtpSettingsBuilder.defaults()
+                .timeouts(Duration.ofSeconds(60), Duration.ofMinutes(5), REPLY_TIMEOUT).maxDiscard(maxDiscard).build();
         core.client("app", "", new ClientConfig("app", Optional.empty(), Fixture.ACCOUNT_FROM, Set.of(Protocol.SMTP),
                 ClientConfig.ImapPolicy.DEFAULT, ClientConfig.Pop3Policy.DEFAULT,
                 new SmtpPolicy(SmtpPolicy.Sender.KEEP, SmtpPolicy.OriginalFrom.REPLY_TO, MAX_SIZE, spool != null)),

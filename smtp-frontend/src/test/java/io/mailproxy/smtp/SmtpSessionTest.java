@@ -18,7 +18,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Base64;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -38,8 +37,7 @@ class SmtpSessionTest {
 
     /** @param remote the client's address (null: EmbeddedChannel's own) */
     private EmbeddedChannel open(FakeListener fake, java.net.SocketAddress remote) {
-        SmtpSettings settings = new SmtpSettings("mx.test", 1000, 10_485_760, 4096, 2, Duration.ofSeconds(60),
-                Duration.ofMinutes(5), Duration.ofMinutes(10), true, true);
+        SmtpSettings settings = SmtpSettingsBuilder.defaults().maxMessageSize(10_485_760).maxRecipients(2).build();
         core.client("app", "s3cret", new io.mailproxy.core.config.ClientConfig("app", Optional.of("h"), Fixture.ACCOUNT_FROM,
                 java.util.Set.of(io.mailproxy.core.Protocol.SMTP), io.mailproxy.core.config.ClientConfig.ImapPolicy.DEFAULT,
                 io.mailproxy.core.config.ClientConfig.Pop3Policy.DEFAULT, SmtpPolicy.DEFAULT), Fixture.account());
