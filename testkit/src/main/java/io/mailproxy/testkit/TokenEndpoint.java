@@ -47,11 +47,8 @@ final class TokenEndpoint {
             return;
         }
         Map<String, String> form = form(exchange);
-        state.tokenRequests.add(new FakeIdentityPlatform.TokenRequest(exchange.getRequestURI().getPath(),
-                Map.copyOf(form)));
         String grant = form.getOrDefault("grant_type", "");
-        state.requestsByGrant.computeIfAbsent(grant, g -> new AtomicInteger()).incrementAndGet();
-        Client client = clientAuthentication.authenticate(exchange, form, tenant);
+        Client client = received(exchange, form, grant, tenant);
         if (client == null) {
             return;
         }
@@ -135,11 +132,8 @@ final class TokenEndpoint {
      */
     void v1(HttpExchange exchange, String tenant) throws IOException {
         Map<String, String> form = form(exchange);
-        state.tokenRequests.add(new FakeIdentityPlatform.TokenRequest(exchange.getRequestURI().getPath(),
-                Map.copyOf(form)));
         String grant = form.getOrDefault("grant_type", "");
-        state.requestsByGrant.computeIfAbsent(grant, g -> new AtomicInteger()).incrementAndGet();
-        Client client = clientAuthentication.authenticate(exchange, form, tenant);
+        Client client = received(exchange, form, grant, tenant);
         if (client == null) {
             return;
         }
@@ -177,5 +171,14 @@ final class TokenEndpoint {
         body.put("resource", resource);
         body.put("access_token", at);
         send(exchange, 200, "application/json; charset=utf-8", json(body));
+    }
+
+    /** Records the request and counts its grant; the client, or null when its authentication failed (answered). */
+    private Client received(HttpExchange exchange, Map<String, String> form, String grant, String tenant)
+            throws IOException {
+        state.tokenRequests.add(new FakeIdentityPlatform.TokenRequest(exchange.getRequestURI().getPath(),
+                Map.copyOf(form)));
+        state.requestsByGrant.computeIfAbsent(grant, g -> new AtomicInteger()).incrementAndGet();
+        return clientAuthentication.authenticate(exchange, form, tenant);
     }
 }
