@@ -30,7 +30,7 @@ import java.util.concurrent.Future;
  * </ol>
  * Run: {@code bench/run.sh queue --runs 5} (no upstream: the spool and the SMTP frontend run in this process). It
  * lives in the frontend's package: it builds the frontend around a spool of its own, with the frontend's test
- * fixtures ({@code Fixture}, {@code FakeListener}, {@code SmtpTestClient} from the smtp-frontend test jar).
+ * fixtures ({@code Fixture}, {@code SmtpTestClient} from the smtp-frontend test jar, with core-testkit's fakes).
  */
 public final class QueueBench {
 
@@ -82,7 +82,7 @@ public final class QueueBench {
             @Override
             public void forceDirectory(Path d) { }
         };
-        try (Fixture fx = new Fixture(new FakeListener(Optional.empty()), Fixture.settings(35 * 1024 * 1024, 4096), -1,
+        try (Fixture fx = new Fixture(Fixture.listener(Optional.empty()), Fixture.settings(35 * 1024 * 1024, 4096), -1,
                 null, (f, services) -> {
                     try {
                         return new SmtpFrontend(services, f.settings, Spool.open(dir.resolve("spool"), 1L << 34,

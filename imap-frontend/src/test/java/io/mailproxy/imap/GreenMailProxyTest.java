@@ -12,6 +12,8 @@ import io.mailproxy.core.pool.Lease;
 import io.mailproxy.core.pool.UpstreamPools;
 import io.mailproxy.core.upstream.UpstreamException;
 import io.mailproxy.core.upstream.UpstreamSession;
+import io.mailproxy.testkit.core.FakeCore;
+import io.mailproxy.testkit.core.FakeListener;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -68,11 +70,11 @@ class GreenMailProxyTest {
         greenMail.setUser(MAILBOX, MAILBOX, "upstream-pw");
         group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         UpstreamPools pools = (account, protocol) -> connectUpstream();
-        FakeCore services = new FakeCore();
-        services.pools = pools;
+        FakeCore services = new FakeCore().withClock(FakeCore.FIXED_CLOCK);
+        services.withPools(pools);
         services.client("alice", "secret", ClientConfig.ImapPolicy.DEFAULT, Protocol.IMAP);
         ImapFrontend frontend = new ImapFrontend(services);
-        FakeCore.FakeListener listener = new FakeCore.FakeListener();
+        FakeListener listener = new FakeListener(io.mailproxy.core.Protocol.IMAP);
         server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override

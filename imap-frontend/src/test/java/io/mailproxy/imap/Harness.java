@@ -1,5 +1,8 @@
 package io.mailproxy.imap;
 
+import io.mailproxy.testkit.core.FakeCore;
+import io.mailproxy.testkit.core.FakeLease;
+import io.mailproxy.testkit.core.FakeListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -8,8 +11,8 @@ import java.nio.charset.StandardCharsets;
 /** A client connection through the IMAP frontend and an upstream, both embedded: every byte is observable. */
 public final class Harness implements AutoCloseable {
 
-    public final FakeCore core = new FakeCore();
-    public final FakeCore.FakeListener listener = new FakeCore.FakeListener();
+    public final FakeCore core = new FakeCore().withClock(FakeCore.FIXED_CLOCK);
+    public final FakeListener listener = new FakeListener(io.mailproxy.core.Protocol.IMAP);
     public final EmbeddedChannel client = new EmbeddedChannel();
     public final EmbeddedChannel upstream = new EmbeddedChannel();
     /** A second upstream connection (the one a token hand-over moves to). */
@@ -103,9 +106,9 @@ public final class Harness implements AutoCloseable {
     }
 
     /** Greeting read, logged in as alice with an upstream of the given capabilities. */
-    public FakeCore.FakeLease loggedIn(io.mailproxy.core.config.ClientConfig.ImapPolicy policy, String... caps) {
+    public FakeLease loggedIn(io.mailproxy.core.config.ClientConfig.ImapPolicy policy, String... caps) {
         core.client("alice", "secret", policy, io.mailproxy.core.Protocol.IMAP);
-        FakeCore.FakeLease lease = core.nextLease(upstream, caps);
+        FakeLease lease = core.nextLease(upstream, caps);
         start();
         received();
         send("a1 LOGIN alice secret\r\n");

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.typesafe.config.ConfigFactory;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.spi.FrontendFactory;
+import io.mailproxy.testkit.core.FakeCore;
 import java.time.Duration;
 import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
@@ -23,7 +24,7 @@ class ImapFrontendFactoryTest {
     void refuseSaysByeUnavailable() {
         io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel();
         try {
-            new ImapFrontend(new FakeCore()).refuse(ch, "too many connections");
+            new ImapFrontend(new FakeCore().withClock(FakeCore.FIXED_CLOCK)).refuse(ch, "too many connections");
             io.netty.buffer.ByteBuf out = ch.readOutbound();
             assertThat(out.toString(java.nio.charset.StandardCharsets.US_ASCII))
                     .isEqualTo("* BYE [UNAVAILABLE] too many connections\r\n");

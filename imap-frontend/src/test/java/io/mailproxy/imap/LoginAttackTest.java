@@ -12,6 +12,8 @@ import io.mailproxy.core.credentials.Scheduler;
 import io.mailproxy.core.identity.LocalIdentities;
 import io.mailproxy.core.identity.PasswordHasher;
 import io.mailproxy.core.upstream.UpstreamException;
+import io.mailproxy.testkit.core.FakeCore;
+import io.mailproxy.testkit.core.FakeListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
@@ -68,7 +70,7 @@ class LoginAttackTest {
 
     @BeforeEach
     void start() throws Exception {
-        FakeCore core = new FakeCore();
+        FakeCore core = new FakeCore().withClock(FakeCore.FIXED_CLOCK);
         ClientConfig client = new ClientConfig(LOGIN, Optional.of(PasswordHasher.hash(PASSWORD.getBytes(
                 StandardCharsets.UTF_8))), FakeCore.ACCOUNT.name(), Set.of(Protocol.IMAP),
                 ClientConfig.ImapPolicy.DEFAULT, ClientConfig.Pop3Policy.DEFAULT, ClientConfig.SmtpPolicy.DEFAULT);
@@ -78,12 +80,12 @@ class LoginAttackTest {
                 ConfigFactory.empty());
         timer = Executors.newSingleThreadScheduledExecutor();
         identities = new LocalIdentities(() -> config, Clock.systemUTC(), 2, Scheduler.of(timer), meters);
-        core.realAuthenticator = identities;
+        core.withAuthenticator(identities);
         // a right password gets as far as the upstream, which is down: NO [UNAVAILABLE] The mail server ...
-        core.pools = (account, protocol) -> CompletableFuture.failedFuture(
-                new UpstreamException(UpstreamException.Kind.UNREACHABLE, "no upstream in this test"));
+        core.withPools((account, protocol) -> CompletableFuture.failedFuture(
+                new UpstreamException(UpstreamException.Kind.UNREACHABLE, "no upstream in this test")));
         ImapFrontend frontend = new ImapFrontend(core);
-        FakeCore.FakeListener listener = new FakeCore.FakeListener();
+        FakeListener listener = new FakeListener(io.mailproxy.core.Protocol.IMAP);
         group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {

@@ -26,7 +26,7 @@ class GreenMailRelayTest {
     void start() throws Exception {
         greenMail = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP).dynamicPort());
         greenMail.start();
-        fx = new Fixture(new FakeListener(Optional.empty()), Fixture.settings(1 << 20, 4096),
+        fx = new Fixture(Fixture.listener(Optional.empty()), Fixture.settings(1 << 20, 4096),
                 greenMail.getSmtp().getPort());
     }
 

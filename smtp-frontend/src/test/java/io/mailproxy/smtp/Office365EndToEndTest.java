@@ -107,7 +107,7 @@ class Office365EndToEndTest {
             public void invalidate(AccountConfig a, Protocol p) { }
         };
         scheduler = Executors.newSingleThreadScheduledExecutor();
-        fx = new Fixture(new FakeListener(Optional.empty()), Fixture.settings(1 << 20, 4096), -1,
+        fx = new Fixture(Fixture.listener(Optional.empty()), Fixture.settings(1 << 20, 4096), -1,
                 new LazyPools());
         upstreamGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         NettyUpstreamConnector connector = new NettyUpstreamConnector(upstreamGroup, NioSocketChannel.class, () -> config,

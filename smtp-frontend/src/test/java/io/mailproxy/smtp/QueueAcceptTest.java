@@ -74,7 +74,7 @@ class QueueAcceptTest {
     }
 
     private void start(long spoolMax, boolean deliver, QueueSettings queue) throws Exception {
-        fx = new Fixture(new FakeListener(Optional.empty()), Fixture.settings(35 * 1024 * 1024, 4096), -1, null,
+        fx = new Fixture(Fixture.listener(Optional.empty()), Fixture.settings(35 * 1024 * 1024, 4096), -1, null,
                 (f, services) -> {
                     try {
                         spool = Spool.open(stateDir.resolve("spool"), spoolMax, fsync, f.executor, Clock.systemUTC(),

@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.ClientConfig;
 import io.mailproxy.core.config.ClientConfig.SmtpPolicy;
-import io.mailproxy.core.pool.Lease;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.core.upstream.UpstreamSession;
 import io.mailproxy.smtp.codec.SmtpServerDecoder;
 import io.mailproxy.smtp.session.SmtpSession;
 import io.mailproxy.smtp.session.SmtpSettings;
+import io.mailproxy.testkit.core.FakeCore;
+import io.mailproxy.testkit.core.FakeLease;
+import io.mailproxy.testkit.core.FakeListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -37,7 +39,7 @@ class SmtpBackpressureTest {
     private static final long MAX_SIZE = 1000;
     private static final Duration REPLY_TIMEOUT = Duration.ofMinutes(10);
 
-    private final FakeAuthenticator authenticator = new FakeAuthenticator(Runnable::run);
+    private final FakeCore core = new FakeCore();
     private final List<EmbeddedChannel> upstreams = new ArrayList<>();
     private final List<String> leaseEnds = new ArrayList<>();
     private EmbeddedChannel ch;
@@ -50,70 +52,38 @@ class SmtpBackpressureTest {
 
     /** @param spool when set, "app" has {@code smtp.queue = true} and its messages go there */
     private void open(io.mailproxy.smtp.queue.Spool spool) {
-        SmtpSettings settings = new SmtpSettings("mx.test", 1000, 35 << 20, 4096, 100, Duration.ofSeconds(60),
-                Duration.ofMinutes(5), REPLY_TIMEOUT, true, true, maxDiscard);
-        authenticator.clients.put("app", new FakeAuthenticator.Entry("", new ClientConfig("app", Optional.empty(),
-                Fixture.ACCOUNT_FROM, Set.of(Protocol.SMTP), ClientConfig.ImapPolicy.DEFAULT,
-                ClientConfig.Pop3Policy.DEFAULT,
+        SmtpSettings settings = SmtpSettingsBuilder.defaults()
+                .timeouts(Duration.ofSeconds(60), Duration.ofMinutes(5), REPLY_TIMEOUT).maxDiscard(maxDiscard).build();
+        core.client("app", "", new ClientConfig("app", Optional.empty(), Fixture.ACCOUNT_FROM, Set.of(Protocol.SMTP),
+                ClientConfig.ImapPolicy.DEFAULT, ClientConfig.Pop3Policy.DEFAULT,
                 new SmtpPolicy(SmtpPolicy.Sender.KEEP, SmtpPolicy.OriginalFrom.REPLY_TO, MAX_SIZE, spool != null)),
-                Fixture.account()));
+                Fixture.account());
+        core.pools.opening((account, protocol) -> CompletableFuture.completedFuture(newSession())).onEnd((lease, end) -> {
+            leaseEnds.add(switch (end) {
+                case RELEASED -> "released";
+                case RELEASED_DIRTY -> "released dirty";
+                case DISCARDED -> "discarded";
+            });
+            if (end == FakeLease.End.DISCARDED) {
+                lease.session().channel().close();
+            }
+        });
         SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
         decoder.setMaxDiscard(settings.maxDiscard());
         ch = new EmbeddedChannel();
-        ch.pipeline().addLast(decoder, new SmtpSession(services(), new FakeListener(Optional.of("app")), settings, decoder,
+        ch.pipeline().addLast(decoder, new SmtpSession(core, new FakeListener(Protocol.SMTP).fixedClient("app"), settings, decoder,
                 spool));
         assertThat(output()).startsWith("220 ");
         assertThat(send("EHLO client.test\r\n")).startsWith("250-");
     }
 
-    private io.mailproxy.core.spi.CoreServices services() {
-        return new io.mailproxy.core.spi.CoreServices() {
-            public io.mailproxy.core.config.MailproxyConfig config() { throw new UnsupportedOperationException(); }
-            public io.mailproxy.core.identity.LocalAuthenticator authenticator() { return authenticator; }
-            public io.mailproxy.core.pool.UpstreamPools pools() {
-                return (account, protocol) -> CompletableFuture.completedFuture(newLease());
-            }
-            public io.mailproxy.core.upstream.UpstreamConnector connector() { throw new UnsupportedOperationException(); }
-            public io.micrometer.core.instrument.MeterRegistry meters() { return new io.micrometer.core.instrument.simple.SimpleMeterRegistry(); }
-            public java.time.Clock clock() { return java.time.Clock.systemUTC(); }
-            public java.util.concurrent.Executor blockingExecutor() { return Runnable::run; }
-            public java.util.concurrent.ScheduledExecutorService scheduler() { throw new UnsupportedOperationException(); }
-        };
-    }
-
     /** A leased upstream connection: an EmbeddedChannel whose outbound side is what went upstream. */
-    private Lease newLease() {
+    private UpstreamSession newSession() {
         EmbeddedChannel up = new EmbeddedChannel();
         up.config().setAutoRead(false);
         upstreams.add(up);
-        UpstreamSession session = new UpstreamSession(Protocol.SMTP, up, "220 fake.upstream ready",
+        return new UpstreamSession(Protocol.SMTP, up, "220 fake.upstream ready",
                 Set.of("PIPELINING", "SIZE 157286400", "8BITMIME", "ENHANCEDSTATUSCODES"), Optional.empty());
-        return new Lease() {
-            private boolean ended;
-
-            @Override
-            public UpstreamSession session() {
-                return session;
-            }
-
-            @Override
-            public void release(boolean dirty) {
-                end(dirty ? "released dirty" : "released");
-            }
-
-            @Override
-            public void discard() {
-                end("discarded");
-                up.close();
-            }
-
-            private void end(String how) {
-                if (!ended) {
-                    ended = true;
-                    leaseEnds.add(how);
-                }
-            }
-        };
     }
 
     @AfterEach

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.mailproxy.core.upstream.UpstreamException;
+import io.mailproxy.testkit.core.FakeListener;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -429,7 +430,7 @@ class SmtpRelayTest {
         io.netty.handler.ssl.SslContext tls = io.netty.handler.ssl.SslContextBuilder
                 .forServer(cert.certificate(), cert.privateKey()).build();
         fx.close();
-        fx = new Fixture(new FakeListener(Optional.empty(), tls), Fixture.settings(1 << 20, 4096));
+        fx = new Fixture(new FakeListener(io.mailproxy.core.Protocol.SMTP).startTls(tls), Fixture.settings(1 << 20, 4096));
         try (SmtpTestClient c = fx.client()) {
             expect(c.reply(), "220 ");
             assertThat(c.command("EHLO client.test")).contains("250-STARTTLS\r\n");

@@ -12,11 +12,12 @@ import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.smtp.codec.SmtpServerDecoder;
 import io.mailproxy.smtp.session.SmtpSession;
 import io.mailproxy.smtp.session.SmtpSettings;
+import io.mailproxy.testkit.core.FakeCore;
+import io.mailproxy.testkit.core.FakeListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Base64;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -26,22 +27,22 @@ import org.junit.jupiter.api.Test;
 /** The command state machine on an EmbeddedChannel: no upstream is ever needed for these. */
 class SmtpSessionTest {
 
-    private final FakeAuthenticator authenticator = new FakeAuthenticator(Runnable::run);
+    private final FakeCore core = new FakeCore();
     private EmbeddedChannel ch;
     private FakeListener listener;
 
     private EmbeddedChannel open(Optional<String> fixed) {
-        return open(new FakeListener(fixed), null);
+        return open(Fixture.listener(fixed), null);
     }
 
     /** @param remote the client's address (null: EmbeddedChannel's own) */
     private EmbeddedChannel open(FakeListener fake, java.net.SocketAddress remote) {
-        SmtpSettings settings = new SmtpSettings("mx.test", 1000, 10_485_760, 4096, 2, Duration.ofSeconds(60),
-                Duration.ofMinutes(5), Duration.ofMinutes(10), true, true);
-        authenticator.clients.put("app", new FakeAuthenticator.Entry("s3cret",
-                new io.mailproxy.core.config.ClientConfig("app", Optional.of("h"), Fixture.ACCOUNT_FROM,
-                        java.util.Set.of(io.mailproxy.core.Protocol.SMTP), io.mailproxy.core.config.ClientConfig.ImapPolicy.DEFAULT,
-                        io.mailproxy.core.config.ClientConfig.Pop3Policy.DEFAULT, SmtpPolicy.DEFAULT), Fixture.account()));
+        SmtpSettings settings = SmtpSettingsBuilder.defaults().maxMessageSize(10_485_760).maxRecipients(2).build();
+        core.client("app", "s3cret", new io.mailproxy.core.config.ClientConfig("app", Optional.of("h"), Fixture.ACCOUNT_FROM,
+                java.util.Set.of(io.mailproxy.core.Protocol.SMTP), io.mailproxy.core.config.ClientConfig.ImapPolicy.DEFAULT,
+                io.mailproxy.core.config.ClientConfig.Pop3Policy.DEFAULT, SmtpPolicy.DEFAULT), Fixture.account());
+        core.pools.failWith = new io.mailproxy.core.upstream.UpstreamException(
+                io.mailproxy.core.upstream.UpstreamException.Kind.UNREACHABLE, "no upstream in this test");
         listener = fake;
         SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
         ch = remote == null ? new EmbeddedChannel() : new EmbeddedChannel() {
@@ -50,25 +51,8 @@ class SmtpSessionTest {
                 return remote;
             }
         };
-        ch.pipeline().addLast(decoder, new SmtpSession(services(), listener, settings, decoder));
+        ch.pipeline().addLast(decoder, new SmtpSession(core, listener, settings, decoder));
         return ch;
-    }
-
-    private io.mailproxy.core.spi.CoreServices services() {
-        return new io.mailproxy.core.spi.CoreServices() {
-            public io.mailproxy.core.config.MailproxyConfig config() { throw new UnsupportedOperationException(); }
-            public io.mailproxy.core.identity.LocalAuthenticator authenticator() { return authenticator; }
-            public io.mailproxy.core.pool.UpstreamPools pools() {
-                return (account, protocol) -> java.util.concurrent.CompletableFuture.failedFuture(
-                        new io.mailproxy.core.upstream.UpstreamException(
-                                io.mailproxy.core.upstream.UpstreamException.Kind.UNREACHABLE, "no upstream in this test"));
-            }
-            public io.mailproxy.core.upstream.UpstreamConnector connector() { throw new UnsupportedOperationException(); }
-            public io.micrometer.core.instrument.MeterRegistry meters() { return new io.micrometer.core.instrument.simple.SimpleMeterRegistry(); }
-            public java.time.Clock clock() { return java.time.Clock.systemUTC(); }
-            public java.util.concurrent.Executor blockingExecutor() { return Runnable::run; }
-            public java.util.concurrent.ScheduledExecutorService scheduler() { throw new UnsupportedOperationException(); }
-        };
     }
 
     @AfterEach
@@ -110,17 +94,17 @@ class SmtpSessionTest {
 
     @Test
     void fixedClientIsLoggedInAndAuthIsNotOffered() {
-        authenticator.clients.clear();
+        core.clients.clear();
         open(Optional.of("app"));
         assertThat(output()).startsWith("220 ");
-        assertThat(listener.authenticated.get()).isEqualTo(1);
+        assertThat(listener.authenticated).hasSize(1);
         assertThat(send("EHLO x\r\n")).doesNotContain("AUTH").doesNotContain("STARTTLS");
         assertThat(send("AUTH LOGIN\r\n")).isEqualTo("503 5.5.1 Already authenticated\r\n");
     }
 
     private static FakeListener startTlsListener() throws Exception {
         io.netty.handler.ssl.util.SelfSignedCertificate cert = new io.netty.handler.ssl.util.SelfSignedCertificate("mx.test");
-        return new FakeListener(Optional.empty(), io.netty.handler.ssl.SslContextBuilder
+        return new FakeListener(io.mailproxy.core.Protocol.SMTP).startTls(io.netty.handler.ssl.SslContextBuilder
                 .forServer(cert.certificate(), cert.privateKey()).build());
     }
 
@@ -135,7 +119,7 @@ class SmtpSessionTest {
                 .isEqualTo("530 5.7.0 Must issue a STARTTLS command first\r\n");
         assertThat(send("AUTH LOGIN\r\n")).isEqualTo("530 5.7.0 Must issue a STARTTLS command first\r\n");
         assertThat(send("MAIL FROM:<a@b.example>\r\n")).isEqualTo("530 5.7.0 Authentication required\r\n");
-        assertThat(listener.authenticated.get()).isZero();
+        assertThat(listener.authenticated).isEmpty();
     }
 
     @Test
@@ -174,7 +158,7 @@ class SmtpSessionTest {
         output();
         send("EHLO x\r\n");
         assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n")).isEqualTo("235 2.7.0 Authentication successful\r\n");
-        assertThat(listener.authenticated.get()).isEqualTo(1);
+        assertThat(listener.authenticated).hasSize(1);
         assertThat(send("AUTH PLAIN " + b64("\0app\0s3cret") + "\r\n")).isEqualTo("503 5.5.1 Already authenticated\r\n");
     }
 
@@ -191,7 +175,7 @@ class SmtpSessionTest {
 
     @Test
     void aPenalisedLoginNameGetsTheTemporaryReplyNot535() {
-        authenticator.throttled.add("app");
+        core.throttled.add("app");
         open(Optional.empty());
         output();
         send("EHLO x\r\n");

@@ -3,8 +3,8 @@ package io.mailproxy.imap.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.config.ClientConfig;
-import io.mailproxy.imap.FakeCore;
 import io.mailproxy.imap.Harness;
+import io.mailproxy.testkit.core.FakeLease;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -278,7 +278,7 @@ class PolicyRelayTest {
     /** A URL part after a large TEXT part that was streamed already: the session ends, the upstream one with it. */
     @Test
     void catenateUrlAfterAStreamedLiteralEndsTheSession() {
-        FakeCore.FakeLease lease = h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")),
+        FakeLease lease = h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX", "Archive")),
                 "IMAP4REV1", "LITERAL+", "CATENATE");
         h.send("d APPEND Archive CATENATE (TEXT {70000}\r\n");
         assertThat(h.received()).isEqualTo("+ Ready for literal data\r\n");
@@ -336,7 +336,7 @@ class PolicyRelayTest {
      */
     @Test
     void aLiteralTheUpstreamDoesNotReadNeverReachesIt() {
-        FakeCore.FakeLease lease = h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX")), "IMAP4REV1",
+        FakeLease lease = h.loggedIn(new ClientConfig.ImapPolicy(false, List.of("INBOX")), "IMAP4REV1",
                 "LITERAL+");
         h.send("c NOOP {16+}\r\nd SELECT Trash\r\n\r\n");
         assertThat(h.upstreamGot()).isEqualTo("c NOOP {16}\r\n");

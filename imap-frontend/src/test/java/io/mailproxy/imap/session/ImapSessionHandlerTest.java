@@ -7,8 +7,8 @@ import io.mailproxy.core.config.ClientConfig;
 import io.mailproxy.core.spi.EvictionEvent;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.core.upstream.UpstreamException;
-import io.mailproxy.imap.FakeCore;
 import io.mailproxy.imap.Harness;
+import io.mailproxy.testkit.core.FakeLease;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.concurrent.TimeUnit;
@@ -137,7 +137,7 @@ class ImapSessionHandlerTest {
         String caps = reply.substring("a1 OK [CAPABILITY ".length(), reply.indexOf(']'));
         assertThat(caps.split(" ")).containsExactlyInAnyOrder("IMAP4rev1", "LITERAL+", "IDLE");
         assertThat(h.listener.authenticated).containsExactly(h.client);
-        assertThat(h.core.logins).containsExactly("alice");
+        assertThat(h.core.logins).containsExactly("alice:secret");
     }
 
     @Test
@@ -316,7 +316,7 @@ class ImapSessionHandlerTest {
 
     @Test
     void commandsPipelinedAfterLoginAreRelayed() {
-        FakeCore.FakeLease lease = withAlice().core.nextLease(h.upstream, "IMAP4REV1");
+        FakeLease lease = withAlice().core.nextLease(h.upstream, "IMAP4REV1");
         h.start().received();
         h.send("a1 LOGIN alice secret\r\na2 SELECT INBOX\r\n");
         assertThat(h.received()).isEqualTo("a1 OK [CAPABILITY IMAP4rev1] Logged in\r\n");

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.config.ClientConfig;
 import io.mailproxy.core.spi.ShutdownEvent;
-import io.mailproxy.imap.FakeCore;
 import io.mailproxy.imap.Harness;
+import io.mailproxy.testkit.core.FakeLease;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
@@ -22,7 +22,7 @@ class ImapRelayTest {
         h.close();
     }
 
-    private FakeCore.FakeLease login(String... caps) {
+    private FakeLease login(String... caps) {
         return h.loggedIn(ClientConfig.ImapPolicy.DEFAULT, caps.length == 0 ? new String[] {"IMAP4REV1", "LITERAL+", "IDLE"} : caps);
     }
 
@@ -91,7 +91,7 @@ class ImapRelayTest {
 
     @Test
     void logoutIsAnsweredHereAndTheLeaseReleasedClean() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("a2 NOOP\r\n");
         h.upstreamGot();
         h.send("a3 LOGOUT\r\n");
@@ -106,7 +106,7 @@ class ImapRelayTest {
 
     @Test
     void enableMakesTheLeaseDirty() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("e1 ENABLE CONDSTORE\r\n");
         h.reply("* ENABLED CONDSTORE\r\ne1 OK ENABLE completed\r\n");
         h.send("e2 LOGOUT\r\n");
@@ -116,7 +116,7 @@ class ImapRelayTest {
 
     @Test
     void condstoreMakesTheLeaseDirty() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("f1 FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)\r\n");
         h.reply("f1 OK done\r\n");
         h.send("f2 LOGOUT\r\n");
@@ -125,7 +125,7 @@ class ImapRelayTest {
 
     @Test
     void clientKilledMidFetchDiscardsTheLease() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("f1 FETCH 1 BODY[]\r\n");
         h.reply("* 1 FETCH (BODY[] {1000}\r\n" + "x".repeat(500));
         h.client.close();
@@ -135,7 +135,7 @@ class ImapRelayTest {
 
     @Test
     void clientGoneWhileIdleReleasesTheLease() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("n1 NOOP\r\n");
         h.reply("n1 OK done\r\n");
         h.client.close();
@@ -145,7 +145,7 @@ class ImapRelayTest {
 
     @Test
     void upstreamDropSaysByeUnavailable() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("n1 NOOP\r\n");
         h.upstream.close();
         h.settle();
@@ -156,7 +156,7 @@ class ImapRelayTest {
 
     @Test
     void upstreamTokenExpiryByeBecomesByeUnavailable() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.reply("* BYE Session invalidated - AccessTokenExpired\r\n");
         assertThat(h.received()).as("between commands: a recovery is tried first").isEmpty();
         assertThat(lease.tokenRejected).isTrue();
@@ -188,7 +188,7 @@ class ImapRelayTest {
 
     @Test
     void aCommandWithoutOneByteFromTheUpstreamForTheIdleTimeoutEndsTheSession() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("s1 SEARCH ALL\r\n");
         assertThat(h.upstreamGot()).isEqualTo("s1 SEARCH ALL\r\n");
         h.client.advanceTimeBy(20, TimeUnit.MINUTES);
@@ -207,7 +207,7 @@ class ImapRelayTest {
 
     @Test
     void idleTimeoutLogsOutAndReleases() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.client.advanceTimeBy(29, TimeUnit.MINUTES);
         h.client.runScheduledPendingTasks();
         assertThat(h.client.isOpen()).isTrue();
@@ -238,7 +238,7 @@ class ImapRelayTest {
 
     @Test
     void shutdownWaitsForTheCommandInFlight() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("s1 SEARCH ALL\r\n");
         h.client.pipeline().fireUserEventTriggered(ShutdownEvent.INSTANCE);
         h.settle();
@@ -304,7 +304,7 @@ class ImapRelayTest {
 
     @Test
     void anythingButDoneWhileIdlingIsBadAndCloses() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("i1 IDLE\r\n");
         h.reply("+ idling\r\n");
         h.received();

@@ -4,7 +4,7 @@ import static io.mailproxy.testkit.Office365.imapThrottled;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.config.ClientConfig;
-import io.mailproxy.imap.FakeCore;
+import io.mailproxy.testkit.core.FakeLease;
 import io.mailproxy.imap.Harness;
 import java.time.Duration;
 import java.util.List;
@@ -29,7 +29,7 @@ class ThrottledCommandTest {
         h.close();
     }
 
-    private FakeCore.FakeLease login() {
+    private FakeLease login() {
         return h.loggedIn(ClientConfig.ImapPolicy.DEFAULT, "IMAP4REV1", "LITERAL+", "IDLE");
     }
 
@@ -41,7 +41,7 @@ class ThrottledCommandTest {
 
     @Test
     void aThrottledUidFetchIsSentAgainAfterTheBackoffAndTheClientSeesOnlyTheFinalResult() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("f1 UID FETCH 1:* (FLAGS)\r\n");
         assertThat(h.upstreamGot()).isEqualTo("f1 UID FETCH 1:* (FLAGS)\r\n");
         h.reply(imapThrottled("f1", "BAD", 12_000));
@@ -107,7 +107,7 @@ class ThrottledCommandTest {
 
     @Test
     void aThrottledAppendIsAnsweredNoUnavailableAndNotSentAgain() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("p1 APPEND INBOX {5+}\r\nhello\r\n");
         assertThat(h.upstreamGot()).isEqualTo("p1 APPEND INBOX {5+}\r\nhello\r\n");
         // imapsync #198: "1069 NO Request is throttled. Suggested Backoff Time: 299609 milliseconds" on APPEND
@@ -148,7 +148,7 @@ class ThrottledCommandTest {
 
     @Test
     void aBackoffOverTheCapIsAnsweredAtOnce() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("f1 UID FETCH 1:* (FLAGS)\r\n");
         h.upstreamGot();
         // imapsync FAQ.Office365.txt
@@ -193,7 +193,7 @@ class ThrottledCommandTest {
 
     @Test
     void anUpstreamByeWhileWaitingAnswersTheCommandBeforeTheGoodbye() {
-        FakeCore.FakeLease lease = login();
+        FakeLease lease = login();
         h.send("f1 UID FETCH 7 (FLAGS)\r\n");
         h.upstreamGot();
         // email-oauth2-proxy #191: the throttling reply, then the upstream says goodbye

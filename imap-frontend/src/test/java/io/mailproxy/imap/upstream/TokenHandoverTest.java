@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.ClientConfig;
-import io.mailproxy.imap.FakeCore;
 import io.mailproxy.imap.Harness;
+import io.mailproxy.testkit.core.FakeLease;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -23,8 +23,8 @@ class TokenHandoverTest {
 
     private static final String[] CAPS = {"IMAP4REV1", "LITERAL+", "IDLE", "UIDPLUS", "MOVE"};
     private final Harness h = new Harness();
-    private FakeCore.FakeLease first;
-    private FakeCore.FakeLease second;
+    private FakeLease first;
+    private FakeLease second;
 
     @BeforeEach
     void loginAndSelect() {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.ClientConfig;
-import io.mailproxy.imap.FakeCore;
+import io.mailproxy.testkit.core.FakeLease;
 import io.mailproxy.imap.Harness;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,8 +26,8 @@ class UpstreamEndedTest {
     private static final String UNAVAILABLE =
             "* BYE [UNAVAILABLE] Connection to the mail server was lost, please reconnect\r\n";
     private final Harness h = new Harness();
-    private FakeCore.FakeLease first;
-    private FakeCore.FakeLease second;
+    private FakeLease first;
+    private FakeLease second;
 
     @BeforeEach
     void loginAndSelect() {

@@ -3,9 +3,10 @@ package io.mailproxy.pop3.session;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.Protocol;
+import io.mailproxy.core.config.ClientConfig;
 import io.mailproxy.core.upstream.UpstreamSession;
-import io.mailproxy.pop3.testing.FakeCore;
-import io.mailproxy.pop3.testing.FakeListener;
+import io.mailproxy.testkit.core.FakeCore;
+import io.mailproxy.testkit.core.FakeListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /** source = pop3: the session relays to an upstream POP3 channel the test plays. */
 class PassThroughSessionTest {
 
-    private final FakeCore core = new FakeCore();
+    private final FakeCore core = new FakeCore().client("alice", "secret", ClientConfig.Pop3Policy.DEFAULT);
     private EmbeddedChannel ch;
     private EmbeddedChannel upstream;
 
@@ -36,7 +37,7 @@ class PassThroughSessionTest {
         ch = new EmbeddedChannel(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel c) {
-                frontend.initChannel(c, new FakeListener(false));
+                frontend.initChannel(c, new FakeListener(Protocol.POP3));
             }
         });
         send("USER alice\r\nPASS secret\r\n");

@@ -7,8 +7,8 @@ import io.mailproxy.core.spi.EvictionEvent;
 import io.mailproxy.core.spi.ShutdownEvent;
 import io.mailproxy.core.upstream.UpstreamException;
 import io.mailproxy.core.upstream.UpstreamSession;
-import io.mailproxy.pop3.testing.FakeCore;
-import io.mailproxy.pop3.testing.FakeListener;
+import io.mailproxy.testkit.core.FakeCore;
+import io.mailproxy.testkit.core.FakeListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -25,13 +25,13 @@ import org.junit.jupiter.api.Test;
 
 class Pop3SessionHandlerTest {
 
-    private final FakeCore core = new FakeCore();
+    private final FakeCore core = new FakeCore().client("alice", "secret", ClientConfig.Pop3Policy.DEFAULT);
     private EmbeddedChannel ch;
     private EmbeddedChannel upstream;
 
     private void open(boolean startTls) {
         Pop3Frontend frontend = new Pop3Frontend(core);
-        FakeListener listener = new FakeListener(startTls);
+        FakeListener listener = new FakeListener(io.mailproxy.core.Protocol.POP3).startTls(startTls);
         ch = new EmbeddedChannel(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel c) {
@@ -115,7 +115,7 @@ class Pop3SessionHandlerTest {
 
     @Test
     void aPenalisedLoginNameGetsTheTemporaryReplyNotAuthFailed() {
-        core.throttled = true;
+        core.throttled.add("alice");
         open(false);
         send("USER alice\r\nPASS secret\r\n");
         assertThat(out()).isEqualTo("+OK Send the password\r\n"
@@ -149,8 +149,9 @@ class Pop3SessionHandlerTest {
 
     @Test
     void clientThatMayNotUsePop3IsRefusedLikeAWrongPassword() {
-        core.client = new ClientConfig("alice", Optional.of("x"), "acct", Set.of(io.mailproxy.core.Protocol.SMTP),
-                ClientConfig.ImapPolicy.DEFAULT, ClientConfig.Pop3Policy.DEFAULT, ClientConfig.SmtpPolicy.DEFAULT);
+        core.client("alice", "secret", new ClientConfig("alice", Optional.of("x"), FakeCore.ACCOUNT.name(),
+                Set.of(io.mailproxy.core.Protocol.SMTP), ClientConfig.ImapPolicy.DEFAULT, ClientConfig.Pop3Policy.DEFAULT,
+                ClientConfig.SmtpPolicy.DEFAULT));
         open(false);
         send("USER alice\r\nPASS secret\r\n");
         assertThat(out()).isEqualTo("+OK Send the password\r\n-ERR [AUTH] Authentication failed\r\n");
@@ -379,7 +380,7 @@ class Pop3SessionHandlerTest {
         open(false);
         send("XYZZY\r\n");
         assertThat(out()).isEqualTo("-ERR Unknown command\r\n");
-        assertThat(FakeCore.client(ClientConfig.Pop3Policy.DEFAULT).pop3().source())
+        assertThat(core.clients.get("alice").client().pop3().source())
                 .isEqualTo(ClientConfig.Pop3Policy.Source.POP3);
     }
 }

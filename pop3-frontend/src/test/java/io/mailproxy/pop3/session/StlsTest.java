@@ -2,8 +2,8 @@ package io.mailproxy.pop3.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mailproxy.pop3.testing.FakeListener;
 import io.mailproxy.pop3.testing.ProxyServer;
+import io.mailproxy.testkit.core.FakeListener;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.SelfSignedCertificate;
@@ -31,7 +31,7 @@ class StlsTest {
     static void start() throws Exception {
         certificate = new SelfSignedCertificate("localhost");
         SslContext tls = SslContextBuilder.forServer(certificate.certificate(), certificate.privateKey()).build();
-        proxy = new ProxyServer(1, "unused", "unused", new FakeListener(true, tls));
+        proxy = new ProxyServer(1, "unused", "unused", new FakeListener(io.mailproxy.core.Protocol.POP3).startTls(tls));
     }
 
     @AfterAll

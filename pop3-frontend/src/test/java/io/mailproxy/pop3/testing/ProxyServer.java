@@ -2,9 +2,11 @@ package io.mailproxy.pop3.testing;
 
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.imap.ImapClient;
-import io.mailproxy.core.pool.Lease;
 import io.mailproxy.core.upstream.UpstreamSession;
 import io.mailproxy.pop3.session.Pop3Frontend;
+import io.mailproxy.testkit.core.FakeCore;
+import io.mailproxy.testkit.core.FakeLease;
+import io.mailproxy.testkit.core.FakeListener;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -40,7 +42,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class ProxyServer implements Closeable {
 
-    public final FakeCore core = new FakeCore();
+    /** Client "alice" with password "secret" (POP3, default policy). */
+    public final FakeCore core = new FakeCore().client("alice", "secret", io.mailproxy.core.config.ClientConfig.Pop3Policy.DEFAULT);
     public final AtomicLong upstreamBytes = new AtomicLong();
     public final List<String> upstreamCommands = new CopyOnWriteArrayList<>();
     /** One entry per ended lease: "release" or "discard". */
@@ -55,7 +58,7 @@ public final class ProxyServer implements Closeable {
     private final Channel server;
 
     public ProxyServer(int imapPort, String user, String password) throws InterruptedException {
-        this(imapPort, user, password, new FakeListener(false));
+        this(imapPort, user, password, new FakeListener(Protocol.POP3));
     }
 
     public ProxyServer(int imapPort, String user, String password, FakeListener listener) throws InterruptedException {
@@ -68,7 +71,10 @@ public final class ProxyServer implements Closeable {
                     }
                 })
                 .bind("127.0.0.1", 0).sync().channel();
-        core.acquire = () -> lease(imapPort, user, password);
+        core.pools.opening((account, protocol) -> login(imapPort, user, password)).onEnd((lease, end) -> {
+            leaseEnds.add(end == FakeLease.End.RELEASED ? "release" : "discard");
+            lease.session().channel().close();
+        });
     }
 
     /** Makes connector().connect log in to a plaintext POP3 server with USER/PASS (pass-through tests). */
@@ -152,8 +158,8 @@ public final class ProxyServer implements Closeable {
         return ((InetSocketAddress) server.localAddress()).getPort();
     }
 
-    private CompletableFuture<Lease> lease(int imapPort, String user, String password) {
-        CompletableFuture<Lease> result = new CompletableFuture<>();
+    private CompletableFuture<UpstreamSession> login(int imapPort, String user, String password) {
+        CompletableFuture<UpstreamSession> result = new CompletableFuture<>();
         ChannelFuture connect = new Bootstrap().group(upstreams).channel(NioSocketChannel.class)
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInitializer<Channel>() {
@@ -186,24 +192,7 @@ public final class ProxyServer implements Closeable {
                         java.time.Duration life = tokenLifetime;
                         UpstreamSession session = new UpstreamSession(Protocol.IMAP, ch, "* OK", set,
                                 life == null ? Optional.empty() : Optional.of(java.time.Instant.now().plus(life)));
-                        result.complete(new Lease() {
-                            private boolean ended;
-
-                            @Override
-                            public UpstreamSession session() {
-                                return session;
-                            }
-
-                            @Override
-                            public synchronized void release(boolean dirty) {
-                                if (ended) {
-                                    return;
-                                }
-                                ended = true;
-                                leaseEnds.add(dirty ? "discard" : "release");
-                                ch.close();
-                            }
-                        });
+                        result.complete(session);
                     });
         });
         return result;

@@ -5,10 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import io.mailproxy.core.config.ClientConfig.OnDelete;
 import io.mailproxy.core.config.ClientConfig.Pop3Policy;
-import io.mailproxy.pop3.testing.FakeCore;
 import io.mailproxy.pop3.testing.Pop3Client;
 import io.mailproxy.pop3.testing.ProxyServer;
 import io.mailproxy.pop3.testing.ScriptedImapServer;
+import io.mailproxy.testkit.core.FakeCore;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -99,7 +99,7 @@ class BackpressureTest {
                 .on("UID FETCH 7 \\(BODY.PEEK\\[\\]\\)", "* 1 FETCH (UID 7 BODY[] {" + BODY + "}\r\n" + literal + ")",
                         "$TAG OK done");
                 ProxyServer proxy = new ProxyServer(imap.port(), "u", "p")) {
-            proxy.core.client = FakeCore.client(new Pop3Policy(Pop3Policy.Source.IMAP, "INBOX", false, OnDelete.parse("keep")));
+            proxy.core.client("alice", "secret", new Pop3Policy(Pop3Policy.Source.IMAP, "INBOX", false, OnDelete.parse("keep")));
             try (Pop3Client c = new Pop3Client(proxy.port())) {
                 c.line();
                 c.command("USER alice");

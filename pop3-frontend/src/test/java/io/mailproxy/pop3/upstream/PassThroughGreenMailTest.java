@@ -137,7 +137,7 @@ class PassThroughGreenMailTest {
 
     @Test
     void pythonPoplibThroughPop3OverImap(@TempDir Path dir) throws Exception {
-        proxy.core.client = io.mailproxy.pop3.testing.FakeCore.client(new Pop3Policy(Pop3Policy.Source.IMAP, "INBOX",
+        proxy.core.client("alice", "secret", new Pop3Policy(Pop3Policy.Source.IMAP, "INBOX",
                 false, io.mailproxy.core.config.ClientConfig.OnDelete.EXPUNGE));
         direct.append("INBOX", Pop3OverImapTest.message("one", 5000, true));
         assertThat(poplib(dir)).containsExactly(

@@ -8,10 +8,10 @@ import com.icegreen.greenmail.util.ServerSetupTest;
 import io.mailproxy.core.config.ClientConfig;
 import io.mailproxy.core.config.ClientConfig.OnDelete;
 import io.mailproxy.core.config.ClientConfig.Pop3Policy;
-import io.mailproxy.pop3.testing.FakeCore;
 import io.mailproxy.pop3.testing.Pop3Client;
 import io.mailproxy.pop3.testing.ProxyServer;
 import io.mailproxy.pop3.testing.RawImap;
+import io.mailproxy.testkit.core.FakeCore;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -50,7 +50,7 @@ class Pop3OverImapTest {
     }
 
     private void policy(Pop3Policy policy) {
-        proxy.core.client = FakeCore.client(policy);
+        proxy.core.client("alice", "secret", policy);
     }
 
     private static Pop3Policy imap(String onDelete) {

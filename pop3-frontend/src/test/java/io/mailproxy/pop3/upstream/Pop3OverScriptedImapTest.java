@@ -5,10 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import io.mailproxy.core.config.ClientConfig.OnDelete;
 import io.mailproxy.core.config.ClientConfig.Pop3Policy;
-import io.mailproxy.pop3.testing.FakeCore;
 import io.mailproxy.pop3.testing.Pop3Client;
 import io.mailproxy.pop3.testing.ProxyServer;
 import io.mailproxy.pop3.testing.ScriptedImapServer;
+import io.mailproxy.testkit.core.FakeCore;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -54,7 +54,7 @@ class Pop3OverScriptedImapTest {
     }
 
     private Pop3Client login(String onDelete) throws Exception {
-        proxy.core.client = FakeCore.client(new Pop3Policy(Pop3Policy.Source.IMAP, "INBOX", false, OnDelete.parse(onDelete)));
+        proxy.core.client("alice", "secret", new Pop3Policy(Pop3Policy.Source.IMAP, "INBOX", false, OnDelete.parse(onDelete)));
         Pop3Client c = new Pop3Client(proxy.port());
         c.line();
         c.command("USER alice");
