@@ -163,7 +163,7 @@ class TokenLifetimeIT {
      * A logged-in session of {@link #IDLE} whose upstream token has most of its life left. The proxy may hold a token
      * from an earlier session or from its start (the token service hands out a cached one until its last fifth):
      * then log out, let that token age to its last seconds, and log in again on a fresh connection with a fresh
-     * token.
+     * token (again if the connection the pool hands out was opened, pre-warmed, with a token from a little earlier).
      */
     private Wire idleAccountSession(String client) throws IOException {
         for (int attempt = 1; ; attempt++) {
@@ -173,7 +173,9 @@ class TokenLifetimeIT {
             w.send("a LOGIN " + client + " " + Proxy.secret(client));
             assertThat(w.until("a ")).contains("a OK");
             Instant expiry = env.identity.lastAcceptedExpiry(IDLE).orElseThrow();
-            if (expiry.isAfter(Instant.now().plus(IdentityStub.SHORT_LIFETIME).minusSeconds(10)) || attempt == 2) {
+            // a fresh connection may still carry a token the pool's pre-warm fetched a little earlier (seen under
+            // load: 26 s left at login): then wait for that one's end too, a bounded number of times
+            if (expiry.isAfter(Instant.now().plus(IdentityStub.SHORT_LIFETIME).minusSeconds(10)) || attempt == 4) {
                 assertThat(expiry).as("the upstream token's expiry").isAfter(Instant.now().plusSeconds(30));
                 return w;
             }
