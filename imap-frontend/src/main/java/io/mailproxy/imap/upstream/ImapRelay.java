@@ -20,7 +20,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -70,10 +69,8 @@ public final class ImapRelay {
     private boolean shutdownPending;
 
     private ScheduledFuture<?> idleTimer;
-    /** In {@link RelayPhase#THROTTLE_WAIT}: the command to send again, the reply it gets if it is not, the timer. */
-    private InFlight throttled;
-    private String throttledReply;
-    private ScheduledFuture<?> throttleTimer;
+    /** Office 365 throttled a command: it may wait in {@link RelayPhase#THROTTLE_WAIT} to be sent again. */
+    private final ThrottleRetry retry;
     /** When the upstream last sent anything, or a command was sent with none running (the event loop's ticker). */
     private long lastProgress;
 
@@ -91,6 +88,7 @@ public final class ImapRelay {
         this.intake = new CommandIntake(this, tracker, decoder, policy, settings, sessionId);
         this.responses = new UpstreamResponses(this, client, tracker, mailbox, policy, settings, sessionId);
         this.handover = new Handover(settings, pools, account, clock, meters);
+        this.retry = new ThrottleRetry(settings, sessionId);
     }
 
     /**
@@ -275,10 +273,12 @@ public final class ImapRelay {
         }
         UpstreamThrottle throttle = f != null ? UpstreamThrottle.of(line) : null;
         if (throttle != null) {
-            if (sendAgainLater(f, throttle, status)) {
+            boolean alone = phase == RelayPhase.RELAYING && !shutdownPending && tracker.idle() && !tracker.gated();
+            if (retry.holdBack(f, throttle, status, upstream.lease(), alone, client.eventLoop(), this::sendAgain)) {
+                phase = RelayPhase.THROTTLE_WAIT;
                 return; // the client sees nothing of it
             }
-            client.write(ascii(f.tag() + " NO [UNAVAILABLE] " + throttle.text() + "\r\n"));
+            client.write(ascii(throttle.reply(f.tag())));
         } else if (f != null && f.examine() && line.isFirst()) {
             // the client asked for SELECT: keep the reply consistent with what it sent
             client.write(ascii(line.text().replaceFirst("(?i)\\bEXAMINE\\b", "SELECT") + "\r\n"));
@@ -333,46 +333,12 @@ public final class ImapRelay {
         upstream.channel().flush();
     }
 
-    // ---------------------------------------------------------------- Office 365 throttling
-
-    /**
-     * Office 365 throttled command {@code f} (see {@link UpstreamThrottle}); the account's pool is told. True when
-     * the command is sent again after the suggested wait: a command safe to repeat, kept, alone in flight, not sent
-     * again too often already, and a wait within {@code throttle-retry-max-wait}. Otherwise the caller answers
-     * {@code NO [UNAVAILABLE]} with the server's text.
-     */
-    private boolean sendAgainLater(InFlight f, UpstreamThrottle t, ImapStatus status) {
-        Duration wait = t.backoff();
-        if (wait != null) {
-            upstream.lease().reportThrottled(wait);
-        } else {
-            upstream.lease().reportThrottled();
-        }
-        boolean again = wait != null && f.resend() != null && UpstreamThrottle.safeAgain(f.name(), status)
-                && f.retries() < settings.throttleRetries() && wait.compareTo(settings.throttleRetryMaxWait()) <= 0
-                && phase == RelayPhase.RELAYING && !shutdownPending && tracker.idle() && !tracker.gated();
-        if (!again) {
-            LOG.info("{} IMAP upstream throttled {} {} ({} {}): answered NO [UNAVAILABLE]", sessionId, f.tag(),
-                    f.name(), status, t.text());
-            return false;
-        }
-        LOG.info("{} IMAP upstream throttled {} {} ({} {}): sending it again in {}", sessionId, f.tag(), f.name(),
-                status, t.text(), wait);
-        phase = RelayPhase.THROTTLE_WAIT;
-        throttled = f;
-        throttledReply = f.tag() + " NO [UNAVAILABLE] " + t.text() + "\r\n";
-        throttleTimer = client.eventLoop().schedule(this::sendAgain, wait.toNanos(), TimeUnit.NANOSECONDS);
-        return true;
-    }
-
-    /** The wait is over: the throttled command goes again, then what the client sent meanwhile. */
+    /** The wait of the throttled command ({@link ThrottleRetry}) is over: it goes again, then what the client sent. */
     private void sendAgain() {
         if (phase != RelayPhase.THROTTLE_WAIT) {
             return;
         }
-        InFlight again = throttled.again();
-        throttled = null;
-        throttledReply = null;
+        InFlight again = retry.takeAgain();
         phase = RelayPhase.RELAYING;
         sending(again, false);
         tracker.write(Unpooled.wrappedBuffer(again.resend()));
@@ -499,8 +465,7 @@ public final class ImapRelay {
                 && responses.betweenResponses();
         boolean close = discard || !idle || phase.handingOver();
         if (phase == RelayPhase.THROTTLE_WAIT) {
-            throttleTimer.cancel(false);
-            client.write(ascii(throttledReply)); // the command waited to be sent again: it gets its answer first
+            client.write(ascii(retry.cancel())); // the command waited to be sent again: it gets its answer first
         }
         phase = RelayPhase.ENDED;
         if (idleTimer != null) {
