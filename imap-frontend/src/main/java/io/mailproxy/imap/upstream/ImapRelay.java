@@ -21,7 +21,6 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Clock;
 import java.util.List;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,7 +48,6 @@ public final class ImapRelay {
     static final String UPSTREAM_HANDLER = "imap-relay-upstream";
 
     private static final Logger LOG = LoggerFactory.getLogger(ImapRelay.class);
-    private static final String EXPIRED = "* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n";
 
     private final Channel client;
     private final ImapSettings settings;
@@ -59,6 +57,8 @@ public final class ImapRelay {
     private final UpstreamResponses responses;
     private final SelectedMailbox mailbox;
     private final Handover handover;
+    /** When the session moves to a fresh connection (token hand-over, recovery), and how the move ends. */
+    private final SessionMove moves;
     /** Tags of the proxy's own UID FETCH for the message view: mpxv1, mpxv2... */
     private int viewTags;
     private RelayLease upstream;
@@ -89,6 +89,7 @@ public final class ImapRelay {
         this.responses = new UpstreamResponses(this, client, tracker, mailbox, policy, settings, sessionId);
         this.handover = new Handover(settings, pools, account, clock, meters);
         this.retry = new ThrottleRetry(settings, sessionId);
+        this.moves = new SessionMove(this, client, handover, tracker, intake, responses, mailbox, settings, sessionId);
     }
 
     /**
@@ -105,7 +106,7 @@ public final class ImapRelay {
         client.pipeline().replace(replacedHandler, CLIENT_HANDLER, relay.clientSide);
         relay.attach(relay.upstream);
         relay.touch();
-        relay.scheduleExpiry();
+        relay.moves.scheduleExpiry();
         if (!relay.upstream.channel().isActive()) {
             relay.upstreamLost("upstream connection closed before the relay started");
             return relay;
@@ -138,6 +139,16 @@ public final class ImapRelay {
     /** The upstream connection the session is on now. */
     Channel upstream() {
         return upstream.channel();
+    }
+
+    /** The lease of the connection the session is on now, with what the session did to it. */
+    RelayLease upstreamLease() {
+        return upstream;
+    }
+
+    /** The daemon is shutting down: the session ends at its next safe point and moves no more. */
+    boolean shuttingDown() {
+        return shutdownPending;
     }
 
     void shutdown() {
@@ -228,13 +239,13 @@ public final class ImapRelay {
     void upstreamSaidBye(String text) {
         // Office 365: "* BYE Session invalidated - AccessTokenExpired" names the token (research-o365 section 2)
         boolean token = text.contains("Session invalidated") || text.contains("AccessToken");
-        recoverOrEnd("upstream said " + text, token);
+        moves.recoverOrEnd("upstream said " + text, token);
     }
 
     /** A continuation request from the upstream. */
     void continuation(ImapResponseLine line) {
         if (handover.takeIdleContinuation()) {
-            maybeHandover(); // the "+ idling" of an IDLE restarted after a hand-over
+            moves.maybeHandover(); // the "+ idling" of an IDLE restarted after a hand-over
         } else if (tracker.awaitsContinuation()) {
             // our own synchronizing literal (the client already had its "+"): what waited behind it goes
             boolean open = tracker.openGate();
@@ -246,7 +257,7 @@ public final class ImapRelay {
             client.write(line.content().retain());
             if (phase == RelayPhase.IDLE_REQUESTED) {
                 phase = RelayPhase.IDLING;
-                maybeHandover();
+                moves.maybeHandover();
                 if (!phase.handingOver()) {
                     clientSide.drain();
                 }
@@ -262,13 +273,13 @@ public final class ImapRelay {
             clientSide.drain();
             upstream.channel().flush(); // an IDLE that waited: drain() flushes only when nothing holds input
             tryFinish();
-            maybeHandover();
+            moves.maybeHandover();
             return;
         }
-        if (phase == RelayPhase.HANDOVER_ENDING_IDLE && line.tag().equals(handover.idleTag())) {
+        if (moves.endedIdle(line.tag())) {
             // the old connection's IDLE, ended by us for a hand-over: the client's IDLE goes on
             phase = RelayPhase.HANDING_OVER;
-            handoverSwitch();
+            moves.switchOver();
             return;
         }
         UpstreamThrottle throttle = f != null ? UpstreamThrottle.of(line) : null;
@@ -312,7 +323,7 @@ public final class ImapRelay {
             }
         }
         tryFinish();
-        maybeHandover();
+        moves.maybeHandover();
         maybeFetchView();
     }
 
@@ -373,84 +384,7 @@ public final class ImapRelay {
     }
 
     void upstreamLost(String why) {
-        recoverOrEnd(why, false);
-    }
-
-    private void lost() {
-        SessionLog.outcome(client, "upstream-lost");
-        goodbye("* BYE [UNAVAILABLE] Connection to the mail server was lost, please reconnect\r\n", true);
-    }
-
-    // ---------------------------------------------------------------- an upstream that ended the session
-
-    /**
-     * The upstream ended the session (a BYE, a reset, a dead connection): at a safe point the session recovers on
-     * a fresh connection, else the client gets BYE. {@code token}: the upstream named the token as the reason.
-     */
-    private void recoverOrEnd(String why, boolean token) {
-        if (phase == RelayPhase.ENDED || phase == RelayPhase.RECOVERING) {
-            return; // RECOVERING: the same ending, seen again (a BYE, then the close)
-        }
-        String unsafe = unsafeToRecover();
-        if (unsafe != null) {
-            LOG.warn("{} IMAP upstream ended the session ({}); cannot recover ({}): closing the client session",
-                    sessionId, why, unsafe);
-            handover.countRecovery("not_safe");
-            lost();
-            return;
-        }
-        LOG.info("{} IMAP upstream ended the session ({}); recovering on a fresh connection{}", sessionId, why,
-                token ? " with a fresh token" : "");
-        // an IDLE ended with its connection: it is restarted on the fresh one under the client's tag
-        handover.start(phase == RelayPhase.IDLING ? tracker.completed(tracker.oldest().tag()).tag() : null);
-        phase = RelayPhase.RECOVERING;
-        if (token) {
-            upstream.lease().tokenRejected();
-        }
-        upstream.giveBack(true);
-        handover.recover(mailbox.selection(), mailbox.clientUids(), client.eventLoop(), sessionId)
-                .whenComplete((moved, error) -> onClientLoop(() -> {
-            if (error == null && phase == RelayPhase.RECOVERING) {
-                handover.countRecovery("recovered");
-                completeHandover(moved);
-                return;
-            }
-            if (moved != null) {
-                moved.abandon();
-            }
-            if (phase == RelayPhase.RECOVERING) {
-                Throwable cause = error instanceof CompletionException && error.getCause() != null
-                        ? error.getCause() : error;
-                LOG.warn("{} IMAP recovery after the upstream ended the session failed: {}", sessionId,
-                        String.valueOf(cause));
-                handover.countRecovery(cause instanceof Handover.UidValidityChanged ? "uidvalidity_changed" : "failed");
-                lost();
-            }
-        }));
-    }
-
-    /** Why the session cannot recover now, or null when it is at a safe point and can. */
-    private String unsafeToRecover() {
-        if (settings.recoveryAttempts() == 0 || handover.disabled()) {
-            return "recovery is off";
-        }
-        boolean between = !intake.receiving() && !tracker.gated();
-        boolean inIdle = between && phase == RelayPhase.IDLING && !handover.awaitsIdleContinuation()
-                && tracker.inFlight() == 1;
-        boolean quiet = between && phase == RelayPhase.RELAYING && tracker.idle() && responses.betweenResponses();
-        if (!inIdle && !quiet) {
-            return "not at a safe point: " + phase + ", " + tracker.inFlight() + " command(s) in flight";
-        }
-        if (shutdownPending) {
-            return "shutting down";
-        }
-        if (upstream.isDirty()) {
-            return "the session used ENABLE, NOTIFY or CONDSTORE";
-        }
-        if (mailbox.clientUids() == null) {
-            return "no complete sequence-to-UID map of the selected mailbox";
-        }
-        return null;
+        moves.recoverOrEnd(why, false);
     }
 
     /**
@@ -516,71 +450,18 @@ public final class ImapRelay {
 
     // ---------------------------------------------------------------- token hand-over
 
-    /** Arms the hand-over for before the upstream's token expires (Office 365 then ends the session). */
-    private void scheduleExpiry() {
-        if (phase != RelayPhase.ENDED) {
-            handover.schedule(client.eventLoop(), upstream.lease().session().tokenExpiresAt(), this::maybeHandover);
-        }
+    /** A hand-over starts ({@link SessionMove}): in IDLE, the upstream's IDLE is ended first. */
+    void handingOver(boolean endingIdle) {
+        phase = endingIdle ? RelayPhase.HANDOVER_ENDING_IDLE : RelayPhase.HANDING_OVER;
     }
 
-    /** Starts the hand-over if one is due and the session is at a safe point (between commands, or in IDLE). */
-    private void maybeHandover() {
-        if (!handover.due() || phase.handingOver() || phase == RelayPhase.ENDED || phase == RelayPhase.LOGGING_OUT
-                || phase == RelayPhase.THROTTLE_WAIT || phase == RelayPhase.VIEWING || shutdownPending) {
-            return;
-        }
-        boolean between = !intake.receiving() && !tracker.gated();
-        boolean inIdle = between && phase == RelayPhase.IDLING && !handover.awaitsIdleContinuation()
-                && tracker.inFlight() == 1;
-        boolean quiet = between && !phase.upstreamIdling() && tracker.idle() && responses.betweenResponses();
-        if (!inIdle && !quiet) {
-            return;
-        }
-        handover.start(inIdle ? tracker.oldest().tag() : null);
-        if (upstream.isDirty()) {
-            // ENABLE, NOTIFY, CONDSTORE...: session state a fresh connection would not have
-            LOG.warn("{} IMAP upstream token expires soon and the session cannot move (it used ENABLE, NOTIFY or "
-                    + "CONDSTORE): closing it", sessionId);
-            SessionLog.outcome(client, "token-expired");
-            goodbye(EXPIRED, true);
-            return;
-        }
-        LOG.info("{} IMAP upstream token expires soon: moving the session to a fresh connection", sessionId);
-        if (inIdle) {
-            phase = RelayPhase.HANDOVER_ENDING_IDLE;
-            upstream.channel().writeAndFlush(ascii("DONE\r\n")); // its tagged OK is swallowed, then handoverSwitch()
-        } else {
-            phase = RelayPhase.HANDING_OVER;
-            handoverSwitch();
-        }
-    }
-
-    /** The old connection is idle: hand it to the hand-over, and take the fresh one it returns. */
-    private void handoverSwitch() {
-        RelayLease old = upstream;
-        handover.move(old.lease(), mailbox.selection(), old::detach,
-                bytes -> onClientLoop(() -> responses.relayMeanwhile(bytes, ended())))
-                .whenComplete((moved, error) -> onClientLoop(() -> {
-                    if (error == null && phase != RelayPhase.ENDED) {
-                        completeHandover(moved);
-                        return;
-                    }
-                    if (moved != null) {
-                        moved.abandon();
-                    }
-                    if (phase != RelayPhase.ENDED) {
-                        Throwable cause = error instanceof CompletionException && error.getCause() != null
-                                ? error.getCause() : error;
-                        LOG.warn("{} IMAP hand-over to a fresh upstream connection failed: {}", sessionId,
-                                String.valueOf(cause));
-                        SessionLog.outcome(client, "token-expired");
-                        goodbye(EXPIRED, true);
-                    }
-                }));
+    /** The upstream ended the session and a fresh connection is sought ({@link SessionMove}). */
+    void recovering() {
+        phase = RelayPhase.RECOVERING;
     }
 
     /** Tells the client what changed between the two views, and moves the relay to the new connection. */
-    private void completeHandover(Handover.Moved moved) {
+    void moved(Handover.Moved moved) {
         if (!moved.changes().isEmpty()) {
             client.write(ascii(moved.changes()));
         }
@@ -604,7 +485,7 @@ public final class ImapRelay {
         }
         client.flush();
         LOG.info("{} IMAP session moved to a fresh upstream connection", sessionId);
-        scheduleExpiry();
+        moves.scheduleExpiry();
         clientSide.drain();
     }
 
