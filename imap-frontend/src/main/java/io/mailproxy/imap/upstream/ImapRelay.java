@@ -59,8 +59,8 @@ public final class ImapRelay {
     private final Handover handover;
     /** When the session moves to a fresh connection (token hand-over, recovery), and how the move ends. */
     private final SessionMove moves;
-    /** Tags of the proxy's own UID FETCH for the message view: mpxv1, mpxv2... */
-    private int viewTags;
+    /** Office 365 throttled a command: it may wait in {@link RelayPhase#THROTTLE_WAIT} to be sent again. */
+    private final ThrottleRetry retry;
     private RelayLease upstream;
     private RelayClientHandler clientSide;
     private RelayPhase phase = RelayPhase.RELAYING;
@@ -69,8 +69,6 @@ public final class ImapRelay {
     private boolean shutdownPending;
 
     private ScheduledFuture<?> idleTimer;
-    /** Office 365 throttled a command: it may wait in {@link RelayPhase#THROTTLE_WAIT} to be sent again. */
-    private final ThrottleRetry retry;
     /** When the upstream last sent anything, or a command was sent with none running (the event loop's ticker). */
     private long lastProgress;
 
@@ -304,21 +302,10 @@ public final class ImapRelay {
                 phase = RelayPhase.RELAYING; // the upstream refused IDLE: what the client sent next is a command
                 clientSide.drain();
             }
-            boolean ownGate = tracker.gatedBy(f);
-            if (status == ImapStatus.OK && ownGate) {
-                // completed OK without asking for the literal we hold: the upstream framed the command otherwise
-                // than we did, and what we hold would reach it as a command of its own
-                LOG.warn("{} IMAP upstream completed {} without reading its literal; closing the session", sessionId,
-                        f.tag());
-                SessionLog.outcome(client, "protocol-error");
-                tracker.dropGated();
-                goodbye("* BYE [UNAVAILABLE] Command framing disagreed with the server, closing\r\n", true);
-                return;
-            }
-            if (status != ImapStatus.OK && ownGate) {
-                // the upstream refused a command whose literal we held back: drop it, and the rest of the command
-                tracker.dropGated();
-                intake.refusedUpstream(f);
+            if (tracker.gatedBy(f)) {
+                if (!intake.completedWhileGated(f, status)) {
+                    return; // the upstream did not read the literal we hold: the session ended
+                }
                 clientSide.drain();
             }
         }
@@ -333,14 +320,11 @@ public final class ImapRelay {
                 || intake.receiving() || !responses.betweenResponses() || shutdownPending || handover.due()) {
             return;
         }
-        String tag;
-        do {
-            tag = "mpxv" + ++viewTags;
-        } while (tracker.isInFlight(tag));
+        String tag = mailbox.viewFetch(tracker::isInFlight);
         lastProgress = client.eventLoop().ticker().nanoTime();
         tracker.sent(new InFlight(tag, "UID FETCH"));
         phase = RelayPhase.VIEWING;
-        upstream.write(ascii(mailbox.viewFetch(tag)));
+        upstream.write(ascii(SelectedMailbox.viewFetchCommand(tag)));
         upstream.channel().flush();
     }
 
