@@ -30,16 +30,17 @@ import org.slf4j.LoggerFactory;
  * with backpressure (AUTO_READ off on both; a side is read only while the other is writable). It is the bridge
  * between the pieces that know the protocol: {@link CommandIntake} frames and judges the client's commands,
  * {@link CommandTracker} holds what is in flight and behind literal gates, {@link ResponseFilter} rewrites and
- * filters untagged responses, {@link SelectedMailbox} follows the selected mailbox and the client's view of it, and
- * {@link Handover} moves the session to a fresh connection before the token expires, or after the upstream ended
- * the session. The relay's own state is one {@link RelayPhase}.
+ * filters untagged responses, {@link SelectedMailbox} follows the selected mailbox and the client's view of it,
+ * {@link SessionMove} decides when the session moves to a fresh connection ({@link Handover} does the steps) before
+ * the token expires or after the upstream ended the session, and {@link ThrottleRetry} holds a throttled command.
+ * The relay's own state is one {@link RelayPhase}: every change of it happens here, as those pieces report.
  *
  * <p>Client tags pass through unchanged. LOGOUT is answered here and the lease released (dirty after ENABLE,
  * NOTIFY and the like, or discarded when a command was in flight). An upstream that drops or says BYE while the
  * client is at a safe point (in IDLE, or nothing in flight) is recovered from on a fresh connection; otherwise, or
- * when that fails, the client gets {@code * BYE [UNAVAILABLE]}. A command Office 365 throttles
- * ({@link UpstreamThrottle}) is sent again after the suggested wait when that is safe, else answered
- * {@code NO [UNAVAILABLE]}. All state lives on the client channel's event loop; upstream events hop there.
+ * when that fails, the client gets {@code * BYE [UNAVAILABLE]}. A command Office 365 throttles is sent again after
+ * the suggested wait when that is safe, else answered {@code NO [UNAVAILABLE]}. All state lives on the client
+ * channel's event loop; upstream events hop there.
  */
 public final class ImapRelay {
 

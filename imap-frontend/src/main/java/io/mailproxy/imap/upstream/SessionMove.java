@@ -19,7 +19,8 @@ final class SessionMove {
 
     private static final Logger LOG = LoggerFactory.getLogger(SessionMove.class);
     private static final String EXPIRED = "* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n";
-    private static final String LOST = "* BYE [UNAVAILABLE] Connection to the mail server was lost, please reconnect\r\n";
+    private static final String LOST = "* BYE [UNAVAILABLE] Connection to the mail server was lost, "
+            + "please reconnect\r\n";
 
     private final ImapRelay relay;
     private final Channel client;
