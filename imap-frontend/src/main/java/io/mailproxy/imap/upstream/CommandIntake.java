@@ -1,6 +1,7 @@
 package io.mailproxy.imap.upstream;
 
 import io.mailproxy.core.imap.ImapLiteralChunk;
+import io.mailproxy.core.imap.ImapStatus;
 import io.mailproxy.core.imap.ImapValue;
 import io.mailproxy.imap.ImapSettings;
 import io.mailproxy.imap.codec.ImapCommandDecoder;
@@ -77,13 +78,26 @@ final class CommandIntake {
     }
 
     /**
-     * The upstream refused {@code command} while its literal was held back: if the client is still sending it, the
-     * rest is dropped without a reply of the proxy's own (the upstream's is the reply).
+     * The upstream completed {@code command} with {@code status} while a literal of it waits behind the tracker's
+     * gate; what the gate holds is dropped. OK without asking for the literal: the upstream framed the command
+     * otherwise than we did, and what we hold would reach it as a command of its own, so the session ends (false).
+     * Refused: if the client is still sending the command, the rest is dropped without a reply of the proxy's own
+     * (the upstream's is the reply).
      */
-    void refusedUpstream(InFlight command) {
+    boolean completedWhileGated(InFlight command, ImapStatus status) {
+        if (status == ImapStatus.OK) {
+            LOG.warn("{} IMAP upstream completed {} without reading its literal; closing the session", sessionId,
+                    command.tag());
+            tracker.dropGated();
+            relay.end("protocol-error", null,
+                    "* BYE [UNAVAILABLE] Command framing disagreed with the server, closing\r\n");
+            return false;
+        }
+        tracker.dropGated();
         if (cmd != null && cmd.tag.equals(command.tag())) {
             cmd.discard(null);
         }
+        return true;
     }
 
     /** A message of the client's command decoder; released here. */

@@ -228,8 +228,7 @@ final class Handover {
                 }
                 return;
             }
-            Throwable cause = error instanceof CompletionException && error.getCause() != null
-                    ? error.getCause() : error;
+            Throwable cause = cause(error);
             if (cause instanceof UidValidityChanged || n >= settings.recoveryAttempts()) {
                 result.completeExceptionally(cause);
                 return;
@@ -238,6 +237,11 @@ final class Handover {
             loop.schedule(() -> tryRecover(selection, clientUids, loop, sessionId, n + 1, result), wait,
                     TimeUnit.NANOSECONDS);
         });
+    }
+
+    /** What made a step fail: {@code error} itself, or what it wraps when it is a {@link CompletionException}. */
+    static Throwable cause(Throwable error) {
+        return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     }
 
     /** Counts a session the upstream ended: {@code mailproxy_imap_recoveries_total{outcome}}. */

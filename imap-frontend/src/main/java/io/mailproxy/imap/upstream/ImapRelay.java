@@ -20,9 +20,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,16 +30,17 @@ import org.slf4j.LoggerFactory;
  * with backpressure (AUTO_READ off on both; a side is read only while the other is writable). It is the bridge
  * between the pieces that know the protocol: {@link CommandIntake} frames and judges the client's commands,
  * {@link CommandTracker} holds what is in flight and behind literal gates, {@link ResponseFilter} rewrites and
- * filters untagged responses, {@link SelectedMailbox} follows the selected mailbox and the client's view of it, and
- * {@link Handover} moves the session to a fresh connection before the token expires, or after the upstream ended
- * the session. The relay's own state is one {@link RelayPhase}.
+ * filters untagged responses, {@link SelectedMailbox} follows the selected mailbox and the client's view of it,
+ * {@link SessionMove} decides when the session moves to a fresh connection ({@link Handover} does the steps) before
+ * the token expires or after the upstream ended the session, and {@link ThrottleRetry} holds a throttled command.
+ * The relay's own state is one {@link RelayPhase}: every change of it happens here, as those pieces report.
  *
  * <p>Client tags pass through unchanged. LOGOUT is answered here and the lease released (dirty after ENABLE,
  * NOTIFY and the like, or discarded when a command was in flight). An upstream that drops or says BYE while the
  * client is at a safe point (in IDLE, or nothing in flight) is recovered from on a fresh connection; otherwise, or
- * when that fails, the client gets {@code * BYE [UNAVAILABLE]}. A command Office 365 throttles
- * ({@link UpstreamThrottle}) is sent again after the suggested wait when that is safe, else answered
- * {@code NO [UNAVAILABLE]}. All state lives on the client channel's event loop; upstream events hop there.
+ * when that fails, the client gets {@code * BYE [UNAVAILABLE]}. A command Office 365 throttles is sent again after
+ * the suggested wait when that is safe, else answered {@code NO [UNAVAILABLE]}. All state lives on the client
+ * channel's event loop; upstream events hop there.
  */
 public final class ImapRelay {
 
@@ -50,7 +49,6 @@ public final class ImapRelay {
     static final String UPSTREAM_HANDLER = "imap-relay-upstream";
 
     private static final Logger LOG = LoggerFactory.getLogger(ImapRelay.class);
-    private static final String EXPIRED = "* BYE [UNAVAILABLE] The mail server session expired, please reconnect\r\n";
 
     private final Channel client;
     private final ImapSettings settings;
@@ -60,8 +58,10 @@ public final class ImapRelay {
     private final UpstreamResponses responses;
     private final SelectedMailbox mailbox;
     private final Handover handover;
-    /** Tags of the proxy's own UID FETCH for the message view: mpxv1, mpxv2... */
-    private int viewTags;
+    /** When the session moves to a fresh connection (token hand-over, recovery), and how the move ends. */
+    private final SessionMove moves;
+    /** Office 365 throttled a command: it may wait in {@link RelayPhase#THROTTLE_WAIT} to be sent again. */
+    private final ThrottleRetry retry;
     private RelayLease upstream;
     private RelayClientHandler clientSide;
     private RelayPhase phase = RelayPhase.RELAYING;
@@ -70,10 +70,6 @@ public final class ImapRelay {
     private boolean shutdownPending;
 
     private ScheduledFuture<?> idleTimer;
-    /** In {@link RelayPhase#THROTTLE_WAIT}: the command to send again, the reply it gets if it is not, the timer. */
-    private InFlight throttled;
-    private String throttledReply;
-    private ScheduledFuture<?> throttleTimer;
     /** When the upstream last sent anything, or a command was sent with none running (the event loop's ticker). */
     private long lastProgress;
 
@@ -91,6 +87,8 @@ public final class ImapRelay {
         this.intake = new CommandIntake(this, tracker, decoder, policy, settings, sessionId);
         this.responses = new UpstreamResponses(this, client, tracker, mailbox, policy, settings, sessionId);
         this.handover = new Handover(settings, pools, account, clock, meters);
+        this.retry = new ThrottleRetry(settings, sessionId);
+        this.moves = new SessionMove(this, client, handover, tracker, intake, responses, mailbox, settings, sessionId);
     }
 
     /**
@@ -107,7 +105,7 @@ public final class ImapRelay {
         client.pipeline().replace(replacedHandler, CLIENT_HANDLER, relay.clientSide);
         relay.attach(relay.upstream);
         relay.touch();
-        relay.scheduleExpiry();
+        relay.moves.scheduleExpiry();
         if (!relay.upstream.channel().isActive()) {
             relay.upstreamLost("upstream connection closed before the relay started");
             return relay;
@@ -140,6 +138,16 @@ public final class ImapRelay {
     /** The upstream connection the session is on now. */
     Channel upstream() {
         return upstream.channel();
+    }
+
+    /** The lease of the connection the session is on now, with what the session did to it. */
+    RelayLease upstreamLease() {
+        return upstream;
+    }
+
+    /** The daemon is shutting down: the session ends at its next safe point and moves no more. */
+    boolean shuttingDown() {
+        return shutdownPending;
     }
 
     void shutdown() {
@@ -230,13 +238,13 @@ public final class ImapRelay {
     void upstreamSaidBye(String text) {
         // Office 365: "* BYE Session invalidated - AccessTokenExpired" names the token (research-o365 section 2)
         boolean token = text.contains("Session invalidated") || text.contains("AccessToken");
-        recoverOrEnd("upstream said " + text, token);
+        moves.recoverOrEnd("upstream said " + text, token);
     }
 
     /** A continuation request from the upstream. */
     void continuation(ImapResponseLine line) {
         if (handover.takeIdleContinuation()) {
-            maybeHandover(); // the "+ idling" of an IDLE restarted after a hand-over
+            moves.maybeHandover(); // the "+ idling" of an IDLE restarted after a hand-over
         } else if (tracker.awaitsContinuation()) {
             // our own synchronizing literal (the client already had its "+"): what waited behind it goes
             boolean open = tracker.openGate();
@@ -248,7 +256,7 @@ public final class ImapRelay {
             client.write(line.content().retain());
             if (phase == RelayPhase.IDLE_REQUESTED) {
                 phase = RelayPhase.IDLING;
-                maybeHandover();
+                moves.maybeHandover();
                 if (!phase.handingOver()) {
                     clientSide.drain();
                 }
@@ -264,21 +272,23 @@ public final class ImapRelay {
             clientSide.drain();
             upstream.channel().flush(); // an IDLE that waited: drain() flushes only when nothing holds input
             tryFinish();
-            maybeHandover();
+            moves.maybeHandover();
             return;
         }
-        if (phase == RelayPhase.HANDOVER_ENDING_IDLE && line.tag().equals(handover.idleTag())) {
+        if (moves.endedIdle(line.tag())) {
             // the old connection's IDLE, ended by us for a hand-over: the client's IDLE goes on
             phase = RelayPhase.HANDING_OVER;
-            handoverSwitch();
+            moves.switchOver();
             return;
         }
         UpstreamThrottle throttle = f != null ? UpstreamThrottle.of(line) : null;
         if (throttle != null) {
-            if (sendAgainLater(f, throttle, status)) {
+            boolean alone = phase == RelayPhase.RELAYING && !shutdownPending && tracker.idle() && !tracker.gated();
+            if (retry.holdBack(f, throttle, status, upstream.lease(), alone, client.eventLoop(), this::sendAgain)) {
+                phase = RelayPhase.THROTTLE_WAIT;
                 return; // the client sees nothing of it
             }
-            client.write(ascii(f.tag() + " NO [UNAVAILABLE] " + throttle.text() + "\r\n"));
+            client.write(ascii(throttle.reply(f.tag())));
         } else if (f != null && f.examine() && line.isFirst()) {
             // the client asked for SELECT: keep the reply consistent with what it sent
             client.write(ascii(line.text().replaceFirst("(?i)\\bEXAMINE\\b", "SELECT") + "\r\n"));
@@ -293,26 +303,15 @@ public final class ImapRelay {
                 phase = RelayPhase.RELAYING; // the upstream refused IDLE: what the client sent next is a command
                 clientSide.drain();
             }
-            boolean ownGate = tracker.gatedBy(f);
-            if (status == ImapStatus.OK && ownGate) {
-                // completed OK without asking for the literal we hold: the upstream framed the command otherwise
-                // than we did, and what we hold would reach it as a command of its own
-                LOG.warn("{} IMAP upstream completed {} without reading its literal; closing the session", sessionId,
-                        f.tag());
-                SessionLog.outcome(client, "protocol-error");
-                tracker.dropGated();
-                goodbye("* BYE [UNAVAILABLE] Command framing disagreed with the server, closing\r\n", true);
-                return;
-            }
-            if (status != ImapStatus.OK && ownGate) {
-                // the upstream refused a command whose literal we held back: drop it, and the rest of the command
-                tracker.dropGated();
-                intake.refusedUpstream(f);
+            if (tracker.gatedBy(f)) {
+                if (!intake.completedWhileGated(f, status)) {
+                    return; // the upstream did not read the literal we hold: the session ended
+                }
                 clientSide.drain();
             }
         }
         tryFinish();
-        maybeHandover();
+        moves.maybeHandover();
         maybeFetchView();
     }
 
@@ -322,57 +321,20 @@ public final class ImapRelay {
                 || intake.receiving() || !responses.betweenResponses() || shutdownPending || handover.due()) {
             return;
         }
-        String tag;
-        do {
-            tag = "mpxv" + ++viewTags;
-        } while (tracker.isInFlight(tag));
+        String tag = mailbox.viewFetch(tracker::isInFlight);
         lastProgress = client.eventLoop().ticker().nanoTime();
         tracker.sent(new InFlight(tag, "UID FETCH"));
         phase = RelayPhase.VIEWING;
-        upstream.write(ascii(mailbox.viewFetch(tag)));
+        upstream.write(ascii(SelectedMailbox.viewFetchCommand(tag)));
         upstream.channel().flush();
     }
 
-    // ---------------------------------------------------------------- Office 365 throttling
-
-    /**
-     * Office 365 throttled command {@code f} (see {@link UpstreamThrottle}); the account's pool is told. True when
-     * the command is sent again after the suggested wait: a command safe to repeat, kept, alone in flight, not sent
-     * again too often already, and a wait within {@code throttle-retry-max-wait}. Otherwise the caller answers
-     * {@code NO [UNAVAILABLE]} with the server's text.
-     */
-    private boolean sendAgainLater(InFlight f, UpstreamThrottle t, ImapStatus status) {
-        Duration wait = t.backoff();
-        if (wait != null) {
-            upstream.lease().reportThrottled(wait);
-        } else {
-            upstream.lease().reportThrottled();
-        }
-        boolean again = wait != null && f.resend() != null && UpstreamThrottle.safeAgain(f.name(), status)
-                && f.retries() < settings.throttleRetries() && wait.compareTo(settings.throttleRetryMaxWait()) <= 0
-                && phase == RelayPhase.RELAYING && !shutdownPending && tracker.idle() && !tracker.gated();
-        if (!again) {
-            LOG.info("{} IMAP upstream throttled {} {} ({} {}): answered NO [UNAVAILABLE]", sessionId, f.tag(),
-                    f.name(), status, t.text());
-            return false;
-        }
-        LOG.info("{} IMAP upstream throttled {} {} ({} {}): sending it again in {}", sessionId, f.tag(), f.name(),
-                status, t.text(), wait);
-        phase = RelayPhase.THROTTLE_WAIT;
-        throttled = f;
-        throttledReply = f.tag() + " NO [UNAVAILABLE] " + t.text() + "\r\n";
-        throttleTimer = client.eventLoop().schedule(this::sendAgain, wait.toNanos(), TimeUnit.NANOSECONDS);
-        return true;
-    }
-
-    /** The wait is over: the throttled command goes again, then what the client sent meanwhile. */
+    /** The wait of the throttled command ({@link ThrottleRetry}) is over: it goes again, then what the client sent. */
     private void sendAgain() {
         if (phase != RelayPhase.THROTTLE_WAIT) {
             return;
         }
-        InFlight again = throttled.again();
-        throttled = null;
-        throttledReply = null;
+        InFlight again = retry.takeAgain();
         phase = RelayPhase.RELAYING;
         sending(again, false);
         tracker.write(Unpooled.wrappedBuffer(again.resend()));
@@ -407,84 +369,7 @@ public final class ImapRelay {
     }
 
     void upstreamLost(String why) {
-        recoverOrEnd(why, false);
-    }
-
-    private void lost() {
-        SessionLog.outcome(client, "upstream-lost");
-        goodbye("* BYE [UNAVAILABLE] Connection to the mail server was lost, please reconnect\r\n", true);
-    }
-
-    // ---------------------------------------------------------------- an upstream that ended the session
-
-    /**
-     * The upstream ended the session (a BYE, a reset, a dead connection): at a safe point the session recovers on
-     * a fresh connection, else the client gets BYE. {@code token}: the upstream named the token as the reason.
-     */
-    private void recoverOrEnd(String why, boolean token) {
-        if (phase == RelayPhase.ENDED || phase == RelayPhase.RECOVERING) {
-            return; // RECOVERING: the same ending, seen again (a BYE, then the close)
-        }
-        String unsafe = unsafeToRecover();
-        if (unsafe != null) {
-            LOG.warn("{} IMAP upstream ended the session ({}); cannot recover ({}): closing the client session",
-                    sessionId, why, unsafe);
-            handover.countRecovery("not_safe");
-            lost();
-            return;
-        }
-        LOG.info("{} IMAP upstream ended the session ({}); recovering on a fresh connection{}", sessionId, why,
-                token ? " with a fresh token" : "");
-        // an IDLE ended with its connection: it is restarted on the fresh one under the client's tag
-        handover.start(phase == RelayPhase.IDLING ? tracker.completed(tracker.oldest().tag()).tag() : null);
-        phase = RelayPhase.RECOVERING;
-        if (token) {
-            upstream.lease().tokenRejected();
-        }
-        upstream.giveBack(true);
-        handover.recover(mailbox.selection(), mailbox.clientUids(), client.eventLoop(), sessionId)
-                .whenComplete((moved, error) -> onClientLoop(() -> {
-            if (error == null && phase == RelayPhase.RECOVERING) {
-                handover.countRecovery("recovered");
-                completeHandover(moved);
-                return;
-            }
-            if (moved != null) {
-                moved.abandon();
-            }
-            if (phase == RelayPhase.RECOVERING) {
-                Throwable cause = error instanceof CompletionException && error.getCause() != null
-                        ? error.getCause() : error;
-                LOG.warn("{} IMAP recovery after the upstream ended the session failed: {}", sessionId,
-                        String.valueOf(cause));
-                handover.countRecovery(cause instanceof Handover.UidValidityChanged ? "uidvalidity_changed" : "failed");
-                lost();
-            }
-        }));
-    }
-
-    /** Why the session cannot recover now, or null when it is at a safe point and can. */
-    private String unsafeToRecover() {
-        if (settings.recoveryAttempts() == 0 || handover.disabled()) {
-            return "recovery is off";
-        }
-        boolean between = !intake.receiving() && !tracker.gated();
-        boolean inIdle = between && phase == RelayPhase.IDLING && !handover.awaitsIdleContinuation()
-                && tracker.inFlight() == 1;
-        boolean quiet = between && phase == RelayPhase.RELAYING && tracker.idle() && responses.betweenResponses();
-        if (!inIdle && !quiet) {
-            return "not at a safe point: " + phase + ", " + tracker.inFlight() + " command(s) in flight";
-        }
-        if (shutdownPending) {
-            return "shutting down";
-        }
-        if (upstream.isDirty()) {
-            return "the session used ENABLE, NOTIFY or CONDSTORE";
-        }
-        if (mailbox.clientUids() == null) {
-            return "no complete sequence-to-UID map of the selected mailbox";
-        }
-        return null;
+        moves.recoverOrEnd(why, false);
     }
 
     /**
@@ -499,8 +384,7 @@ public final class ImapRelay {
                 && responses.betweenResponses();
         boolean close = discard || !idle || phase.handingOver();
         if (phase == RelayPhase.THROTTLE_WAIT) {
-            throttleTimer.cancel(false);
-            client.write(ascii(throttledReply)); // the command waited to be sent again: it gets its answer first
+            client.write(ascii(retry.cancel())); // the command waited to be sent again: it gets its answer first
         }
         phase = RelayPhase.ENDED;
         if (idleTimer != null) {
@@ -551,71 +435,18 @@ public final class ImapRelay {
 
     // ---------------------------------------------------------------- token hand-over
 
-    /** Arms the hand-over for before the upstream's token expires (Office 365 then ends the session). */
-    private void scheduleExpiry() {
-        if (phase != RelayPhase.ENDED) {
-            handover.schedule(client.eventLoop(), upstream.lease().session().tokenExpiresAt(), this::maybeHandover);
-        }
+    /** A hand-over starts ({@link SessionMove}): in IDLE, the upstream's IDLE is ended first. */
+    void handingOver(boolean endingIdle) {
+        phase = endingIdle ? RelayPhase.HANDOVER_ENDING_IDLE : RelayPhase.HANDING_OVER;
     }
 
-    /** Starts the hand-over if one is due and the session is at a safe point (between commands, or in IDLE). */
-    private void maybeHandover() {
-        if (!handover.due() || phase.handingOver() || phase == RelayPhase.ENDED || phase == RelayPhase.LOGGING_OUT
-                || phase == RelayPhase.THROTTLE_WAIT || phase == RelayPhase.VIEWING || shutdownPending) {
-            return;
-        }
-        boolean between = !intake.receiving() && !tracker.gated();
-        boolean inIdle = between && phase == RelayPhase.IDLING && !handover.awaitsIdleContinuation()
-                && tracker.inFlight() == 1;
-        boolean quiet = between && !phase.upstreamIdling() && tracker.idle() && responses.betweenResponses();
-        if (!inIdle && !quiet) {
-            return;
-        }
-        handover.start(inIdle ? tracker.oldest().tag() : null);
-        if (upstream.isDirty()) {
-            // ENABLE, NOTIFY, CONDSTORE...: session state a fresh connection would not have
-            LOG.warn("{} IMAP upstream token expires soon and the session cannot move (it used ENABLE, NOTIFY or "
-                    + "CONDSTORE): closing it", sessionId);
-            SessionLog.outcome(client, "token-expired");
-            goodbye(EXPIRED, true);
-            return;
-        }
-        LOG.info("{} IMAP upstream token expires soon: moving the session to a fresh connection", sessionId);
-        if (inIdle) {
-            phase = RelayPhase.HANDOVER_ENDING_IDLE;
-            upstream.channel().writeAndFlush(ascii("DONE\r\n")); // its tagged OK is swallowed, then handoverSwitch()
-        } else {
-            phase = RelayPhase.HANDING_OVER;
-            handoverSwitch();
-        }
-    }
-
-    /** The old connection is idle: hand it to the hand-over, and take the fresh one it returns. */
-    private void handoverSwitch() {
-        RelayLease old = upstream;
-        handover.move(old.lease(), mailbox.selection(), old::detach,
-                bytes -> onClientLoop(() -> responses.relayMeanwhile(bytes, ended())))
-                .whenComplete((moved, error) -> onClientLoop(() -> {
-                    if (error == null && phase != RelayPhase.ENDED) {
-                        completeHandover(moved);
-                        return;
-                    }
-                    if (moved != null) {
-                        moved.abandon();
-                    }
-                    if (phase != RelayPhase.ENDED) {
-                        Throwable cause = error instanceof CompletionException && error.getCause() != null
-                                ? error.getCause() : error;
-                        LOG.warn("{} IMAP hand-over to a fresh upstream connection failed: {}", sessionId,
-                                String.valueOf(cause));
-                        SessionLog.outcome(client, "token-expired");
-                        goodbye(EXPIRED, true);
-                    }
-                }));
+    /** The upstream ended the session and a fresh connection is sought ({@link SessionMove}). */
+    void recovering() {
+        phase = RelayPhase.RECOVERING;
     }
 
     /** Tells the client what changed between the two views, and moves the relay to the new connection. */
-    private void completeHandover(Handover.Moved moved) {
+    void moved(Handover.Moved moved) {
         if (!moved.changes().isEmpty()) {
             client.write(ascii(moved.changes()));
         }
@@ -639,7 +470,7 @@ public final class ImapRelay {
         }
         client.flush();
         LOG.info("{} IMAP session moved to a fresh upstream connection", sessionId);
-        scheduleExpiry();
+        moves.scheduleExpiry();
         clientSide.drain();
     }
 

@@ -7,6 +7,7 @@ import io.mailproxy.imap.session.ImapState;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.function.Predicate;
 
 /**
  * The relayed session's RFC 3501 state and selected mailbox, as the client sees them: the one place where
@@ -57,6 +58,8 @@ final class SelectedMailbox {
     private boolean viewWanted;
     /** The tag of the proxy's own UID FETCH in flight; null when none is. */
     private String viewFetchTag;
+    /** Tags of the proxy's own UID FETCH so far: mpxv1, mpxv2... */
+    private int viewTags;
 
     /** With the default bound of {@code max-message-view}. */
     SelectedMailbox() {
@@ -106,10 +109,22 @@ final class SelectedMailbox {
 
     // ---------------------------------------------------------------- the message view
 
-    /** The proxy's own UID FETCH is due (a SELECT completed with messages): the command, under {@code tag}. */
-    String viewFetch(String tag) {
+    /**
+     * The proxy's own UID FETCH is due (a SELECT completed with messages) and starts: its tag, the first of mpxv1,
+     * mpxv2... that no command in flight has ({@code inFlight}); {@link #viewFetchCommand} is what goes upstream.
+     */
+    String viewFetch(Predicate<String> inFlight) {
+        String tag;
+        do {
+            tag = "mpxv" + ++viewTags;
+        } while (inFlight.test(tag));
         viewWanted = false;
         viewFetchTag = tag;
+        return tag;
+    }
+
+    /** The proxy's own UID FETCH under {@code tag}. */
+    static String viewFetchCommand(String tag) {
         return tag + " UID FETCH 1:* (UID)\r\n";
     }
 

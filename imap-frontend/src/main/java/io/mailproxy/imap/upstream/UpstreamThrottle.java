@@ -52,6 +52,11 @@ record UpstreamThrottle(Duration backoff, String text) {
         return new UpstreamThrottle(m.find() ? Duration.ofMillis(Long.parseLong(m.group(1))) : null, said);
     }
 
+    /** The client's answer to command {@code tag} when it is not sent again: the server's text, CRLF-terminated. */
+    String reply(String tag) {
+        return tag + " NO [UNAVAILABLE] " + text + "\r\n";
+    }
+
     /** Whether the command named {@code name} may be sent again after a throttling reply with {@code status}. */
     static boolean safeAgain(String name, ImapStatus status) {
         return status == ImapStatus.BAD ? SAFE_AGAIN.contains(name) : READS.contains(name);
