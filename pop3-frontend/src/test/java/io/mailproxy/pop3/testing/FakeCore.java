@@ -49,6 +49,8 @@ public final class FakeCore implements CoreServices {
     public volatile boolean throttled;
     /** When set, authentication completes only when the test completes this future. */
     public volatile CompletableFuture<Void> authGate;
+    /** The {@code mailproxy} block the frontend reads its {@code pop3} section from (null: the defaults). */
+    public volatile com.typesafe.config.Config raw;
 
     public static ClientConfig client(ClientConfig.Pop3Policy policy) {
         return new ClientConfig("alice", Optional.of("$argon2id$fake"), "acct", Set.of(Protocol.POP3),
@@ -58,7 +60,7 @@ public final class FakeCore implements CoreServices {
     @Override
     public MailproxyConfig config() {
         return new MailproxyConfig("test", null, List.of(), Map.of(), Map.of(), Map.of("acct", ACCOUNT),
-                Map.of("alice", client), null, null, null);
+                Map.of("alice", client), null, null, raw);
     }
 
     @Override

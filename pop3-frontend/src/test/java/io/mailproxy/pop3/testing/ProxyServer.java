@@ -45,6 +45,8 @@ public final class ProxyServer implements Closeable {
     public final List<String> upstreamCommands = new CopyOnWriteArrayList<>();
     /** One entry per ended lease: "release" or "discard". */
     public final List<String> leaseEnds = new CopyOnWriteArrayList<>();
+    /** One entry per lease whose token the session reported rejected ({@link Lease#tokenRejected()}). */
+    public final List<String> tokenRejections = new CopyOnWriteArrayList<>();
     /** Capabilities to drop from what the upstream advertises (to simulate a server without them). */
     public final Set<String> hideCapabilities = new HashSet<>();
     /** When set, leases report a token that expires this long after login. */
@@ -192,6 +194,11 @@ public final class ProxyServer implements Closeable {
                             @Override
                             public UpstreamSession session() {
                                 return session;
+                            }
+
+                            @Override
+                            public void tokenRejected() {
+                                tokenRejections.add("rejected");
                             }
 
                             @Override
