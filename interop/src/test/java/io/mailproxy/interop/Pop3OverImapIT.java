@@ -173,6 +173,37 @@ class Pop3OverImapIT {
         }
     }
 
+    /**
+     * Issue 15 item 2 (POP3): Dovecot ends the session between commands ({@code doveadm kick}, as Office 365's
+     * token-expiry BYE or a mailbox move would); the POP3 client's next RETR is served from a fresh connection, with
+     * the listing it was given (same numbers, same UIDL), and no error.
+     */
+    @Test
+    void aKickedSessionRecoversBetweenCommandsWithTheSameListing() throws Exception {
+        long mark = env.logs.mark();
+        try (Wire w = login("pop-keep")) {
+            w.send("LIST");
+            assertThat(w.line()).startsWith("+OK 3 ");
+            w.pop3MultiLine();
+            w.send("UIDL");
+            assertThat(w.line()).startsWith("+OK");
+            byte[] uidl = w.pop3MultiLine();
+            Proc.Result kick = env.dovecot.kick(USER);
+            assertThat(kick.exit()).as(kick.describe()).isZero();
+            org.awaitility.Awaitility.await("the proxy noticed the end").atMost(java.time.Duration.ofSeconds(20))
+                    .until(() -> env.logs.since(mark).stream().anyMatch(l -> l.contains("ended the session between commands")));
+            w.send("RETR 2");
+            assertThat(w.line()).isEqualTo("+OK " + m2.length + " octets");
+            Exact.assertSameBytes("RETR 2 after the kick", w.pop3MultiLine(), m2);
+            w.send("UIDL");
+            assertThat(w.line()).startsWith("+OK");
+            assertThat(w.pop3MultiLine()).isEqualTo(uidl);
+            w.send("QUIT");
+            assertThat(w.line()).startsWith("+OK");
+        }
+        env.assertLogged(mark, "POP3-over-IMAP session of account .* recovered on a fresh connection");
+    }
+
     @Test
     void rsetUndeletes() throws IOException {
         try (Wire w = login("pop-expunge")) {

@@ -19,6 +19,8 @@ import java.time.Duration;
  * @param topFetchInitial   first partial BODY.PEEK[TEXT] fetch for TOP, octets
  * @param topFetchMax       largest partial fetch for TOP, octets (each retry doubles up to this)
  * @param implementation    the CAPA IMPLEMENTATION value
+ * @param recoveryAttempts  fresh connections tried when the IMAP upstream ended the session between commands (0: none)
+ * @param recoveryBackoff   the wait before the second of those tries, doubled before each next
  */
 public record Pop3Settings(
         int lineLimit,
@@ -30,7 +32,9 @@ public record Pop3Settings(
         Duration upstreamTimeout,
         int topFetchInitial,
         int topFetchMax,
-        String implementation) {
+        String implementation,
+        int recoveryAttempts,
+        Duration recoveryBackoff) {
 
     public Pop3Settings {
         if (lineLimit < 16 || lineTolerance < 0) {
@@ -46,6 +50,9 @@ public record Pop3Settings(
         if (idleTimeout.isNegative() || idleTimeout.isZero() || upstreamTimeout.isNegative() || upstreamTimeout.isZero()
                 || loginTimeout.isNegative() || loginTimeout.isZero()) {
             throw new IllegalArgumentException("mailproxy.pop3 timeouts must be positive");
+        }
+        if (recoveryAttempts < 0 || recoveryBackoff.isNegative()) {
+            throw new IllegalArgumentException("mailproxy.pop3.recovery-attempts and recovery-backoff must not be negative");
         }
     }
 
@@ -78,7 +85,9 @@ public record Pop3Settings(
                     c.getDuration("upstream-timeout"),
                     Math.toIntExact(c.getBytes("top-fetch-initial")),
                     Math.toIntExact(c.getBytes("top-fetch-max")),
-                    c.getString("implementation"));
+                    c.getString("implementation"),
+                    c.getInt("recovery-attempts"),
+                    c.getDuration("recovery-backoff"));
         } catch (com.typesafe.config.ConfigException e) {
             ConfigOrigin o = e.origin();
             throw new ConfigException(o == null ? null : o.description(), o == null ? 0 : o.lineNumber(),

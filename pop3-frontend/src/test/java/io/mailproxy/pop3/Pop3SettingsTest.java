@@ -21,6 +21,17 @@ class Pop3SettingsTest {
         assertThat(s.topFetchInitial()).isEqualTo(4096);
     }
 
+    /** Issue 15 item 2: the same recovery defaults as the IMAP frontend's, and 0 turns recovery off. */
+    @Test
+    void recoveryFromAnEndedUpstreamIsCappedAndBacksOff() {
+        Pop3Settings s = Pop3Settings.defaults();
+        assertThat(s.recoveryAttempts()).isEqualTo(4);
+        assertThat(s.recoveryBackoff()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(Pop3Settings.from(ConfigFactory.parseString("recovery-attempts = 0")).recoveryAttempts()).isZero();
+        assertThatThrownBy(() -> Pop3Settings.from(ConfigFactory.parseString("recovery-attempts = -1")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("recovery-attempts");
+    }
+
     @Test
     void overridesAndBadValuesNameTheKey() {
         Pop3Settings s = Pop3Settings.from(ConfigFactory.parseString("line-tolerance = 0, idle-timeout = 15m"));

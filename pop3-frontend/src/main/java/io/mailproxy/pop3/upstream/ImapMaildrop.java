@@ -73,7 +73,7 @@ final class ImapMaildrop implements Pop3Maildrop {
         this.hasMove = lease.session().hasCapability("MOVE");
         boolean readOnly = policy.onDelete().kind() == OnDelete.Kind.KEEP;
         this.select = (readOnly ? "EXAMINE " : "SELECT ") + ModifiedUtf7.quoted(policy.folder());
-        this.upstream = new ImapUpstream(services, login, lease, client, settings.upstreamTimeout(), sessionId, select);
+        this.upstream = new ImapUpstream(services, login, lease, client, settings, sessionId, select);
     }
 
     static CompletableFuture<Pop3Maildrop> open(

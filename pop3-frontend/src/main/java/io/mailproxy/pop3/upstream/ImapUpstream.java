@@ -12,7 +12,9 @@ import io.mailproxy.core.imap.ImapResponseListener;
 import io.mailproxy.core.pool.Lease;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.upstream.UpstreamException;
+import io.mailproxy.pop3.Pop3Settings;
 import io.mailproxy.pop3.codec.Pop3Response;
+import io.micrometer.core.instrument.Counter;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
@@ -30,10 +32,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The leased IMAP connection behind a POP3-over-IMAP session, and how the session ends: one command at a time with a
- * time limit; notice of an upstream that ends between commands (Office 365 ends a session when its token expires);
- * the hand-over to a fresh lease at the next command that needs the upstream, when it ended or its token expires
- * within a minute, provided the re-SELECT shows the same UIDVALIDITY; the lease released once, to the pool when clean;
- * and a failure answered {@code -ERR [SYS/TEMP]} (or a close, when a body is half sent).
+ * time limit; notice of an upstream that ends between commands (Office 365 ends a session when its token expires, on
+ * a mailbox move, or resets it); the move to a fresh lease at the next command that needs the upstream, when it ended
+ * (a recovery: up to {@code recovery-attempts} tries with a doubling {@code recovery-backoff}, a fresh token when the
+ * BYE named the token) or its token expires within a minute (a hand-over), provided the re-SELECT shows the same
+ * UIDVALIDITY; the lease released once, to the pool when clean; and a failure answered {@code -ERR [SYS/TEMP]} (or a
+ * close, when a body is half sent).
  *
  * <p>Threads: state lives on the client's event loop. {@link ImapClient} futures complete on the upstream channel's
  * loop; completions hop back to the client's loop, always as a new task.
@@ -49,6 +53,8 @@ final class ImapUpstream {
     private final Channel client;
     private final EventLoop clientLoop;
     private final Duration timeout;
+    private final int recoveryAttempts;
+    private final Duration recoveryBackoff;
     private final String sessionId;
     private final String account;
     /** SELECT or EXAMINE of the folder, sent again at a hand-over. */
@@ -62,21 +68,23 @@ final class ImapUpstream {
 
     private boolean ended;
     private boolean released;
-    /** The upstream connection ended between commands: the next command that needs it hands over first. */
+    /** The upstream connection ended between commands: the next command that needs it recovers first. */
     private boolean lost;
     private boolean inFlight;
     /** True once part of a multi-line body went to the client for the current command. */
     private volatile boolean inBody;
 
     /** @param select SELECT or EXAMINE of the folder, as the login's and each hand-over's */
-    ImapUpstream(CoreServices services, LocalLogin.Accepted login, Lease lease, Channel client, Duration timeout,
+    ImapUpstream(CoreServices services, LocalLogin.Accepted login, Lease lease, Channel client, Pop3Settings settings,
             String sessionId, String select) {
         this.services = services;
         this.accountConfig = login.account();
         this.account = accountConfig.name();
         this.client = client;
         this.clientLoop = client.eventLoop();
-        this.timeout = timeout;
+        this.timeout = settings.upstreamTimeout();
+        this.recoveryAttempts = settings.recoveryAttempts();
+        this.recoveryBackoff = settings.recoveryBackoff();
         this.sessionId = sessionId;
         this.select = select;
         this.lease = lease;
@@ -141,19 +149,37 @@ final class ImapUpstream {
             if (watched != imap || ended || inFlight || lost) {
                 return; // replaced, finished, or a running command reports it
             }
-            lost = true;
-            log.info("{} POP3-over-IMAP upstream of account {} ended between commands{}; handing over at the next "
-                    + "command", sessionId, account, watched.byeText() == null ? "" : " (" + watched.byeText() + ")");
-            release(true);
+            upstreamEnded();
         }));
     }
 
     /**
-     * Runs {@code action} on a usable upstream. At a command boundary, an upstream that ended (token expired) or whose
-     * token expires within a minute is replaced by a fresh lease that selects the same folder; the listing stays the
-     * client's, so only UIDVALIDITY must be unchanged. Event loop (client) only.
+     * The upstream ended the session between commands: its lease goes now (with its token, when the BYE named the
+     * token), and the next command that needs the upstream recovers on a fresh one. Client loop only.
+     */
+    private void upstreamEnded() {
+        lost = true;
+        String bye = imap.byeText();
+        // Office 365: "* BYE Session invalidated - AccessTokenExpired" names the token (research-o365 section 2)
+        boolean token = bye != null && (bye.contains("Session invalidated") || bye.contains("AccessToken"));
+        if (token) {
+            lease.tokenRejected();
+        }
+        log.info("{} POP3-over-IMAP upstream of account {} ended the session between commands ({}); recovering on a "
+                + "fresh connection{} at the next command that needs it", sessionId, account,
+                bye == null ? "closed without BYE" : "upstream said " + bye, token ? " with a fresh token" : "");
+        release(true);
+    }
+
+    /**
+     * Runs {@code action} on a usable upstream. At a command boundary, an upstream that ended (a recovery) or whose
+     * token expires within a minute (a hand-over) is replaced by a fresh lease that selects the same folder; the
+     * listing stays the client's, so only UIDVALIDITY must be unchanged. Event loop (client) only.
      */
     void withUpstream(Runnable action) {
+        if (!lost && !inFlight && !imap.channel().isActive()) {
+            upstreamEnded(); // it ended just now: the close was not seen yet
+        }
         Optional<Instant> expires = lease.session().tokenExpiresAt();
         boolean expiring = !lost && expires.isPresent()
                 && services.clock().instant().plus(HAND_OVER_MARGIN).isAfter(expires.get());
@@ -165,48 +191,131 @@ final class ImapUpstream {
             log.info("{} POP3-over-IMAP token of account {} expires at {}: handing over to a fresh connection",
                     sessionId, account, expires.get());
             release(false);
+        } else if (recoveryAttempts == 0) {
+            countRecovery("not_safe");
+            fatal("the upstream ended the session and recovery is off (pop3.recovery-attempts = 0)", null);
+            return;
         }
         inFlight = true;
-        services.pools().acquire(accountConfig, Protocol.IMAP).thenCompose(fresh -> {
-            ImapClient next;
-            try {
-                next = attach(fresh);
-            } catch (RuntimeException e) {
-                fresh.discard();
-                throw e;
-            }
-            return next.execute(select).handle((c, e) -> {
-                long validity = c == null || !c.isOk() ? -1 : ImapMailboxData.uidValidity(c).orElse(-1);
-                if (validity != uidValidity) {
-                    fresh.discard();
-                    throw new CompletionException(new UpstreamException(UpstreamException.Kind.PROTOCOL_ERROR,
-                            "hand-over failed: " + (e != null ? unwrap(e).toString() : c.isOk()
-                                    ? "UIDVALIDITY changed from " + uidValidity + " to " + validity
-                                    : select + " answered " + c.status() + " " + c.text())));
-                }
-                return Map.entry(fresh, next);
-            });
-        }).whenComplete((pair, e) -> clientLoop.execute(() -> {
+        moveTo(1, lost, action);
+    }
+
+    /** Try {@code n} to move to a fresh lease; {@code recovering}: the upstream ended the session (else a hand-over). */
+    private void moveTo(int n, boolean recovering, Runnable action) {
+        if (ended) {
             inFlight = false;
+            return;
+        }
+        int attempts = Math.max(1, recoveryAttempts);
+        if (n > 1) {
+            log.info("{} POP3-over-IMAP recovery of account {}: attempt {} of {}", sessionId, account, n, attempts);
+        }
+        fresh().whenComplete((pair, e) -> clientLoop.execute(() -> {
             if (ended) {
+                inFlight = false;
                 if (pair != null) {
                     pair.getKey().discard();
                 }
                 return;
             }
             if (e != null) {
-                fatal(unwrap(e).toString(), unwrap(e));
+                Throwable cause = unwrap(e);
+                boolean changed = cause instanceof UidValidityChanged;
+                if (changed || n >= attempts) {
+                    inFlight = false;
+                    if (recovering) {
+                        countRecovery(changed ? "uidvalidity_changed" : "failed");
+                    }
+                    fatal((recovering ? "recovery" : "hand-over") + " failed after " + n + " of " + attempts
+                            + " attempts: " + (changed ? cause.getMessage() : cause.toString()), cause);
+                    return;
+                }
+                long wait = recoveryBackoff.toNanos() << Math.min(n - 1, 20);
+                log.info("{} POP3-over-IMAP {} of account {}: attempt {} failed ({}); next in {} ms", sessionId,
+                        recovering ? "recovery" : "hand-over", account, n, cause, TimeUnit.NANOSECONDS.toMillis(wait));
+                clientLoop.schedule(() -> moveTo(n + 1, recovering, action), wait, TimeUnit.NANOSECONDS);
                 return;
             }
+            inFlight = false;
             lease = pair.getKey();
             imap = pair.getValue();
             released = false;
             lost = false;
             watch(imap);
             listenWhileIdle();
-            log.info("{} POP3-over-IMAP session of account {} handed over to a fresh connection", sessionId, account);
+            if (recovering) {
+                countRecovery("recovered");
+                log.info("{} POP3-over-IMAP session of account {} recovered on a fresh connection (attempt {}); the "
+                        + "client's listing is unchanged", sessionId, account, n);
+            } else {
+                log.info("{} POP3-over-IMAP session of account {} handed over to a fresh connection", sessionId, account);
+            }
             action.run();
         }));
+    }
+
+    /**
+     * A fresh lease with the folder selected again and the same UIDVALIDITY, within {@code upstream-timeout}. Any
+     * failure discards the lease; one that arrives after the time limit is discarded too.
+     */
+    private CompletableFuture<Map.Entry<Lease, ImapClient>> fresh() {
+        CompletableFuture<Map.Entry<Lease, ImapClient>> result = new CompletableFuture<>();
+        ScheduledFuture<?> timer = clientLoop.schedule(() -> result.completeExceptionally(new UpstreamException(
+                UpstreamException.Kind.TIMED_OUT, "no fresh connection with the folder selected within " + timeout)),
+                timeout.toMillis(), TimeUnit.MILLISECONDS);
+        CompletableFuture<Lease> acquired;
+        try {
+            acquired = services.pools().acquire(accountConfig, Protocol.IMAP);
+        } catch (RuntimeException e) {
+            acquired = CompletableFuture.failedFuture(e);
+        }
+        acquired.thenCompose(next -> {
+            ImapClient attached;
+            try {
+                attached = attach(next);
+            } catch (RuntimeException e) {
+                next.discard();
+                throw e;
+            }
+            return attached.execute(select).handle((c, e) -> {
+                long validity = c == null || !c.isOk() ? -1 : ImapMailboxData.uidValidity(c).orElse(-1);
+                if (validity != uidValidity) {
+                    next.discard();
+                    throw new CompletionException(e != null ? unwrap(e) : c.isOk()
+                            ? new UidValidityChanged("UIDVALIDITY changed from " + uidValidity + " to " + validity)
+                            : new UpstreamException(UpstreamException.Kind.PROTOCOL_ERROR,
+                                    select + " answered " + c.status() + " " + c.text()));
+                }
+                return Map.entry(next, attached);
+            });
+        }).whenComplete((pair, e) -> {
+            timer.cancel(false);
+            if (e != null) {
+                result.completeExceptionally(e);
+            } else if (!result.complete(pair)) {
+                pair.getKey().discard(); // too late
+            }
+        });
+        return result;
+    }
+
+    /** The folder the session lists is no longer the same folder: no attempt can bring it back. */
+    private static final class UidValidityChanged extends Exception {
+        UidValidityChanged(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Counts a session the upstream ended: {@code mailproxy_pop3_recoveries_total{outcome}} ({@code recovered},
+     * {@code not_safe}, {@code uidvalidity_changed}, {@code failed}).
+     */
+    private void countRecovery(String outcome) {
+        if (services.meters() != null) {
+            Counter.builder("mailproxy.pop3.recoveries")
+                    .description("POP3-over-IMAP sessions the upstream ended, by outcome")
+                    .tag("outcome", outcome).register(services.meters()).increment();
+        }
     }
 
     /** Runs an upstream command with a time limit; {@code then} runs on the client loop with an OK/NO/BAD completion. */
@@ -226,6 +335,12 @@ final class ImapUpstream {
             listenWhileIdle();
             if (e != null) {
                 Throwable cause = unwrap(e);
+                if (!imap.channel().isActive()) {
+                    // part of the reply may have gone out to the client: not safe to run it again elsewhere
+                    countRecovery("not_safe");
+                    log.warn("{} POP3-over-IMAP upstream of account {} ended the session during \"{}\"; cannot recover "
+                            + "(a command was in flight)", sessionId, account, command.split(" ", 3)[0]);
+                }
                 fatal(cause.toString(), cause);
                 return;
             }
@@ -262,7 +377,8 @@ final class ImapUpstream {
         ended = true;
         String bye = imap.byeText();
         log.warn("{} POP3-over-IMAP upstream of account {} failed: {}{}; closing the session", sessionId, account, why,
-                bye == null || why.contains(bye) || why.contains("hand-over") ? "" : " (upstream said: " + bye + ")");
+                bye == null || why.contains(bye) || why.contains("hand-over") || why.contains("recover")
+                        ? "" : " (upstream said: " + bye + ")");
         release(true);
         if (inBody) {
             client.close();

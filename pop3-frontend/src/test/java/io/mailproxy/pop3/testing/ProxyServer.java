@@ -48,6 +48,10 @@ public final class ProxyServer implements Closeable {
     public final List<String> upstreamCommands = new CopyOnWriteArrayList<>();
     /** One entry per ended lease: "release" or "discard". */
     public final List<String> leaseEnds = new CopyOnWriteArrayList<>();
+    /** The leases whose token the session reported rejected ({@link Lease#tokenRejected()}). */
+    public List<FakeLease> tokenRejections() {
+        return core.pools.handedOut.stream().filter(l -> l.tokenRejected).toList();
+    }
     /** Capabilities to drop from what the upstream advertises (to simulate a server without them). */
     public final Set<String> hideCapabilities = new HashSet<>();
     /** When set, leases report a token that expires this long after login. */
