@@ -212,11 +212,11 @@ final class HostileBench {
         for (int k = 0; k < REPEATS; k++) {
             String t = "c" + tag[0]++;
             if (directFirst == ((k & 1) == 0)) {
-                sd += ProxyBench.timedFetch(direct, t);
-                sp += ProxyBench.timedFetch(proxy, t);
+                sd += ImapFetchBench.timedFetch(direct, t);
+                sp += ImapFetchBench.timedFetch(proxy, t);
             } else {
-                sp += ProxyBench.timedFetch(proxy, t);
-                sd += ProxyBench.timedFetch(direct, t);
+                sp += ImapFetchBench.timedFetch(proxy, t);
+                sd += ImapFetchBench.timedFetch(direct, t);
             }
         }
         return new double[] {sd / REPEATS, sp / REPEATS};

@@ -8,6 +8,11 @@ import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -235,6 +240,61 @@ final class Node {
             }
         }
         throw error(key, "expected one of " + allowed + ", not \"" + s + "\"");
+    }
+
+    Path filePath(String key) {
+        String text = string(key, "a file path");
+        try {
+            return Path.of(text);
+        } catch (InvalidPathException e) {
+            throw error(key, "expected a file path, not \"" + text + "\"");
+        }
+    }
+
+    Optional<Path> optFilePath(String key) {
+        return isSet(key) ? Optional.of(filePath(key)) : Optional.empty();
+    }
+
+    /**
+     * An OAuth endpoint: https://, or http:// to a loopback address (a local test identity provider; for a
+     * redirect, {@code extraLoopbackName} "localhost" too, as Microsoft registers native-app redirects). Without
+     * {@code key}, {@code fallback} (from a preset; errors then name the preset key), else null.
+     */
+    URI url(String key, String fallback, String extraLoopbackName) {
+        Optional<String> own = optString(key, "an https:// URL");
+        String text = own.orElse(fallback);
+        if (text == null) {
+            return null;
+        }
+        String where = own.isPresent() ? key : "preset";
+        URI uri;
+        try {
+            uri = new URI(text);
+        } catch (URISyntaxException e) {
+            throw error(where, "expected an https:// URL, not \"" + text + "\"");
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        String host = uri.getHost();
+        if (host == null || host.isEmpty()) {
+            throw error(where, "expected an https:// URL with a host, not \"" + text + "\"");
+        }
+        boolean loopback = ConfigLoader.ipLiteral(host).map(InetAddress::isLoopbackAddress).orElse(false)
+                || (extraLoopbackName != null && host.equalsIgnoreCase(extraLoopbackName));
+        if (scheme.equals("https") || (scheme.equals("http") && loopback)) {
+            return uri;
+        }
+        throw error(where, "expected an https:// URL (http:// only to a loopback address, 127.0.0.0/8 or ::1), "
+                + "not \"" + text + "\"");
+    }
+
+    /** A mail address or login name ({@code address}, the value at {@code key} or the entry's own name): no spaces. */
+    void checkAddress(String key, String address) {
+        for (int i = 0; i < address.length(); i++) {
+            char c = address.charAt(i);
+            if (c <= ' ' || c == 0x7f) {
+                throw error(key, "expected an address without spaces or control characters");
+            }
+        }
     }
 
     static <E extends Enum<E>> String allowed(Class<E> type) {

@@ -1,0 +1,89 @@
+package io.mailproxy.core.config;
+
+import io.mailproxy.core.Protocol;
+import java.net.URI;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Binds {@code presets} (endpoint URLs and identity platform settings of a cloud) and the {@code upstreams} that
+ * name them or give their own {@code imaps://}, {@code pop3s://} and {@code smtp+starttls://} endpoints.
+ */
+final class UpstreamBinder {
+
+    private UpstreamBinder() {
+    }
+
+    static Preset preset(Node n, String name) {
+        Map<Protocol, String> urls = new EnumMap<>(Protocol.class);
+        for (Protocol p : Protocol.values()) {
+            n.optString(p.configName(), "an upstream URL").ifPresent(u -> urls.put(p, u));
+        }
+        Map<String, List<String>> scopes = new LinkedHashMap<>();
+        for (String s : List.of("imap", "pop3", "smtp", "app")) {
+            scopes.put(s, n.stringList("scopes." + s, "scopes"));
+        }
+        Optional<URI> graph = Optional.ofNullable(n.url("graph", null, null));
+        if (graph.isPresent() && !"https".equalsIgnoreCase(graph.get().getScheme())) {
+            throw n.error("graph", "expected an https:// URL such as \"https://graph.microsoft.com\", not \""
+                    + graph.get() + "\"");
+        }
+        return new Preset(name, urls, n.optString("authority", "an https:// URL"), n.optString("tenant", "a tenant"),
+                n.bool("app-only"), scopes, graph, n.optString("resource", "a v1.0 resource URI"));
+    }
+
+    /** The preset an upstream or oauth2 entry names, if it names one. */
+    static Optional<Preset> presetRef(Node n, Map<String, Preset> presets) {
+        Optional<String> name = n.optString("preset", "a preset name");
+        if (name.isEmpty()) {
+            return Optional.empty();
+        }
+        Preset p = presets.get(name.get());
+        if (p == null) {
+            throw n.error("preset", "expected one of " + String.join(", ", presets.keySet()) + ", not \""
+                    + name.get() + "\"");
+        }
+        return Optional.of(p);
+    }
+
+    static UpstreamConfig upstream(Node n, String name, Map<String, Preset> presets) {
+        Optional<Preset> preset = presetRef(n, presets);
+        Map<Protocol, UpstreamEndpoint> endpoints = new EnumMap<>(Protocol.class);
+        for (Protocol p : Protocol.values()) {
+            String key = p.configName();
+            Optional<String> url = n.optString(key, "an upstream URL");
+            String text = url.orElseGet(() -> preset.map(ps -> ps.urls().get(p)).orElse(null));
+            if (text == null) {
+                continue;
+            }
+            UpstreamEndpoint endpoint;
+            try {
+                endpoint = UpstreamEndpoint.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw url.isPresent() ? n.error(key, e.getMessage() + "; expected " + schemes(p))
+                        : n.error("preset", "preset " + preset.get().name() + ": " + e.getMessage());
+            }
+            if (endpoint.protocol() != p) {
+                throw n.error(key, "expected " + schemes(p) + " for " + key + ", not " + text);
+            }
+            endpoints.put(p, endpoint);
+        }
+        if (endpoints.isEmpty()) {
+            throw n.error("", "an upstream needs endpoints; expected preset = office365 (or outlook), or at least one"
+                    + " of imap = \"imaps://...\", pop3 = \"pop3s://...\", smtp = \"smtp+starttls://...\"");
+        }
+        return new UpstreamConfig(name, preset.map(Preset::name), endpoints, n.optFilePath("ca-file"),
+                n.duration("connect-timeout", ConfigBinder.MIN_TIMEOUT),
+                n.duration("handshake-timeout", ConfigBinder.MIN_TIMEOUT),
+                n.duration("reply-timeout", ConfigBinder.MIN_TIMEOUT));
+    }
+
+    /** The URL forms an endpoint of {@code p} may take, as error messages spell them. */
+    static String schemes(Protocol p) {
+        String s = p.configName();
+        return s + "s://host:port or " + s + "+starttls://host:port";
+    }
+}
