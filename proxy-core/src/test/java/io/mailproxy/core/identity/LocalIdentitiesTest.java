@@ -551,12 +551,18 @@ class LocalIdentitiesTest {
     void aBurstOfParallelGuessesGetsNoMoreTriesThanASequence() throws Exception {
         identities(4);
         gate = new CountDownLatch(1);
+        long scheduledBefore = scheduler.scheduled();
         List<CompletableFuture<LocalLogin>> guesses = new java.util.ArrayList<>();
         for (int i = 0; i < 20; i++) {
             guesses.add(identities.authenticate("app", ("guess" + i).getBytes(StandardCharsets.UTF_8),
                     Protocol.IMAP, REMOTE));
         }
         gate.countDown();
+        // every guess decided (each failure and each slowed-down attempt has its delayed reply scheduled) before
+        // time moves: answering the first ones moves the clock past the delay, which rightly allows one more check
+        // to a guess still waiting then (seen under load as 4 checks)
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1))
+                .until(() -> scheduler.scheduled() - scheduledBefore >= guesses.size());
         for (CompletableFuture<LocalLogin> f : guesses) {
             assertThat(answer(f)).isInstanceOfAny(LocalLogin.Rejected.class, LocalLogin.Throttled.class);
         }
