@@ -1,6 +1,7 @@
 package io.mailproxy.imap.session;
 
 import io.mailproxy.core.Protocol;
+import io.mailproxy.core.runtime.ClientAddress;
 import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.core.identity.LocalLogin;
 import io.mailproxy.core.imap.ImapLiteralChunk;
@@ -368,7 +369,7 @@ public final class ImapSessionHandler extends ChannelInboundHandlerAdapter {
     private void login(String tag, String login, byte[] password) {
         busy = true;
         ctx.flush();
-        services.authenticator().authenticate(login, password, Protocol.IMAP, ctx.channel().remoteAddress())
+        services.authenticator().authenticate(login, password, Protocol.IMAP, ClientAddress.of(ctx.channel()))
                 .whenComplete((result, error) -> ctx.executor().execute(() -> {
                     Arrays.fill(password, (byte) 0);
                     onLocalLogin(tag, login, result, error);

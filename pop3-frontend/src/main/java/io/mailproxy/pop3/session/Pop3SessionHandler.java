@@ -1,5 +1,6 @@
 package io.mailproxy.pop3.session;
 
+import io.mailproxy.core.runtime.ClientAddress;
 import io.mailproxy.core.runtime.SessionLog;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.identity.LocalLogin;
@@ -360,7 +361,8 @@ final class Pop3SessionHandler extends ChannelInboundHandlerAdapter {
         busy = true;
         CompletableFuture<LocalLogin> result;
         try {
-            result = services.authenticator().authenticate(login, password, Protocol.POP3, ctx.channel().remoteAddress());
+            result = services.authenticator().authenticate(login, password, Protocol.POP3,
+                    ClientAddress.of(ctx.channel()));
         } catch (RuntimeException e) {
             result = CompletableFuture.failedFuture(e);
         }

@@ -2,12 +2,14 @@ package io.mailproxy.core.config;
 
 import io.mailproxy.core.Protocol;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * Binds one entry of {@code listeners}: protocol, bind address and port, fixed client, allow-from and local TLS. A
+ * Binds one entry of {@code listeners}: protocol, bind address and port, fixed client, allow-from, local TLS and the
+ * PROXY protocol. A
  * listener that anyone could reach in plaintext (or act as its fixed client through) is refused here.
  */
 final class ListenerBinder {
@@ -42,6 +44,10 @@ final class ListenerBinder {
             Path key = t.filePath("key-file");
             tls = Optional.of(new ListenerTls(mode, cert, key));
         }
+        Optional<ProxyProtocolConfig> proxyProtocol = Optional.empty();
+        if (n.userHas("proxy-protocol")) {
+            proxyProtocol = Optional.of(proxyProtocol(n.child("proxy-protocol")));
+        }
         boolean loopback = ConfigLoader.isLoopback(bind);
         boolean implicitTls = tls.map(t -> t.mode() == ListenerTls.Mode.IMPLICIT).orElse(false);
         if (!loopback && !implicitTls && allowFrom.isEmpty()) {
@@ -55,6 +61,26 @@ final class ListenerBinder {
                     + client.get() + " without a password; expected allow-from = [...] naming the networks that may"
                     + " connect, or bind = \"127.0.0.1\"");
         }
-        return new ListenerConfig(protocol, bind, port, client, allowFrom, tls);
+        return new ListenerConfig(protocol, bind, port, client, allowFrom, tls, proxyProtocol);
+    }
+
+    private static ProxyProtocolConfig proxyProtocol(Node p) {
+        List<Cidr> trusted = new ArrayList<>();
+        for (String block : p.stringList("trusted", CIDR)) {
+            try {
+                trusted.add(Cidr.parse(block.trim()));
+            } catch (IllegalArgumentException e) {
+                throw p.error("trusted", "expected " + CIDR + "; " + e.getMessage());
+            }
+        }
+        if (trusted.isEmpty()) {
+            throw p.error("trusted", "expected the addresses of the load balancers that send the PROXY header, e.g."
+                    + " [\"10.0.0.5/32\"] (remove proxy-protocol for a listener without one)");
+        }
+        Duration timeout = p.duration("header-timeout", Duration.ofMillis(100));
+        if (timeout.compareTo(Duration.ofMinutes(1)) > 0) {
+            throw p.error("header-timeout", "expected a duration of at most 1m, not " + timeout);
+        }
+        return new ProxyProtocolConfig(trusted, timeout);
     }
 }

@@ -9,6 +9,8 @@ import java.util.Optional;
  *
  * @param client     a fixed client: connections are that client without AUTH (SMTP devices on the LAN)
  * @param allowFrom  networks allowed to connect; empty means loopback only unless the bind address is loopback
+ * @param proxyProtocol present when load balancers in front of the listener send a PROXY header; {@code allowFrom}
+ *                   and the limits then judge the client address the header names
  */
 public record ListenerConfig(
         Protocol protocol,
@@ -16,10 +18,17 @@ public record ListenerConfig(
         int port,
         Optional<String> client,
         List<Cidr> allowFrom,
-        Optional<ListenerTls> tls) {
+        Optional<ListenerTls> tls,
+        Optional<ProxyProtocolConfig> proxyProtocol) {
 
     public ListenerConfig {
         allowFrom = List.copyOf(allowFrom);
+    }
+
+    /** A listener without the PROXY protocol. */
+    public ListenerConfig(Protocol protocol, String bind, int port, Optional<String> client, List<Cidr> allowFrom,
+                          Optional<ListenerTls> tls) {
+        this(protocol, bind, port, client, allowFrom, tls, Optional.empty());
     }
 
     /**

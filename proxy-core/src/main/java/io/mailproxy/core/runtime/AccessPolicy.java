@@ -9,6 +9,8 @@ import java.util.function.Predicate;
  * Who may connect to a listener. Loopback clients always may. A listener bound to a loopback address accepts nobody
  * else. Otherwise a client must be in {@code allow-from}; a listener with local TLS and no {@code allow-from} is open
  * to every address (DESIGN: an off-host plaintext listener needs {@code allow-from}, a TLS one does not).
+ * Behind a load balancer ({@code proxy-protocol}) the address judged is the client's from the PROXY header, and a
+ * loopback bind says nothing about where clients are: the load balancer may be on this host.
  */
 final class AccessPolicy {
 
@@ -27,7 +29,7 @@ final class AccessPolicy {
         if (loopback.test(remote)) {
             return true;
         }
-        if (loopback.test(bindAddress)) {
+        if (loopback.test(bindAddress) && listener.proxyProtocol().isEmpty()) {
             return false;
         }
         if (listener.allowFrom().isEmpty()) {
@@ -43,7 +45,7 @@ final class AccessPolicy {
 
     /** "loopback only", "from 192.168.10.0/24", "from any address": for the start-up log line. */
     String describeReach(ListenerConfig listener, InetAddress bindAddress) {
-        if (loopback.test(bindAddress)) {
+        if (loopback.test(bindAddress) && listener.proxyProtocol().isEmpty()) {
             return "loopback only";
         }
         if (listener.allowFrom().isEmpty()) {
@@ -58,6 +60,7 @@ final class AccessPolicy {
 
     /** True when hosts other than this one can reach the listener. */
     boolean reachableFromOtherHosts(ListenerConfig listener, InetAddress bindAddress) {
-        return !loopback.test(bindAddress) && (!listener.allowFrom().isEmpty() || listener.tls().isPresent());
+        return (!loopback.test(bindAddress) || listener.proxyProtocol().isPresent())
+                && (!listener.allowFrom().isEmpty() || listener.tls().isPresent());
     }
 }

@@ -280,78 +280,105 @@ public final class ServerRuntime {
                 .orElse("plaintext");
         String reach = access.describeReach(g.config, g.bindAddress);
         String client = g.config.client().map(c -> ", fixed client " + c).orElse("");
-        log.info("listening: {} ({}, {}{})", listener.describe(), security, reach, client);
+        log.info("listening: {} ({}, {}{}{})", listener.describe(), security, reach, client,
+                ProxyProtocolHandler.describe(g.config, listener.describe()));
         if (!g.config.encryptedFromFirstByte() && access.reachableFromOtherHosts(g.config, g.bindAddress)) {
             log.warn("plaintext{} listener {} is reachable from other hosts ({}): passwords and mail cross the"
                     + " network unencrypted", g.config.tls().isPresent() ? " (until STARTTLS)" : "", listener.describe(), reach);
         }
     }
 
-    /** Runs on the new channel's event loop, before any of its events. */
+    /**
+     * Runs on the new channel's event loop, before any of its events. On a proxy-protocol listener a trusted load
+     * balancer's connection is admitted only once its PROXY header names the client; nothing else is set up before.
+     */
     private void accept(Listener listener, Channel channel) {
         ListenerGeneration g = listener.current;
         String id = g.config.protocol().configName() + "-" + Long.toString(sessionCounter.incrementAndGet(), 36);
         SessionIds.set(channel, id);
-        String previous = MDC.get(SessionIds.MDC_KEY);
-        MDC.put(SessionIds.MDC_KEY, id);
-        try {
-            InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
-            if (remote == null || !access.allows(g.config, g.bindAddress, remote.getAddress())) {
-                String who = remote == null ? "an unknown address" : remote.getAddress().getHostAddress();
-                refusalLog("allow-from").log(held -> log.warn(
-                        "refused connection from {} to {}: not loopback and not in allow-from{}",
-                        who, listener.describe(), heldBack(held)));
-                refused(g, "allow-from");
-                channel.close();
-                return;
+        SessionIds.run(channel, () -> {
+            InetSocketAddress peer = (InetSocketAddress) channel.remoteAddress();
+            var proxy = g.config.proxyProtocol();
+            if (proxy.isPresent() && peer != null) {
+                if (proxy.get().trusts(peer.getAddress())) {
+                    ProxyProtocolHandler.install(channel, proxy.get().headerTimeout(), client -> admit(listener, g,
+                            channel, client == null ? peer : client,
+                            " via=" + SessionLog.address(peer) + (client == null ? " proxy=local" : "")),
+                            reason -> refusedProxy(listener, g, peer, reason));
+                    return;
+                }
+                ProxyHeaderGuard.install(channel, reason -> refusedProxy(listener, g, peer, reason));
             }
-            InetAddress source = access.isLoopback(remote.getAddress()) ? null : remote.getAddress();
-            Session session = new Session(id, channel, g, clock.instant(), source);
-            channel.attr(Session.KEY).set(session);
-            Protocol protocol = g.config.protocol();
-            channel.pipeline().addLast("traffic", traffic.computeIfAbsent(protocol,
-                    p -> new SessionTrafficHandler(p.configName(), meters)));
-            if (g.implicitTls()) {
-                channel.pipeline().addLast("tls", g.newSslHandler(channel));
-            }
-            channel.pipeline().addLast("session", SessionIds.mdcHandler());
+            admit(listener, g, channel, peer, "");
+        });
+    }
 
-            SessionRegistry.Admission admission = stopping ? new SessionRegistry.Admission("shutting down", null)
-                    : sessions.admit(session, g.limits);
-            String refusal = admission.refusal();
-            sessions.track(session);
-            if (refusal != null) {
-                channel.pipeline().addLast("errors", SessionErrorHandler.INSTANCE);
-                String who = remote.getAddress().getHostAddress();
-                refusalLog(refusal).log(held -> log.warn("refused connection from {} to {}: {}{}", who, listener.describe(),
-                        refusal, heldBack(held)));
-                refused(g, refusal);
-                refuse(g, channel, refusal);
-                return;
-            }
-            Counter.builder("mailproxy.connections.accepted").tag("protocol", g.config.protocol().configName())
-                    .register(meters).increment();
-            String from = address(remote);
-            log.info(SessionLog.startLine(session, from, listener.describe()));
-            if (admission.evicted() != null) {
-                evict(admission.evicted(), g.limits.maxUnauthenticated());
-            }
-            if (g.config.client().isPresent()) {
-                SessionLog.identify(channel, g.config.client().get(), null);
-            }
-            channel.closeFuture().addListener(f -> SessionIds.run(channel, () -> log.info(SessionLog.endLine(
-                    protocol.configName(), session.client, session.account, from, session.bytesIn, session.bytesOut,
-                    Duration.between(session.opened, clock.instant()), session.outcome))));
-            try {
-                g.frontend.initChannel(channel, g);
-                channel.pipeline().addLast("errors", SessionErrorHandler.INSTANCE);
-            } catch (RuntimeException e) {
-                log.error("the {} frontend failed to set up a session; closing it", g.config.protocol().configName(),
-                        e);
-                channel.close();
-            }
-        } finally {
-            SessionIds.restore(previous);
+    /** A connection turned away for the PROXY protocol (the handlers close it). */
+    private void refusedProxy(Listener listener, ListenerGeneration g, InetSocketAddress peer, String reason) {
+        refusalLog("proxy-protocol").log(held -> log.warn("refused connection from {} to {}: {}{}",
+                peer.getAddress().getHostAddress(), listener.describe(), reason, heldBack(held)));
+        refused(g, "proxy-protocol");
+    }
+
+    /**
+     * Admits a connection from {@code remote} (the client: the TCP peer, or the address a PROXY header named) or
+     * refuses it; {@code via} ends the session's start line.
+     */
+    private void admit(Listener listener, ListenerGeneration g, Channel channel, InetSocketAddress remote, String via) {
+        String id = SessionIds.of(channel);
+        if (remote == null || !access.allows(g.config, g.bindAddress, remote.getAddress())) {
+            String who = remote == null ? "an unknown address" : remote.getAddress().getHostAddress();
+            refusalLog("allow-from").log(held -> log.warn(
+                    "refused connection from {} to {}: not loopback and not in allow-from{}",
+                    who, listener.describe(), heldBack(held)));
+            refused(g, "allow-from");
+            channel.close();
+            return;
+        }
+        InetAddress source = access.isLoopback(remote.getAddress()) ? null : remote.getAddress();
+        Session session = new Session(id, channel, g, clock.instant(), source);
+        channel.attr(Session.KEY).set(session);
+        Protocol protocol = g.config.protocol();
+        channel.pipeline().addLast("traffic", traffic.computeIfAbsent(protocol,
+                p -> new SessionTrafficHandler(p.configName(), meters)));
+        if (g.implicitTls()) {
+            channel.pipeline().addLast("tls", g.newSslHandler(channel));
+        }
+        channel.pipeline().addLast("session", SessionIds.mdcHandler());
+
+        SessionRegistry.Admission admission = stopping ? new SessionRegistry.Admission("shutting down", null)
+                : sessions.admit(session, g.limits);
+        String refusal = admission.refusal();
+        sessions.track(session);
+        if (refusal != null) {
+            channel.pipeline().addLast("errors", SessionErrorHandler.INSTANCE);
+            String who = remote.getAddress().getHostAddress();
+            refusalLog(refusal).log(held -> log.warn("refused connection from {} to {}: {}{}", who, listener.describe(),
+                    refusal, heldBack(held)));
+            refused(g, refusal);
+            refuse(g, channel, refusal);
+            return;
+        }
+        Counter.builder("mailproxy.connections.accepted").tag("protocol", g.config.protocol().configName())
+                .register(meters).increment();
+        String from = SessionLog.address(remote);
+        log.info(SessionLog.startLine(session, from, listener.describe()) + via);
+        if (admission.evicted() != null) {
+            evict(admission.evicted(), g.limits.maxUnauthenticated());
+        }
+        if (g.config.client().isPresent()) {
+            SessionLog.identify(channel, g.config.client().get(), null);
+        }
+        channel.closeFuture().addListener(f -> SessionIds.run(channel, () -> log.info(SessionLog.endLine(
+                protocol.configName(), session.client, session.account, from, session.bytesIn, session.bytesOut,
+                Duration.between(session.opened, clock.instant()), session.outcome))));
+        try {
+            g.frontend.initChannel(channel, g);
+            channel.pipeline().addLast("errors", SessionErrorHandler.INSTANCE);
+        } catch (RuntimeException e) {
+            log.error("the {} frontend failed to set up a session; closing it", g.config.protocol().configName(),
+                    e);
+            channel.close();
         }
     }
 
@@ -365,7 +392,7 @@ public final class ServerRuntime {
         Counter.builder("mailproxy.connections.evicted").tag("protocol", protocol)
                 .description("connections not yet logged in closed to make room for a new one").register(meters)
                 .increment();
-        String from = address((InetSocketAddress) victim.channel.remoteAddress());
+        String from = SessionLog.address(ClientAddress.inet(victim.channel));
         long age = Duration.between(victim.opened, clock.instant()).toSeconds();
         String spoke = victim.bytesIn == 0 ? "silent" : "sent " + victim.bytesIn + " bytes";
         refusalLog("evicted").log(held -> log.warn("{} connections not yet logged in (limits.max-unauthenticated):"
@@ -513,20 +540,12 @@ public final class ServerRuntime {
         for (Session s : sessions.snapshot()) {
             if (s.admitted && s.channel.isOpen()) {
                 list.add(new SessionInfo(s.id, s.listener.config.protocol(),
-                        address((InetSocketAddress) s.channel.remoteAddress()), Optional.ofNullable(s.client),
+                        SessionLog.address(ClientAddress.inet(s.channel)), Optional.ofNullable(s.client),
                         Optional.ofNullable(s.account), s.opened, s.bytesIn, s.bytesOut));
             }
         }
         list.sort(java.util.Comparator.comparing(SessionInfo::opened).thenComparing(SessionInfo::id));
         return List.copyOf(list);
-    }
-
-    private static String address(InetSocketAddress a) {
-        if (a == null) {
-            return "-";
-        }
-        String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
-        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     /** Client sessions open now that have not logged in yet. */

@@ -64,6 +64,15 @@ public final class SessionLog {
         return text.length() > n ? out.append("...").toString() : out.toString();
     }
 
+    /** "192.0.2.10:5143", "[::1]:5143", or "-" when unknown. */
+    static String address(java.net.InetSocketAddress a) {
+        if (a == null) {
+            return "-";
+        }
+        String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
     static String startLine(Session session, String remote, String listener) {
         return "session start: protocol=" + session.listener.config.protocol().configName() + " from=" + remote
                 + " listener=" + listener;

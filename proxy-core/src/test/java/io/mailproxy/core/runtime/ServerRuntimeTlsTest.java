@@ -131,6 +131,32 @@ class ServerRuntimeTlsTest {
         assertThat(logs.lines(Level.WARN)).isEmpty();
     }
 
+    /** Behind a load balancer the PROXY header comes in plaintext first; the TLS handshake follows it. */
+    @Test
+    void behindALoadBalancerTheHandshakeFollowsThePlaintextProxyHeader() throws Exception {
+        ListenerConfig listener = new ListenerConfig(Protocol.IMAP, "127.0.0.1", 0, java.util.Optional.empty(),
+                List.of(), java.util.Optional.of(cert.listenerTls(ListenerTls.Mode.IMPLICIT)), java.util.Optional.of(
+                        new io.mailproxy.core.config.ProxyProtocolConfig(
+                                List.of(io.mailproxy.core.config.Cidr.parse("127.0.0.1/32")), Duration.ofSeconds(5))));
+        InetSocketAddress address = start(TestConfigs.NO_LIMITS, listener);
+        Socket raw = new Socket(address.getAddress(), address.getPort());
+        raw.getOutputStream().write(("PROXY TCP6 2001:db8::10 ::1 5555 " + address.getPort() + "\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        SSLSocket socket = (SSLSocket) context(cert.certificate()).getSocketFactory().createSocket(raw,
+                "127.0.0.1", address.getPort(), true);
+        SSLParameters parameters = socket.getSSLParameters();
+        parameters.setEndpointIdentificationAlgorithm("HTTPS");
+        socket.setSSLParameters(parameters);
+        socket.setSoTimeout(5000);
+        socket.startHandshake();
+        LineClient client = new LineClient(socket);
+        clients.add(client);
+        assertThat(client.readLine()).matches("\\+OK imap imap-[0-9a-z]+ secure=true");
+        assertThat(client.ask("over TLS")).isEqualTo("echo over TLS");
+        assertThat(runtime.sessions()).singleElement().extracting(SessionInfo::remote)
+                .isEqualTo("[2001:db8:0:0:0:0:0:10]:5555");
+    }
+
     @Test
     void overALimitTheRefusalTravelsOverTls() throws Exception {
         InetSocketAddress address = start(new LimitsConfig(1, 1, Duration.ofSeconds(1), 1),

@@ -3,6 +3,7 @@ package io.mailproxy.smtp.session;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.ClientConfig.SmtpPolicy;
 import io.mailproxy.core.identity.LocalLogin;
+import io.mailproxy.core.runtime.ClientAddress;
 import io.mailproxy.core.sasl.ServerMechanism;
 import io.mailproxy.smtp.codec.SmtpCommand;
 import java.util.Arrays;
@@ -86,7 +87,7 @@ final class AuthCommand implements Command {
         s.decoder.pause();
         byte[] password = credentials.password();
         String name = credentials.login();
-        s.services.authenticator().authenticate(name, password, Protocol.SMTP, s.ctx().channel().remoteAddress())
+        s.services.authenticator().authenticate(name, password, Protocol.SMTP, ClientAddress.of(s.ctx().channel()))
                 .whenComplete((result, failure) -> s.onLoop(() -> {
                     Arrays.fill(password, (byte) 0);
                     s.waitFor(SessionWait.NOTHING);

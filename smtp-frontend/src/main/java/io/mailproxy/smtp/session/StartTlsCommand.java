@@ -1,5 +1,6 @@
 package io.mailproxy.smtp.session;
 
+import io.mailproxy.core.runtime.ClientAddress;
 import io.mailproxy.smtp.codec.SmtpCommand;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
@@ -71,7 +72,7 @@ final class StartTlsCommand implements Command {
 
     /** RFC 3207 4, RFC 4954 4: a listener that offers STARTTLS takes passwords in plaintext only from loopback. */
     static boolean requiredForAuth(SmtpSession s) {
-        return offered(s) && !(s.ctx().channel().remoteAddress() instanceof java.net.InetSocketAddress remote
+        return offered(s) && !(ClientAddress.of(s.ctx().channel()) instanceof java.net.InetSocketAddress remote
                 && remote.getAddress() != null && remote.getAddress().isLoopbackAddress());
     }
 }
