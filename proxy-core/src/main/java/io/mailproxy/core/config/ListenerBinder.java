@@ -9,8 +9,8 @@ import java.util.Optional;
 
 /**
  * Binds one entry of {@code listeners}: protocol, bind address and port, fixed client, allow-from, local TLS and the
- * PROXY protocol. A
- * listener that anyone could reach in plaintext (or act as its fixed client through) is refused here.
+ * PROXY protocol. A listener that anyone could reach in plaintext (or act as its fixed client through) is refused
+ * here.
  */
 final class ListenerBinder {
 
