@@ -278,7 +278,7 @@ final class AccountPool {
             failWaiter = w != null && waiters.remove(w);
             backoff.connectFailed(now);
             if (e.kind() == Kind.THROTTLED) {
-                startThrottleLocked(now, e.upstreamReply().orElse(e.getMessage()), null);
+                backoff.throttle(now, null, name, e.upstreamReply().orElse(e.getMessage()));
             }
             afterChangeLocked(after);
         }
@@ -407,12 +407,7 @@ final class AccountPool {
 
     /** From {@link PooledLease#reportThrottled}: for {@code wanted} when the upstream said (else null). */
     void throttled(String why, Duration wanted) {
-        List<Runnable> after = new ArrayList<>();
-        synchronized (this) {
-            startThrottleLocked(env.clock().instant(), why, wanted);
-            afterChangeLocked(after);
-        }
-        run(after);
+        change(after -> backoff.throttle(env.clock().instant(), wanted, name, why));
     }
 
     /**
@@ -426,23 +421,8 @@ final class AccountPool {
         if (expiry.isEmpty()) {
             return;
         }
-        List<Runnable> after = new ArrayList<>();
-        synchronized (this) {
-            for (PooledChannel other : List.copyOf(idle)) {
-                if (other != pc && expiry.equals(other.tokenExpiresAt())) {
-                    retireLocked(other, "token-rejected", after);
-                }
-            }
-            afterChangeLocked(after);
-        }
-        run(after);
-    }
-
-    private void startThrottleLocked(Instant now, String why, Duration wanted) {
-        Duration pause = wanted == null ? backoff.startThrottle(now) : backoff.startThrottle(now, wanted);
-        if (pause != null) {
-            log.warn("{}: the upstream throttles this account ({}); no new connections for {}", name, why, pause);
-        }
+        change(after -> channels.idleWithTokenExpiry(expiry.get(), pc)
+                .forEach(other -> retireLocked(other, "token-rejected", after)));
     }
 
     private void onChannelClosed(PooledChannel pc) {
@@ -455,8 +435,7 @@ final class AccountPool {
 
     /** From the registry's scheduler: retire, evict, keep alive, pre-warm. Never blocks. */
     void housekeep() {
-        List<Runnable> after = new ArrayList<>();
-        synchronized (this) {
+        change(after -> {
             if (closed) {
                 return;
             }
@@ -475,9 +454,7 @@ final class AccountPool {
                 pc.state.set(PooledChannel.State.CHECKING);
                 after.add(() -> onLoop(pc, () -> probe(pc)));
             }
-            afterChangeLocked(after);
-        }
-        run(after);
+        });
     }
 
     /**
@@ -492,8 +469,7 @@ final class AccountPool {
         if (target == null) {
             target = nextTarget;
         } else if (!target.equals(nextTarget)) {
-            List<Runnable> after = new ArrayList<>();
-            synchronized (this) {
+            change(after -> {
                 if (!nextTarget.equals(target)) {
                     target = nextTarget;
                     generation++;
@@ -502,18 +478,22 @@ final class AccountPool {
                     for (PooledChannel pc : new ArrayList<>(idle)) {
                         retireLocked(pc, "config-changed", after);
                     }
-                    afterChangeLocked(after);
                 }
-            }
-            run(after);
+            });
         }
-        if (next.equals(config)) {
-            return;
+        if (!next.equals(config)) {
+            change(after -> {
+                log.info("{}: pool settings changed to {}", name, next);
+                config = next;
+            });
         }
+    }
+
+    /** A change under the pool's lock, then what it leaves to do (dispatch, pre-warm) outside it. */
+    private void change(java.util.function.Consumer<List<Runnable>> body) {
         List<Runnable> after = new ArrayList<>();
         synchronized (this) {
-            log.info("{}: pool settings changed to {}", name, next);
-            config = next;
+            body.accept(after);
             afterChangeLocked(after);
         }
         run(after);
@@ -567,12 +547,7 @@ final class AccountPool {
     }
 
     private void retire(PooledChannel pc, String reason) {
-        List<Runnable> after = new ArrayList<>();
-        synchronized (this) {
-            retireLocked(pc, reason, after);
-            afterChangeLocked(after);
-        }
-        run(after);
+        change(after -> retireLocked(pc, reason, after));
     }
 
     private void retireLocked(PooledChannel pc, String reason, List<Runnable> after) {

@@ -10,6 +10,8 @@ import java.time.Instant;
  */
 final class PoolBackoff {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AccountPool.class);
+
     private final PoolEnv env;
     private Instant throttledUntil;
     private Duration nextThrottle;
@@ -55,6 +57,17 @@ final class PoolBackoff {
         }
         throttledUntil = now.plus(pause);
         return pause;
+    }
+
+    /**
+     * The upstream throttles the account (for {@code wanted} when it said how long, else null: the doubling pause);
+     * logged, under the pool's logger, when a pause starts or grows.
+     */
+    void throttle(Instant now, Duration wanted, String pool, String why) {
+        Duration pause = wanted == null ? startThrottle(now) : startThrottle(now, wanted);
+        if (pause != null) {
+            LOG.warn("{}: the upstream throttles this account ({}); no new connections for {}", pool, why, pause);
+        }
     }
 
     /** A connection opened: the next pauses start from the initial ones again. */

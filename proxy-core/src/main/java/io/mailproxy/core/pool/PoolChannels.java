@@ -93,4 +93,10 @@ final class PoolChannels {
         return idle.stream().filter(pc -> Duration.between(pc.lastVerified, now).compareTo(cfg.keepAlive()) >= 0)
                 .toList();
     }
+
+    /** Idle channels other than {@code except} logged in with a token of this expiry (the same cached token). */
+    List<PooledChannel> idleWithTokenExpiry(java.time.Instant expiry, PooledChannel except) {
+        return idle.stream().filter(pc -> pc != except && pc.tokenExpiresAt().map(expiry::equals).orElse(false))
+                .toList();
+    }
 }
