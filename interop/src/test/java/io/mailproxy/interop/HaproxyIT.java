@@ -88,7 +88,9 @@ class HaproxyIT {
             if (!haproxy.isAlive()) {
                 throw new IllegalStateException("haproxy exited: " + Files.readString(dir.resolve("haproxy.out")));
             }
-            return accepts(HAPROXY_ADDRESS, directPort) && accepts(HAPROXY_ADDRESS, spoofedPort);
+            // the direct frontend only: haproxy binds both at once, and a probe through the spoofed one would be
+            // refused by mailproxy before the test, whose own refusal line the once-per-10-s refusal log then holds back
+            return accepts(HAPROXY_ADDRESS, directPort);
         });
     }
 
