@@ -1,5 +1,9 @@
 package io.mailproxy.imap;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mailproxy.core.Protocol;
+import io.mailproxy.core.config.ClientConfig;
 import io.mailproxy.testkit.core.FakeCore;
 import io.mailproxy.testkit.core.FakeLease;
 import io.mailproxy.testkit.core.FakeListener;
@@ -7,6 +11,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Optional;
 
 /** A client connection through the IMAP frontend and an upstream, both embedded: every byte is observable. */
 public final class Harness implements AutoCloseable {
@@ -21,6 +27,23 @@ public final class Harness implements AutoCloseable {
     public Harness start() {
         new ImapFrontend(core).initChannel(client, listener);
         return this;
+    }
+
+    /**
+     * Alice (default policy) logs in on a first lease whose token has {@code tokenLife} left, and SELECTs INBOX (3
+     * messages, UIDVALIDITY 7): where the hand-over and recovery tests start.
+     */
+    public FakeLease loggedInAndSelected(Duration tokenLife, String... capabilities) {
+        core.client("alice", "secret", ClientConfig.ImapPolicy.DEFAULT, Protocol.IMAP);
+        FakeLease lease = core.nextLease(upstream, Optional.of(core.clock.instant().plus(tokenLife)), capabilities);
+        start().received();
+        send("a1 LOGIN alice secret\r\n");
+        assertThat(received()).startsWith("a1 OK ");
+        send("s1 SELECT INBOX\r\n");
+        assertThat(upstreamGot()).isEqualTo("s1 SELECT INBOX\r\n");
+        reply("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\ns1 OK [READ-WRITE] SELECT completed.\r\n");
+        assertThat(received()).endsWith("s1 OK [READ-WRITE] SELECT completed.\r\n");
+        return lease;
     }
 
     /** The client sends. */

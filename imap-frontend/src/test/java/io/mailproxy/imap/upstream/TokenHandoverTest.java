@@ -28,16 +28,7 @@ class TokenHandoverTest {
 
     @BeforeEach
     void loginAndSelect() {
-        Instant now = h.core.clock.instant();
-        h.core.client("alice", "secret", ClientConfig.ImapPolicy.DEFAULT, Protocol.IMAP);
-        first = h.core.nextLease(h.upstream, Optional.of(now.plus(Duration.ofMinutes(10))), CAPS);
-        h.start().received();
-        h.send("a1 LOGIN alice secret\r\n");
-        assertThat(h.received()).startsWith("a1 OK ");
-        h.send("s1 SELECT INBOX\r\n");
-        assertThat(h.upstreamGot()).isEqualTo("s1 SELECT INBOX\r\n");
-        h.reply("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\ns1 OK [READ-WRITE] SELECT completed.\r\n");
-        h.received();
+        first = h.loggedInAndSelected(Duration.ofMinutes(10), CAPS);
         // the proxy's own UID FETCH after SELECT (the message view an upstream BYE would need)
         assertThat(h.upstreamGot()).isEqualTo("mpxv1 UID FETCH 1:* (UID)\r\n");
         h.reply("* 1 FETCH (UID 10)\r\n* 2 FETCH (UID 11)\r\n* 3 FETCH (UID 12)\r\nmpxv1 OK FETCH completed.\r\n");

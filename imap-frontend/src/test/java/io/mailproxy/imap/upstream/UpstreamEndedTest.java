@@ -2,12 +2,9 @@ package io.mailproxy.imap.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mailproxy.core.Protocol;
-import io.mailproxy.core.config.ClientConfig;
 import io.mailproxy.testkit.core.FakeLease;
 import io.mailproxy.imap.Harness;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -31,16 +28,7 @@ class UpstreamEndedTest {
 
     @BeforeEach
     void loginAndSelect() {
-        Instant now = h.core.clock.instant();
-        h.core.client("alice", "secret", ClientConfig.ImapPolicy.DEFAULT, Protocol.IMAP);
-        first = h.core.nextLease(h.upstream, Optional.of(now.plus(Duration.ofMinutes(60))), CAPS);
-        h.start().received();
-        h.send("a1 LOGIN alice secret\r\n");
-        assertThat(h.received()).startsWith("a1 OK ");
-        h.send("s1 SELECT INBOX\r\n");
-        assertThat(h.upstreamGot()).isEqualTo("s1 SELECT INBOX\r\n");
-        h.reply("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\ns1 OK [READ-WRITE] SELECT completed.\r\n");
-        assertThat(h.received()).endsWith("s1 OK [READ-WRITE] SELECT completed.\r\n");
+        first = h.loggedInAndSelected(Duration.ofMinutes(60), CAPS);
     }
 
     @AfterEach

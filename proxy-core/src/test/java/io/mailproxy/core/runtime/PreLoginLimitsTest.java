@@ -12,21 +12,14 @@ import io.mailproxy.core.config.Cidr;
 import io.mailproxy.core.config.LimitsConfig;
 import io.mailproxy.core.config.ListenerConfig;
 import io.mailproxy.core.spi.Frontend;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.netty.channel.EventLoopGroup;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,35 +28,10 @@ import org.junit.jupiter.api.Test;
  * new connection is refused instead. Loopback traffic plays LAN where a test needs it: for those runtimes only ::1
  * counts as loopback, so 127.0.0.1 and 127.0.0.3 are two "other hosts" (no byte leaves the machine).
  */
-class PreLoginLimitsTest {
+class PreLoginLimitsTest extends RuntimeTestSupport {
 
-    private static final Transport TRANSPORT = Transport.detect();
     private static final Predicate<InetAddress> ONLY_IPV6_LOOPBACK =
             a -> a.getAddress().length == 16 && a.isLoopbackAddress();
-    private static EventLoopGroup workers;
-
-    private final List<ServerRuntime> runtimes = new ArrayList<>();
-    private final List<LineClient> clients = new ArrayList<>();
-    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
-    private final LogCapture logs = new LogCapture();
-
-    @BeforeAll
-    static void workers() {
-        workers = TRANSPORT.newEventLoopGroup(2, "test-io");
-    }
-
-    @AfterAll
-    static void stopWorkers() {
-        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-    }
-
-    @AfterEach
-    void stop() {
-        clients.forEach(LineClient::close);
-        runtimes.forEach(r -> r.shutdown(Duration.ofSeconds(2)));
-        logs.close();
-    }
-
     private ServerRuntime started(Predicate<InetAddress> loopback, LimitsConfig limits, ListenerConfig listener) {
         Map<Protocol, Frontend> frontends = Map.of(Protocol.IMAP, new LineFrontend("imap"),
                 Protocol.SMTP, new LineFrontend("smtp"));

@@ -11,22 +11,13 @@ import io.mailproxy.core.config.LimitsConfig;
 import io.mailproxy.core.config.ListenerConfig;
 import io.mailproxy.core.config.ProxyProtocolConfig;
 import io.mailproxy.core.spi.Frontend;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,32 +25,7 @@ import org.junit.jupiter.api.Test;
  * client is 192.0.2.10 (TEST-NET-1; nothing is ever sent there, it is only a claimed source). allow-from, the
  * per-address pre-login cap, the session log and /status then go by 192.0.2.10.
  */
-class ProxyProtocolTest {
-
-    private static final Transport TRANSPORT = Transport.detect();
-    private static EventLoopGroup workers;
-
-    private final List<ServerRuntime> runtimes = new ArrayList<>();
-    private final List<LineClient> clients = new ArrayList<>();
-    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
-    private final LogCapture logs = new LogCapture();
-
-    @BeforeAll
-    static void workers() {
-        workers = TRANSPORT.newEventLoopGroup(2, "test-io");
-    }
-
-    @AfterAll
-    static void stopWorkers() {
-        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-    }
-
-    @AfterEach
-    void stop() {
-        clients.forEach(LineClient::close);
-        runtimes.forEach(r -> r.shutdown(Duration.ofSeconds(2)));
-        logs.close();
-    }
+class ProxyProtocolTest extends RuntimeTestSupport {
 
     private static ListenerConfig behindProxy(String trusted, Duration timeout, String... allowFrom) {
         return new ListenerConfig(Protocol.IMAP, "127.0.0.1", 0, Optional.empty(),

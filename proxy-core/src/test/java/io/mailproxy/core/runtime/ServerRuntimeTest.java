@@ -15,7 +15,6 @@ import io.mailproxy.core.config.ListenerConfig;
 import io.mailproxy.core.config.ListenerTls;
 import io.mailproxy.core.config.MailproxyConfig;
 import io.mailproxy.core.spi.Frontend;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -26,43 +25,14 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class ServerRuntimeTest {
-
-    private static final Transport TRANSPORT = Transport.detect();
-    private static EventLoopGroup workers;
-
-    private final List<ServerRuntime> runtimes = new ArrayList<>();
-    private final List<LineClient> clients = new ArrayList<>();
-    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
-    private final LogCapture logs = new LogCapture();
-
-    @BeforeAll
-    static void workers() {
-        workers = TRANSPORT.newEventLoopGroup(2, "test-io");
-    }
-
-    @AfterAll
-    static void stopWorkers() {
-        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-    }
-
-    @AfterEach
-    void stop() {
-        clients.forEach(LineClient::close);
-        runtimes.forEach(r -> r.shutdown(Duration.ofSeconds(2)));
-        logs.close();
-    }
+class ServerRuntimeTest extends RuntimeTestSupport {
 
     private static Map<Protocol, Frontend> frontends() {
         return Map.of(Protocol.IMAP, new LineFrontend("imap"), Protocol.POP3, new LineFrontend("pop3"),
