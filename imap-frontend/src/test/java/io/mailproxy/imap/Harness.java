@@ -29,6 +29,14 @@ public final class Harness implements AutoCloseable {
         return this;
     }
 
+    /** What the hand-over and recovery tests' upstream advertises (as Office 365 does, less what they do not need). */
+    public static final String[] MOVE_CAPABILITIES = {"IMAP4REV1", "LITERAL+", "IDLE", "UIDPLUS", "MOVE"};
+
+    /** The pool's next lease: {@link #upstream2}, with a token that has {@code tokenLife} left. */
+    public FakeLease secondLease(Duration tokenLife, String... capabilities) {
+        return core.nextLease(upstream2, Optional.of(core.clock.instant().plus(tokenLife)), capabilities);
+    }
+
     /**
      * Alice (default policy) logs in on a first lease whose token has {@code tokenLife} left, and SELECTs INBOX (3
      * messages, UIDVALIDITY 7): where the hand-over and recovery tests start.

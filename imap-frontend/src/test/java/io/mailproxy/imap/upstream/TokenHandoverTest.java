@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  */
 class TokenHandoverTest {
 
-    private static final String[] CAPS = {"IMAP4REV1", "LITERAL+", "IDLE", "UIDPLUS", "MOVE"};
+    private static final String[] CAPS = Harness.MOVE_CAPABILITIES;
     private final Harness h = new Harness();
     private FakeLease first;
     private FakeLease second;
@@ -48,7 +48,7 @@ class TokenHandoverTest {
     }
 
     private void nextLeaseAvailable() {
-        second = h.core.nextLease(h.upstream2, Optional.of(h.core.clock.instant().plus(Duration.ofMinutes(70))), CAPS);
+        second = h.secondLease(Duration.ofMinutes(70), CAPS);
     }
 
     @Test

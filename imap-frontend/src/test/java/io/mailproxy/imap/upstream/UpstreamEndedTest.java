@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.mailproxy.testkit.core.FakeLease;
 import io.mailproxy.imap.Harness;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -19,7 +18,7 @@ import org.junit.jupiter.api.Test;
  */
 class UpstreamEndedTest {
 
-    private static final String[] CAPS = {"IMAP4REV1", "LITERAL+", "IDLE", "UIDPLUS", "MOVE"};
+    private static final String[] CAPS = Harness.MOVE_CAPABILITIES;
     private static final String UNAVAILABLE =
             "* BYE [UNAVAILABLE] Connection to the mail server was lost, please reconnect\r\n";
     private final Harness h = new Harness();
@@ -44,7 +43,7 @@ class UpstreamEndedTest {
     }
 
     private void nextLeaseAvailable() {
-        second = h.core.nextLease(h.upstream2, Optional.of(h.core.clock.instant().plus(Duration.ofMinutes(70))), CAPS);
+        second = h.secondLease(Duration.ofMinutes(70), CAPS);
     }
 
     private double recoveries(String outcome) {

@@ -29,6 +29,21 @@ class Pop3SessionHandlerTest {
     private EmbeddedChannel ch;
     private EmbeddedChannel upstream;
 
+    /** A plaintext session whose logins get a pass-through POP3 upstream on {@link #upstream}. */
+    private void openWithPassThroughUpstream() {
+        upstream = new EmbeddedChannel();
+        core.connect = () -> CompletableFuture.completedFuture(new UpstreamSession(
+                io.mailproxy.core.Protocol.POP3, upstream, "+OK hi", Set.of("TOP", "UIDL", "USER"), Optional.empty()));
+        open(false);
+    }
+
+    /** The same, with alice logged in. */
+    private void loggedInPassThrough() {
+        openWithPassThroughUpstream();
+        send("USER alice\r\nPASS secret\r\n");
+        assertThat(out()).isEqualTo("+OK Send the password\r\n+OK Logged in, maildrop ready\r\n");
+    }
+
     private void open(boolean startTls) {
         Pop3Frontend frontend = new Pop3Frontend(core);
         FakeListener listener = new FakeListener(io.mailproxy.core.Protocol.POP3).startTls(startTls);
@@ -224,10 +239,7 @@ class Pop3SessionHandlerTest {
     @Test
     void pipelinedCommandsWaitForTheAsynchronousLogin() {
         core.authGate = new CompletableFuture<>();
-        upstream = new EmbeddedChannel();
-        core.connect = () -> CompletableFuture.completedFuture(new UpstreamSession(
-                io.mailproxy.core.Protocol.POP3, upstream, "+OK hi", Set.of("TOP", "UIDL", "USER"), Optional.empty()));
-        open(false);
+        openWithPassThroughUpstream();
         send("USER alice\r\nPASS secret\r\nSTAT\r\n");
         assertThat(out()).isEqualTo("+OK Send the password\r\n");
         core.authGate.complete(null);
@@ -276,10 +288,7 @@ class Pop3SessionHandlerTest {
     @Test
     void aLoginStillBeingCheckedAtTheLoginTimeoutGetsItsReply() {
         core.authGate = new CompletableFuture<>();
-        upstream = new EmbeddedChannel();
-        core.connect = () -> CompletableFuture.completedFuture(new UpstreamSession(
-                io.mailproxy.core.Protocol.POP3, upstream, "+OK hi", Set.of("TOP", "UIDL", "USER"), Optional.empty()));
-        open(false);
+        openWithPassThroughUpstream();
         ch.advanceTimeBy(50, TimeUnit.SECONDS);
         send("USER alice\r\nPASS secret\r\n");
         assertThat(out()).isEqualTo("+OK Send the password\r\n");
@@ -295,12 +304,7 @@ class Pop3SessionHandlerTest {
 
     @Test
     void idleSessionIsClosedAfterTenMinutes() {
-        upstream = new EmbeddedChannel();
-        core.connect = () -> CompletableFuture.completedFuture(new UpstreamSession(
-                io.mailproxy.core.Protocol.POP3, upstream, "+OK hi", Set.of("TOP", "UIDL", "USER"), Optional.empty()));
-        open(false);
-        send("USER alice\r\nPASS secret\r\n");
-        assertThat(out()).isEqualTo("+OK Send the password\r\n+OK Logged in, maildrop ready\r\n");
+        loggedInPassThrough();
         ch.advanceTimeBy(9, TimeUnit.MINUTES);
         ch.runScheduledPendingTasks();
         assertThat(out()).isEmpty();
@@ -328,12 +332,7 @@ class Pop3SessionHandlerTest {
 
     @Test
     void anEvictionThatCrossedTheLoginIsIgnored() {
-        upstream = new EmbeddedChannel();
-        core.connect = () -> CompletableFuture.completedFuture(new UpstreamSession(
-                io.mailproxy.core.Protocol.POP3, upstream, "+OK hi", Set.of("TOP", "UIDL", "USER"), Optional.empty()));
-        open(false);
-        send("USER alice\r\nPASS secret\r\n");
-        assertThat(out()).isEqualTo("+OK Send the password\r\n+OK Logged in, maildrop ready\r\n");
+        loggedInPassThrough();
         ch.pipeline().fireUserEventTriggered(EvictionEvent.INSTANCE);
         assertThat(out()).isEmpty();
         assertThat(ch.isActive()).isTrue();
