@@ -88,6 +88,7 @@ class Office365EndToEndTest {
         office365 = upstreamServer;
         UpstreamEndpoint endpoint = UpstreamEndpoint.parse("smtp+starttls://127.0.0.1:" + office365.port());
         UpstreamConfig upstream = new UpstreamConfig("office365", Optional.empty(), Map.of(Protocol.SMTP, endpoint),
+                Optional.empty(), UpstreamConfig.Sending.SMTP,
                 Optional.of(certs.caPem()), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5));
         AccountConfig account = new AccountConfig(MAILBOX, MAILBOX, "office365",
                 new AuthConfig.Password(Optional.empty(), new SecretRef.Literal("unused")), MAILBOX,

@@ -8,6 +8,7 @@ import io.mailproxy.core.config.AuthConfig;
 import io.mailproxy.core.config.ClientConfig;
 import io.mailproxy.core.config.MailproxyConfig;
 import io.mailproxy.core.config.SecretRef;
+import io.mailproxy.core.graph.GraphMail;
 import io.mailproxy.core.identity.LocalAuthenticator;
 import io.mailproxy.core.identity.LocalLogin;
 import io.mailproxy.core.pool.UpstreamPools;
@@ -73,6 +74,8 @@ public final class FakeCore implements CoreServices {
     /** When set, connector().connect uses this instead of {@link #connect}, with the event loop it was given. */
     public volatile Function<EventLoop, CompletableFuture<UpstreamSession>> connectOn;
     public final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    /** What {@link #graph()} returns; a test of a Graph path sets it. */
+    public volatile GraphMail graph;
     /** The injected clock (the system's unless a test sets one, e.g. {@link #FIXED_CLOCK}). */
     public volatile Clock clock = Clock.systemUTC();
 
@@ -225,6 +228,15 @@ public final class FakeCore implements CoreServices {
     public UpstreamPools pools() {
         UpstreamPools real = realPools;
         return real != null ? real : pools;
+    }
+
+    @Override
+    public GraphMail graph() {
+        GraphMail g = graph;
+        if (g == null) {
+            throw new IllegalStateException("no Microsoft Graph in this test");
+        }
+        return g;
     }
 
     @Override

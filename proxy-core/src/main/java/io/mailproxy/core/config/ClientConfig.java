@@ -37,7 +37,7 @@ public record ClientConfig(
     }
 
     public record Pop3Policy(Source source, String folder, boolean onlyUnseen, OnDelete onDelete) {
-        public enum Source { POP3, IMAP }
+        public enum Source { POP3, IMAP, GRAPH }
         public static final Pop3Policy DEFAULT = new Pop3Policy(Source.POP3, "INBOX", false, OnDelete.EXPUNGE);
     }
 

@@ -71,14 +71,64 @@ final class UpstreamBinder {
             }
             endpoints.put(p, endpoint);
         }
-        if (endpoints.isEmpty()) {
-            throw n.error("", "an upstream needs endpoints; expected preset = office365 (or outlook), or at least one"
-                    + " of imap = \"imaps://...\", pop3 = \"pop3s://...\", smtp = \"smtp+starttls://...\"");
+        Optional<URI> graph = graph(n, preset);
+        if (endpoints.isEmpty() && graph.isEmpty()) {
+            throw n.error("", "an upstream needs endpoints; expected preset = office365 (or outlook, or"
+                    + " office365-graph), or at least one of imap = \"imaps://...\", pop3 = \"pop3s://...\","
+                    + " smtp = \"smtp+starttls://...\", graph = \"https://graph.microsoft.com/v1.0\"");
         }
-        return new UpstreamConfig(name, preset.map(Preset::name), endpoints, n.optFilePath("ca-file"),
+        UpstreamConfig.Sending sending = sending(n, endpoints, graph);
+        return new UpstreamConfig(name, preset.map(Preset::name), endpoints, graph, sending, n.optFilePath("ca-file"),
                 n.duration("connect-timeout", ConfigBinder.MIN_TIMEOUT),
                 n.duration("handshake-timeout", ConfigBinder.MIN_TIMEOUT),
                 n.duration("reply-timeout", ConfigBinder.MIN_TIMEOUT));
+    }
+
+    /**
+     * Graph's base URL: the upstream's own {@code graph} (an https:// URL with its version path), else the preset's
+     * Graph host with {@code /v1.0}.
+     */
+    private static Optional<URI> graph(Node n, Optional<Preset> preset) {
+        URI own = n.url("graph", null, null);
+        if (own != null) {
+            if (!"https".equalsIgnoreCase(own.getScheme()) || own.getHost() == null) {
+                throw n.error("graph", "expected an https:// URL such as \"https://graph.microsoft.com/v1.0\", not \""
+                        + own + "\"");
+            }
+            String text = own.toString();
+            return Optional.of(URI.create(text.endsWith("/") ? text.substring(0, text.length() - 1) : text));
+        }
+        return preset.flatMap(Preset::graph).map(host -> {
+            String text = host.toString();
+            return URI.create((text.endsWith("/") ? text.substring(0, text.length() - 1) : text) + "/v1.0");
+        });
+    }
+
+    /** {@code send-with}: smtp when there is an smtp endpoint, else graph when there is Graph; checked against both. */
+    private static UpstreamConfig.Sending sending(Node n, Map<Protocol, UpstreamEndpoint> endpoints,
+                                                  Optional<URI> graph) {
+        Optional<String> text = n.optString("send-with", "smtp or graph");
+        if (text.isEmpty()) {
+            return endpoints.containsKey(Protocol.SMTP) || graph.isEmpty()
+                    ? UpstreamConfig.Sending.SMTP : UpstreamConfig.Sending.GRAPH;
+        }
+        switch (text.get()) {
+            case "smtp" -> {
+                if (!endpoints.containsKey(Protocol.SMTP)) {
+                    throw n.error("send-with", "send-with = smtp needs an smtp endpoint (smtp = \"smtp+starttls://...\""
+                            + " or a preset that has one)");
+                }
+                return UpstreamConfig.Sending.SMTP;
+            }
+            case "graph" -> {
+                if (graph.isEmpty()) {
+                    throw n.error("send-with", "send-with = graph needs Microsoft Graph (graph ="
+                            + " \"https://graph.microsoft.com/v1.0\" or a preset that has it)");
+                }
+                return UpstreamConfig.Sending.GRAPH;
+            }
+            default -> throw n.error("send-with", "expected smtp or graph, not \"" + text.get() + "\"");
+        }
     }
 
     /** The URL forms an endpoint of {@code p} may take, as error messages spell them. */

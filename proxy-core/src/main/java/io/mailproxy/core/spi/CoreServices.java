@@ -1,6 +1,7 @@
 package io.mailproxy.core.spi;
 
 import io.mailproxy.core.config.MailproxyConfig;
+import io.mailproxy.core.graph.GraphMail;
 import io.mailproxy.core.identity.LocalAuthenticator;
 import io.mailproxy.core.pool.UpstreamPools;
 import io.mailproxy.core.upstream.UpstreamConnector;
@@ -23,6 +24,14 @@ public interface CoreServices {
 
     /** Unpooled upstream connections (POP3 pass-through). */
     UpstreamConnector connector();
+
+    /**
+     * Microsoft Graph's mail API, for accounts whose upstream has a {@code graph} URL (SMTP with
+     * {@code send-with = graph}, POP3 with {@code source = graph}).
+     */
+    default GraphMail graph() {
+        throw new UnsupportedOperationException("Microsoft Graph is not available in this process");
+    }
 
     MeterRegistry meters();
 

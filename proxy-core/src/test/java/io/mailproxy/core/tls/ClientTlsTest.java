@@ -31,7 +31,8 @@ class ClientTlsTest {
 
     private static UpstreamConfig upstream(String name, Optional<Path> ca) {
         UpstreamEndpoint ep = UpstreamEndpoint.parse("imaps://127.0.0.1:993");
-        return new UpstreamConfig(name, Optional.empty(), Map.of(Protocol.IMAP, ep), ca,
+        return new UpstreamConfig(name, Optional.empty(), Map.of(Protocol.IMAP, ep),
+                Optional.empty(), UpstreamConfig.Sending.SMTP, ca,
                 Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1));
     }
 

@@ -111,6 +111,7 @@ final class ConnectorFixture implements AutoCloseable {
     CompletableFuture<UpstreamSession> connect(String url) {
         UpstreamEndpoint endpoint = UpstreamEndpoint.parse(url);
         UpstreamConfig upstream = new UpstreamConfig("test", Optional.empty(), Map.of(endpoint.protocol(), endpoint),
+                Optional.empty(), UpstreamConfig.Sending.SMTP,
                 caFile, connectTimeout, handshakeTimeout, replyTimeout);
         AccountConfig account = new AccountConfig("reports@contoso.com", "reports@contoso.com", "test",
                 new AuthConfig.Password(Optional.empty(), new SecretRef.Literal("x")), "reports@contoso.com", Map.of());
