@@ -38,8 +38,6 @@ final class GraphBodyStream implements Flow.Subscriber<List<ByteBuffer>> {
     private boolean inHeader = true;
     private boolean emptyLine = true;
     private long linesLeft;
-    /** Body bytes received from Graph. */
-    long received;
 
     /**
      * @param topLines  TOP's line count, or -1 for RETR's whole message
@@ -108,7 +106,6 @@ final class GraphBodyStream implements Flow.Subscriber<List<ByteBuffer>> {
         for (ByteBuffer b : item) {
             octets += b.remaining();
         }
-        received += octets;
         ByteBuf out = client.alloc().buffer(octets + 16);
         boolean cut = false;
         for (ByteBuffer b : item) {
@@ -138,36 +135,46 @@ final class GraphBodyStream implements Flow.Subscriber<List<ByteBuffer>> {
         }
     }
 
-    /** Copies {@code b} into {@code out} with bare LF made CRLF; true when TOP has all it needs (stop there). */
+    /**
+     * Copies {@code b} into {@code out} with bare LF made CRLF, in runs between bare LFs (never byte by byte into the
+     * ByteBuf); true when TOP has all it needs (the rest is dropped).
+     */
     private boolean copy(ByteBuffer b, ByteBuf out) {
-        while (b.hasRemaining()) {
-            byte c = b.get();
-            if (c == '\n' && last != '\r') {
-                out.writeByte('\r');
-            }
-            out.writeByte(c);
+        int from = b.position();
+        int end = b.limit();
+        for (int i = from; i < end; i++) {
+            byte c = b.get(i);
+            byte previous = last;
             last = c;
-            if (topLines < 0) {
-                continue;
-            }
             if (c != '\n') {
                 if (c != '\r') {
                     emptyLine = false;
                 }
                 continue;
             }
-            if (inHeader) {
-                // the empty line ends the header (RFC 5322 section 2.1)
-                inHeader = !emptyLine;
-                emptyLine = true;
-                if (!inHeader && linesLeft == 0) {
-                    return true;
-                }
-            } else if (--linesLeft == 0) {
+            if (previous != '\r') {
+                out.writeBytes(b.duplicate().position(from).limit(i));
+                out.writeByte('\r');
+                from = i;
+            }
+            if (topLines >= 0 && endOfLine()) {
+                out.writeBytes(b.duplicate().position(from).limit(i + 1));
                 return true;
             }
+            emptyLine = true;
         }
+        out.writeBytes(b.duplicate().position(from).limit(end));
         return false;
+    }
+
+    /** TOP: a line ended; true when it was the last one wanted. */
+    private boolean endOfLine() {
+        if (inHeader) {
+            // the empty line ends the header (RFC 5322 section 2.1)
+            inHeader = !emptyLine;
+            return !inHeader && linesLeft == 0;
+        }
+        return --linesLeft == 0;
     }
 
     /** Asks for the next item once the client can take it: its channel writable, or all earlier writes out. */

@@ -280,14 +280,14 @@ class GraphMaildropTest {
         List<String> ids = three();
         Map<String, List<String>> after = deleteTwoAndQuit("move:\\Trash");
         assertThat(after.get("inbox")).containsExactly(ids.get(1));
-        assertThat(after.get("deleteditems")).containsExactly(ids.get(0), ids.get(2));
+        assertThat(after.get("deleteditems")).containsExactlyInAnyOrder(ids.get(0), ids.get(2));
     }
 
     @Test
     void moveToANamedFolderMovesThereAtQuit() throws Exception {
         List<String> ids = three();
         Map<String, List<String>> after = deleteTwoAndQuit("move:archive");
-        assertThat(after.get("archive")).containsExactly(ids.get(0), ids.get(2));
+        assertThat(after.get("archive")).containsExactlyInAnyOrder(ids.get(0), ids.get(2));
     }
 
     @Test
