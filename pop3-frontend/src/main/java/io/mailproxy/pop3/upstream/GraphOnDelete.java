@@ -14,10 +14,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * What QUIT does through Graph to the messages the client marked with DELE (RFC 1939 section 6, the UPDATE state):
  * <ul>
- *   <li>{@code expunge}: {@code DELETE .../messages/{id}}, Graph's soft delete into Recoverable Items (recoverable for
- *       the retention period, not shown in Deleted Items): what an IMAP UID EXPUNGE does to an Exchange Online
- *       mailbox too, so a client moved from the IMAP source loses nothing it had (graph-evidence.md section 7). Users
- *       who expect their POP3 deletions in Deleted Items configure {@code move:deleteditems} (or {@code move:\Trash});
+ *   <li>{@code expunge}: {@code DELETE .../messages/{id}}, Graph's soft delete: the message leaves the folder without
+ *       passing through Deleted Items, as with the IMAP source's UID EXPUNGE, and stays recoverable (Recover Deleted
+ *       Items) for the retention period, 14 days by default (graph-evidence.md section 7; message-delete.md names
+ *       recoverableitemsdeletions; not confirmed by Microsoft: that Exchange Online keeps an IMAP-expunged message
+ *       there too). Users who expect POP3 deletions in Deleted Items configure {@code move:deleteditems} (or
+ *       {@code move:\Trash}); {@code permanentDelete} is never used (global cloud only, and not reversible);
  *   <li>{@code keep}: nothing; {@code seen}: {@code PATCH isRead = true};
  *   <li>{@code move:FOLDER}: {@code POST .../move} to a well-known name ({@code deleteditems}, {@code archive},
  *       {@code junkemail}, ...) or a path; the RFC 6154 names map to Graph's well-known ones: {@code \Trash} →
