@@ -206,6 +206,9 @@ public final class InMemoryGraph implements GraphMail {
 
         @Override
         public void cancel() {
+            if (serial.isShutdown()) {
+                return; // already complete: a cancel is a no-op (Reactive Streams rule 3.7)
+            }
             serial.execute(() -> {
                 if (!done) {
                     done = true;

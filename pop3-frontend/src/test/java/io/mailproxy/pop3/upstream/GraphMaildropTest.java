@@ -378,4 +378,29 @@ class GraphMaildropTest {
             assertThat(c.command("PASS secret")).startsWith("-ERR [SYS/PERM]");
         }
     }
+
+    @Test
+    void pythonPoplibReadsAndDeletesThroughGraph(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        // Python's poplib is a real client nobody here wrote (as in PassThroughGreenMailTest)
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/python3")));
+        byte[] m = Pop3OverImapTest.message("one", 5000, true);
+        String id = graph.add("inbox", m);
+        policy("inbox", false, "move:\\Trash");
+        java.nio.file.Path script = dir.resolve("client.py");
+        java.nio.file.Files.writeString(script, PassThroughGreenMailTest.POPLIB);
+        Process p = new ProcessBuilder("/usr/bin/python3", script.toString(), Integer.toString(proxy.port()))
+                .redirectErrorStream(true).start();
+        assertThat(p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(out).isZero();
+        String text = new String(m, StandardCharsets.US_ASCII);
+        assertThat(out.lines().toList()).containsExactly(
+                "+OK mailproxy POP3 ready",
+                "['AUTH-RESP-CODE', 'IMPLEMENTATION', 'PIPELINING', 'RESP-CODES', 'SASL', 'TOP', 'UIDL', 'USER']",
+                "+OK", "1", text.split("\r\n").length + " " + (text.split("\\.dot-led", -1).length - 1),
+                "[b'line 1 the quick brown fox jumps over the lazy dog 0123456789', "
+                        + "b'line 2 the quick brown fox jumps over the lazy dog 0123456789']",
+                "['1']", "+OK", "+OK");
+        assertThat(graph.folderOf(id)).contains("deleteditems");
+    }
 }
