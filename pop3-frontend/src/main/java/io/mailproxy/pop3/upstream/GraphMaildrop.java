@@ -125,8 +125,9 @@ final class GraphMaildrop implements Pop3Maildrop {
                 case NOT_FOUND -> new Pop3ReplyException(
                         Pop3Response.err("[SYS/PERM] Folder " + policy.folder() + " is not available upstream"),
                         what + said + " (is pop3.folder a well-known name such as inbox, or an existing path?)");
-                case NOT_AUTHORISED -> new UpstreamException(UpstreamException.Kind.CREDENTIALS_REJECTED,
-                        what + "Graph refused the token (does the app have Mail.ReadWrite for this mailbox?)", said, ge);
+                case NOT_AUTHORISED -> new UpstreamException(UpstreamException.Kind.CREDENTIALS_REJECTED, what
+                        + "not authorised" + (ge.status() == 0 ? "" : " (POP3 from Graph needs Mail.ReadWrite on this "
+                        + "mailbox: the app's permission, and its access policy or RBAC scope)"), said, ge);
                 case THROTTLED -> new UpstreamException(UpstreamException.Kind.THROTTLED, what + "throttled", said, ge);
                 case UNAVAILABLE -> new UpstreamException(UpstreamException.Kind.UNREACHABLE, what + "no answer", said, ge);
                 default -> new UpstreamException(UpstreamException.Kind.PROTOCOL_ERROR, what + ge.kind(), said, ge);
