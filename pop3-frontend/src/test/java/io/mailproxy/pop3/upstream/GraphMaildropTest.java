@@ -87,6 +87,9 @@ class GraphMaildropTest {
         assertThat(graph.calls).filteredOn(s -> s.startsWith("list "))
                 .containsExactly("list inbox unread=false from=0", "list inbox unread=false from=3",
                         "list inbox unread=false from=6");
+        // as POP3 over IMAP reads with BODY.PEEK[], RETR never marks a message read
+        assertThat(graph.calls).noneMatch(s -> s.startsWith("markRead "));
+        assertThat(graph.folders.get("inbox")).noneMatch(m -> m.read);
     }
 
     @Test
