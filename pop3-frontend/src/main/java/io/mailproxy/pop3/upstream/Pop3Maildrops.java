@@ -26,6 +26,9 @@ public final class Pop3Maildrops {
             return services.connector().connect(login.account(), Protocol.POP3, client.eventLoop())
                     .thenApply(session -> PassThroughBridge.attach(client, session, sessionId, account));
         }
+        if (policy.source() == Pop3Policy.Source.GRAPH) {
+            return GraphMaildrop.open(services, login, client, sessionId);
+        }
         return ImapMaildrop.open(services, login, client, settings, sessionId);
     }
 }
