@@ -46,6 +46,9 @@ final class Call {
     int status;
     String errorCode = "";
     long requestBytes;
+    String loggedPath = "";
+    boolean authorization;
+    private boolean logged;
 
     /** Who called: the app, the signed-in user of a delegated token, and the Graph permissions the token carries. */
     record Principal(String appId, java.util.Optional<String> user, java.util.Set<String> permissions) { }
@@ -138,6 +141,24 @@ final class Call {
 
     // ------------------------------------------------------------------------------------------- responses
 
+    /**
+     * Sets the status and logs the request before the status line goes out, so that a test that has its answer also
+     * finds it in {@link FakeGraph#requests()}.
+     */
+    void commit(int status) {
+        this.status = status;
+        log();
+    }
+
+    /** Logs the request once (status 0 when nothing was answered). */
+    void log() {
+        if (!logged) {
+            logged = true;
+            graph.logged(new GraphRequest(method, loggedPath, mailboxName, principal == null ? "" : principal.appId(),
+                    status, errorCode, requestBytes, authorization));
+        }
+    }
+
     private void commonHeaders() {
         var h = exchange.getResponseHeaders();
         h.set("request-id", requestId);
@@ -154,7 +175,7 @@ final class Call {
         byte[] bytes = JSON.writeValueAsBytes(body);
         commonHeaders();
         exchange.getResponseHeaders().set("Content-Type", JSON_TYPE);
-        this.status = status;
+        commit(status);
         exchange.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(bytes);
@@ -164,7 +185,7 @@ final class Call {
     /** A response with no body ({@code 202}, {@code 204}); Graph sends {@code Content-Length: 0}. */
     void empty(int status) throws IOException {
         commonHeaders();
-        this.status = status;
+        commit(status);
         exchange.sendResponseHeaders(status, status == 204 ? -1 : 0);
         exchange.getResponseBody().close();
     }

@@ -55,6 +55,8 @@ final class GraphDispatcher {
         String query = exchange.getRequestURI().getRawQuery();
         String logged = raw + (query == null ? "" : "?" + query);
         boolean authorization = call.header("Authorization") != null;
+        call.loggedPath = logged;
+        call.authorization = authorization;
         boolean drop = false;
         try {
             Optional<GraphFault> fault = graph.takeFault(
@@ -82,9 +84,7 @@ final class GraphDispatcher {
                 call.error(500, "generalException", "fake Graph failed: " + e);
             }
         } finally {
-            graph.logged(new GraphRequest(call.method, logged, call.mailboxName,
-                    call.principal == null ? "" : call.principal.appId(), drop ? 0 : call.status, call.errorCode,
-                    call.requestBytes, authorization));
+            call.log();
             if (!drop) {
                 exchange.close();
             }

@@ -37,7 +37,8 @@ class FakeGraphTest {
         graph = FakeGraph.start();
         graph.acceptToken(TOKEN, "app-1", "Mail.Send", "Mail.ReadWrite");
         graph.mailbox(MAILBOX);
-        http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        // the client's default (HTTP/2 offered by ALPN): the fake answers HTTP/1.1, as a client must accept
+        http = HttpClient.newBuilder()
                 .sslContext(graph.certificates().clientSslContext()).build();
     }
 
@@ -341,13 +342,107 @@ class FakeGraphTest {
         assertThat(r.body()).isEqualTo(m);
 
         graph.dropNextDownloadAfter(50_000);
-        try {
-            HttpResponse<byte[]> cut = http.send(req("/messages/" + id + "/$value").GET().build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
-            assertThat(cut.body().length).isLessThan(m.length); // never a complete body
-        } catch (java.io.IOException expected) {
-            // the connection closed mid-body
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> http.send(req("/messages/" + id + "/$value").GET()
+                .build(), HttpResponse.BodyHandlers.ofByteArray())).isInstanceOf(java.io.IOException.class);
+        assertThat(http.send(req("/messages/" + id + "/$value").GET().build(), HttpResponse.BodyHandlers.ofByteArray())
+                .body()).isEqualTo(m);
+    }
+
+    @Test
+    void expiredForeignAndDelegatedTokensAreCheckedAsGraphDoes() throws Exception {
+        java.time.Instant[] now = {java.time.Instant.parse("2026-12-01T10:00:00Z")};
+        java.time.Clock clock = new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                return now[0];
+            }
+        };
+        try (FakeIdentityPlatform idp = FakeIdentityPlatform.start().clock(clock);
+             FakeGraph g = FakeGraph.start(idp)) {
+            idp.registerPublicClient("pub").addUser("u@contoso.com", "pw").addUser("v@contoso.com", "pw");
+            g.mailbox("u@contoso.com");
+            g.mailbox("shared@contoso.com");
+            String graphToken = ropc(idp, "u@contoso.com", "https://graph.microsoft.com/Mail.ReadWrite Mail.Send");
+            String sharedToken = ropc(idp, "v@contoso.com", "Mail.ReadWrite.Shared");
+            String imapToken = ropc(idp, "u@contoso.com", "https://outlook.office.com/IMAP.AccessAsUser.All");
+            java.util.function.BiFunction<String, String, HttpResponse<String>> get = (token, mailbox) -> {
+                try {
+                    return send(HttpRequest.newBuilder(URI.create(g.baseUrl() + "/users/" + mailbox
+                            + "/mailFolders/inbox/messages")).header("Authorization", "Bearer " + token).GET().build());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+
+            assertThat(get.apply(graphToken, "u@contoso.com").statusCode()).isEqualTo(200);
+            assertThat(get.apply(graphToken, "shared@contoso.com").statusCode()).isEqualTo(403);
+            assertThat(get.apply(sharedToken, "shared@contoso.com").statusCode()).isEqualTo(403);
+            g.mailbox("shared@contoso.com").grantFullAccess("v@contoso.com");
+            assertThat(get.apply(sharedToken, "shared@contoso.com").statusCode()).isEqualTo(200);
+            HttpResponse<String> imap = get.apply(imapToken, "u@contoso.com");
+            assertThat(imap.statusCode()).isEqualTo(401);
+            assertThat(parse(imap).at("/error/message").asText()).contains("Invalid audience");
+            now[0] = now[0].plusSeconds(3600);
+            HttpResponse<String> expired = get.apply(graphToken, "u@contoso.com");
+            assertThat(expired.statusCode()).isEqualTo(401);
+            assertThat(parse(expired).at("/error/code").asText()).isEqualTo("InvalidAuthenticationToken");
+            assertThat(get.apply("unknown", "u@contoso.com").statusCode()).isEqualTo(401);
+            assertThat(get.apply(graphToken.substring(0, 0) + "x", "nobody@contoso.com").statusCode()).isEqualTo(401);
         }
+    }
+
+    private String ropc(FakeIdentityPlatform idp, String user, String scope) throws Exception {
+        HttpResponse<String> t = http.send(HttpRequest.newBuilder(idp.tokenEndpoint("contoso"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("grant_type=password&client_id=pub&username="
+                        + URLEncoder.encode(user, StandardCharsets.UTF_8) + "&password=pw&scope="
+                        + URLEncoder.encode(scope, StandardCharsets.UTF_8))).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(t.statusCode()).as(t.body()).isEqualTo(200);
+        return parse(t).get("access_token").asText();
+    }
+
+    @Test
+    void aMessageOverTheTenantLimitIsErrorMessageSizeExceeded() throws Exception {
+        graph.maxMessageBytes(1000);
+        byte[] body = new byte[2000];
+        Arrays.fill(body, (byte) 'c');
+        HttpResponse<String> r = postMime("/sendMail", mime("To: a@x.example\n", new String(body, StandardCharsets.US_ASCII)));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(parse(r).at("/error/code").asText()).isEqualTo("ErrorMessageSizeExceeded");
+    }
+
+    @Test
+    void unknownAndRestlessMailboxesAre404() throws Exception {
+        graph.mailbox("onprem@contoso.com").disableRest();
+        HttpResponse<String> unknown = send(HttpRequest.newBuilder(URI.create(graph.baseUrl()
+                + "/users/nobody@contoso.com/mailFolders/inbox/messages")).header("Authorization", "Bearer " + TOKEN)
+                .GET().build());
+        HttpResponse<String> onprem = send(HttpRequest.newBuilder(URI.create(graph.baseUrl()
+                + "/users/onprem@contoso.com/mailFolders/inbox/messages")).header("Authorization", "Bearer " + TOKEN)
+                .GET().build());
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(parse(unknown).at("/error/code").asText()).isEqualTo("ErrorInvalidUser");
+        assertThat(onprem.statusCode()).isEqualTo(404);
+        assertThat(parse(onprem).at("/error/code").asText()).isEqualTo("MailboxNotEnabledForRESTAPI");
+    }
+
+    @Test
+    void aFaultCanDropTheConnection() throws Exception {
+        graph.failNext(1, GraphFault.dropConnection());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> postMime("/sendMail", mime("To: a@x.example\n", "x\n")))
+                .isInstanceOf(java.io.IOException.class);
+        assertThat(postMime("/sendMail", mime("To: a@x.example\n", "x\n")).statusCode()).isEqualTo(202);
+        assertThat(graph.mailbox(MAILBOX).sent()).hasSize(1);
     }
 
     /** message-move.md (201, immutable id kept), message-delete.md (204), message-update.md (isRead). */
