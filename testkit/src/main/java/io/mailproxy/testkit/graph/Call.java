@@ -199,14 +199,21 @@ final class Call {
      * (MGDC concepts/errors.md, "Error resource type"; clients must branch on {@code code}, not {@code message}).
      */
     void error(int status, String code, String message, OptionalInt retryAfter) throws IOException {
+        error(status, code, message, retryAfter, true);
+    }
+
+    void error(int status, String code, String message, OptionalInt retryAfter, boolean withInner)
+            throws IOException {
         ObjectNode body = JSON.createObjectNode();
         ObjectNode error = body.putObject("error");
         error.put("code", code);
         error.put("message", message);
-        ObjectNode inner = error.putObject("innerError");
-        inner.put("date", INNER_DATE.format(graph.now().truncatedTo(ChronoUnit.SECONDS)));
-        inner.put("request-id", requestId);
-        inner.put("client-request-id", clientRequestId);
+        if (withInner) {
+            ObjectNode inner = error.putObject("innerError");
+            inner.put("date", INNER_DATE.format(graph.now().truncatedTo(ChronoUnit.SECONDS)));
+            inner.put("request-id", requestId);
+            inner.put("client-request-id", clientRequestId);
+        }
         retryAfter.ifPresent(s -> exchange.getResponseHeaders().set("Retry-After", Integer.toString(s)));
         errorCode = code;
         json(status, body);

@@ -498,4 +498,59 @@ class FakeGraphTest {
         }
         assertThat(wellKnown).hasSize(5);
     }
+
+    /** throttling-limits.md, Outlook service limits: a request budget per app and mailbox in a window. */
+    @Test
+    void aSpentRequestBudgetThrottlesUntilTheWindowEnds() throws Exception {
+        java.time.Instant[] now = {java.time.Instant.parse("2026-12-01T10:00:00Z")};
+        graph.clock(new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                return now[0];
+            }
+        }).requestBudget(2, java.time.Duration.ofMinutes(10));
+        List<Integer> statuses = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            statuses.add(send(req("/mailFolders/inbox/messages").GET().build()).statusCode());
+        }
+        HttpResponse<String> throttled = send(req("/mailFolders/inbox/messages").GET().build());
+        now[0] = now[0].plus(java.time.Duration.ofMinutes(10));
+        statuses.add(send(req("/mailFolders/inbox/messages").GET().build()).statusCode());
+
+        assertThat(statuses).containsExactly(200, 200, 429, 200);
+        assertThat(throttled.headers().firstValue("Retry-After")).contains("600");
+    }
+
+    @Test
+    void aFaultWithoutInnerErrorAndAFileBackedMessage() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("graph", ".eml");
+        try {
+            byte[] m = mime("Subject: file\n", "from a file\n");
+            java.nio.file.Files.write(file, m);
+            String id = graph.mailbox(MAILBOX).deliver(file, true, "inbox").id();
+            graph.failNext(1, GraphFault.of(507, "ErrorQuotaExceeded", "Mailbox has exceeded maximum mailbox size.")
+                    .withoutInnerError());
+
+            HttpResponse<String> quota = send(req("/messages/" + id + "/$value").GET().build());
+            HttpResponse<String> value = send(req("/messages/" + id + "/$value").GET().build());
+
+            assertThat(quota.statusCode()).isEqualTo(507);
+            assertThat(parse(quota).get("error").has("innerError")).isFalse();
+            assertThat(parse(quota).at("/error/code").asText()).isEqualTo("ErrorQuotaExceeded");
+            assertThat(value.body().getBytes(StandardCharsets.ISO_8859_1)).isEqualTo(m);
+            assertThat(value.headers().firstValue("Content-Type")).contains("text/plain");
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
 }
