@@ -147,7 +147,20 @@ final class Call {
      */
     void commit(int status) {
         this.status = status;
+        drainRequest();
         log();
+    }
+
+    /**
+     * Reads what is left of the request body before answering, so that an early answer (401, 403, 429 ...) to a large
+     * upload reaches the client as an answer and not as a reset connection.
+     */
+    private void drainRequest() {
+        try (InputStream in = exchange.getRequestBody()) {
+            requestBytes += in.transferTo(OutputStream.nullOutputStream());
+        } catch (IOException ignored) {
+            // the client went away; the answer will fail on its own
+        }
     }
 
     /** Logs the request once (status 0 when nothing was answered). */

@@ -553,4 +553,35 @@ class FakeGraphTest {
             java.nio.file.Files.deleteIfExists(file);
         }
     }
+
+    /** message-post-attachments.md: a fileAttachment with contentBytes → 201. */
+    @Test
+    void aSmallAttachmentIsPostedInline() throws Exception {
+        String id = parse(postMime("/messages", mime("To: a@x.example\n", "x\n"))).get("id").asText();
+        byte[] content = "hello attachment".getBytes(StandardCharsets.US_ASCII);
+        HttpResponse<String> r = json("POST", "/messages/" + id + "/attachments",
+                "{\"@odata.type\":\"#microsoft.graph.fileAttachment\",\"name\":\"a.txt\",\"contentType\":"
+                        + "\"text/plain\",\"isInline\":true,\"contentId\":\"cid1\",\"contentBytes\":\""
+                        + Base64.getEncoder().encodeToString(content) + "\"}");
+
+        assertThat(r.statusCode()).isEqualTo(201);
+        assertThat(parse(r).get("size").asLong()).isEqualTo(content.length);
+        StoredAttachment a = graph.mailbox(MAILBOX).message(id).orElseThrow().attachments().get(0);
+        assertThat(a.bytes()).hasValueSatisfying(b -> assertThat(b).isEqualTo(content));
+        assertThat(a.contentId()).contains("cid1");
+        assertThat(a.inline()).isTrue();
+        assertThat(send(req("/messages/" + id + "/send").POST(HttpRequest.BodyPublishers.noBody()).build())
+                .statusCode()).isEqualTo(202);
+        assertThat(graph.mailbox(MAILBOX).sent().get(0).attachments()).extracting(StoredAttachment::name)
+                .containsExactly("a.txt");
+    }
+
+    @Test
+    void anEarlyAnswerToALargeUploadIsAnAnswerNotAReset() throws Exception {
+        byte[] big = new byte[3_000_000];
+        Arrays.fill(big, (byte) 'A');
+        HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/sendMail")).header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(big)).build());
+        assertThat(r.statusCode()).isEqualTo(401);
+    }
 }
