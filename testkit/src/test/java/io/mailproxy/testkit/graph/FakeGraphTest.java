@@ -584,4 +584,34 @@ class FakeGraphTest {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(big)).build());
         assertThat(r.statusCode()).isEqualTo(401);
     }
+
+    /** A large attachment keeps only its size and SHA-256; a chunk out of order is refused. */
+    @Test
+    void aLargeUploadKeepsOnlyItsHashAndRefusesAChunkOutOfOrder() throws Exception {
+        graph.keepAttachmentBytesUpTo(1024 * 1024);
+        String id = parse(postMime("/messages", mime("To: a@x.example\n", "x\n"))).get("id").asText();
+        int size = 20 * 1024 * 1024;
+        URI upload = URI.create(parse(json("POST", "/messages/" + id + "/attachments/createUploadSession",
+                "{\"AttachmentItem\":{\"attachmentType\":\"file\",\"name\":\"big\",\"size\":" + size + "}}"))
+                .get("uploadUrl").asText());
+        byte[] chunk = new byte[4 * 1024 * 1024];
+        Arrays.fill(chunk, (byte) 7);
+        HttpResponse<String> outOfOrder = send(HttpRequest.newBuilder(upload).header("Content-Range",
+                "bytes " + chunk.length + "-" + (2 * chunk.length - 1) + "/" + size)
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(chunk)).build());
+        assertThat(outOfOrder.statusCode()).isEqualTo(416);
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        for (int start = 0; start < size; start += chunk.length) {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(upload).header("Content-Range",
+                    "bytes " + start + "-" + (start + chunk.length - 1) + "/" + size)
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(chunk)).build());
+            assertThat(r.statusCode()).isEqualTo(start + chunk.length < size ? 200 : 201);
+            sha.update(chunk);
+        }
+        StoredAttachment a = graph.mailbox(MAILBOX).message(id).orElseThrow().attachments().get(0);
+        assertThat(a.bytes()).isEmpty();
+        assertThat(a.size()).isEqualTo(size);
+        assertThat(a.sha256()).isEqualTo(sha.digest());
+        assertThat(a.uploadSession()).isTrue();
+    }
 }
