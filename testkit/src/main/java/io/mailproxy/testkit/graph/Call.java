@@ -46,6 +46,9 @@ final class Call {
     int status;
     String errorCode = "";
     long requestBytes;
+    String loggedPath = "";
+    boolean authorization;
+    private boolean logged;
 
     /** Who called: the app, the signed-in user of a delegated token, and the Graph permissions the token carries. */
     record Principal(String appId, java.util.Optional<String> user, java.util.Set<String> permissions) { }
@@ -138,6 +141,37 @@ final class Call {
 
     // ------------------------------------------------------------------------------------------- responses
 
+    /**
+     * Sets the status and logs the request before the status line goes out, so that a test that has its answer also
+     * finds it in {@link FakeGraph#requests()}.
+     */
+    void commit(int status) {
+        this.status = status;
+        drainRequest();
+        log();
+    }
+
+    /**
+     * Reads what is left of the request body before answering, so that an early answer (401, 403, 429 ...) to a large
+     * upload reaches the client as an answer and not as a reset connection.
+     */
+    private void drainRequest() {
+        try (InputStream in = exchange.getRequestBody()) {
+            requestBytes += in.transferTo(OutputStream.nullOutputStream());
+        } catch (IOException ignored) {
+            // the client went away; the answer will fail on its own
+        }
+    }
+
+    /** Logs the request once (status 0 when nothing was answered). */
+    void log() {
+        if (!logged) {
+            logged = true;
+            graph.logged(new GraphRequest(method, loggedPath, mailboxName, principal == null ? "" : principal.appId(),
+                    status, errorCode, requestBytes, authorization));
+        }
+    }
+
     private void commonHeaders() {
         var h = exchange.getResponseHeaders();
         h.set("request-id", requestId);
@@ -154,7 +188,7 @@ final class Call {
         byte[] bytes = JSON.writeValueAsBytes(body);
         commonHeaders();
         exchange.getResponseHeaders().set("Content-Type", JSON_TYPE);
-        this.status = status;
+        commit(status);
         exchange.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(bytes);
@@ -164,7 +198,7 @@ final class Call {
     /** A response with no body ({@code 202}, {@code 204}); Graph sends {@code Content-Length: 0}. */
     void empty(int status) throws IOException {
         commonHeaders();
-        this.status = status;
+        commit(status);
         exchange.sendResponseHeaders(status, status == 204 ? -1 : 0);
         exchange.getResponseBody().close();
     }
@@ -178,14 +212,21 @@ final class Call {
      * (MGDC concepts/errors.md, "Error resource type"; clients must branch on {@code code}, not {@code message}).
      */
     void error(int status, String code, String message, OptionalInt retryAfter) throws IOException {
+        error(status, code, message, retryAfter, true);
+    }
+
+    void error(int status, String code, String message, OptionalInt retryAfter, boolean withInner)
+            throws IOException {
         ObjectNode body = JSON.createObjectNode();
         ObjectNode error = body.putObject("error");
         error.put("code", code);
         error.put("message", message);
-        ObjectNode inner = error.putObject("innerError");
-        inner.put("date", INNER_DATE.format(graph.now().truncatedTo(ChronoUnit.SECONDS)));
-        inner.put("request-id", requestId);
-        inner.put("client-request-id", clientRequestId);
+        if (withInner) {
+            ObjectNode inner = error.putObject("innerError");
+            inner.put("date", INNER_DATE.format(graph.now().truncatedTo(ChronoUnit.SECONDS)));
+            inner.put("request-id", requestId);
+            inner.put("client-request-id", clientRequestId);
+        }
         retryAfter.ifPresent(s -> exchange.getResponseHeaders().set("Retry-After", Integer.toString(s)));
         errorCode = code;
         json(status, body);

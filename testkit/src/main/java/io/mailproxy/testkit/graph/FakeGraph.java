@@ -64,6 +64,8 @@ public final class FakeGraph implements AutoCloseable {
     final AtomicLong dropNextDownloadAfter = new AtomicLong(-1);
     private volatile Hold hold;
     final UploadSessions uploads = new UploadSessions(this);
+    final Budgets budgets = new Budgets(this);
+    volatile java.time.Duration latency = java.time.Duration.ZERO;
     private final GraphDispatcher dispatcher = new GraphDispatcher(this);
 
     volatile long maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
@@ -249,6 +251,32 @@ public final class FakeGraph implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Outlook's request budget per app and mailbox: more than {@code requests} in {@code window} get 429
+     * ApplicationThrottled (MGDC concepts/throttling-limits.md, Outlook service limits: 10,000 per 10 minutes). Off
+     * by default, so that long tests and benchmarks are not throttled unless they ask to be.
+     */
+    public FakeGraph requestBudget(int requests, java.time.Duration window) {
+        budgets.requests(requests, window);
+        return this;
+    }
+
+    /**
+     * Outlook's upload budget per app and mailbox: request bodies of PATCH, POST and PUT beyond {@code bytes} in
+     * {@code window} get 429 (throttling-limits.md: 150 MB per 5 minutes; an older version said 15 MB per 30 s). Only
+     * Graph requests count; the upload URL's PUTs are not seen by it ((U) whether Outlook counts them). Off by default.
+     */
+    public FakeGraph uploadBudget(long bytes, java.time.Duration window) {
+        budgets.upload(bytes, window);
+        return this;
+    }
+
+    /** Every Graph request (not the upload URL) waits this long before it is handled, holding its concurrency slot. */
+    public FakeGraph latency(java.time.Duration latency) {
+        this.latency = latency;
+        return this;
+    }
+
     // ------------------------------------------------------------------------------------------- faults
 
     /** The next {@code n} requests (upload PUTs included) get {@code fault} instead of their answer. */
@@ -333,6 +361,11 @@ public final class FakeGraph implements AutoCloseable {
     /** Every request answered so far, oldest first. */
     public List<GraphRequest> requests() {
         return List.copyOf(requests);
+    }
+
+    /** The length of every upload-session PUT body received, in order. */
+    public List<Long> uploadChunkSizes() {
+        return List.copyOf(uploads.chunkSizes);
     }
 
     void logged(GraphRequest r) {

@@ -55,6 +55,8 @@ final class GraphDispatcher {
         String query = exchange.getRequestURI().getRawQuery();
         String logged = raw + (query == null ? "" : "?" + query);
         boolean authorization = call.header("Authorization") != null;
+        call.loggedPath = logged;
+        call.authorization = authorization;
         boolean drop = false;
         try {
             Optional<GraphFault> fault = graph.takeFault(
@@ -66,7 +68,7 @@ final class GraphDispatcher {
                     drop = true;
                     throw new Drop();
                 }
-                call.error(f.status(), f.code(), f.message(), f.retryAfter());
+                call.error(f.status(), f.code(), f.message(), f.retryAfter(), f.innerError());
                 return;
             }
             if (raw.startsWith(UploadSessions.PATH)) {
@@ -82,9 +84,7 @@ final class GraphDispatcher {
                 call.error(500, "generalException", "fake Graph failed: " + e);
             }
         } finally {
-            graph.logged(new GraphRequest(call.method, logged, call.mailboxName,
-                    call.principal == null ? "" : call.principal.appId(), drop ? 0 : call.status, call.errorCode,
-                    call.requestBytes, authorization));
+            call.log();
             if (!drop) {
                 exchange.close();
             }
@@ -162,6 +162,9 @@ final class GraphDispatcher {
                 return;
             }
             call.mailbox.inFlight(now);
+            if (!graph.budgets.admit(call)) {
+                return;
+            }
             FakeGraph.Hold hold = graph.currentHold();
             if (hold != null && !hold.released.isDone()) {
                 hold.held.incrementAndGet();
@@ -171,6 +174,14 @@ final class GraphDispatcher {
                     throw new IllegalStateException("held request never released", e);
                 } finally {
                     hold.held.decrementAndGet();
+                }
+            }
+            java.time.Duration latency = graph.latency;
+            if (!latency.isZero()) {
+                try {
+                    Thread.sleep(latency.toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
             }
             route.handler().handle(call);

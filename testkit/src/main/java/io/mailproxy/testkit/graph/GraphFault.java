@@ -12,7 +12,12 @@ import java.util.OptionalInt;
  * @param retryAfter  the {@code Retry-After} header in seconds, if any
  * @param disconnect  drop the connection without answering
  */
-public record GraphFault(int status, String code, String message, OptionalInt retryAfter, boolean disconnect) {
+public record GraphFault(int status, String code, String message, OptionalInt retryAfter, boolean disconnect,
+                         boolean innerError) {
+
+    public GraphFault(int status, String code, String message, OptionalInt retryAfter, boolean disconnect) {
+        this(status, code, message, retryAfter, disconnect, true);
+    }
 
     /**
      * 429 as Outlook throttles (code and message as observed, graph-evidence.md §4: terraform-provider-outlook #21,
@@ -47,6 +52,14 @@ public record GraphFault(int status, String code, String message, OptionalInt re
     }
 
     public GraphFault withRetryAfter(int seconds) {
-        return new GraphFault(status, code, message, OptionalInt.of(seconds), disconnect);
+        return new GraphFault(status, code, message, OptionalInt.of(seconds), disconnect, innerError);
+    }
+
+    /**
+     * The same error without {@code innerError}: many real Outlook errors arrive so (graph-evidence.md §4; the 429s
+     * captured by tools lack it), and concepts/errors.md calls it optional.
+     */
+    public GraphFault withoutInnerError() {
+        return new GraphFault(status, code, message, retryAfter, disconnect, false);
     }
 }

@@ -119,7 +119,7 @@ public final class GraphMailbox {
     /** The messages in a folder (well-known name or path), oldest first. */
     public synchronized List<GraphMessage> messages(String folder) {
         String id = folderId(folder, false);
-        return inFolder(id);
+        return id == null ? List.of() : inFolder(id);
     }
 
     /** The drafts (the Drafts folder's messages), oldest first. */

@@ -216,7 +216,7 @@ final class MessagesApi {
         c.exchange.getResponseHeaders().set("request-id", c.requestId);
         c.exchange.getResponseHeaders().set("client-request-id", c.clientRequestId);
         c.exchange.getResponseHeaders().set("Content-Type", "text/plain");
-        c.status = 200;
+        c.commit(200);
         c.exchange.sendResponseHeaders(200, 0);
         OutputStream out = c.exchange.getResponseBody();
         long sent = 0;

@@ -37,7 +37,8 @@ class FakeGraphTest {
         graph = FakeGraph.start();
         graph.acceptToken(TOKEN, "app-1", "Mail.Send", "Mail.ReadWrite");
         graph.mailbox(MAILBOX);
-        http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        // the client's default (HTTP/2 offered by ALPN): the fake answers HTTP/1.1, as a client must accept
+        http = HttpClient.newBuilder()
                 .sslContext(graph.certificates().clientSslContext()).build();
     }
 
@@ -341,13 +342,107 @@ class FakeGraphTest {
         assertThat(r.body()).isEqualTo(m);
 
         graph.dropNextDownloadAfter(50_000);
-        try {
-            HttpResponse<byte[]> cut = http.send(req("/messages/" + id + "/$value").GET().build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
-            assertThat(cut.body().length).isLessThan(m.length); // never a complete body
-        } catch (java.io.IOException expected) {
-            // the connection closed mid-body
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> http.send(req("/messages/" + id + "/$value").GET()
+                .build(), HttpResponse.BodyHandlers.ofByteArray())).isInstanceOf(java.io.IOException.class);
+        assertThat(http.send(req("/messages/" + id + "/$value").GET().build(), HttpResponse.BodyHandlers.ofByteArray())
+                .body()).isEqualTo(m);
+    }
+
+    @Test
+    void expiredForeignAndDelegatedTokensAreCheckedAsGraphDoes() throws Exception {
+        java.time.Instant[] now = {java.time.Instant.parse("2026-12-01T10:00:00Z")};
+        java.time.Clock clock = new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                return now[0];
+            }
+        };
+        try (FakeIdentityPlatform idp = FakeIdentityPlatform.start().clock(clock);
+             FakeGraph g = FakeGraph.start(idp)) {
+            idp.registerPublicClient("pub").addUser("u@contoso.com", "pw").addUser("v@contoso.com", "pw");
+            g.mailbox("u@contoso.com");
+            g.mailbox("shared@contoso.com");
+            String graphToken = ropc(idp, "u@contoso.com", "https://graph.microsoft.com/Mail.ReadWrite Mail.Send");
+            String sharedToken = ropc(idp, "v@contoso.com", "Mail.ReadWrite.Shared");
+            String imapToken = ropc(idp, "u@contoso.com", "https://outlook.office.com/IMAP.AccessAsUser.All");
+            java.util.function.BiFunction<String, String, HttpResponse<String>> get = (token, mailbox) -> {
+                try {
+                    return send(HttpRequest.newBuilder(URI.create(g.baseUrl() + "/users/" + mailbox
+                            + "/mailFolders/inbox/messages")).header("Authorization", "Bearer " + token).GET().build());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+
+            assertThat(get.apply(graphToken, "u@contoso.com").statusCode()).isEqualTo(200);
+            assertThat(get.apply(graphToken, "shared@contoso.com").statusCode()).isEqualTo(403);
+            assertThat(get.apply(sharedToken, "shared@contoso.com").statusCode()).isEqualTo(403);
+            g.mailbox("shared@contoso.com").grantFullAccess("v@contoso.com");
+            assertThat(get.apply(sharedToken, "shared@contoso.com").statusCode()).isEqualTo(200);
+            HttpResponse<String> imap = get.apply(imapToken, "u@contoso.com");
+            assertThat(imap.statusCode()).isEqualTo(401);
+            assertThat(parse(imap).at("/error/message").asText()).contains("Invalid audience");
+            now[0] = now[0].plusSeconds(3600);
+            HttpResponse<String> expired = get.apply(graphToken, "u@contoso.com");
+            assertThat(expired.statusCode()).isEqualTo(401);
+            assertThat(parse(expired).at("/error/code").asText()).isEqualTo("InvalidAuthenticationToken");
+            assertThat(get.apply("unknown", "u@contoso.com").statusCode()).isEqualTo(401);
+            assertThat(get.apply(graphToken.substring(0, 0) + "x", "nobody@contoso.com").statusCode()).isEqualTo(401);
         }
+    }
+
+    private String ropc(FakeIdentityPlatform idp, String user, String scope) throws Exception {
+        HttpResponse<String> t = http.send(HttpRequest.newBuilder(idp.tokenEndpoint("contoso"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("grant_type=password&client_id=pub&username="
+                        + URLEncoder.encode(user, StandardCharsets.UTF_8) + "&password=pw&scope="
+                        + URLEncoder.encode(scope, StandardCharsets.UTF_8))).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(t.statusCode()).as(t.body()).isEqualTo(200);
+        return parse(t).get("access_token").asText();
+    }
+
+    @Test
+    void aMessageOverTheTenantLimitIsErrorMessageSizeExceeded() throws Exception {
+        graph.maxMessageBytes(1000);
+        byte[] body = new byte[2000];
+        Arrays.fill(body, (byte) 'c');
+        HttpResponse<String> r = postMime("/sendMail", mime("To: a@x.example\n", new String(body, StandardCharsets.US_ASCII)));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(parse(r).at("/error/code").asText()).isEqualTo("ErrorMessageSizeExceeded");
+    }
+
+    @Test
+    void unknownAndRestlessMailboxesAre404() throws Exception {
+        graph.mailbox("onprem@contoso.com").disableRest();
+        HttpResponse<String> unknown = send(HttpRequest.newBuilder(URI.create(graph.baseUrl()
+                + "/users/nobody@contoso.com/mailFolders/inbox/messages")).header("Authorization", "Bearer " + TOKEN)
+                .GET().build());
+        HttpResponse<String> onprem = send(HttpRequest.newBuilder(URI.create(graph.baseUrl()
+                + "/users/onprem@contoso.com/mailFolders/inbox/messages")).header("Authorization", "Bearer " + TOKEN)
+                .GET().build());
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(parse(unknown).at("/error/code").asText()).isEqualTo("ErrorInvalidUser");
+        assertThat(onprem.statusCode()).isEqualTo(404);
+        assertThat(parse(onprem).at("/error/code").asText()).isEqualTo("MailboxNotEnabledForRESTAPI");
+    }
+
+    @Test
+    void aFaultCanDropTheConnection() throws Exception {
+        graph.failNext(1, GraphFault.dropConnection());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> postMime("/sendMail", mime("To: a@x.example\n", "x\n")))
+                .isInstanceOf(java.io.IOException.class);
+        assertThat(postMime("/sendMail", mime("To: a@x.example\n", "x\n")).statusCode()).isEqualTo(202);
+        assertThat(graph.mailbox(MAILBOX).sent()).hasSize(1);
     }
 
     /** message-move.md (201, immutable id kept), message-delete.md (204), message-update.md (isRead). */
@@ -402,5 +497,121 @@ class FakeGraphTest {
             wellKnown.add(parse(r).get("id").asText());
         }
         assertThat(wellKnown).hasSize(5);
+    }
+
+    /** throttling-limits.md, Outlook service limits: a request budget per app and mailbox in a window. */
+    @Test
+    void aSpentRequestBudgetThrottlesUntilTheWindowEnds() throws Exception {
+        java.time.Instant[] now = {java.time.Instant.parse("2026-12-01T10:00:00Z")};
+        graph.clock(new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                return now[0];
+            }
+        }).requestBudget(2, java.time.Duration.ofMinutes(10));
+        List<Integer> statuses = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            statuses.add(send(req("/mailFolders/inbox/messages").GET().build()).statusCode());
+        }
+        HttpResponse<String> throttled = send(req("/mailFolders/inbox/messages").GET().build());
+        now[0] = now[0].plus(java.time.Duration.ofMinutes(10));
+        statuses.add(send(req("/mailFolders/inbox/messages").GET().build()).statusCode());
+
+        assertThat(statuses).containsExactly(200, 200, 429, 200);
+        assertThat(throttled.headers().firstValue("Retry-After")).contains("600");
+    }
+
+    @Test
+    void aFaultWithoutInnerErrorAndAFileBackedMessage() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("graph", ".eml");
+        try {
+            byte[] m = mime("Subject: file\n", "from a file\n");
+            java.nio.file.Files.write(file, m);
+            String id = graph.mailbox(MAILBOX).deliver(file, true, "inbox").id();
+            graph.failNext(1, GraphFault.of(507, "ErrorQuotaExceeded", "Mailbox has exceeded maximum mailbox size.")
+                    .withoutInnerError());
+
+            HttpResponse<String> quota = send(req("/messages/" + id + "/$value").GET().build());
+            HttpResponse<String> value = send(req("/messages/" + id + "/$value").GET().build());
+
+            assertThat(quota.statusCode()).isEqualTo(507);
+            assertThat(parse(quota).get("error").has("innerError")).isFalse();
+            assertThat(parse(quota).at("/error/code").asText()).isEqualTo("ErrorQuotaExceeded");
+            assertThat(value.body().getBytes(StandardCharsets.ISO_8859_1)).isEqualTo(m);
+            assertThat(value.headers().firstValue("Content-Type")).contains("text/plain");
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
+    /** message-post-attachments.md: a fileAttachment with contentBytes → 201. */
+    @Test
+    void aSmallAttachmentIsPostedInline() throws Exception {
+        String id = parse(postMime("/messages", mime("To: a@x.example\n", "x\n"))).get("id").asText();
+        byte[] content = "hello attachment".getBytes(StandardCharsets.US_ASCII);
+        HttpResponse<String> r = json("POST", "/messages/" + id + "/attachments",
+                "{\"@odata.type\":\"#microsoft.graph.fileAttachment\",\"name\":\"a.txt\",\"contentType\":"
+                        + "\"text/plain\",\"isInline\":true,\"contentId\":\"cid1\",\"contentBytes\":\""
+                        + Base64.getEncoder().encodeToString(content) + "\"}");
+
+        assertThat(r.statusCode()).isEqualTo(201);
+        assertThat(parse(r).get("size").asLong()).isEqualTo(content.length);
+        StoredAttachment a = graph.mailbox(MAILBOX).message(id).orElseThrow().attachments().get(0);
+        assertThat(a.bytes()).hasValueSatisfying(b -> assertThat(b).isEqualTo(content));
+        assertThat(a.contentId()).contains("cid1");
+        assertThat(a.inline()).isTrue();
+        assertThat(send(req("/messages/" + id + "/send").POST(HttpRequest.BodyPublishers.noBody()).build())
+                .statusCode()).isEqualTo(202);
+        assertThat(graph.mailbox(MAILBOX).sent().get(0).attachments()).extracting(StoredAttachment::name)
+                .containsExactly("a.txt");
+    }
+
+    @Test
+    void anEarlyAnswerToALargeUploadIsAnAnswerNotAReset() throws Exception {
+        byte[] big = new byte[3_000_000];
+        Arrays.fill(big, (byte) 'A');
+        HttpResponse<String> r = send(HttpRequest.newBuilder(uri("/sendMail")).header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(big)).build());
+        assertThat(r.statusCode()).isEqualTo(401);
+    }
+
+    /** A large attachment keeps only its size and SHA-256; a chunk out of order is refused. */
+    @Test
+    void aLargeUploadKeepsOnlyItsHashAndRefusesAChunkOutOfOrder() throws Exception {
+        graph.keepAttachmentBytesUpTo(1024 * 1024);
+        String id = parse(postMime("/messages", mime("To: a@x.example\n", "x\n"))).get("id").asText();
+        int size = 20 * 1024 * 1024;
+        URI upload = URI.create(parse(json("POST", "/messages/" + id + "/attachments/createUploadSession",
+                "{\"AttachmentItem\":{\"attachmentType\":\"file\",\"name\":\"big\",\"size\":" + size + "}}"))
+                .get("uploadUrl").asText());
+        byte[] chunk = new byte[4 * 1024 * 1024];
+        Arrays.fill(chunk, (byte) 7);
+        HttpResponse<String> outOfOrder = send(HttpRequest.newBuilder(upload).header("Content-Range",
+                "bytes " + chunk.length + "-" + (2 * chunk.length - 1) + "/" + size)
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(chunk)).build());
+        assertThat(outOfOrder.statusCode()).isEqualTo(416);
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        for (int start = 0; start < size; start += chunk.length) {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(upload).header("Content-Range",
+                    "bytes " + start + "-" + (start + chunk.length - 1) + "/" + size)
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(chunk)).build());
+            assertThat(r.statusCode()).isEqualTo(start + chunk.length < size ? 200 : 201);
+            sha.update(chunk);
+        }
+        StoredAttachment a = graph.mailbox(MAILBOX).message(id).orElseThrow().attachments().get(0);
+        assertThat(a.bytes()).isEmpty();
+        assertThat(a.size()).isEqualTo(size);
+        assertThat(a.sha256()).isEqualTo(sha.digest());
+        assertThat(a.uploadSession()).isTrue();
     }
 }
