@@ -34,12 +34,10 @@ final class SmtpFrontend implements Frontend {
 
     /** @param spool and {@code worker}: the queue (both null: pass-through only) */
     SmtpFrontend(CoreServices services, SmtpSettings settings, Spool spool, DeliveryWorker worker) {
-        this(services, settings, spool, worker, new GraphSubmission(services::graph, services.blockingExecutor(),
-                GraphSubmission.NO_SPLIT, GraphSubmission.workDirectory(services.config().stateDir()),
-                settings.headerLimit()), GraphSubmission.workDirectory(services.config().stateDir()));
+        this(services, settings, spool, worker, null, null); // Graph: the session's defaults
     }
 
-    /** @param graph and {@code graphWorkDir}: pass-through for accounts that send with Microsoft Graph */
+    /** @param graph and {@code graphWorkDir}: pass-through for accounts that send with Microsoft Graph (null: defaults) */
     SmtpFrontend(CoreServices services, SmtpSettings settings, Spool spool, DeliveryWorker worker,
                  GraphSubmission graph, Path graphWorkDir) {
         this.services = services;
@@ -65,8 +63,9 @@ final class SmtpFrontend implements Frontend {
         SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
         decoder.setMaxDiscard(settings.maxDiscard());
         channel.pipeline().addLast("smtp-decoder", decoder);
-        channel.pipeline().addLast("smtp-session", new SmtpSession(services, listener, settings, decoder, spool,
-                graph, graphWorkDir));
+        channel.pipeline().addLast("smtp-session", graph == null
+                ? new SmtpSession(services, listener, settings, decoder, spool)
+                : new SmtpSession(services, listener, settings, decoder, spool, graph, graphWorkDir));
     }
 
     /** Turns a connection away in SMTP (RFC 5321 3.1: a 421 greeting) and closes. */
