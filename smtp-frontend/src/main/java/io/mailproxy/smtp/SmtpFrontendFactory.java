@@ -7,6 +7,7 @@ import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.FrontendFactory;
 import io.mailproxy.core.spi.QueueAdmin;
+import io.mailproxy.smtp.graph.GraphSplitter;
 import io.mailproxy.smtp.graph.GraphSubmission;
 import io.mailproxy.smtp.queue.DeliveryWorker;
 import io.mailproxy.smtp.queue.QueueSettings;
@@ -50,7 +51,7 @@ public final class SmtpFrontendFactory implements FrontendFactory {
         Path graphDir = GraphSubmission.workDirectory(config.stateDir());
         GraphSubmission.clearWorkDirectory(graphDir); // what a crash left: messages never answered with 250
         GraphSubmission graph = new GraphSubmission(services::graph, services.blockingExecutor(),
-                GraphSubmission.NO_SPLIT, graphDir, settings.headerLimit());
+                GraphSplitter.LARGE_MESSAGE, graphDir, settings.headerLimit());
         DeliveryWorker worker = new DeliveryWorker(spool, queue,
                 DeliveryWorker.withGraph(DeliveryWorker.overPool(services.pools(), accounts, spool,
                         services.blockingExecutor(), settings.upstreamReplyTimeout()),

@@ -44,10 +44,26 @@ public final class GraphSubmission {
 
     private static final Logger log = LoggerFactory.getLogger(GraphSubmission.class);
 
-    /** The streaming split of a message too big for one request (h16-mime's {@code LargeMessage.split}). */
+    /** The streaming split of a message too big for one request ({@link GraphSplitter#LARGE_MESSAGE} in the daemon). */
     @FunctionalInterface
     public interface Splitter {
-        SplitMessage split(Path message, long maxRequestBytes, Path workDir) throws IOException;
+        /** @throws Refused when this message cannot be sent through Graph at all (permanent) */
+        SplitMessage split(Path message, long maxRequestBytes, Path workDir) throws IOException, Refused;
+    }
+
+    /** The split refuses the message for good, with the reply the client (or the bounce) gets. */
+    public static final class Refused extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final transient SmtpReply reply;
+
+        public Refused(SmtpReply reply, String detail) {
+            super(detail);
+            this.reply = reply;
+        }
+
+        public SmtpReply reply() {
+            return reply;
+        }
     }
 
     /** A split message: the rest of it small enough for one request, and its large parts; closing removes temp files. */
@@ -55,8 +71,6 @@ public final class GraphSubmission {
         MimeSource reduced();
 
         List<AttachmentUpload> attachments();
-
-        boolean signed();
 
         @Override
         void close() throws IOException;
@@ -96,14 +110,22 @@ public final class GraphSubmission {
         }
     }
 
-    /** Until the streaming split is built in: a message over one request is refused for good (552 5.3.4). */
+    /** No split (tests): a message over one request is refused for good (552 5.3.4). */
     public static final Splitter NO_SPLIT = (message, max, workDir) -> {
-        throw new UnsupportedOperationException("no streaming split for messages over " + max + " octets");
+        throw new Refused(GraphSubmission.TOO_BIG, "no streaming split for messages over " + max + " octets");
     };
 
     /** Where messages for Graph wait as temporary files: {@code <state-dir>/graph-tmp} (0700), beside the spool. */
     public static Path workDirectory(Path stateDir) {
         return stateDir.resolve("graph-tmp");
+    }
+
+    /** Creates {@code dir} (0700) when missing. Blocking. */
+    public static void ensureWorkDirectory(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        }
     }
 
     /** Removes the temporary files a crash left in {@code dir} (none of them was answered with 250). Blocking. */
@@ -281,19 +303,18 @@ public final class GraphSubmission {
             Path copy = null;
             SplitMessage split = null;
             try {
+                ensureWorkDirectory(workDir); // the queue's messages never pass GraphSink, which makes it too
                 copy = Files.createTempFile(workDir, "graph-", ".eml");
                 message.copyTo(copy);
                 split = splitter.split(copy, graph.maxMimeRequestBytes(), workDir);
-            } catch (UnsupportedOperationException e) {
+            } catch (Refused e) {
                 deleteQuietly(copy);
-                return done(Result.failed(recipients, GraphFailure.permanent(TOO_BIG, e.getMessage())));
+                log.info("[{}] message of {} octets is over one Graph request ({}) and cannot be split: {}", who,
+                        message.size(), graph.maxMimeRequestBytes(), e.getMessage());
+                return done(Result.failed(recipients, GraphFailure.permanent(e.reply(), e.getMessage())));
             } catch (IOException | RuntimeException e) {
                 deleteQuietly(copy);
                 return done(Result.failed(recipients, GraphFailure.local(e)));
-            }
-            if (split.signed()) {
-                closeQuietly(split, copy);
-                return done(Result.failed(recipients, GraphFailure.permanent(SIGNED_TOO_BIG, "split says signed")));
             }
             SplitMessage s = split;
             Path c = copy;

@@ -10,7 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -74,10 +73,7 @@ final class GraphSink implements MessageSink {
     /** Blocking: the temporary file (0600) in the work directory (0700). */
     private void open() {
         try {
-            if (!Files.isDirectory(workDir)) {
-                Files.createDirectories(workDir, PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString("rwx------")));
-            }
+            GraphSubmission.ensureWorkDirectory(workDir);
             file = Files.createTempFile(workDir, "graph-", ".msg");
             channel = FileChannel.open(file, StandardOpenOption.WRITE);
         } catch (IOException e) {

@@ -77,7 +77,7 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     public SmtpSession(CoreServices services, ListenerContext listener, SmtpSettings settings, SmtpServerDecoder decoder,
                        Spool spool) {
         this(services, listener, settings, decoder, spool, new GraphSubmission(services::graph,
-                services.blockingExecutor(), GraphSubmission.NO_SPLIT,
+                services.blockingExecutor(), io.mailproxy.smtp.graph.GraphSplitter.LARGE_MESSAGE,
                 GraphSubmission.workDirectory(services.config().stateDir()), settings.headerLimit()),
                 GraphSubmission.workDirectory(services.config().stateDir()));
     }

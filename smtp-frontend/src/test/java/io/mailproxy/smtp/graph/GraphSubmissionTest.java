@@ -186,10 +186,6 @@ class GraphSubmissionTest {
                             bytes("%PDF")));
                 }
 
-                public boolean signed() {
-                    return false;
-                }
-
                 public void close() {
                     closed.set(true);
                 }
