@@ -4,6 +4,7 @@ import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.ListenerContext;
 import io.mailproxy.core.spi.QueueAdmin;
+import io.mailproxy.smtp.graph.GraphSubmission;
 import io.mailproxy.smtp.queue.DeliveryWorker;
 import io.mailproxy.smtp.queue.Spool;
 import io.mailproxy.smtp.session.SmtpSession;
@@ -14,6 +15,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
+import java.nio.file.Path;
 import java.util.Optional;
 
 /** Installs the SMTP framer and session on each accepted connection; owns the store-and-forward queue. */
@@ -23,6 +25,8 @@ final class SmtpFrontend implements Frontend {
     private final SmtpSettings settings;
     private final Spool spool;
     private final DeliveryWorker worker;
+    private final GraphSubmission graph;
+    private final Path graphWorkDir;
 
     SmtpFrontend(CoreServices services, SmtpSettings settings) {
         this(services, settings, null, null);
@@ -30,10 +34,18 @@ final class SmtpFrontend implements Frontend {
 
     /** @param spool and {@code worker}: the queue (both null: pass-through only) */
     SmtpFrontend(CoreServices services, SmtpSettings settings, Spool spool, DeliveryWorker worker) {
+        this(services, settings, spool, worker, null, null); // Graph: the session's defaults
+    }
+
+    /** @param graph and {@code graphWorkDir}: pass-through for accounts that send with Microsoft Graph (null: defaults) */
+    SmtpFrontend(CoreServices services, SmtpSettings settings, Spool spool, DeliveryWorker worker,
+                 GraphSubmission graph, Path graphWorkDir) {
         this.services = services;
         this.settings = settings;
         this.spool = spool;
         this.worker = worker;
+        this.graph = graph;
+        this.graphWorkDir = graphWorkDir;
     }
 
     /** The store-and-forward queue, when this frontend runs one. */
@@ -51,7 +63,9 @@ final class SmtpFrontend implements Frontend {
         SmtpServerDecoder decoder = new SmtpServerDecoder(settings.maxLine());
         decoder.setMaxDiscard(settings.maxDiscard());
         channel.pipeline().addLast("smtp-decoder", decoder);
-        channel.pipeline().addLast("smtp-session", new SmtpSession(services, listener, settings, decoder, spool));
+        channel.pipeline().addLast("smtp-session", graph == null
+                ? new SmtpSession(services, listener, settings, decoder, spool)
+                : new SmtpSession(services, listener, settings, decoder, spool, graph, graphWorkDir));
     }
 
     /** Turns a connection away in SMTP (RFC 5321 3.1: a 421 greeting) and closes. */

@@ -7,6 +7,8 @@ import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.FrontendFactory;
 import io.mailproxy.core.spi.QueueAdmin;
+import io.mailproxy.smtp.graph.GraphSplitter;
+import io.mailproxy.smtp.graph.GraphSubmission;
 import io.mailproxy.smtp.queue.DeliveryWorker;
 import io.mailproxy.smtp.queue.QueueSettings;
 import io.mailproxy.smtp.queue.SmtpQueue;
@@ -46,13 +48,18 @@ public final class SmtpFrontendFactory implements FrontendFactory {
                     "cannot open the SMTP spool " + SmtpQueue.spoolDirectory(config.stateDir()) + ": " + e);
         }
         Function<String, Optional<AccountConfig>> accounts = name -> services.config().account(name);
+        Path graphDir = GraphSubmission.workDirectory(config.stateDir());
+        GraphSubmission.clearWorkDirectory(graphDir); // what a crash left: messages never answered with 250
+        GraphSubmission graph = new GraphSubmission(services::graph, services.blockingExecutor(),
+                GraphSplitter.LARGE_MESSAGE, graphDir, settings.headerLimit());
         DeliveryWorker worker = new DeliveryWorker(spool, queue,
-                DeliveryWorker.overPool(services.pools(), accounts, spool, services.blockingExecutor(),
-                        settings.upstreamReplyTimeout()),
+                DeliveryWorker.withGraph(DeliveryWorker.overPool(services.pools(), accounts, spool,
+                        services.blockingExecutor(), settings.upstreamReplyTimeout()),
+                        a -> GraphSubmission.sendsWithGraph(services.config(), a), accounts, spool, graph),
                 accounts, services.clock(), services.scheduler(), services.blockingExecutor(), services.meters(),
                 new SecureRandom(), settings.hostname(), settings.headerLimit());
         worker.start();
-        return new SmtpFrontend(services, settings, spool, worker);
+        return new SmtpFrontend(services, settings, spool, worker, graph, graphDir);
     }
 
     /** The spool of a daemon that is not running, for {@code queue list/retry/delete}. */

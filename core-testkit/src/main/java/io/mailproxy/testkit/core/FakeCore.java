@@ -74,6 +74,8 @@ public final class FakeCore implements CoreServices {
     /** When set, connector().connect uses this instead of {@link #connect}, with the event loop it was given. */
     public volatile Function<EventLoop, CompletableFuture<UpstreamSession>> connectOn;
     public final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    /** Upstreams by name (none unless a test adds one: an account's {@code send-with = graph}, say). */
+    private final Map<String, io.mailproxy.core.config.UpstreamConfig> upstreams = new ConcurrentHashMap<>();
     /** What {@link #graph()} returns; a test of a Graph path sets it. */
     public volatile GraphMail graph;
     /** The injected clock (the system's unless a test sets one, e.g. {@link #FIXED_CLOCK}). */
@@ -124,6 +126,13 @@ public final class FakeCore implements CoreServices {
     /** The next acquire fails. */
     public void nextFailure(UpstreamException e) {
         pools.nextFailure(e);
+    }
+
+    /** Adds (or replaces) an upstream, for accounts that name it. */
+    public FakeCore upstream(io.mailproxy.core.config.UpstreamConfig upstream) {
+        upstreams.put(upstream.name(), upstream);
+        config = null;
+        return this;
     }
 
     /** Configuration under {@code mailproxy} (HOCON), over the defaults of every reference.conf. */
@@ -177,7 +186,7 @@ public final class FakeCore implements CoreServices {
                 accounts.put(e.account().name(), e.account());
                 byLogin.put(login, e.client());
             });
-            c = new MailproxyConfig("test", Path.of("state"), List.of(), Map.of(), Map.of(), accounts, byLogin,
+            c = new MailproxyConfig("test", Path.of("state"), List.of(), upstreams, Map.of(), accounts, byLogin,
                     null, null, raw);
             config = c;
         }

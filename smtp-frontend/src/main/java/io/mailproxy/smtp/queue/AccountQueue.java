@@ -53,6 +53,10 @@ final class AccountQueue {
                     reply, heldUntil);
             case CONNECTION -> log.warn("queue: account {} cannot reach its upstream ({}); next try at {}", name, reply,
                     heldUntil);
+            case CONFIGURATION -> log.warn("queue: Microsoft Graph refused account {} access ({}); fix its permissions"
+                    + " (docs/OFFICE365.md); its queue waits until {}, nothing is bounced for it", name, reply, heldUntil);
+            case RETRY_AFTER -> log.info("queue: Microsoft Graph asked account {} to wait ({}); its queue waits until {}",
+                    name, reply, heldUntil);
             case NONE -> { }
         }
     }

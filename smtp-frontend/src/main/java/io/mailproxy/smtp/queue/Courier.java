@@ -93,7 +93,7 @@ final class Courier {
             DeliveryState s = e.state;
             // should the process die during the attempt, the message is tried again after this back-off
             before = new DeliveryState(s.attempts() + 1, now.plus(backoff.delay(s.attempts() + 1)), s.lastReply(),
-                    s.delivered(), s.failed(), s.bounced());
+                    s.delivered(), s.failed(), s.bounced(), s.draft());
         }
         if (pending.isEmpty()) {
             // every recipient delivered or failed, but removing it failed earlier: only that is tried again
@@ -116,7 +116,7 @@ final class Courier {
         }
         CompletableFuture<AttemptResult> result;
         try {
-            result = attempt.deliver(e.env, pending);
+            result = attempt.deliver(e.env, pending, progress(e));
         } catch (RuntimeException ex) {
             result = CompletableFuture.completedFuture(AttemptResult.held(AttemptResult.Hold.CONNECTION, ex.toString()));
         }
@@ -126,6 +126,30 @@ final class Courier {
             // the result is recorded even if the executor refuses it for a while: it is kept and submitted again
             handoff.execute(() -> completed(e, outcome), () -> done(e), true);
         });
+    }
+
+    /** Where an attempt keeps what must outlive it (a Graph draft's id): the message's state file, written at once. */
+    private Attempt.Progress progress(QueueEntry e) {
+        return new Attempt.Progress() {
+            @Override
+            public Optional<String> draft() {
+                synchronized (lock) {
+                    return e.state.draft();
+                }
+            }
+
+            @Override
+            public void draft(Optional<String> id) throws IOException {
+                DeliveryState s;
+                synchronized (lock) {
+                    s = e.state.withDraft(id);
+                }
+                spool.writeState(e.env.id(), s);
+                synchronized (lock) {
+                    backlog.reposition(e, s);
+                }
+            }
+        };
     }
 
     /** The message's next try after a failure to write it to disk, backing off further each time. Returns when. */
@@ -218,7 +242,7 @@ final class Courier {
         if (!s.failed().isEmpty() && !s.bounced()) {
             log.warn("queue: message {} from <{}> failed permanently for {}", e.env.id(), e.env.clientFrom(), s.failed());
             bounce(e.env, s.failed());
-            s = new DeliveryState(s.attempts(), s.nextAttempt(), s.lastReply(), s.delivered(), s.failed(), true);
+            s = new DeliveryState(s.attempts(), s.nextAttempt(), s.lastReply(), s.delivered(), s.failed(), true, s.draft());
             synchronized (lock) {
                 backlog.reposition(e, s); // bounced once, even if removing the message must be tried again
             }

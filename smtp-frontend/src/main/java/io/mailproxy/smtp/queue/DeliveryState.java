@@ -18,9 +18,12 @@ import java.util.Set;
  * @param delivered   recipients the upstream accepted the message for (never sent again)
  * @param failed      recipients refused permanently, with the reply (bounced, never sent again)
  * @param bounced     the bounce for {@code failed} has been queued
+ * @param draft       Microsoft Graph: the draft whose send was asked for and not confirmed (a lost {@code 202});
+ *                    the next attempt asks Graph what became of it instead of sending the message again. A line
+ *                    {@code draft ID}; files without it (older versions, SMTP accounts) decode with none.
  */
 public record DeliveryState(int attempts, Instant nextAttempt, String lastReply, Set<String> delivered,
-                            Map<String, String> failed, boolean bounced) {
+                            Map<String, String> failed, boolean bounced, Optional<String> draft) {
 
     private static final String MAGIC = "mailproxy-state 1";
 
@@ -28,6 +31,16 @@ public record DeliveryState(int attempts, Instant nextAttempt, String lastReply,
         delivered = Set.copyOf(new LinkedHashSet<>(delivered));
         failed = Map.copyOf(new LinkedHashMap<>(failed));
         lastReply = lastReply.replaceAll("[\\r\\n]+", " ");
+        draft = draft.filter(d -> !d.isBlank() && d.indexOf('\n') < 0 && d.indexOf('\r') < 0);
+    }
+
+    public DeliveryState(int attempts, Instant nextAttempt, String lastReply, Set<String> delivered,
+                         Map<String, String> failed, boolean bounced) {
+        this(attempts, nextAttempt, lastReply, delivered, failed, bounced, Optional.empty());
+    }
+
+    DeliveryState withDraft(Optional<String> id) {
+        return new DeliveryState(attempts, nextAttempt, lastReply, delivered, failed, bounced, id);
     }
 
     static DeliveryState initial(Instant now) {
@@ -35,7 +48,7 @@ public record DeliveryState(int attempts, Instant nextAttempt, String lastReply,
     }
 
     DeliveryState withNext(Instant next) {
-        return new DeliveryState(attempts, next, lastReply, delivered, failed, bounced);
+        return new DeliveryState(attempts, next, lastReply, delivered, failed, bounced, draft);
     }
 
     Optional<String> last() {
@@ -48,6 +61,7 @@ public record DeliveryState(int attempts, Instant nextAttempt, String lastReply,
         sb.append("next ").append(nextAttempt).append('\n');
         sb.append("last-reply ").append(lastReply).append('\n');
         sb.append("bounced ").append(bounced).append('\n');
+        draft.ifPresent(d -> sb.append("draft ").append(d).append('\n'));
         delivered.forEach(r -> sb.append("delivered ").append(r).append('\n'));
         failed.forEach((r, why) -> sb.append("failed ").append(r).append('\t').append(why.replaceAll("[\\r\\n\\t]+", " "))
                 .append('\n'));
@@ -63,6 +77,7 @@ public record DeliveryState(int attempts, Instant nextAttempt, String lastReply,
         Instant next = null;
         String last = "";
         boolean bounced = false;
+        Optional<String> draft = Optional.empty();
         Set<String> delivered = new LinkedHashSet<>();
         Map<String, String> failed = new LinkedHashMap<>();
         for (int i = 1; i < lines.length; i++) {
@@ -76,6 +91,7 @@ public record DeliveryState(int attempts, Instant nextAttempt, String lastReply,
                 case "last-reply" -> last = value;
                 case "bounced" -> bounced = Boolean.parseBoolean(value);
                 case "delivered" -> delivered.add(value);
+                case "draft" -> draft = Optional.of(value);
                 case "failed" -> {
                     int s2 = value.indexOf('\t'); // a TAB cannot occur in an address (RFC 5321 4.1.2)
                     failed.put(s2 < 0 ? value : value.substring(0, s2), s2 < 0 ? "" : value.substring(s2 + 1));
@@ -86,6 +102,6 @@ public record DeliveryState(int attempts, Instant nextAttempt, String lastReply,
         if (next == null) {
             throw new IOException("incomplete delivery state");
         }
-        return new DeliveryState(attempts, next, last, delivered, failed, bounced);
+        return new DeliveryState(attempts, next, last, delivered, failed, bounced, draft);
     }
 }

@@ -86,6 +86,16 @@ public final class DeliveryWorker implements SmtpQueue, AutoCloseable {
         return new Delivery(pools, accounts, spool, blocking, replyTimeout);
     }
 
+    /**
+     * The attempt of a daemon with Microsoft Graph: accounts whose upstream has {@code send-with = graph} go through
+     * {@code graph}, the others through {@code smtp} ({@link #overPool}).
+     */
+    public static Attempt withGraph(Attempt smtp, java.util.function.Predicate<AccountConfig> sendsWithGraph,
+                                    Function<String, Optional<AccountConfig>> accounts, Spool spool,
+                                    io.mailproxy.smtp.graph.GraphSubmission graph) {
+        return new GraphDelivery(smtp, sendsWithGraph, accounts, spool, graph);
+    }
+
     /** Resumes what the spool holds (blocking: call off the event loop) and starts delivering. */
     public void start() {
         List<QueueEntry> finished = new ArrayList<>();

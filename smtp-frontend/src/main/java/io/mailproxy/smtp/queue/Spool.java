@@ -507,6 +507,11 @@ public final class Spool {
         return FileChannel.open(file(id, MSG), StandardOpenOption.READ);
     }
 
+    /** The message file (dot-stuffed), for readers that open it themselves (Graph's client, on its own threads). */
+    Path messagePath(String id) {
+        return file(id, MSG);
+    }
+
     InputStream messageStream(String id) throws IOException {
         return Files.newInputStream(file(id, MSG));
     }

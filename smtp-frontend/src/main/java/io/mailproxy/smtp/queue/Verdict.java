@@ -53,6 +53,16 @@ record Verdict(DeliveryState after, List<String> pending, boolean finished, bool
                 holdUntil = now.plus(backoff.delay(failures));
                 holdWhy = "upstream unavailable (" + r.lastReply() + ")";
             }
+            case CONFIGURATION -> {
+                // not the upstream's fault and not the message's: never bounced for it (max-age still applies)
+                failures++;
+                holdUntil = now.plus(backoff.delay(failures));
+                holdWhy = "Microsoft Graph refused access, a configuration fault (" + r.lastReply() + ")";
+            }
+            case RETRY_AFTER -> {
+                holdUntil = now.plus(r.retryAfter().orElse(settings.initialBackoff()));
+                holdWhy = "throttled by Microsoft Graph (" + r.lastReply() + ")";
+            }
             case NONE -> failures = 0;
         }
         List<String> pending = QueueEntry.pending(env, delivered, failed);
@@ -70,7 +80,7 @@ record Verdict(DeliveryState after, List<String> pending, boolean finished, bool
         boolean retried = !finished && r.hold() == Hold.NONE;
         Instant next = retried ? now.plus(backoff.delay(state.attempts())) : now;
         DeliveryState after = new DeliveryState(state.attempts(), next, r.lastReply(), delivered, failed,
-                state.bounced());
+                state.bounced(), state.draft());
         return new Verdict(after, pending, finished, expired, retried, holdUntil, holdWhy, failures);
     }
 }

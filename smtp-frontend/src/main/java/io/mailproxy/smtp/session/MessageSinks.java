@@ -3,7 +3,9 @@ package io.mailproxy.smtp.session;
 import io.mailproxy.core.config.ClientConfig.SmtpPolicy;
 import io.mailproxy.core.identity.LocalLogin;
 import io.mailproxy.core.spi.CoreServices;
+import io.mailproxy.smtp.graph.GraphSubmission;
 import io.mailproxy.smtp.queue.Spool;
+import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,10 +28,16 @@ final class MessageSinks {
      */
     private CompletableFuture<Void> previousLease = CompletableFuture.completedFuture(null);
 
-    MessageSinks(CoreServices services, SmtpSettings settings, Spool spool) {
+    /** Messages of accounts that send with Microsoft Graph, in pass-through. */
+    private final GraphSubmission graph;
+    private final Path graphWorkDir;
+
+    MessageSinks(CoreServices services, SmtpSettings settings, Spool spool, GraphSubmission graph, Path graphWorkDir) {
         this.services = services;
         this.settings = settings;
         this.spool = spool;
+        this.graph = graph;
+        this.graphWorkDir = graphWorkDir;
     }
 
     /** Says at login when the client's messages cannot go where its policy says. */
@@ -46,7 +54,10 @@ final class MessageSinks {
         SmtpPolicy policy = login.client().smtp();
         boolean rewrite = policy.sender() == SmtpPolicy.Sender.REWRITE;
         if (spool != null && policy.queue()) {
-            return new SpoolSink(t, events, spool, login.client().login(), rewrite);
+            return new SpoolSink(t, events, spool, login.client().login(), rewrite); // Graph or not: the queue decides
+        }
+        if (GraphSubmission.sendsWithGraph(services.config(), t.account)) {
+            return new GraphSink(t, events, graph, graphWorkDir, services.blockingExecutor());
         }
         RelaySink relay = new RelaySink(t, events, services, settings, rewrite, previousLease);
         previousLease = relay.leaseBack();

@@ -15,6 +15,7 @@ import io.mailproxy.smtp.codec.SmtpInbound.DataEnd;
 import io.mailproxy.smtp.codec.SmtpInbound.DataRefused;
 import io.mailproxy.smtp.codec.SmtpInbound.LineTooLong;
 import io.mailproxy.smtp.codec.SmtpServerDecoder;
+import io.mailproxy.smtp.graph.GraphSubmission;
 import io.mailproxy.smtp.queue.Spool;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelFutureListener;
@@ -75,11 +76,23 @@ public final class SmtpSession extends ChannelInboundHandlerAdapter {
     /** @param spool where clients with {@code smtp.queue = true} store their messages (null: pass-through only) */
     public SmtpSession(CoreServices services, ListenerContext listener, SmtpSettings settings, SmtpServerDecoder decoder,
                        Spool spool) {
+        this(services, listener, settings, decoder, spool, new GraphSubmission(services::graph,
+                services.blockingExecutor(), io.mailproxy.smtp.graph.GraphSplitter.LARGE_MESSAGE,
+                GraphSubmission.workDirectory(services.config().stateDir()), settings.headerLimit()),
+                GraphSubmission.workDirectory(services.config().stateDir()));
+    }
+
+    /**
+     * @param graph        sends the messages of accounts with {@code send-with = graph} in pass-through
+     * @param graphWorkDir where those messages wait (temporary files) while Graph is asked
+     */
+    public SmtpSession(CoreServices services, ListenerContext listener, SmtpSettings settings, SmtpServerDecoder decoder,
+                       Spool spool, GraphSubmission graph, java.nio.file.Path graphWorkDir) {
         this.services = services;
         this.listener = listener;
         this.settings = settings;
         this.decoder = decoder;
-        this.sinks = new MessageSinks(services, settings, spool);
+        this.sinks = new MessageSinks(services, settings, spool, graph, graphWorkDir);
     }
 
     // ---------------------------------------------------------------- channel events
