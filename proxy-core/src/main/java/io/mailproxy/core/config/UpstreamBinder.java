@@ -23,7 +23,7 @@ final class UpstreamBinder {
             n.optString(p.configName(), "an upstream URL").ifPresent(u -> urls.put(p, u));
         }
         Map<String, List<String>> scopes = new LinkedHashMap<>();
-        for (String s : List.of("imap", "pop3", "smtp", "app")) {
+        for (String s : OAuth2Binder.SCOPE_KEYS) {
             scopes.put(s, n.stringList("scopes." + s, "scopes"));
         }
         Optional<URI> graph = Optional.ofNullable(n.url("graph", null, null));
