@@ -245,6 +245,27 @@ public final class FakeIdentityPlatform implements AutoCloseable {
         return t.user().map(u -> u.equalsIgnoreCase(user)).orElse(true);
     }
 
+    /**
+     * An access token this platform issued, as a resource server sees it once it validated it (FakeGraph reads the
+     * audience and permissions from it).
+     *
+     * @param user    the signed-in user of a delegated token; empty for an app-only token
+     * @param scope   the granted scopes as the token response named them, space-separated (resource URIs kept)
+     * @param expired whether it has expired by this platform's clock
+     */
+    public record AccessToken(String clientId, Optional<String> user, String scope, Instant expiresAt,
+                              boolean expired) { }
+
+    /** What this platform issued as {@code token}; empty for a token it never issued. */
+    public Optional<AccessToken> accessToken(String token) {
+        IdpState.IssuedAccessToken t = token == null ? null : state.accessTokens.get(token);
+        if (t == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new AccessToken(t.clientId(), t.user(), t.scope(), t.expiresAt(),
+                !state.now().isBefore(t.expiresAt())));
+    }
+
     /** When {@code token}, an access token this platform issued, expires. */
     public Optional<Instant> expiresAt(String token) {
         IdpState.IssuedAccessToken t = token == null ? null : state.accessTokens.get(token);

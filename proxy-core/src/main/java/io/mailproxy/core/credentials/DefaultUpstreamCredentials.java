@@ -111,6 +111,44 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
                 .thenApply(token -> (Login) new Login.Bearer(user, token));
     }
 
+    @Override
+    public CompletableFuture<AccessToken> graphToken(AccountConfig account, java.net.URI graphBase) {
+        if (!(account.auth() instanceof AuthConfig.OAuth2 auth)) {
+            return CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.CREDENTIALS_UNAVAILABLE,
+                    "account " + account.name() + " logs in with a password; Microsoft Graph takes only OAuth 2.0"
+                            + " tokens (auth.type = oauth2)"));
+        }
+        OAuth2ProviderConfig provider = providers.get().get(auth.provider());
+        if (provider == null) {
+            return CompletableFuture.failedFuture(new UpstreamException(UpstreamException.Kind.CREDENTIALS_UNAVAILABLE,
+                    "account " + account.name() + ": OAuth 2.0 provider '" + auth.provider() + "' is not configured"));
+        }
+        return tokens.token(provider, auth.grant(), principal(account, auth),
+                        GraphScopes.forAccount(graphBase, account, auth), auth.password())
+                .handle((token, failure) -> {
+                    if (failure == null) {
+                        return token;
+                    }
+                    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                            ? failure.getCause() : failure;
+                    throw new CompletionException(cause instanceof TokenException te ? translate(account, te)
+                            : cause instanceof UpstreamException ? cause
+                            : new UpstreamException(UpstreamException.Kind.CREDENTIALS_UNAVAILABLE, "Graph token of"
+                                    + " account " + account.name() + " unavailable: " + cause.getClass().getSimpleName()));
+                });
+    }
+
+    @Override
+    public void invalidateGraph(AccountConfig account, java.net.URI graphBase) {
+        if (account.auth() instanceof AuthConfig.OAuth2 auth) {
+            OAuth2ProviderConfig provider = providers.get().get(auth.provider());
+            if (provider != null) {
+                tokens.invalidate(TokenService.key(provider.name(), auth.grant(), principal(account, auth),
+                        GraphScopes.forAccount(graphBase, account, auth)));
+            }
+        }
+    }
+
     /**
      * XOAUTH2's {@code user=}: the account's mailbox, except SMTP with a delegated token, which logs in as the token's
      * own user. Exchange Online opens a shared mailbox over IMAP and POP3 with {@code user=<shared mailbox>} and a

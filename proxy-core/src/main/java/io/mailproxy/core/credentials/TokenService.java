@@ -240,7 +240,30 @@ public final class TokenService implements AutoCloseable {
             return CompletableFuture.failedFuture(new TokenException(TokenException.Reason.ENDPOINT_UNAVAILABLE,
                     "token service is shut down"));
         }
-        TokenKey key = key(provider, grant, principal, protocol);
+        return token(provider, key(provider, grant, principal, protocol), password);
+    }
+
+    /**
+     * As {@link #token(OAuth2ProviderConfig, AuthConfig.Grant, String, Protocol, Optional)} for an audience other than
+     * the mail protocols' (Microsoft Graph: {@link GraphScopes}), with the scopes given; cached under its own key.
+     */
+    public CompletableFuture<AccessToken> token(OAuth2ProviderConfig provider, AuthConfig.Grant grant,
+                                                String principal, List<String> scopes, Optional<SecretRef> password) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new TokenException(TokenException.Reason.ENDPOINT_UNAVAILABLE,
+                    "token service is shut down"));
+        }
+        return token(provider, key(provider.name(), grant, principal, scopes), password);
+    }
+
+    /** The cache key of a request for explicit scopes; {@code principal} is ignored (empty) for client credentials. */
+    public static TokenKey key(String provider, AuthConfig.Grant grant, String principal, List<String> scopes) {
+        return new TokenKey(provider, grant, String.join(" ", scopes),
+                grant == AuthConfig.Grant.CLIENT_CREDENTIALS ? "" : principal);
+    }
+
+    private CompletableFuture<AccessToken> token(OAuth2ProviderConfig provider, TokenKey key,
+                                                 Optional<SecretRef> password) {
         TokenSlot slot = slots.get(key, this::newSlot);
         slot.update(provider, password);
         return slot.get();

@@ -33,4 +33,17 @@ public interface UpstreamCredentials {
 
     /** The upstream rejected the token: drop it from the cache so the next login fetches a new one. */
     default void invalidate(AccountConfig account, Protocol protocol) { }
+
+    /**
+     * An access token for Microsoft Graph at {@code graphBase} ({@link GraphScopes}); fails as {@link #loginFor} does,
+     * and with {@code CREDENTIALS_UNAVAILABLE} for an account that logs in with a password (Graph takes only OAuth).
+     */
+    default CompletableFuture<AccessToken> graphToken(AccountConfig account, java.net.URI graphBase) {
+        return CompletableFuture.failedFuture(new io.mailproxy.core.upstream.UpstreamException(
+                io.mailproxy.core.upstream.UpstreamException.Kind.CREDENTIALS_UNAVAILABLE,
+                "account " + account.name() + ": no Graph tokens in this credential source"));
+    }
+
+    /** Graph refused the token (401): drop it so the next request fetches a new one. */
+    default void invalidateGraph(AccountConfig account, java.net.URI graphBase) { }
 }

@@ -112,14 +112,29 @@ public final class ClientTls {
         return handler;
     }
 
+    /**
+     * The trust of an upstream as JDK trust managers: the system's anchors, plus those in {@code caFile}. For clients
+     * that are not Netty's (Microsoft Graph over the JDK's HttpClient); they verify chain and hostname themselves.
+     */
+    public static TrustManagerFactory trustManagers(String upstreamName, Optional<Path> caFile)
+            throws GeneralSecurityException, IOException {
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        if (caFile.isEmpty()) {
+            tmf.init((KeyStore) null);
+        } else {
+            tmf.init(systemPlus(upstreamName, caFile.get()));
+        }
+        return tmf;
+    }
+
+    /** TLS 1.3 and 1.2 only, as for every upstream. */
+    public static String[] protocols() {
+        return PROTOCOLS.clone();
+    }
+
     private SslContext build(String upstreamName, Optional<Path> caFile) throws SSLException {
         try {
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            if (caFile.isEmpty()) {
-                tmf.init((KeyStore) null);
-            } else {
-                tmf.init(systemPlus(upstreamName, caFile.get()));
-            }
+            TrustManagerFactory tmf = trustManagers(upstreamName, caFile);
             return SslContextBuilder.forClient()
                     .sslProvider(provider)
                     .protocols(PROTOCOLS)

@@ -1,0 +1,4 @@
+package io.mailproxy.testkit.graph;
+
+/** Graph's {@code emailAddress} ({@code name} may be empty). */
+record EmailAddress(String name, String address) { }
