@@ -166,4 +166,28 @@ class GraphConfigValidationTest {
         MailproxyConfig imap = parse(valid(LISTENER, "preset = office365", OAUTH2, APP_ONLY, CLIENT));
         assertThat(imap.usesGraph("a@contoso.com")).isFalse();
     }
+
+    @Test
+    void graphLimitsAreBoundWithDefaults() {
+        UpstreamConfig d = parse(valid(LISTENER, GRAPH_ONLY, OAUTH2, APP_ONLY, CLIENT + "\n protocols = [smtp]"))
+                .upstreams().get("o365");
+        assertThat(d.graphLimits()).isEqualTo(new UpstreamConfig.GraphLimits(4, 100, 2_987_712L, 3_932_160));
+        UpstreamConfig own = parse(valid(LISTENER, GRAPH_ONLY + ", graph-concurrency = 2, graph-queue = 0,"
+                + " graph-max-request = 1M, graph-upload-chunk = 640K", OAUTH2, APP_ONLY, CLIENT + "\n protocols = [smtp]"))
+                .upstreams().get("o365");
+        assertThat(own.graphLimits()).isEqualTo(new UpstreamConfig.GraphLimits(2, 0, 1024 * 1024, 640 * 1024));
+    }
+
+    @Test
+    void graphLimitsOutOfRange() {
+        expectError(valid(LISTENER, GRAPH_ONLY + ", graph-concurrency = 0", OAUTH2, APP_ONLY,
+                CLIENT + "\n protocols = [smtp]"), "graph-concurrency", "mailproxy.upstreams.o365.graph-concurrency",
+                "expected");
+        expectError(valid(LISTENER, GRAPH_ONLY + ", graph-upload-chunk = 1M", OAUTH2, APP_ONLY,
+                CLIENT + "\n protocols = [smtp]"), "graph-upload-chunk", "mailproxy.upstreams.o365.graph-upload-chunk",
+                "multiple of 320 KiB");
+        expectError(valid(LISTENER, GRAPH_ONLY + ", graph-max-request = 5M", OAUTH2, APP_ONLY,
+                CLIENT + "\n protocols = [smtp]"), "graph-max-request", "mailproxy.upstreams.o365.graph-max-request",
+                "at most 3M");
+    }
 }
