@@ -8,6 +8,7 @@ import io.mailproxy.core.credentials.SecretResolver;
 import io.mailproxy.core.identity.LocalAuthenticator;
 import io.mailproxy.core.pool.UpstreamPools;
 import io.mailproxy.core.runtime.ServerRuntime;
+import io.mailproxy.core.graph.GraphMail;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.FrontendFactory;
@@ -68,7 +69,7 @@ public final class Daemon implements AutoCloseable {
         undo.push(core::close);
         try {
             CoreServices services = new Services(core.config, core.identities, core.pools, core.connector,
-                    core.meters, core.clock, core.blocking, core.scheduler);
+                    core.meters, core.clock, core.blocking, core.scheduler, core.graph);
             Map<Protocol, Frontend> frontends = new EnumMap<>(Protocol.class);
             for (FrontendFactory f : ServiceLoader.load(FrontendFactory.class)) {
                 Frontend frontend = f.create(services);
@@ -204,7 +205,7 @@ public final class Daemon implements AutoCloseable {
 
     private record Services(AtomicReference<MailproxyConfig> configRef, LocalAuthenticator authenticator,
                             UpstreamPools pools, UpstreamConnector connector, MeterRegistry meters, Clock clock,
-                            Executor blockingExecutor, ScheduledExecutorService scheduler)
+                            Executor blockingExecutor, ScheduledExecutorService scheduler, GraphMail graph)
             implements CoreServices {
         @Override
         public MailproxyConfig config() {
