@@ -14,6 +14,7 @@ import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.FrontendFactory;
 import io.mailproxy.core.spi.QueueAdmin;
 import io.mailproxy.core.upstream.UpstreamConnector;
+import io.mailproxy.daemon.check.GraphCheck;
 import io.mailproxy.daemon.check.UpstreamCheck;
 import io.mailproxy.daemon.control.ControlServer;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -134,8 +135,10 @@ public final class Daemon implements AutoCloseable {
 
     /** The check's table and a last line "check: N passed, M failed". */
     static List<String> checkLines(Core core) {
-        List<UpstreamCheck.Row> rows = new UpstreamCheck(core.connector)
-                .run(core.config.get(), java.time.Duration.ofSeconds(60));
+        List<UpstreamCheck.Row> rows = new java.util.ArrayList<>(new UpstreamCheck(core.connector)
+                .run(core.config.get(), java.time.Duration.ofSeconds(60)));
+        rows.addAll(new GraphCheck(core.credentials, core.graph).run(core.config.get(),
+                java.time.Duration.ofSeconds(60)));
         List<String> lines = new java.util.ArrayList<>(UpstreamCheck.table(rows));
         long failed = rows.stream().filter(r -> !r.ok()).count();
         lines.add("check: " + (rows.size() - failed) + " passed, " + failed + " failed");
