@@ -28,7 +28,10 @@ public record ClientConfig(
         return protocols.contains(protocol);
     }
 
-    /** Whether this client reaches {@code upstream} through Microsoft Graph: POP3 from a Graph folder, or SMTP sent with Graph. */
+    /**
+     * Whether this client reaches {@code upstream} through Microsoft Graph: POP3 from a Graph folder, or SMTP sent
+     * with Graph.
+     */
     public boolean usesGraph(UpstreamConfig upstream) {
         return allows(Protocol.POP3) && pop3.source() == Pop3Policy.Source.GRAPH
                 || allows(Protocol.SMTP) && upstream.sending() == UpstreamConfig.Sending.GRAPH;

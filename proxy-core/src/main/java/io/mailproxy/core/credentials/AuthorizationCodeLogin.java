@@ -99,8 +99,8 @@ public final class AuthorizationCodeLogin implements AutoCloseable {
             server.stop(0);
             throw new TokenException(TokenException.Reason.CONFIGURATION, "bad redirect URI " + redirect);
         }
-        AuthorizationCodeLogin login = new AuthorizationCodeLogin(service, provider, principal, scope, redeemScope, actual,
-                server);
+        AuthorizationCodeLogin login = new AuthorizationCodeLogin(service, provider, principal, scope, redeemScope,
+                actual, server);
         server.createContext(actual.getRawPath(), login::handle);
         server.start();
         return login;
