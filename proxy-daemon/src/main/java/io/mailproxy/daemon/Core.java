@@ -1,11 +1,14 @@
 package io.mailproxy.daemon;
 
 import io.mailproxy.core.config.MailproxyConfig;
+import io.mailproxy.core.config.UpstreamConfig;
 import io.mailproxy.core.credentials.DefaultUpstreamCredentials;
 import io.mailproxy.core.credentials.FileSecretStore;
 import io.mailproxy.core.credentials.Scheduler;
 import io.mailproxy.core.credentials.SecretStore;
 import io.mailproxy.core.credentials.TokenService;
+import io.mailproxy.core.graph.GraphClient;
+import io.mailproxy.core.graph.GraphSettings;
 import io.mailproxy.core.identity.LocalIdentities;
 import io.mailproxy.core.pool.PoolRegistry;
 import io.mailproxy.core.runtime.Transport;
@@ -46,6 +49,8 @@ final class Core implements AutoCloseable {
     NettyUpstreamConnector connector;
     PoolRegistry pools;
     LocalIdentities identities;
+    /** Microsoft Graph's mail API, one for the daemon; reads the current config at each call (reload-safe). */
+    GraphClient graph;
 
     /** Held for the daemon's lifetime: one daemon per state-dir (the spool and the secret store are its own). */
     private final java.nio.channels.FileChannel stateLock;
@@ -105,6 +110,14 @@ final class Core implements AutoCloseable {
         this.pools = new PoolRegistry(connector, config::get, clock, scheduler, meters);
         this.identities = new LocalIdentities(config::get, clock, initial.limits().argon2Concurrency(),
                 Scheduler.of(scheduler), meters);
+        this.graph = GraphClient.create(config::get, credentials, meters, clock, Scheduler.of(scheduler),
+                Core::graphSettings);
+    }
+
+    /** The Graph client's limits of an upstream, as the config bound them. */
+    static GraphSettings graphSettings(UpstreamConfig upstream) {
+        UpstreamConfig.GraphLimits l = upstream.graphLimits();
+        return new GraphSettings(l.concurrency(), l.queue(), l.maxRequestBytes(), l.uploadChunkBytes());
     }
 
     /**
@@ -154,6 +167,7 @@ final class Core implements AutoCloseable {
      */
     private void closeQuietly() {
         step("pools", pools == null ? null : pools::close);
+        step("graph client", graph == null ? null : graph::close);
         step("token service", tokens == null ? null : tokens::close);
         step("local identities", identities == null ? null : identities::close);
         step("event loops", workers == null ? null

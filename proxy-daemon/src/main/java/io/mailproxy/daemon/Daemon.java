@@ -8,11 +8,13 @@ import io.mailproxy.core.credentials.SecretResolver;
 import io.mailproxy.core.identity.LocalAuthenticator;
 import io.mailproxy.core.pool.UpstreamPools;
 import io.mailproxy.core.runtime.ServerRuntime;
+import io.mailproxy.core.graph.GraphMail;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.spi.Frontend;
 import io.mailproxy.core.spi.FrontendFactory;
 import io.mailproxy.core.spi.QueueAdmin;
 import io.mailproxy.core.upstream.UpstreamConnector;
+import io.mailproxy.daemon.check.GraphCheck;
 import io.mailproxy.daemon.check.UpstreamCheck;
 import io.mailproxy.daemon.control.ControlServer;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -68,7 +70,7 @@ public final class Daemon implements AutoCloseable {
         undo.push(core::close);
         try {
             CoreServices services = new Services(core.config, core.identities, core.pools, core.connector,
-                    core.meters, core.clock, core.blocking, core.scheduler);
+                    core.meters, core.clock, core.blocking, core.scheduler, core.graph);
             Map<Protocol, Frontend> frontends = new EnumMap<>(Protocol.class);
             for (FrontendFactory f : ServiceLoader.load(FrontendFactory.class)) {
                 Frontend frontend = f.create(services);
@@ -133,8 +135,10 @@ public final class Daemon implements AutoCloseable {
 
     /** The check's table and a last line "check: N passed, M failed". */
     static List<String> checkLines(Core core) {
-        List<UpstreamCheck.Row> rows = new UpstreamCheck(core.connector)
-                .run(core.config.get(), java.time.Duration.ofSeconds(60));
+        List<UpstreamCheck.Row> rows = new java.util.ArrayList<>(new UpstreamCheck(core.connector)
+                .run(core.config.get(), java.time.Duration.ofSeconds(60)));
+        rows.addAll(new GraphCheck(core.credentials, core.graph).run(core.config.get(),
+                java.time.Duration.ofSeconds(60)));
         List<String> lines = new java.util.ArrayList<>(UpstreamCheck.table(rows));
         long failed = rows.stream().filter(r -> !r.ok()).count();
         lines.add("check: " + (rows.size() - failed) + " passed, " + failed + " failed");
@@ -204,7 +208,7 @@ public final class Daemon implements AutoCloseable {
 
     private record Services(AtomicReference<MailproxyConfig> configRef, LocalAuthenticator authenticator,
                             UpstreamPools pools, UpstreamConnector connector, MeterRegistry meters, Clock clock,
-                            Executor blockingExecutor, ScheduledExecutorService scheduler)
+                            Executor blockingExecutor, ScheduledExecutorService scheduler, GraphMail graph)
             implements CoreServices {
         @Override
         public MailproxyConfig config() {

@@ -94,6 +94,7 @@ final class AuthorizationCodeFlow {
                 return;
             }
         }
+        issuer.consent(client.id(), pending.user(), pending.scope()); // the authorize request's scopes, every resource
         issuer.issue(exchange, client.id(), pending.user(), form.getOrDefault("scope", pending.scope()), false);
     }
 

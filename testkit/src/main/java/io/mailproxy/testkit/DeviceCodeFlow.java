@@ -107,7 +107,11 @@ final class DeviceCodeFlow {
             }
         }
         deviceCodes.remove(form.get("device_code"));
-        issuer.issue(exchange, client.id(), d.approvedUser, d.scope, false);
+        // consent covers every resource the device code request named; the poll carries no scope, and the token is
+        // for the first resource (observed, Microsoft Q&A 924265: with a Graph and a Teams scope, "it is included in
+        // the response scope but nothing more" for whichever came first)
+        issuer.consent(client.id(), d.approvedUser, d.scope);
+        issuer.issue(exchange, client.id(), d.approvedUser, TokenIssuer.firstResourceOnly(d.scope), false);
     }
 
     /** The user code of the newest device authorization. */

@@ -204,6 +204,16 @@ public final class FakeIdentityPlatform implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------- the user's side
 
+    /**
+     * The resource scopes {@code user} consented to for {@code clientId} at interactive sign-ins (authorize and device
+     * code requests name every resource to consent to; a token is issued for one); empty when none was recorded, and
+     * then refresh grants are not checked against consent.
+     */
+    public java.util.Set<String> consentedScopes(String clientId, String user) {
+        return java.util.Set.copyOf(state.consents.getOrDefault(IdpState.consentKey(clientId, user),
+                java.util.Set.of()));
+    }
+
     /** The user code of the newest device authorization. */
     public Optional<String> lastUserCode() {
         return deviceCodes.lastUserCode();

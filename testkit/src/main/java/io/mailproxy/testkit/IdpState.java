@@ -50,8 +50,17 @@ final class IdpState {
     final AtomicInteger requests = new AtomicInteger();
     final List<String> clientAssertionsSeen = new CopyOnWriteArrayList<>();
     final List<TokenRequest> tokenRequests = new CopyOnWriteArrayList<>();
+    /**
+     * Delegated consent per client and user ({@link #consentKey}): the resource scopes of every interactive sign-in
+     * (authorize or device code request). Refresh grants of a user with a recorded consent may only ask for these.
+     */
+    final Map<String, java.util.Set<String>> consents = new ConcurrentHashMap<>();
     /** The directory's tenant id (the {@code tid} claim), fixed per fake. */
     final String tenantId = UUID.randomUUID().toString();
+
+    static String consentKey(String clientId, String user) {
+        return clientId + " " + user.toLowerCase(java.util.Locale.ROOT);
+    }
 
     Instant now() {
         return clock.get();

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -102,6 +103,14 @@ final class TokenEndpoint {
                     return;
                 }
                 String scope = form.getOrDefault("scope", rt.scope());
+                List<String> missing = issuer.notConsented(client.id(), rt.user(), scope);
+                if (!missing.isEmpty()) {
+                    // a multi-resource refresh token redeems for another resource only once the user consented to it
+                    error(state, exchange, 400, "invalid_grant", 65001, "The user or administrator has not consented"
+                            + " to use the application with ID '" + client.id() + "'. Send an interactive authorization"
+                            + " request for this user and resource. Missing: " + String.join(" ", missing));
+                    return;
+                }
                 if (state.rotateRefreshTokens && state.invalidateUsedRefreshTokens) {
                     state.refreshTokens.put(presented, new IdpState.IssuedRefreshToken(rt.clientId(), rt.user(),
                             rt.scope(), "used"));

@@ -49,6 +49,15 @@ final class TokenIssuer {
         List<String> scopes = Arrays.stream(requestedScope.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList();
         String granted = scopes.stream().filter(s -> !NON_RESOURCE_SCOPES.contains(s)).distinct()
                 .collect(Collectors.joining(" "));
+        if (resources(requestedScope).size() > 1) {
+            // "You can't get a token for several resources at once with the Microsoft identity platform. The scopes
+            // parameter can contain scopes for only a single resource" (Microsoft Learn, scenario-desktop-production,
+            // "Have the user consent upfront for several resources"); the token endpoint's refusal is AADSTS28000.
+            IdpHttp.error(state, exchange, 400, "invalid_scope", 28000, "Provided value for the input parameter scope"
+                    + " is not valid because it contains more than one resource. Scope " + requestedScope.trim()
+                    + " is not valid.");
+            return;
+        }
         String at = "EwBIA8l6BAAU" + state.opaque() + state.opaque();
         long seconds = state.expiresIn.toSeconds();
         state.accessTokens.put(at, new IdpState.IssuedAccessToken(clientId, Optional.ofNullable(user), granted,
@@ -79,6 +88,49 @@ final class TokenIssuer {
         send(exchange, 200, "application/json; charset=utf-8", json(body));
     }
 
+
+    /**
+     * The resources a scope string names: a URL scope's scheme and host ({@code https://outlook.office.com} of
+     * {@code https://outlook.office.com/SMTP.Send}); a bare permission ({@code Mail.Send}) is Microsoft Graph's; the
+     * OpenID Connect scopes and {@code offline_access} name none.
+     */
+    static Set<String> resources(String scope) {
+        return Arrays.stream(scope.trim().split("\\s+")).filter(s -> !s.isEmpty() && !NON_RESOURCE_SCOPES.contains(s))
+                .map(TokenIssuer::resourceOf).collect(Collectors.toCollection(java.util.LinkedHashSet::new));
+    }
+
+    static String resourceOf(String scope) {
+        int slash = scope.indexOf('/', scope.indexOf("://") + 3);
+        return scope.contains("://") ? (slash < 0 ? scope : scope.substring(0, slash)) : "https://graph.microsoft.com";
+    }
+
+    /** {@code scope} without the scopes of every resource but the first it names (OIDC scopes kept). */
+    static String firstResourceOnly(String scope) {
+        Set<String> resources = resources(scope);
+        if (resources.size() < 2) {
+            return scope;
+        }
+        String first = resources.iterator().next();
+        return Arrays.stream(scope.trim().split("\\s+")).filter(s -> NON_RESOURCE_SCOPES.contains(s)
+                || resourceOf(s).equals(first)).collect(Collectors.joining(" "));
+    }
+
+    /** Records the resource scopes a user consented to for a client at an interactive sign-in. */
+    void consent(String clientId, String user, String scope) {
+        state.consents.computeIfAbsent(IdpState.consentKey(clientId, user), k -> java.util.concurrent.ConcurrentHashMap
+                .newKeySet()).addAll(Arrays.stream(scope.trim().split("\\s+"))
+                .filter(s -> !s.isEmpty() && !NON_RESOURCE_SCOPES.contains(s)).toList());
+    }
+
+    /** The scopes of {@code scope} the user has not consented to, when a consent is recorded for them; else none. */
+    List<String> notConsented(String clientId, String user, String scope) {
+        Set<String> consented = state.consents.get(IdpState.consentKey(clientId, user));
+        if (consented == null) {
+            return List.of();
+        }
+        return Arrays.stream(scope.trim().split("\\s+")).filter(s -> !s.isEmpty() && !NON_RESOURCE_SCOPES.contains(s)
+                && !consented.contains(s)).toList();
+    }
 
     /** An RS256 ID token as the v2.0 endpoint issues it (see the class comment for the claims). */
     private String idToken(String clientId, String user, boolean profile) {

@@ -23,6 +23,16 @@ public record AccountConfig(
         pools = Map.copyOf(pools);
     }
 
+    /**
+     * Whether a delegate signs in for this mailbox (a delegated grant whose {@code principal} is another address, a
+     * shared mailbox's delegate): Microsoft Graph then needs the {@code .Shared} permissions,
+     * {@link OAuth2ProviderConfig#graphScopes}.
+     */
+    public boolean delegate() {
+        return auth instanceof AuthConfig.OAuth2 o && o.principal().isPresent()
+                && !o.principal().get().equalsIgnoreCase(mailbox);
+    }
+
     public PoolConfig pool(Protocol protocol) {
         return pools.getOrDefault(protocol, PoolConfig.NOT_POOLED);
     }

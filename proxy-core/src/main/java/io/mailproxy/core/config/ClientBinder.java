@@ -3,6 +3,8 @@ package io.mailproxy.core.config;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.identity.PasswordHasher;
 import java.util.HashSet;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -53,6 +55,15 @@ final class ClientBinder {
         } catch (IllegalArgumentException e) {
             throw pop3.error("on-delete", e.getMessage());
         }
+        if (source == ClientConfig.Pop3Policy.Source.GRAPH) {
+            folder = graphFolder(folder).orElseThrow(() -> pop3.error("folder", noGraphFolder(
+                    pop3.string("folder", "a folder"))));
+            if (onDelete.kind() == ClientConfig.OnDelete.Kind.MOVE) {
+                String to = onDelete.moveTo().orElseThrow();
+                onDelete = new ClientConfig.OnDelete(ClientConfig.OnDelete.Kind.MOVE, Optional.of(graphFolder(to)
+                        .orElseThrow(() -> pop3.error("on-delete", noGraphFolder(to)))));
+            }
+        }
         Node smtp = n.child("smtp");
         ClientConfig.SmtpPolicy smtpPolicy = new ClientConfig.SmtpPolicy(
                 smtp.enumValue("sender", ClientConfig.SmtpPolicy.Sender.class),
@@ -60,5 +71,35 @@ final class ClientBinder {
                 smtp.bytes("max-size"), smtp.bool("queue"));
         return new ClientConfig(login, hash, account, protocols, imapPolicy,
                 new ClientConfig.Pop3Policy(source, folder, onlyUnseen, onDelete), smtpPolicy);
+    }
+
+    /**
+     * IMAP's special-use names (RFC 6154) that have a Microsoft Graph well-known folder (mailFolder resource:
+     * "Well-known folder names"), so that a configuration written for {@code source = imap} means the same folder
+     * with {@code source = graph}.
+     */
+    private static final Map<String, String> SPECIAL_USE_TO_GRAPH = Map.of("\\trash", "deleteditems",
+            "\\archive", "archive", "\\sent", "sentitems", "\\drafts", "drafts", "\\junk", "junkemail");
+
+    /**
+     * The folder {@code source = graph} uses for {@code folder}: IMAP's {@code INBOX} (any case) is Graph's
+     * {@code inbox}; a special-use name with a Graph counterpart is mapped; another special-use name
+     * ({@code \\All}, {@code \\Flagged}) has none (empty); anything else is a well-known name or a path as given.
+     */
+    static Optional<String> graphFolder(String folder) {
+        String f = folder.trim();
+        if (f.equalsIgnoreCase("INBOX")) {
+            return Optional.of("inbox");
+        }
+        if (f.startsWith("\\")) {
+            return Optional.ofNullable(SPECIAL_USE_TO_GRAPH.get(f.toLowerCase(Locale.ROOT)));
+        }
+        return Optional.of(f);
+    }
+
+    private static String noGraphFolder(String folder) {
+        return folder + " has no Microsoft Graph folder; expected a well-known folder name (inbox, archive,"
+                + " deleteditems, sentitems, drafts, junkemail; \\Trash, \\Archive, \\Sent, \\Drafts and \\Junk are"
+                + " mapped to them) or a folder path such as \"Inbox/Reports\"";
     }
 }

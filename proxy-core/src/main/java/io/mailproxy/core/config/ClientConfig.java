@@ -28,6 +28,15 @@ public record ClientConfig(
         return protocols.contains(protocol);
     }
 
+    /**
+     * Whether this client reaches {@code upstream} through Microsoft Graph: POP3 from a Graph folder, or SMTP sent
+     * with Graph.
+     */
+    public boolean usesGraph(UpstreamConfig upstream) {
+        return allows(Protocol.POP3) && pop3.source() == Pop3Policy.Source.GRAPH
+                || allows(Protocol.SMTP) && upstream.sending() == UpstreamConfig.Sending.GRAPH;
+    }
+
     /** @param folders allow-list of mailbox names (empty = all) */
     public record ImapPolicy(boolean readOnly, List<String> folders) {
         public ImapPolicy {
@@ -36,12 +45,20 @@ public record ClientConfig(
         public static final ImapPolicy DEFAULT = new ImapPolicy(false, List.of());
     }
 
+    /**
+     * @param folder for {@code source = graph}: a well-known Graph folder name ({@code inbox}, {@code archive}; the
+     *               default {@code INBOX} and IMAP's special-use names are mapped to them when bound) or a path
+     */
     public record Pop3Policy(Source source, String folder, boolean onlyUnseen, OnDelete onDelete) {
         public enum Source { POP3, IMAP, GRAPH }
         public static final Pop3Policy DEFAULT = new Pop3Policy(Source.POP3, "INBOX", false, OnDelete.EXPUNGE);
     }
 
-    /** What DELE does at QUIT when the source is IMAP. {@code moveTo} holds the folder for MOVE. */
+    /**
+     * What DELE does at QUIT when the source is IMAP or Graph. {@code moveTo} holds the folder for MOVE (for
+     * {@code source = graph}, a special-use name is already Graph's well-known name: {@code \\Trash} is
+     * {@code deleteditems}).
+     */
     public record OnDelete(Kind kind, Optional<String> moveTo) {
         public enum Kind { EXPUNGE, KEEP, SEEN, MOVE }
         public static final OnDelete EXPUNGE = new OnDelete(Kind.EXPUNGE, Optional.empty());

@@ -40,6 +40,16 @@ public record MailproxyConfig(
         return Optional.ofNullable(clients.get(login));
     }
 
+    /** Whether some client of {@code account} reaches it through Microsoft Graph (SMTP or POP3). */
+    public boolean usesGraph(String account) {
+        AccountConfig a = accounts.get(account);
+        UpstreamConfig u = a == null ? null : upstreams.get(a.upstream());
+        if (u == null) {
+            return false;
+        }
+        return clients.values().stream().filter(c -> c.account().equals(account)).anyMatch(c -> c.usesGraph(u));
+    }
+
     /** The frontend's own section ({@code mailproxy.imap} etc.), with its reference.conf defaults. */
     public Config section(String name) {
         return raw.getConfig(name);

@@ -13,6 +13,9 @@ import java.util.Optional;
  */
 final class OAuth2Binder {
 
+    /** The scope lists of a preset and of an oauth2 entry: per mail protocol, app-only, and Microsoft Graph's. */
+    static final List<String> SCOPE_KEYS = List.of("imap", "pop3", "smtp", "app", "graph", "graph-shared", "graph-app");
+
     private OAuth2Binder() {
     }
 
@@ -63,12 +66,13 @@ final class OAuth2Binder {
         Optional<URI> redirect = Optional.ofNullable(n.url("redirect-uri", null, "localhost"));
         Preset scopesFrom = preset.orElse(presets.get("office365"));
         Map<String, List<String>> scopes = new LinkedHashMap<>();
-        for (String s : List.of("imap", "pop3", "smtp", "app")) {
+        for (String s : SCOPE_KEYS) {
             List<String> own = n.isSet("scopes." + s) ? n.stringList("scopes." + s, "scope strings") : null;
             scopes.put(s, own != null ? own : scopesFrom == null ? List.of() : scopesFrom.scopes().get(s));
         }
         return new OAuth2ProviderConfig(name, tenant, token, device, authorize, clientId, secret, cert, key, redirect,
                 scopes.get("imap"), scopes.get("pop3"), scopes.get("smtp"), scopes.get("app"),
-                preset.flatMap(Preset::resource));
+                preset.flatMap(Preset::resource), scopes.get("graph"), scopes.get("graph-shared"),
+                scopes.get("graph-app"));
     }
 }

@@ -43,7 +43,7 @@ final class ReferenceCheck {
                Map<String, ClientConfig> clients, AdminConfig admin, LimitsConfig limits,
                Map<String, Preset> presets) {
         Set<String> fixedClients = listeners(listeners, listenerNodes, clients, admin);
-        clients(clients, fixedClients, accounts, upstreams, limits);
+        clients(clients, fixedClients, accounts, upstreams, oauth2, limits);
         accounts(accounts, upstreams, oauth2, presets);
     }
 
@@ -92,8 +92,9 @@ final class ReferenceCheck {
     /** Passwords, accounts, the endpoints each client's protocols need, and Argon2's memory. */
     private void clients(Map<String, ClientConfig> clients, Set<String> fixedClients,
                          Map<String, AccountConfig> accounts, Map<String, UpstreamConfig> upstreams,
-                         LimitsConfig limits) {
+                         Map<String, OAuth2ProviderConfig> oauth2, LimitsConfig limits) {
         int maxMemoryKiB = 0;
+        Set<String> graphChecked = new HashSet<>();
         for (ClientConfig c : clients.values()) {
             Node n = entryNode("clients", c.login());
             if (c.passwordHash().isEmpty() && !fixedClients.contains(c.login())) {
@@ -116,18 +117,12 @@ final class ReferenceCheck {
                 continue; // reported at the account
             }
             for (Protocol p : Protocol.values()) {
-                if (!c.allows(p)) {
-                    continue;
+                if (c.allows(p)) {
+                    route(n, c, p, account, upstream);
                 }
-                Protocol needed = p == Protocol.POP3 && c.pop3().source() == ClientConfig.Pop3Policy.Source.IMAP
-                        ? Protocol.IMAP : p;
-                if (upstream.endpoint(needed).isEmpty()) {
-                    errors.add(n.error("protocols", "client may use " + p.configName() + " but upstream "
-                            + upstream.name() + " of account " + account.name() + " has no " + needed.configName()
-                            + " endpoint; expected " + needed.configName() + " = \"" + UpstreamBinder.schemes(needed)
-                            + "\" in upstreams." + upstream.name() + (needed != p ? " (pop3.source = imap)" : "")
-                            + ", or " + p.configName() + " removed from protocols"));
-                }
+            }
+            if (c.usesGraph(upstream)) {
+                graphAccount(account, upstream, oauth2, graphChecked);
             }
         }
         long heapKiB = Runtime.getRuntime().maxMemory() / 1024;
@@ -136,6 +131,78 @@ final class ReferenceCheck {
                     + " KiB per run (the largest m in clients) and " + limits.argon2Concurrency()
                     + " runs at once exceed a quarter of the " + heapKiB / 1024 + " MiB heap; expected a lower"
                     + " argon2-concurrency, hashes with a smaller m, or a larger -Xmx"));
+        }
+    }
+
+    /**
+     * Whether {@code upstream} can carry the client's protocol {@code p}: IMAP needs the imap endpoint (there is no
+     * IMAP over Microsoft Graph); POP3 the pop3 endpoint, the imap one ({@code source = imap}) or Graph
+     * ({@code source = graph}); SMTP the smtp endpoint or Graph, as {@code send-with} chose.
+     */
+    private void route(Node n, ClientConfig c, Protocol p, AccountConfig account, UpstreamConfig upstream) {
+        String where = "upstream " + upstream.name() + " of account " + account.name();
+        if (p == Protocol.POP3 && c.pop3().source() == ClientConfig.Pop3Policy.Source.GRAPH) {
+            if (upstream.graph().isEmpty()) {
+                errors.add(n.child("pop3").error("source", "pop3.source = graph but " + where + " has no Microsoft"
+                        + " Graph; expected graph = \"https://graph.microsoft.com/v1.0\" (or a preset with Graph, such"
+                        + " as office365) in upstreams." + upstream.name() + ", or another pop3.source"));
+            }
+            return;
+        }
+        if (p == Protocol.SMTP && upstream.sending() == UpstreamConfig.Sending.GRAPH) {
+            return; // send-with = graph was checked against the upstream's Graph when it was bound
+        }
+        Protocol needed = p == Protocol.POP3 && c.pop3().source() == ClientConfig.Pop3Policy.Source.IMAP
+                ? Protocol.IMAP : p;
+        if (upstream.endpoint(needed).isPresent()) {
+            return;
+        }
+        boolean graph = upstream.graph().isPresent();
+        String expected = needed.configName() + " = \"" + UpstreamBinder.schemes(needed) + "\" in upstreams."
+                + upstream.name() + (needed != p ? " (pop3.source = imap)" : "");
+        if (p == Protocol.IMAP && graph) {
+            errors.add(n.error("protocols", "IMAP cannot go through Microsoft Graph; " + where + " has no imap"
+                    + " endpoint; expected " + expected + " (preset = office365 has both), or imap removed from"
+                    + " protocols"));
+        } else if (p == Protocol.SMTP) {
+            errors.add(n.error("protocols", "client may use smtp but " + where + " has neither an smtp endpoint nor"
+                    + " Microsoft Graph; expected " + expected + ", or graph = \"https://graph.microsoft.com/v1.0\""
+                    + " (send-with = graph), or smtp removed from protocols"));
+        } else {
+            errors.add(n.error("protocols", "client may use " + p.configName() + " but " + where + " has no "
+                    + needed.configName() + " endpoint; expected " + expected
+                    + (p == Protocol.POP3 && graph ? ", or pop3.source = graph" : "") + ", or " + p.configName()
+                    + " removed from protocols"));
+        }
+    }
+
+    /**
+     * An account some client reaches through Graph: OAuth 2.0 only, and Graph scopes for its grant (once per
+     * account). A missing or broken provider is reported at the account.
+     */
+    private void graphAccount(AccountConfig account, UpstreamConfig upstream, Map<String, OAuth2ProviderConfig> oauth2,
+                              Set<String> checked) {
+        if (!checked.add(account.name())) {
+            return;
+        }
+        Node auth = entryNode("accounts", account.name()).child("auth");
+        if (!(account.auth() instanceof AuthConfig.OAuth2 o)) {
+            errors.add(auth.error("type", "Microsoft Graph takes OAuth 2.0 only, and a client of account "
+                    + account.name() + " uses Graph through upstream " + upstream.name() + "; expected type = oauth2"
+                    + " with a provider (see docs/OFFICE365.md)"));
+            return;
+        }
+        OAuth2ProviderConfig provider = oauth2.get(o.provider());
+        if (provider == null) {
+            return;
+        }
+        if (provider.graphScopes(o.grant(), account.delegate()).isEmpty()) {
+            String key = o.grant() == AuthConfig.Grant.CLIENT_CREDENTIALS ? "graph-app"
+                    : account.delegate() ? "graph-shared" : "graph";
+            errors.add(auth.error("provider", "oauth2." + provider.name() + " has no Graph scopes for this account"
+                    + (account.delegate() ? " (a delegate, " + o.principal().orElseThrow() + ", on another mailbox)"
+                    : "") + "; expected scopes." + key + " in oauth2." + provider.name() + " (the office365 preset"
+                    + " has them; personal Microsoft accounts have no shared or app-only Graph access)"));
         }
     }
 

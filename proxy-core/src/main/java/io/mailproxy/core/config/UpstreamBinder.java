@@ -23,7 +23,7 @@ final class UpstreamBinder {
             n.optString(p.configName(), "an upstream URL").ifPresent(u -> urls.put(p, u));
         }
         Map<String, List<String>> scopes = new LinkedHashMap<>();
-        for (String s : List.of("imap", "pop3", "smtp", "app")) {
+        for (String s : OAuth2Binder.SCOPE_KEYS) {
             scopes.put(s, n.stringList("scopes." + s, "scopes"));
         }
         Optional<URI> graph = Optional.ofNullable(n.url("graph", null, null));
@@ -81,7 +81,27 @@ final class UpstreamBinder {
         return new UpstreamConfig(name, preset.map(Preset::name), endpoints, graph, sending, n.optFilePath("ca-file"),
                 n.duration("connect-timeout", ConfigBinder.MIN_TIMEOUT),
                 n.duration("handshake-timeout", ConfigBinder.MIN_TIMEOUT),
-                n.duration("reply-timeout", ConfigBinder.MIN_TIMEOUT));
+                n.duration("reply-timeout", ConfigBinder.MIN_TIMEOUT), graphLimits(n));
+    }
+
+    /** Largest {@code graph-max-request}: Graph takes 4 MB per request, counted on the base64 text. */
+    private static final long MAX_GRAPH_REQUEST = 3L * 1024 * 1024;
+
+    private static UpstreamConfig.GraphLimits graphLimits(Node n) {
+        int concurrency = n.integer("graph-concurrency", 1, 64, "a request count 1-64 (Outlook allows 4 per mailbox)");
+        int queue = n.integer("graph-queue", 0, 100_000, "a request count 0-100000");
+        long max = n.bytes("graph-max-request");
+        if (max < 64 * 1024 || max > MAX_GRAPH_REQUEST) {
+            throw n.error("graph-max-request", "expected a size of at least 64K and at most 3M (Graph takes 4 MB per"
+                    + " request, base64 included), not " + max);
+        }
+        long chunk = n.bytes("graph-upload-chunk");
+        if (chunk < UpstreamConfig.GraphLimits.CHUNK_UNIT || chunk % UpstreamConfig.GraphLimits.CHUNK_UNIT != 0
+                || chunk >= 4L * 1000 * 1000) {
+            throw n.error("graph-upload-chunk", "expected a multiple of 320 KiB (327680 bytes) below 4 MB, such as"
+                    + " 3932160, not " + chunk);
+        }
+        return new UpstreamConfig.GraphLimits(concurrency, queue, max, (int) chunk);
     }
 
     /**

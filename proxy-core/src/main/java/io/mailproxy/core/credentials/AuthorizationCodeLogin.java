@@ -38,6 +38,8 @@ public final class AuthorizationCodeLogin implements AutoCloseable {
     private final OAuth2ProviderConfig provider;
     private final String principal;
     private final Scope scope;
+    /** The code redemption's scope: one resource only (AADSTS28000 otherwise; {@link LoginConsent}). */
+    private final Scope redeemScope;
     private final State state = new State();
     private final CodeVerifier verifier = new CodeVerifier();
     private final URI redirectUri;
@@ -46,11 +48,12 @@ public final class AuthorizationCodeLogin implements AutoCloseable {
     private final CompletableFuture<LoginResult> result = new CompletableFuture<>();
 
     private AuthorizationCodeLogin(TokenService service, OAuth2ProviderConfig provider, String principal, Scope scope,
-                                   URI redirectUri, HttpServer listener) {
+                                   Scope redeemScope, URI redirectUri, HttpServer listener) {
         this.service = service;
         this.provider = provider;
         this.principal = principal;
         this.scope = scope;
+        this.redeemScope = redeemScope;
         this.redirectUri = redirectUri;
         this.listener = listener;
         this.authorizationUri = new AuthorizationRequest.Builder(new ResponseType(ResponseType.Value.CODE),
@@ -66,14 +69,14 @@ public final class AuthorizationCodeLogin implements AutoCloseable {
     }
 
     static AuthorizationCodeLogin start(TokenService service, OAuth2ProviderConfig provider, String principal,
-                                        Scope scope, boolean listen) throws TokenException {
+                                        Scope scope, Scope redeemScope, boolean listen) throws TokenException {
         if (provider.authorizationEndpoint() == null) {
             throw new TokenException(TokenException.Reason.CONFIGURATION, "provider " + provider.name()
                     + " has no authorization endpoint");
         }
         URI redirect = provider.redirectUri().orElse(DEFAULT_REDIRECT);
         if (!listen) {
-            return new AuthorizationCodeLogin(service, provider, principal, scope, redirect, null);
+            return new AuthorizationCodeLogin(service, provider, principal, scope, redeemScope, redirect, null);
         }
         if (!"http".equals(redirect.getScheme()) || !isLoopback(redirect.getHost())) {
             throw new TokenException(TokenException.Reason.CONFIGURATION, "redirect URI " + redirect + " of provider "
@@ -96,7 +99,8 @@ public final class AuthorizationCodeLogin implements AutoCloseable {
             server.stop(0);
             throw new TokenException(TokenException.Reason.CONFIGURATION, "bad redirect URI " + redirect);
         }
-        AuthorizationCodeLogin login = new AuthorizationCodeLogin(service, provider, principal, scope, actual, server);
+        AuthorizationCodeLogin login = new AuthorizationCodeLogin(service, provider, principal, scope, redeemScope,
+                actual, server);
         server.createContext(actual.getRawPath(), login::handle);
         server.start();
         return login;
@@ -234,7 +238,7 @@ public final class AuthorizationCodeLogin implements AutoCloseable {
             }
             AuthorizationCode code = response.toSuccessResponse().getAuthorizationCode();
             TokenEndpointClient.Issued issued = service.client().token(provider,
-                    new AuthorizationCodeGrant(code, redirectUri, verifier), scope, principal);
+                    new AuthorizationCodeGrant(code, redirectUri, verifier), redeemScope, principal);
             result.complete(service.finishLogin(provider, principal, issued));
         } catch (TokenException e) {
             fail(e);

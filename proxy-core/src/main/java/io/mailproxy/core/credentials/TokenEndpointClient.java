@@ -1,6 +1,7 @@
 package io.mailproxy.core.credentials;
 
 import com.nimbusds.oauth2.sdk.AccessTokenResponse;
+import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
 import com.nimbusds.oauth2.sdk.AuthorizationGrant;
 import com.nimbusds.oauth2.sdk.ErrorObject;
 import com.nimbusds.oauth2.sdk.ParseException;
@@ -24,6 +25,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -113,9 +115,14 @@ final class TokenEndpointClient {
         boolean v1 = provider.resource().isPresent() && grant instanceof ResourceOwnerPasswordCredentialsGrant;
         URI endpoint = v1 ? provider.v1TokenEndpoint() : provider.tokenEndpoint();
         List<URI> resources = v1 ? List.of(URI.create(provider.resource().get())) : null;
+        // Nimbus leaves scope out of a code redemption (RFC 6749 has none there); Microsoft's v2.0 endpoint takes it
+        // "to allow apps to declare the resource they want the token for during token redemption" (auth code flow
+        // docs), which a login that asked consent for several resources needs (LoginConsent)
+        Map<String, List<String>> extra = grant instanceof AuthorizationCodeGrant && scope != null
+                ? Map.of("scope", List.of(scope.toString())) : null;
         TokenRequest request = auth != null
-                ? new TokenRequest(endpoint, auth, grant, scope, resources, null)
-                : new TokenRequest(endpoint, new ClientID(provider.clientId()), grant, scope, resources, null, null);
+                ? new TokenRequest(endpoint, auth, grant, scope, resources, extra)
+                : new TokenRequest(endpoint, new ClientID(provider.clientId()), grant, scope, resources, null, extra);
         Instant sent = clock.instant(); // expiry counts from the request, not the reply: never late
         requireSecureEndpoint(endpoint); // refused before any request: not counted
         String grantType = grant.getType().getValue();

@@ -330,12 +330,21 @@ public final class TokenService implements AutoCloseable {
      * {@code openid profile email} for an ID token that says who signed in ({@link SignedInUser}).
      */
     static Scope loginScope(OAuth2ProviderConfig provider) {
-        Set<String> all = new LinkedHashSet<>(SignedInUser.SCOPES);
-        all.addAll(provider.delegatedScopesImap());
-        all.addAll(provider.delegatedScopesPop3());
-        all.addAll(provider.delegatedScopesSmtp());
-        all.add(OFFLINE_ACCESS);
-        return new Scope(all.toArray(new String[0]));
+        return loginScope(LoginConsent.mailProtocols(provider), true);
+    }
+
+    /**
+     * The scope of a login's authorize or device code request ({@code all}: the resource redeemed for first, then
+     * the ones for consent only), or of its code redemption (one resource: {@link LoginConsent}).
+     */
+    static Scope loginScope(LoginConsent consent, boolean all) {
+        Set<String> scopes = new LinkedHashSet<>(SignedInUser.SCOPES);
+        scopes.addAll(consent.redeem());
+        if (all) {
+            scopes.addAll(consent.consentOnly());
+        }
+        scopes.add(OFFLINE_ACCESS);
+        return new Scope(scopes.toArray(new String[0]));
     }
 
     /**
@@ -343,9 +352,16 @@ public final class TokenService implements AutoCloseable {
      * completes when the user has signed in (the refresh token is then stored for {@code principal}).
      */
     public CompletableFuture<DeviceCodeLogin> startDeviceCodeLogin(OAuth2ProviderConfig provider, String principal) {
+        return startDeviceCodeLogin(provider, principal, LoginConsent.mailProtocols(provider));
+    }
+
+    /** As {@link #startDeviceCodeLogin(OAuth2ProviderConfig, String)}, asking consent for {@code consent}. */
+    public CompletableFuture<DeviceCodeLogin> startDeviceCodeLogin(OAuth2ProviderConfig provider, String principal,
+                                                                   LoginConsent consent) {
         return CompletableFuture.supplyAsync(() -> {
             try {
-                return DeviceCodeLogin.start(this, provider, principal, loginScope(provider));
+                // the poll carries no scope: the token is for the first resource named, the redeemed one
+                return DeviceCodeLogin.start(this, provider, principal, loginScope(consent, true));
             } catch (TokenException e) {
                 throw new CompletionException(e);
             }
@@ -359,7 +375,18 @@ public final class TokenService implements AutoCloseable {
      */
     public AuthorizationCodeLogin startAuthorizationCodeLogin(OAuth2ProviderConfig provider, String principal,
                                                               boolean listen) throws TokenException {
-        return AuthorizationCodeLogin.start(this, provider, principal, loginScope(provider), listen);
+        return startAuthorizationCodeLogin(provider, principal, listen, LoginConsent.mailProtocols(provider));
+    }
+
+    /**
+     * As {@link #startAuthorizationCodeLogin(OAuth2ProviderConfig, String, boolean)}: the authorize request asks
+     * consent for all of {@code consent}, the code is redeemed for its one {@code redeem} resource.
+     */
+    public AuthorizationCodeLogin startAuthorizationCodeLogin(OAuth2ProviderConfig provider, String principal,
+                                                              boolean listen, LoginConsent consent)
+            throws TokenException {
+        return AuthorizationCodeLogin.start(this, provider, principal, loginScope(consent, true),
+                loginScope(consent, false), listen);
     }
 
     /** Stores the refresh token an interactive login returned; called by the login flows. */

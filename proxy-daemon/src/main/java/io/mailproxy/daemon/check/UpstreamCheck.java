@@ -45,8 +45,9 @@ public final class UpstreamCheck {
             UpstreamConfig upstream = config.upstreams().get(account.upstream());
             for (Protocol protocol : Protocol.values()) {
                 Optional<UpstreamEndpoint> endpoint = upstream.endpoint(protocol);
-                if (endpoint.isEmpty()) {
-                    continue;
+                if (endpoint.isEmpty()
+                        || protocol == Protocol.SMTP && upstream.sending() == UpstreamConfig.Sending.GRAPH) {
+                    continue; // SMTP through Graph: GraphCheck probes it; SMTP AUTH may well be off for the tenant
                 }
                 CompletableFuture<UpstreamSession> f;
                 try {

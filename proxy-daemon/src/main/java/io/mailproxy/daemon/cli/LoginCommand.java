@@ -4,10 +4,12 @@ import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.config.AuthConfig;
 import io.mailproxy.core.config.MailproxyConfig;
 import io.mailproxy.core.config.OAuth2ProviderConfig;
+import io.mailproxy.core.config.UpstreamConfig;
 import io.mailproxy.core.credentials.AuthorizationCodeLogin;
 import io.mailproxy.core.credentials.DefaultUpstreamCredentials;
 import io.mailproxy.core.credentials.DeviceCodeLogin;
 import io.mailproxy.core.credentials.FileSecretStore;
+import io.mailproxy.core.credentials.LoginConsent;
 import io.mailproxy.core.credentials.LoginResult;
 import io.mailproxy.core.credentials.Scheduler;
 import io.mailproxy.core.credentials.SecretStore;
@@ -18,6 +20,7 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
@@ -57,6 +60,26 @@ public final class LoginCommand implements Callable<Integer> {
         boolean paste;
     }
 
+    /**
+     * What the sign-in asks consent for: the mail protocols' scopes, and Microsoft Graph's (own mailbox, or
+     * {@code .Shared} for a delegate) when a client of the account uses Graph; an account whose upstream has only
+     * Graph signs in for Graph alone.
+     */
+    static LoginConsent consent(MailproxyConfig cfg, AccountConfig account, AuthConfig.OAuth2 auth,
+                                OAuth2ProviderConfig provider) {
+        UpstreamConfig upstream = cfg.upstreams().get(account.upstream());
+        boolean mail = upstream == null || !upstream.endpoints().isEmpty();
+        return LoginConsent.of(provider, mail, graphScopes(cfg, account, auth, provider));
+    }
+
+    private static List<String> graphScopes(MailproxyConfig cfg, AccountConfig account, AuthConfig.OAuth2 auth,
+                                            OAuth2ProviderConfig provider) {
+        UpstreamConfig upstream = cfg.upstreams().get(account.upstream());
+        boolean graphOnly = upstream != null && upstream.endpoints().isEmpty() && upstream.graph().isPresent();
+        return cfg.usesGraph(account.name()) || graphOnly
+                ? provider.graphScopes(auth.grant(), account.delegate()) : List.of();
+    }
+
     @Override
     public Integer call() throws Exception {
         MailproxyConfig cfg = config.load();
@@ -68,11 +91,15 @@ public final class LoginCommand implements Callable<Integer> {
         }
         if (!(account.auth() instanceof AuthConfig.OAuth2 auth) || auth.grant() != AuthConfig.Grant.REFRESH_TOKEN) {
             System.err.println("mailproxy: account " + accountName + " does not use a delegated login "
-                    + "(auth.grant = refresh-token); nothing to sign in for");
+                    + "(auth.grant = refresh-token); nothing to sign in for"
+                    + (cfg.usesGraph(accountName) && account.auth() instanceof AuthConfig.OAuth2
+                    ? " (app-only Microsoft Graph needs an administrator's consent to the application permissions"
+                    + " instead: see docs/OFFICE365.md)" : ""));
             return ExitCodes.USAGE;
         }
         OAuth2ProviderConfig provider = cfg.oauth2().get(auth.provider());
         String principal = DefaultUpstreamCredentials.principal(account, auth);
+        LoginConsent consent = consent(cfg, account, auth, provider);
 
         boolean viaDaemon = ControlClient.isRunning(cfg.stateDir());
         SecretStore store = viaDaemon ? new RemoteSecretStore(new ControlClient(cfg.stateDir()))
@@ -91,9 +118,14 @@ public final class LoginCommand implements Callable<Integer> {
                 .clock(Clock.systemUTC()).build()) {
             System.out.println("Signing in " + principal + " at " + provider.name()
                     + (principal.equals(account.mailbox()) ? "" : " (delegate for " + account.mailbox() + ")") + ".");
+            List<String> graph = graphScopes(cfg, account, auth, provider);
+            if (!graph.isEmpty()) {
+                System.out.println("Consent is asked for Microsoft Graph as well: " + String.join(" ", graph) + ".");
+            }
             LoginResult result;
             if (flow.browser || flow.paste) {
-                try (AuthorizationCodeLogin login = tokens.startAuthorizationCodeLogin(provider, principal, flow.browser)) {
+                try (AuthorizationCodeLogin login = tokens.startAuthorizationCodeLogin(provider, principal, flow.browser,
+                        consent)) {
                     System.out.println("Open this address in a browser and sign in as " + principal + ":");
                     System.out.println();
                     System.out.println("  " + login.authorizationUri());
@@ -114,7 +146,7 @@ public final class LoginCommand implements Callable<Integer> {
                     }
                 }
             } else {
-                DeviceCodeLogin login = tokens.startDeviceCodeLogin(provider, principal).join();
+                DeviceCodeLogin login = tokens.startDeviceCodeLogin(provider, principal, consent).join();
                 System.out.println(login.message().orElse("To sign in, open " + login.verificationUri()
                         + " and enter the code " + login.userCode()));
                 System.out.println("Waiting until " + login.expiresAt() + " ...");

@@ -76,4 +76,25 @@ class UpstreamCheckTest {
             channel.finishAndReleaseAll();
         }
     }
+
+    /** SMTP through Graph: the SMTP endpoint is not what sends, and SMTP AUTH may be off for the tenant (issue 16). */
+    @Test
+    void theSmtpEndpointIsNotProbedWhenGraphSends() {
+        MailproxyConfig config = ConfigLoader.parse("""
+                mailproxy {
+                  state-dir = "/nonexistent"
+                  upstreams.o365 { preset = office365, send-with = graph }
+                  oauth2.contoso { tenant = "contoso.onmicrosoft.com", client-id = "id", client-secret = "s" }
+                  accounts."box@contoso.com" { upstream = o365, auth { provider = contoso, grant = client-credentials } }
+                }
+                """, "test");
+        List<Protocol> probed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<UpstreamCheck.Row> rows = new UpstreamCheck((account, protocol, loop) -> {
+            probed.add(protocol);
+            return java.util.concurrent.CompletableFuture.failedFuture(
+                    new UpstreamException(UpstreamException.Kind.UNREACHABLE, "not in this test"));
+        }).run(config, java.time.Duration.ofSeconds(5));
+        assertThat(probed).containsExactlyInAnyOrder(Protocol.IMAP, Protocol.POP3);
+        assertThat(rows).extracting(UpstreamCheck.Row::protocol).doesNotContain(Protocol.SMTP);
+    }
 }
