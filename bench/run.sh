@@ -2,6 +2,7 @@
 # Runs mailproxy's benchmarks against a Dovecot upstream in its own process; see docs/BENCHMARKS.md.
 #
 #   bench/run.sh [pool|imap-fetch|imap-login|imap-idle|pop3|smtp|imap-hostile|all ...] [--runs N] [--warmups N]
+#   bench/run.sh graph-smtp graph-pop3 [--runs N]   (the Microsoft Graph upstream: testkit's FakeGraph in the bench JVM)
 #   bench/run.sh queue [--runs N]       (the SMTP queue, in-process: no Dovecot, no daemon)
 #
 # Builds what is needed (the bench jar; the daemon jar unless only `pool` or `queue` runs), installs Dovecot with apt-get when

@@ -39,6 +39,17 @@ final class DaemonProcess implements AutoCloseable {
     /** Starts the daemon with listeners for {@code protocols} (imap, pop3, smtp) only. */
     static DaemonProcess start(Env env, Path jar, String tag, int poolMax, int minIdle, String... protocols)
             throws Exception {
+        return start(env, jar, tag, (imap, pop3, smtp) -> ProxyConfig.hocon(env, imap, pop3, smtp, poolMax, minIdle),
+                protocols);
+    }
+
+    /** The configuration of a daemon for its listener ports (0: no such listener). */
+    interface Config {
+        String hocon(int imap, int pop3, int smtp);
+    }
+
+    /** Starts the daemon with {@code config} and listeners for {@code protocols} (imap, pop3, smtp) only. */
+    static DaemonProcess start(Env env, Path jar, String tag, Config config, String... protocols) throws Exception {
         if (!Files.isRegularFile(jar)) {
             throw new IOException(jar + " is missing: build it with mvn -pl proxy-daemon -am package -DskipTests");
         }
@@ -47,7 +58,7 @@ final class DaemonProcess implements AutoCloseable {
         int pop3 = wanted.contains("pop3") ? freePort() : 0;
         int smtp = wanted.contains("smtp") ? freePort() : 0;
         Path conf = env.scratch.resolve("mailproxy-" + tag + ".conf");
-        Files.writeString(conf, ProxyConfig.hocon(env, imap, pop3, smtp, poolMax, minIdle));
+        Files.writeString(conf, config.hocon(imap, pop3, smtp));
         Path log = env.scratch.resolve("mailproxy-" + tag + ".log");
         List<String> cmd = new ArrayList<>(List.of(javaTool("java"), JVM_HEAP, "-jar", jar.toString(),
                 "run", "--config", conf.toString()));

@@ -29,6 +29,8 @@ final class TokenServer implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     final AtomicLong issued = new AtomicLong();
     final AtomicLong introspections = new AtomicLong();
+    /** Told of every token minted (token, user; "" for client credentials): how the fake Graph learns them. */
+    volatile java.util.function.BiConsumer<String, String> onMint = (token, user) -> { };
 
     TokenServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 256);
@@ -56,6 +58,7 @@ final class TokenServer implements AutoCloseable {
         random.nextBytes(b);
         String token = "bench." + Base64.getUrlEncoder().withoutPadding().encodeToString(b);
         tokens.put(token, user);
+        onMint.accept(token, user);
         issued.incrementAndGet();
         return token;
     }
