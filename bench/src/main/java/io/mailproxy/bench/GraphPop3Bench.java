@@ -29,6 +29,10 @@ final class GraphPop3Bench {
 
     private static final Box SMALL = new Box(1, 200, 100 * 1024);
     private static final Box LARGE = new Box(2, 5, 10 * 1024 * 1024);
+    /** For the heap figure only: one message five times as big, to show the heap does not grow with it. */
+    private static final Box HUGE = new Box(3, 1, 50 * 1024 * 1024);
+    /** The 50 MiB message's client reads 16 MiB/s: about 3 s, several heap samples, and backpressure at work. */
+    private static final long SLOW_CLIENT = 16L * 1024 * 1024;
 
     private GraphPop3Bench() {
     }
@@ -37,6 +41,11 @@ final class GraphPop3Bench {
     private record Timing(double seconds, double firstByteMs) { }
 
     private static Timing proxy(DaemonProcess d, Box box) throws IOException {
+        return proxy(d, box, 0);
+    }
+
+    /** A POP3 session retrieving every message of {@code box}; {@code pace}: the client's read rate (0: no limit). */
+    private static Timing proxy(DaemonProcess d, Box box, long pace) throws IOException {
         long t0 = System.nanoTime();
         double first;
         long bytes = 0;
@@ -49,6 +58,7 @@ final class GraphPop3Bench {
             w.send("RETR 1");
             Wire.expect(w.line(), "+OK");
             first = (System.nanoTime() - t0) / 1e6;
+            w.pace(pace);
             bytes += w.dotTerminated();
             for (int i = 2; i <= box.count(); i++) {
                 w.send("RETR " + i);
@@ -75,10 +85,12 @@ final class GraphPop3Bench {
             for (int i = 1; i <= SMALL.count(); i++) {
                 g.fake.mailbox(Env.user(SMALL.account())).deliver(Messages.message(Env.user(1), i, SMALL.size()));
             }
-            for (int i = 1; i <= LARGE.count(); i++) {
-                Path f = env.scratch.resolve("graph-pop3-" + i + ".eml");
-                Files.write(f, Messages.message(Env.user(2), i, LARGE.size()));
-                g.fake.mailbox(Env.user(LARGE.account())).deliver(f, false, "inbox");
+            for (Box box : List.of(LARGE, HUGE)) {
+                for (int i = 1; i <= box.count(); i++) {
+                    Path f = env.scratch.resolve("graph-pop3-" + box.account() + "-" + i + ".eml");
+                    Files.write(f, Messages.message(Env.user(box.account()), i, box.size()));
+                    g.fake.mailbox(Env.user(box.account())).deliver(f, false, "inbox");
+                }
             }
             try (DaemonProcess d = DaemonProcess.start(env, jar, "graph-pop3", (imap, pop3, smtp) -> g.hocon(pop3, 0),
                     "pop3")) {
@@ -154,30 +166,40 @@ final class GraphPop3Bench {
         report.flush();
     }
 
-    /** The daemon's heap after GC while it streams the 5 × 10 MiB messages to a POP3 client. */
+    /** The daemon's heap after GC while it streams the 10 MiB messages, then the 50 MiB one, to a POP3 client. */
     private static void memory(DaemonProcess d, Report report, int runs) throws Exception {
         List<Double> idle = new ArrayList<>();
         List<Double> during = new ArrayList<>();
+        List<Double> duringHuge = new ArrayList<>();
+        List<Double> rss = new ArrayList<>();
         long samples = 0;
         for (int r = 0; r < runs; r++) {
             idle.add(d.heapUsedAfterGcKiB() / 1024.0);
             long[] h = GraphUpstream.heapWhile(d, () -> proxy(d, LARGE));
+            long[] hh = GraphUpstream.heapWhile(d, () -> proxy(d, HUGE, SLOW_CLIENT));
             during.add(h[0] / 1024.0);
-            samples += h[1];
-            System.err.printf("graph-pop3 memory run %d: idle %.1f MiB, during %.1f MiB (%d samples)%n", r,
-                    idle.get(r), during.get(r), h[1]);
+            duringHuge.add(hh[0] / 1024.0);
+            rss.add(Math.max(h[2], hh[2]) / 1024.0);
+            samples += h[1] + hh[1];
+            System.err.printf("graph-pop3 memory run %d: idle %.1f MiB, 10 MiB %.1f MiB, 50 MiB %.1f MiB (%d+%d "
+                    + "samples), RSS %.0f MiB%n", r, idle.get(r), during.get(r), duringHuge.get(r), h[1], hh[1],
+                    rss.get(r));
         }
-        report.line("### Daemon heap while POP3 relays 10 MiB messages from Graph (issue 16)")
+        report.line("### Daemon heap while POP3 relays 10 MiB and 50 MiB messages from Graph (issue 16)")
                 .line("")
-                .line("%d runs. Each run: heap after a full GC with the daemon idle, then one POP3 session retrieving "
-                        + "the 5 × 10 MiB messages while the heap after a full GC is sampled again and again "
-                        + "(`jcmd GC.run`, `GC.heap_info`; %d samples in all); the largest sample is kept. Daemon "
-                        + "`-Xmx1g`.", runs, samples)
+                .line("%d runs. Each run: heap after a full GC with the daemon idle; then one POP3 session retrieving "
+                        + "the 5 × 10 MiB messages, then one retrieving a single 50 MiB message (another mailbox) "
+                        + "by a slow client (reading 16 MiB/s, so the daemon must hold back Graph's faster download), "
+                        + "while the heap after a full GC is sampled again and again (`jcmd GC.run`, `GC.heap_info`, "
+                        + "then VmRSS; %d samples in all); the largest sample of each is kept. Daemon `-Xmx1g`.",
+                        runs, samples)
                 .line("")
                 .line("| figure | median (min–max; IQR) over the runs |")
                 .line("|---|---|")
                 .line("| heap after GC, idle | %s MiB |", Stats.of(idle).summary("%.1f"))
                 .line("| largest heap after GC during 5 × 10 MiB RETR | %s MiB |", Stats.of(during).summary("%.1f"))
+                .line("| largest heap after GC during 1 × 50 MiB RETR | %s MiB |", Stats.of(duringHuge).summary("%.1f"))
+                .line("| largest resident set (RSS) during both | %s MiB |", Stats.of(rss).summary("%.0f"))
                 .line("");
         report.flush();
     }

@@ -209,8 +209,10 @@ final class GraphSmtpBench {
         List<Double> during10 = new ArrayList<>();
         List<Double> during50 = new ArrayList<>();
         List<Double> rate50 = new ArrayList<>();
+        List<Double> rss = new ArrayList<>();
         long samples = 0;
         for (int r = 0; r < runs; r++) {
+            g.forgetSent();
             idle.add(d.heapUsedAfterGcKiB() / 1024.0);
             long before = g.sent();
             long[] h10 = GraphUpstream.heapWhile(d, () -> {
@@ -230,6 +232,7 @@ final class GraphSmtpBench {
             }
             during10.add(h10[0] / 1024.0);
             during50.add(h50[0] / 1024.0);
+            rss.add(Math.max(h10[2], h50[2]) / 1024.0);
             rate50.add(Files.size(fifty) / (1024.0 * 1024.0) / s);
             samples += h10[1] + h50[1];
             System.err.printf("graph-smtp memory run %d: idle %.1f, 10 MB %.1f, 50 MB %.1f MiB (%d+%d samples); 50 MB "
@@ -242,7 +245,7 @@ final class GraphSmtpBench {
                         + "connection in pass-through, all over Graph's 4 MB request limit so sent as a MIME draft "
                         + "without the big parts plus one upload session per attachment, then `send`; the bench checks "
                         + "that the fake received a draft send with 3 attachments. Meanwhile the heap after a full GC "
-                        + "is sampled again and again (`jcmd GC.run`, `GC.heap_info`; %d samples in all) and the "
+                        + "is sampled again and again (`jcmd GC.run`, `GC.heap_info`, then VmRSS; %d samples in all) and the "
                         + "largest sample is kept. Daemon `-Xmx1g`.", runs, samples)
                 .line("")
                 .line("| figure | median (min–max; IQR) over the runs |")
@@ -250,7 +253,8 @@ final class GraphSmtpBench {
                 .line("| heap after GC, idle | %s MiB |", Stats.of(idle).summary("%.1f"))
                 .line("| largest heap after GC while relaying 3 × 10 MB | %s MiB |", Stats.of(during10).summary("%.1f"))
                 .line("| largest heap after GC while relaying 1 × 50 MB | %s MiB |", Stats.of(during50).summary("%.1f"))
-                .line("| 50 MB message, DATA to 250: MiB/s | %s |", Stats.of(rate50).summary("%.1f"))
+                .line("| largest resident set (RSS) during both | %s MiB |", Stats.of(rss).summary("%.0f"))
+                .line("| 50 MB message, connect to 250: MiB/s | %s |", Stats.of(rate50).summary("%.1f"))
                 .line("");
         report.flush();
     }

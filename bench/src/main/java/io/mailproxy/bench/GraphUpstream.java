@@ -8,7 +8,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -176,17 +175,21 @@ final class GraphUpstream implements AutoCloseable {
 
     /**
      * The daemon's heap after a full GC, sampled again and again (each sample a {@code jcmd GC.run} and
-     * {@code GC.heap_info}) while {@code work} runs; returns {max KiB, samples}.
+     * {@code GC.heap_info}, then its resident set) while {@code work} runs; returns {largest heap KiB, samples,
+     * largest RSS KiB}.
      */
     static long[] heapWhile(DaemonProcess d, Work work) throws Exception {
         AtomicBoolean done = new AtomicBoolean();
-        List<Long> samples = new ArrayList<>();
+        long[] out = new long[3];
         Thread sampler = new Thread(() -> {
             while (!done.get()) {
                 try {
                     long kib = d.heapUsedAfterGcKiB();
-                    synchronized (samples) {
-                        samples.add(kib);
+                    long rss = d.rssKiB();
+                    synchronized (out) {
+                        out[0] = Math.max(out[0], kib);
+                        out[1]++;
+                        out[2] = Math.max(out[2], rss);
                     }
                 } catch (Exception e) {
                     return;
@@ -200,8 +203,8 @@ final class GraphUpstream implements AutoCloseable {
             done.set(true);
             sampler.join();
         }
-        synchronized (samples) {
-            return new long[] {samples.stream().mapToLong(Long::longValue).max().orElse(-1), samples.size()};
+        synchronized (out) {
+            return out.clone();
         }
     }
 

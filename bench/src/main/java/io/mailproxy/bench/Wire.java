@@ -31,6 +31,10 @@ final class Wire implements Closeable {
     private final byte[] buf = new byte[BUFFER];
     private int pos;
     private int lim;
+    /** Reads at most this many bytes a second (0: as fast as they come), see {@link #pace}. */
+    private long pace;
+    private long paceStart;
+    private long paceBytes;
 
     private Wire(Socket socket) throws IOException {
         attach(socket);
@@ -82,6 +86,13 @@ final class Wire implements Closeable {
         return ssl;
     }
 
+    /** From now on reads at most {@code bytesPerSecond} (a slow client; 0: no limit). */
+    void pace(long bytesPerSecond) {
+        pace = bytesPerSecond;
+        paceStart = System.nanoTime();
+        paceBytes = 0;
+    }
+
     void send(String line) throws IOException {
         out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
@@ -106,6 +117,18 @@ final class Wire implements Closeable {
             return false;
         }
         lim += n;
+        if (pace > 0) {
+            paceBytes += n;
+            long ahead = paceBytes * 1_000_000_000L / pace - (System.nanoTime() - paceStart);
+            if (ahead > 1_000_000) {
+                try {
+                    Thread.sleep(ahead / 1_000_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("paced read interrupted");
+                }
+            }
+        }
         return true;
     }
 
