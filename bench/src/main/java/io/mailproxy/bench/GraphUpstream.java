@@ -174,8 +174,8 @@ final class GraphUpstream implements AutoCloseable {
     }
 
     /**
-     * The daemon's heap after a full GC, sampled again and again (each sample a {@code jcmd GC.run} and
-     * {@code GC.heap_info}, then its resident set) while {@code work} runs; returns {largest heap KiB, samples,
+     * The daemon's live heap, sampled again and again (each sample a {@code jcmd GC.class_histogram}: a full GC and
+     * the bytes still reachable; then its resident set) while {@code work} runs; returns {largest heap KiB, samples,
      * largest RSS KiB}.
      */
     static long[] heapWhile(DaemonProcess d, Work work) throws Exception {
@@ -184,7 +184,7 @@ final class GraphUpstream implements AutoCloseable {
         Thread sampler = new Thread(() -> {
             while (!done.get()) {
                 try {
-                    long kib = d.heapUsedAfterGcKiB();
+                    long kib = d.liveHeapKiB();
                     long rss = d.rssKiB();
                     synchronized (out) {
                         out[0] = Math.max(out[0], kib);
