@@ -150,7 +150,8 @@ final class GraphPop3Bench {
                         + "minted beforehand) listing the same "
                         + "folder with the daemon's query (`$select`, `$expand` of the size estimate, `$orderby`, "
                         + "`$top=100`, following `@odata.nextLink`), then a GET of each message's `$value`, streamed "
-                        + "(`BodyHandlers.ofInputStream`) to its end. Both timed from the first octet sent (connect, or the first list request) to the "
+                        + "(`BodyHandlers.ofInputStream`) to its end. Both timed from the first octet sent (connect, "
+                        + "or the first list request) to the "
                         + "last octet of the last message; first byte: to the `+OK` of `RETR 1`, or to the first "
                         + "octets of the first `$value`. The fake Graph serves both from memory.", runs, warmups,
                         REPEATS, box.count())
@@ -193,7 +194,8 @@ final class GraphPop3Bench {
                         + "the 5 × 10 MiB messages, then one retrieving a single 50 MiB message (another mailbox) "
                         + "by a slow client (reading 16 MiB/s, so the daemon must hold back Graph's faster download), "
                         + "while the live heap is sampled again and again (`jcmd GC.class_histogram`: a full GC, then "
-                        + "the bytes still reachable, in one safepoint; then VmRSS; %d samples in all); the largest sample of each is kept. Daemon `-Xmx1g`.",
+                        + "the bytes still reachable, in one safepoint; then VmRSS; %d samples in all); the largest "
+                        + "sample of each is kept. Daemon `-Xmx1g`.",
                         runs, samples)
                 .line("")
                 .line("| figure | median (min–max; IQR) over the runs |")

@@ -177,7 +177,8 @@ final class GraphSmtpBench {
                         + "250 follows Graph's 202 to `POST /users/{mailbox}/sendMail`. Direct: a JVM of its own (as "
                         + "the daemon's) with one JDK HttpClient (kept-alive connections), 10 threads posting the same "
                         + "MIME, base64, `text/plain`, to the same `sendMail` with an app-only token minted "
-                        + "beforehand, as a program using Graph itself would. The fake Graph (testkit's FakeGraph, JDK HttpsServer, in the bench JVM) is the "
+                        + "beforehand, as a program using Graph itself would. The fake Graph (testkit's FakeGraph, "
+                        + "JDK HttpsServer, in the bench JVM) is the "
                         + "upstream of both; each round checks that it accepted every message. Queue: the same "
                         + "10 KiB messages from clients with `smtp.queue = true` (250 after fsync to the spool), "
                         + "timed to the last 250, then drained to Graph (pacing raised) before the next round.",
@@ -259,7 +260,8 @@ final class GraphSmtpBench {
                 .line("| resident set (RSS), idle (after the earlier transfers) | %s MiB |",
                         Stats.of(rssIdle).summary("%.0f"))
                 .line("| largest resident set (RSS) during both | %s MiB |", Stats.of(rss).summary("%.0f"))
-                .line("| 50 MB message, connect to 250: MiB/s | %s |", Stats.of(rate50).summary("%.1f"))
+                .line("| 50 MB message, connect to 250, slowed by the sampling's full GCs: MiB/s | %s |",
+                        Stats.of(rate50).summary("%.1f"))
                 .line("");
         report.flush();
     }
