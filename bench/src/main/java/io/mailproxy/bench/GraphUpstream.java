@@ -4,7 +4,6 @@ import io.mailproxy.core.identity.PasswordHasher;
 import io.mailproxy.testkit.graph.FakeGraph;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
