@@ -41,7 +41,7 @@ final class HaKillBench {
     }
 
     /** One run's figures. */
-    record Result(int acked, int ackedByA, int ackedQueued, int arrived, int missingBeforeRestart,
+    record Result(int acked, int ackedBeforeKill, int ackedByA, int ackedQueued, int arrived, int missingBeforeRestart,
                   int missingAfterRestart, int duplicates, int dupUnansweredDot, int dupSpoolWindow,
                   int dupUnexplained, int arrivedNot250d, long imapSessions, long imapFetches, long imapFailures,
                   long imapRecoveries, long imapUnrecovered, long smtpFailures, long smtpRecoveries,
@@ -63,23 +63,25 @@ final class HaKillBench {
                         + "`option redispatch`); %d pass-through and %d `queue = true` SMTP clients (4 KiB messages, "
                         + "unique Message-IDs, a message not answered 250 sent again on a new connection) and %d IMAP "
                         + "clients (sessions of %d partial FETCHes of 64 KiB), each pausing %d ms between "
-                        + "operations, for %d s; the queue paced at 300 messages a minute per account, so each spool "
-                        + "holds a backlog; mp-a killed with SIGKILL at %d s; then mp-b's queue drained, counted, "
-                        + "mp-a restarted on its state directory, its spool drained, counted again.",
+                        + "operations, for %d s; mp-a's queue paced at Office 365's 30 messages a minute per account "
+                        + "(mp-b's not paced), so mp-a's spool holds a backlog; mp-a killed with SIGKILL at %d s; "
+                        + "then mp-b's queue drained, counted, mp-a restarted on its state directory, its spool "
+                        + "drained, counted again.",
                         PASS_THROUGH_CLIENTS, QUEUE_CLIENTS, IMAP_CLIENTS, HaLoad.FETCHES_PER_SESSION,
                         HaLoad.THINK_MS, DURATION_S, KILL_AT_S)
                 .line("")
-                .line("| run | 250'd (by mp-a; queued) | arrived | 250'd, missing before / after mp-a's restart "
+                .line("| run | 250'd (before the kill; by mp-a; queued) | arrived "
+                        + "| 250'd, missing before / after mp-a's restart "
                         + "| duplicates: after an unanswered dot / spool window / other | arrived, never 250'd "
                         + "| IMAP sessions, fetches | IMAP errors, reconnects OK, not recovered | SMTP errors, "
                         + "recovered, 4xx | longest error interval, client-seconds in error |")
                 .line("|---|---|---|---|---|---|---|---|---|---|");
         for (int i = 0; i < results.size(); i++) {
             Result x = results.get(i);
-            report.line("| %d | %d (%d; %d) | %d | %d / **%d** | %d: %d / %d / **%d** | %d | %d, %d | %d, %d, %d "
-                            + "| %d, %d, %d | %.1f s, %.1f s |", i + 1, x.acked, x.ackedByA, x.ackedQueued,
-                    x.arrived, x.missingBeforeRestart, x.missingAfterRestart, x.duplicates, x.dupUnansweredDot,
-                    x.dupSpoolWindow, x.dupUnexplained, x.arrivedNot250d, x.imapSessions, x.imapFetches,
+            report.line("| %d | %d (%d; %d; %d) | %d | %d / **%d** | %d: %d / %d / **%d** | %d | %d, %d | %d, %d, %d "
+                            + "| %d, %d, %d | %.1f s, %.1f s |", i + 1, x.acked, x.ackedBeforeKill, x.ackedByA,
+                    x.ackedQueued, x.arrived, x.missingBeforeRestart, x.missingAfterRestart, x.duplicates,
+                    x.dupUnansweredDot, x.dupSpoolWindow, x.dupUnexplained, x.arrivedNot250d, x.imapSessions, x.imapFetches,
                     x.imapFailures, x.imapRecoveries, x.imapUnrecovered, x.smtpFailures, x.smtpRecoveries,
                     x.smtpTemp, x.longestErrorS, x.clientErrorS);
         }
@@ -93,8 +95,8 @@ final class HaKillBench {
         int[] b = {DaemonProcess.freePort(), DaemonProcess.freePort(), DaemonProcess.freePort()};
         Path confA = dir.resolve("mp-a.conf");
         Path confB = dir.resolve("mp-b.conf");
-        Files.writeString(confA, config(env, "mp-a", dir.resolve("state-a"), a));
-        Files.writeString(confB, config(env, "mp-b", dir.resolve("state-b"), b));
+        Files.writeString(confA, config(env, "mp-a", dir.resolve("state-a"), a, 30));
+        Files.writeString(confB, config(env, "mp-b", dir.resolve("state-b"), b, 100_000));
         DaemonProcess mpA = DaemonProcess.start(jar, confA, dir.resolve("mp-a.log"), a[0], a[1]);
         DaemonProcess mpB = null;
         DaemonProcess mpA2 = null;
@@ -121,6 +123,7 @@ final class HaKillBench {
             clients.forEach(Thread::start);
             Thread.sleep(TimeUnit.SECONDS.toMillis(KILL_AT_S));
             mpA.kill();
+            long killedAt = System.nanoTime();
             System.err.println("ha-kill " + run + ": mp-a killed (SIGKILL)");
             Thread.sleep(TimeUnit.SECONDS.toMillis(DURATION_S - KILL_AT_S));
             load.stop.set(true);
@@ -133,7 +136,7 @@ final class HaKillBench {
             mpA2 = DaemonProcess.start(jar, confA, dir.resolve("mp-a-restarted.log"), a[0], a[1]);
             drain(env, a[2], run);
             Map<String, Integer> after = arrivals(env, run);
-            return result(load, after, missingBefore);
+            return result(load, after, missingBefore, killedAt);
         } finally {
             if (haproxy != null) {
                 haproxy.destroy();
@@ -147,7 +150,7 @@ final class HaKillBench {
         }
     }
 
-    private static Result result(HaLoad load, Map<String, Integer> arrived, int missingBefore) {
+    private static Result result(HaLoad load, Map<String, Integer> arrived, int missingBefore, long killedAt) {
         int dups = 0;
         int dupDot = 0;
         int dupSpool = 0;
@@ -166,6 +169,7 @@ final class HaKillBench {
                 dupOther++;
             }
         }
+        int beforeKill = (int) load.acked.values().stream().filter(x -> x.nanos() < killedAt).count();
         int ackedByA = (int) load.acked.values().stream().filter(x -> x.instance().equals("mp-a")).count();
         int queued = (int) load.acked.values().stream().filter(HaLoad.Acked::queued).count();
         int missingAfter = (int) load.acked.keySet().stream().filter(id -> !arrived.containsKey(id)).count();
@@ -175,8 +179,9 @@ final class HaKillBench {
         long imapUnrecovered = load.imapErrors.stream().mapToLong(e -> e.unrecovered).sum();
         List<HaLoad.Errors> all = new ArrayList<>(load.smtpErrors);
         all.addAll(load.imapErrors);
-        return new Result(load.acked.size(), ackedByA, queued, arrived.size(), missingBefore, missingAfter, dups,
-                dupDot, dupSpool, dupOther, not250d, load.imapSessions.get(), load.imapFetches.get(), imapFailures,
+        return new Result(load.acked.size(), beforeKill, ackedByA, queued, arrived.size(), missingBefore,
+                missingAfter, dups, dupDot, dupSpool, dupOther, not250d, load.imapSessions.get(),
+                load.imapFetches.get(), imapFailures,
                 imapRecoveries, imapUnrecovered, load.smtpErrors.stream().mapToLong(e -> e.failures).sum(),
                 load.smtpErrors.stream().mapToLong(e -> e.recoveries).sum(),
                 load.smtpErrors.stream().mapToLong(e -> e.unrecovered).sum(), load.smtpTempFailures.get(),
@@ -195,9 +200,9 @@ final class HaKillBench {
         return out;
     }
 
-    /** Waits until the instance's queue is empty and the sink has received nothing new for 2 s (at most 180 s). */
+    /** Waits until the instance's queue is empty and the sink has received nothing new for 2 s (at most 600 s). */
     private static void drain(Env env, int adminPort, String run) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
         int lastCount = -1;
         long stableSince = System.nanoTime();
         while (System.nanoTime() < deadline) {
@@ -212,7 +217,7 @@ final class HaKillBench {
             }
             Thread.sleep(250);
         }
-        throw new IOException("the queue on admin port " + adminPort + " did not drain in 180 s");
+        throw new IOException("the queue on admin port " + adminPort + " did not drain in 600 s");
     }
 
     /** The queue depth /health reports, or -1 while the admin endpoint does not answer. */
@@ -233,13 +238,14 @@ final class HaKillBench {
     /**
      * One instance's configuration: IMAP and SMTP listeners behind HAProxy (PROXY protocol from 127.0.0.1), its own
      * state directory and admin port, the name in its greetings, the accounts on Dovecot, pass-through clients
-     * appNN and store-and-forward clients appNNq. The queue is paced at 300 messages a minute per account (Office
-     * 365's 30, ten times faster), below what the queue clients send, so a backlog builds up in each spool and mp-a
-     * dies holding accepted mail that only its restart delivers.
+     * appNN and store-and-forward clients appNNq.
      *
      * @param ports imap, smtp, admin
+     * @param perMinute the queue's messages-per-minute: Office 365's 30 for mp-a, far below what the queue clients
+     *                  send, so mp-a dies holding accepted mail that only its restart delivers; unpaced for mp-b, so
+     *                  its backlog drains within the run
      */
-    static String config(Env env, String name, Path state, int[] ports) {
+    static String config(Env env, String name, Path state, int[] ports, int perMinute) {
         String hash = PasswordHasher.hash(Env.CLIENT_PASSWORD.toCharArray());
         int accounts = 1 + PASS_THROUGH_CLIENTS + QUEUE_CLIENTS;
         StringBuilder b = new StringBuilder();
@@ -275,10 +281,12 @@ final class HaKillBench {
             boolean queued = i > 1 + PASS_THROUGH_CLIENTS;
             b.append("    \"").append(Env.client(i)).append(queued ? "q" : "").append("\" { password = \"")
                     .append(hash).append("\", account = \"").append(Env.user(i)).append("\"")
-                    .append(queued ? ", protocols = [smtp], smtp { queue = true }" : ", protocols = [imap, smtp]").append(" }\n");
+                    .append(queued ? ", protocols = [smtp], smtp { queue = true }" : ", protocols = [imap, smtp]")
+                    .append(" }\n");
         }
         b.append("  }\n");
-        b.append("  smtp { hostname = \"").append(name).append("\", queue { messages-per-minute = 300 } }\n");
+        b.append("  smtp { hostname = \"").append(name).append("\", queue { messages-per-minute = ").append(perMinute)
+                .append(" } }\n");
         b.append("  admin { bind = \"127.0.0.1\", port = ").append(ports[2]).append(" }\n");
         b.append("}\n");
         return b.toString();

@@ -67,8 +67,8 @@ final class HaLoad {
         }
     }
 
-    /** A message answered 250: by which instance, and whether it went to the store-and-forward queue. */
-    record Acked(String instance, boolean queued) {
+    /** A message answered 250: by which instance, whether it went to the store-and-forward queue, and when. */
+    record Acked(String instance, boolean queued, long nanos) {
     }
 
     final String run;
@@ -132,7 +132,7 @@ final class HaLoad {
                         throw e;
                     }
                     if (reply.startsWith("250")) {
-                        acked.put(pending, new Acked(instance, queued));
+                        acked.put(pending, new Acked(instance, queued, System.nanoTime()));
                         pending = null;
                         errors.succeeded();
                     } else if (reply.startsWith("4")) {
