@@ -8,7 +8,8 @@ import java.util.List;
  * {@code BenchMain NAME... [--runs N] [--warmups N] [--jar mailproxy.jar] [--results DIR]}: starts Dovecot and the
  * identity provider, runs the named benchmarks (pool, imap-fetch, imap-login, imap-idle, pop3, smtp, imap-hostile,
  * or all), prints Markdown tables and appends them to DIR/NAME.md, and stops everything it started. {@code queue}
- * (the SMTP store-and-forward queue, in-process) runs alone and prints its figures only.
+ * (the SMTP store-and-forward queue, in-process) runs alone and prints its figures only. {@code ha-kill} (two
+ * daemons behind HAProxy, one killed) runs alone, 3 runs unless {@code --runs} says otherwise; it has no warm-up.
  */
 public final class BenchMain {
 
@@ -17,13 +18,17 @@ public final class BenchMain {
 
     public static void main(String[] args) throws Exception {
         int runs = 7;
+        boolean runsGiven = false;
         int warmups = 2;
         Path jar = Path.of("proxy-daemon/target/mailproxy.jar");
         Path results = Path.of("bench/results");
         List<String> names = new java.util.ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--runs" -> {
+                    runs = Integer.parseInt(args[++i]);
+                    runsGiven = true;
+                }
                 case "--warmups" -> warmups = Integer.parseInt(args[++i]);
                 case "--jar" -> jar = Path.of(args[++i]);
                 case "--results" -> results = Path.of(args[++i]);
@@ -33,7 +38,11 @@ public final class BenchMain {
         if (names.isEmpty() || names.contains("all")) {
             names = List.of("pool", "imap-fetch", "imap-login", "imap-idle", "pop3", "smtp", "imap-hostile");
         }
-        if (runs < 5) {
+        boolean haKill = names.equals(List.of("ha-kill"));
+        if (haKill && !runsGiven) {
+            runs = 3;
+        }
+        if (runs < (haKill ? 1 : 5)) {
             throw new IllegalArgumentException("at least 5 runs");
         }
         if (names.equals(List.of("queue"))) {
@@ -54,6 +63,7 @@ public final class BenchMain {
                     case "direct-check" -> ProxyBench.directCheck(env);
                     case "direct-idle" -> ProxyBench.directIdle(env);
                     case "imap-hostile" -> HostileBench.run(env, report, jar, runs, warmups);
+                    case "ha-kill" -> HaKillBench.run(env, report, jar, runs);
                     case "imap-fetch", "imap-login", "imap-idle", "pop3", "smtp" ->
                             ProxyBench.run(name, env, report, jar, runs, warmups);
                     default -> throw new IllegalArgumentException("unknown benchmark " + name);
