@@ -294,11 +294,11 @@ class GraphIT {
         return file(name, Arrays.copyOf(msg, msg.length - 2));
     }
 
-    /** swaks with AUTH PLAIN as {@code client}, from the account's mailbox, to {@code rcpts} (the envelope). */
+    /** swaks with AUTH PLAIN as {@code client}, from its account's mailbox, to {@code rcpts} (the envelope). */
     private Proc.Result swaks(String client, List<String> rcpts, String... more) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("swaks", "--server", Proxy.HOST, "--port", "" + proxy.smtpPort(),
                 "--auth", "PLAIN", "--auth-user", client, "--auth-password", Proxy.secret(client),
-                "--from", GraphUpstream.SEND, "--to", String.join(",", rcpts), "--timeout", "60"));
+                "--from", GraphUpstream.clients().get(client)[0], "--to", String.join(",", rcpts), "--timeout", "60"));
         cmd.addAll(List.of(more));
         return Proc.run(LIMIT, cmd);
     }
