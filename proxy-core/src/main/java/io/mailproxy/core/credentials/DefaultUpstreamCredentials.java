@@ -124,7 +124,7 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
                     "account " + account.name() + ": OAuth 2.0 provider '" + auth.provider() + "' is not configured"));
         }
         return tokens.token(provider, auth.grant(), principal(account, auth),
-                        GraphScopes.forAccount(graphBase, account, auth), auth.password())
+                        GraphScopes.forAccount(provider, account, auth), auth.password())
                 .handle((token, failure) -> {
                     if (failure == null) {
                         return token;
@@ -144,7 +144,7 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
             OAuth2ProviderConfig provider = providers.get().get(auth.provider());
             if (provider != null) {
                 tokens.invalidate(TokenService.key(provider.name(), auth.grant(), principal(account, auth),
-                        GraphScopes.forAccount(graphBase, account, auth)));
+                        GraphScopes.forAccount(provider, account, auth)));
             }
         }
     }

@@ -289,6 +289,19 @@ class GraphClientTest {
     }
 
     @Test
+    void theProvidersConfiguredGraphScopesAreTheOnesRequested() throws Exception {
+        // oauth2.X.scopes.graph-app overridden: the token request asks for the override, not a scope made from the
+        // Graph host (an app registered in another cloud, or a resource URI the administrator chose)
+        String override = "api://contoso-graph-proxy/.default";
+        var credentials = new io.mailproxy.core.credentials.DefaultUpstreamCredentials(
+                java.util.Map.of("contoso", f.provider(List.of(override))), f.store, f.tokens, f.tokenExecutor,
+                f.clock);
+        credentials.graphToken(f.account, f.graph.baseUrl()).get(30, TimeUnit.SECONDS);
+        assertThat(f.idp.tokenRequests()).last().satisfies(r -> assertThat(r.form().get("scope"))
+                .isEqualTo(override));
+    }
+
+    @Test
     void aPasswordAccountCannotUseGraph() {
         GraphException e = failure(f.client.sendMime(f.passwordAccount, GraphFixture.bytes(mime("a@b.com", "pw"))));
         assertThat(e.kind()).isEqualTo(Kind.NOT_AUTHORISED);
