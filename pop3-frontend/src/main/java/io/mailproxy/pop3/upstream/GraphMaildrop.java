@@ -20,6 +20,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Flow;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -187,7 +188,7 @@ final class GraphMaildrop implements Pop3Maildrop {
         } catch (RuntimeException e) {
             body = CompletableFuture.failedFuture(e);
         }
-        body.whenComplete((publisher, error) -> client.eventLoop().execute(() -> {
+        body.whenComplete((publisher, error) -> onLoop(publisher, () -> {
             if (ended) {
                 if (publisher != null) {
                     publisher.subscribe(CANCEL); // the session is over: release the response at once
@@ -207,6 +208,20 @@ final class GraphMaildrop implements Pop3Maildrop {
             streaming = stream;
             publisher.subscribe(stream);
         }));
+    }
+
+    /**
+     * Runs {@code task} on the client's loop; when the loop no longer takes tasks (shut down), a body that arrived is
+     * cancelled at once rather than left to the Graph client's reply-timeout.
+     */
+    private void onLoop(Flow.Publisher<List<ByteBuffer>> publisher, Runnable task) {
+        try {
+            client.eventLoop().execute(task);
+        } catch (RejectedExecutionException e) {
+            if (publisher != null) {
+                publisher.subscribe(CANCEL);
+            }
+        }
     }
 
     /** The download did not start: gone since the listing (plain -ERR), or a temporary failure; the session goes on. */

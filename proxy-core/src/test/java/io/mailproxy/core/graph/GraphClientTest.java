@@ -189,6 +189,20 @@ class GraphClientTest {
     }
 
     @Test
+    void aDownloadNobodyReadsGivesTheMailboxSlotBackAfterTheReplyTimeout() throws Exception {
+        // a POP3 session may end between the download's headers and its subscription: the slot must not stay taken
+        String id = f.graph.mailbox(GraphFixture.MAILBOX).deliver(mime("a@b.com", "unread")).id();
+        Flow.Publisher<List<ByteBuffer>> body = get(f.client.download(f.account, id));
+        assertThat(f.client.http().gate(f.account).inFlight()).isEqualTo(1);
+        f.timers.advance(Duration.ofSeconds(19));
+        assertThat(f.client.http().gate(f.account).inFlight()).as("not before reply-timeout").isEqualTo(1);
+        f.timers.advance(Duration.ofSeconds(2));
+        assertThat(f.client.http().gate(f.account).inFlight()).as("the slot came back").isZero();
+        Throwable late = catchThrowable(() -> read(body));
+        assertThat(GraphHttp.unwrap(late).kind()).isEqualTo(Kind.UNAVAILABLE);
+    }
+
+    @Test
     void a401GetsOneFreshTokenAndOneRetry() throws Exception {
         f.graph.failNext("POST", "sendMail", 1, GraphFault.of(401, "InvalidAuthenticationToken",
                 "Access token has expired or is not yet valid."));
