@@ -82,8 +82,8 @@ final class GraphMaildrop implements Pop3Maildrop {
         this.onDelete = onDelete;
     }
 
-    static CompletableFuture<Pop3Maildrop> open(
-            CoreServices services, LocalLogin.Accepted login, Channel client, String sessionId) {
+    static CompletableFuture<Pop3Maildrop> open(CoreServices services, LocalLogin.Accepted login, Channel client,
+            int maxMessages, String sessionId) {
         Pop3Policy policy = login.client().pop3();
         AccountConfig account = login.account();
         GraphOnDelete onDelete;
@@ -94,12 +94,17 @@ final class GraphMaildrop implements Pop3Maildrop {
                     Pop3Response.err("[SYS/PERM] Misconfigured on-delete folder"), e.getMessage()));
         }
         GraphMail graph = services.graph();
-        GraphListing.Builder found = new GraphListing.Builder();
+        GraphListing.Builder found = new GraphListing.Builder(maxMessages);
         return pages(graph, account, policy, found, Optional.empty()).handle((ignored, error) -> {
             if (error != null) {
                 throw new CompletionException(listingFailed(policy, account, ImapUpstream.unwrap(error)));
             }
             GraphListing listing = found.build();
+            if (found.full()) {
+                log.warn("{} POP3 maildrop {} of account {} from Graph: more than {} messages; serving the oldest {}"
+                        + " (pop3.max-messages), the rest once those are deleted", sessionId, policy.folder(),
+                        account.name(), maxMessages, maxMessages);
+            }
             log.debug("{} POP3 maildrop {} of account {} from Graph: {} messages in {} pages", sessionId,
                     policy.folder(), account.name(), listing.pop3().size(), found.pages());
             return new GraphMaildrop(graph, account, client, policy, sessionId, listing, onDelete);
@@ -111,7 +116,7 @@ final class GraphMaildrop implements Pop3Maildrop {
             GraphListing.Builder found, Optional<String> next) {
         return graph.list(account, policy.folder(), policy.onlyUnseen(), next).thenCompose(page -> {
             found.add(page);
-            return page.next().isPresent() && !page.next().equals(next)
+            return page.next().isPresent() && !page.next().equals(next) && !found.full()
                     ? pages(graph, account, policy, found, page.next())
                     : CompletableFuture.completedFuture(null);
         });
