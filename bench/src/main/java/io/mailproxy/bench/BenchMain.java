@@ -9,7 +9,8 @@ import java.util.List;
  * identity provider, runs the named benchmarks (pool, imap-fetch, imap-login, imap-idle, pop3, smtp, imap-hostile,
  * or all; graph-smtp and graph-pop3, against testkit's fake Microsoft Graph, only when named), prints Markdown
  * tables and appends them to DIR/NAME.md, and stops everything it started. {@code queue}
- * (the SMTP store-and-forward queue, in-process) runs alone and prints its figures only.
+ * (the SMTP store-and-forward queue, in-process) runs alone and prints its figures only. {@code ha-kill} (two
+ * daemons behind HAProxy, one killed) runs alone, 3 runs unless {@code --runs} says otherwise; it has no warm-up.
  */
 public final class BenchMain {
 
@@ -18,13 +19,17 @@ public final class BenchMain {
 
     public static void main(String[] args) throws Exception {
         int runs = 7;
+        boolean runsGiven = false;
         int warmups = 2;
         Path jar = Path.of("proxy-daemon/target/mailproxy.jar");
         Path results = Path.of("bench/results");
         List<String> names = new java.util.ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--runs" -> {
+                    runs = Integer.parseInt(args[++i]);
+                    runsGiven = true;
+                }
                 case "--warmups" -> warmups = Integer.parseInt(args[++i]);
                 case "--jar" -> jar = Path.of(args[++i]);
                 case "--results" -> results = Path.of(args[++i]);
@@ -41,7 +46,11 @@ public final class BenchMain {
             // it holds for every benchmark of this invocation.
             System.setProperty("sun.net.httpserver.nodelay", "true");
         }
-        if (runs < 5) {
+        boolean haKill = names.equals(List.of("ha-kill"));
+        if (haKill && !runsGiven) {
+            runs = 3;
+        }
+        if (runs < (haKill ? 1 : 5)) {
             throw new IllegalArgumentException("at least 5 runs");
         }
         if (names.equals(List.of("queue"))) {
@@ -64,6 +73,7 @@ public final class BenchMain {
                     case "imap-hostile" -> HostileBench.run(env, report, jar, runs, warmups);
                     case "graph-smtp" -> GraphSmtpBench.run(env, jar, report, runs, warmups);
                     case "graph-pop3" -> GraphPop3Bench.run(env, jar, report, runs, warmups);
+                    case "ha-kill" -> HaKillBench.run(env, report, jar, runs);
                     case "imap-fetch", "imap-login", "imap-idle", "pop3", "smtp" ->
                             ProxyBench.run(name, env, report, jar, runs, warmups);
                     default -> throw new IllegalArgumentException("unknown benchmark " + name);

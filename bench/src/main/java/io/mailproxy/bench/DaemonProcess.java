@@ -50,9 +50,6 @@ final class DaemonProcess implements AutoCloseable {
 
     /** Starts the daemon with {@code config} and listeners for {@code protocols} (imap, pop3, smtp) only. */
     static DaemonProcess start(Env env, Path jar, String tag, Config config, String... protocols) throws Exception {
-        if (!Files.isRegularFile(jar)) {
-            throw new IOException(jar + " is missing: build it with mvn -pl proxy-daemon -am package -DskipTests");
-        }
         List<String> wanted = List.of(protocols);
         int imap = wanted.contains("imap") ? freePort() : 0;
         int pop3 = wanted.contains("pop3") ? freePort() : 0;
@@ -60,6 +57,19 @@ final class DaemonProcess implements AutoCloseable {
         Path conf = env.scratch.resolve("mailproxy-" + tag + ".conf");
         Files.writeString(conf, config.hocon(imap, pop3, smtp));
         Path log = env.scratch.resolve("mailproxy-" + tag + ".log");
+        return launch(jar, conf, log, imap, pop3, smtp);
+    }
+
+    /** Starts the daemon on a configuration already written, whose listeners are {@code imap} and {@code smtp}. */
+    static DaemonProcess start(Path jar, Path conf, Path log, int imap, int smtp) throws Exception {
+        return launch(jar, conf, log, imap, 0, smtp);
+    }
+
+    private static DaemonProcess launch(Path jar, Path conf, Path log, int imap, int pop3, int smtp)
+            throws Exception {
+        if (!Files.isRegularFile(jar)) {
+            throw new IOException(jar + " is missing: build it with mvn -pl proxy-daemon -am package -DskipTests");
+        }
         List<String> cmd = new ArrayList<>(List.of(javaTool("java"), JVM_HEAP, "-jar", jar.toString(),
                 "run", "--config", conf.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -151,6 +161,12 @@ final class DaemonProcess implements AutoCloseable {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             return s.getLocalPort();
         }
+    }
+
+    /** SIGKILL: no goodbye, no drain, nothing flushed; waits until the process is gone. */
+    synchronized void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
     }
 
     @Override

@@ -22,6 +22,8 @@ final class SmtpSink implements AutoCloseable {
         return t;
     });
     final AtomicLong delivered = new AtomicLong();
+    /** When set (ha-kill), each message's Message-ID is counted here, so lost and duplicated messages show. */
+    volatile java.util.concurrent.ConcurrentHashMap<String, Integer> messageIds;
 
     SmtpSink() throws IOException {
         server = new ServerSocket();
@@ -54,7 +56,18 @@ final class SmtpSink implements AutoCloseable {
                     case "EHLO" -> w.send("250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 104857600");
                     case "DATA" -> {
                         w.send("354 go ahead");
-                        w.dotTerminated();
+                        var ids = messageIds;
+                        if (ids == null) {
+                            w.dotTerminated();
+                        } else {
+                            String id = null;
+                            for (String l = w.line(); !l.equals("."); l = w.line()) {
+                                if (id == null && l.regionMatches(true, 0, "Message-ID:", 0, 11)) {
+                                    id = l.substring(11).trim();
+                                }
+                            }
+                            ids.merge(id == null ? "(none)" : id, 1, Integer::sum);
+                        }
                         delivered.incrementAndGet();
                         w.send("250 2.0.0 accepted");
                     }

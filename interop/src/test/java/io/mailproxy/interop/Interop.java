@@ -12,7 +12,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * What every {@code *IT} shares, started once per JVM and closed when the test plan ends: the CA, the identity
- * stub, the SMTP sink, Dovecot, and (see {@link Proxy}) mailproxy in-process. Test classes declare
+ * stub, the SMTP sink, the fake Microsoft Graph ({@link GraphUpstream}), Dovecot, and (see {@link Proxy}) mailproxy
+ * in-process. Test classes declare
  * {@code @ExtendWith(Interop.Extension.class)} and take an {@code Interop} parameter.
  *
  * <p>Each test class owns a mailbox of its own (see {@link #USERS}) and empties it before each test.
@@ -56,6 +57,8 @@ final class Interop implements AutoCloseable {
     final IdentityStub identity;
     final SmtpSink sink;
     final DovecotServer dovecot;
+    /** Microsoft Graph (testkit's fake) as a second kind of upstream, for {@link GraphIT}. */
+    final GraphUpstream graph;
     private Proxy proxy;
     private RuntimeException proxyFailure;
 
@@ -65,6 +68,7 @@ final class Interop implements AutoCloseable {
         pki = Pki.create();
         identity = new IdentityStub(OAUTH_USER, FLAKY_USER);
         sink = new SmtpSink();
+        graph = new GraphUpstream(identity);
         dovecot = DovecotServer.start(scratch, pki, USERS, identity, sink);
         System.out.printf("interop: Dovecot %s up in %d ms (imaps %d, pop3s %d, submission %d; scratch %s)%n",
                 version(), (System.nanoTime() - t0) / 1_000_000, dovecot.imapsPort(), dovecot.pop3sPort(),
@@ -106,6 +110,7 @@ final class Interop implements AutoCloseable {
             s.add(Proxy.secret(Proxy.client(u)));
         }
         s.add(identity.clientSecret);
+        s.addAll(graph.secrets());
         return s;
     }
 
@@ -131,6 +136,7 @@ final class Interop implements AutoCloseable {
                 dovecot.close();
             } finally {
                 sink.close();
+                graph.close();
                 identity.close();
                 if (System.getenv("INTEROP_KEEP") == null) {
                     deleteTree(scratch);

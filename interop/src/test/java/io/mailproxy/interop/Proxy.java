@@ -26,7 +26,8 @@ import java.util.ServiceLoader;
  * through to Dovecot's POP3), and {@code pop-expunge}, {@code pop-keep}, {@code pop-seen}, {@code pop-trash},
  * {@code pop-archive} serving POP3 from pop3imap@'s IMAP INBOX with each on-delete policy; on clients@ also
  * {@code pop-clients} (POP3 from IMAP), {@code folders-clients} (allow-list INBOX, Archive) and {@code ro-clients}
- * (read-only), for {@link MoreClientsIT}.
+ * (read-only), for {@link MoreClientsIT}. Upstream {@code graph} is Microsoft Graph (testkit's fake), with the
+ * accounts and clients {@link GraphUpstream} lists, for {@link GraphIT}.
  */
 final class Proxy implements AutoCloseable {
 
@@ -123,6 +124,7 @@ final class Proxy implements AutoCloseable {
                 + "\"\n");
         c.append("    ca-file = ").append(q(env.dovecot.caFile().toString())).append('\n');
         c.append("  }\n");
+        env.graph.upstreamConfig(c);
         c.append("  oauth2.flaky {\n");
         c.append("    token-endpoint = ").append(q(env.identity.flaky.tokenEndpoint(IdentityStub.TENANT).toString()))
                 .append('\n');
@@ -165,6 +167,7 @@ final class Proxy implements AutoCloseable {
         }
         c.append("    wrongname { mailbox = ").append(q(WRONG_NAME_MAILBOX)).append(", upstream = wrongname, auth { type = password, password = ")
                 .append(q(env.dovecot.password(WRONG_NAME_MAILBOX))).append(" }, pool.imap { min-idle = 0 } }\n");
+        env.graph.accountConfig(c);
         c.append("  }\n");
         c.append("  clients {\n");
         c.append("    ").append(q(WRONG_NAME_CLIENT)).append(" { account = wrongname, password = ")
@@ -193,6 +196,7 @@ final class Proxy implements AutoCloseable {
         c.append("    ").append(q(READ_ONLY_CLIENTS)).append(" { account = ").append(q("clients@" + Interop.DOMAIN))
                 .append(", password = ").append(q(hash(secret(READ_ONLY_CLIENTS))))
                 .append(", imap { read-only = true } }\n");
+        env.graph.clientConfig(c, Proxy::hash);
         c.append("  }\n}\n");
         String hocon = c.toString();
         Path file = env.scratch.resolve("mailproxy.conf");
@@ -221,7 +225,7 @@ final class Proxy implements AutoCloseable {
      * local login, and 2 cores hash 15 clients at the default 19 MiB in several seconds. Checked with the proxy's
      * own verifier so a format the daemon would refuse fails here, not in every check.
      */
-    private static String hash(String password) {
+    static String hash(String password) {
         byte[] pw = password.getBytes(StandardCharsets.UTF_8);
         byte[] salt = new byte[16];
         new java.security.SecureRandom().nextBytes(salt);

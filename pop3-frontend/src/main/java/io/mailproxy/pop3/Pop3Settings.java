@@ -21,6 +21,8 @@ import java.time.Duration;
  * @param implementation    the CAPA IMPLEMENTATION value
  * @param recoveryAttempts  fresh connections tried when the IMAP upstream ended the session between commands (0: none)
  * @param recoveryBackoff   the wait before the second of those tries, doubled before each next
+ * @param maxMessages       the most messages a maildrop served from IMAP or Graph lists (the oldest); memory per
+ *                          session grows with it
  */
 public record Pop3Settings(
         int lineLimit,
@@ -34,7 +36,8 @@ public record Pop3Settings(
         int topFetchMax,
         String implementation,
         int recoveryAttempts,
-        Duration recoveryBackoff) {
+        Duration recoveryBackoff,
+        int maxMessages) {
 
     public Pop3Settings {
         if (lineLimit < 16 || lineTolerance < 0) {
@@ -53,6 +56,9 @@ public record Pop3Settings(
         }
         if (recoveryAttempts < 0 || recoveryBackoff.isNegative()) {
             throw new IllegalArgumentException("mailproxy.pop3.recovery-attempts and recovery-backoff must not be negative");
+        }
+        if (maxMessages < 1) {
+            throw new IllegalArgumentException("mailproxy.pop3.max-messages must be at least 1");
         }
     }
 
@@ -87,7 +93,8 @@ public record Pop3Settings(
                     Math.toIntExact(c.getBytes("top-fetch-max")),
                     c.getString("implementation"),
                     c.getInt("recovery-attempts"),
-                    c.getDuration("recovery-backoff"));
+                    c.getDuration("recovery-backoff"),
+                    c.getInt("max-messages"));
         } catch (com.typesafe.config.ConfigException e) {
             ConfigOrigin o = e.origin();
             throw new ConfigException(o == null ? null : o.description(), o == null ? 0 : o.lineNumber(),

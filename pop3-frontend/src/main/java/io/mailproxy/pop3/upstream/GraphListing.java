@@ -63,15 +63,40 @@ final class GraphListing {
     static final class Builder {
         private final List<MessageInfo> messages = new ArrayList<>();
         private final Set<String> seen = new HashSet<>();
+        private final int max;
         private int pages;
+        private boolean truncated;
+
+        /** An unbounded listing. */
+        Builder() {
+            this(Integer.MAX_VALUE);
+        }
+
+        /** A listing of at most {@code max} messages: the first listed (the oldest); the rest are left out. */
+        Builder(int max) {
+            this.max = max;
+        }
 
         void add(MessagePage page) {
             pages++;
             for (MessageInfo m : page.messages()) {
-                if (!m.draft() && seen.add(m.id())) {
+                if (!m.draft() && !seen.contains(m.id())) {
+                    if (messages.size() >= max) {
+                        truncated = true;
+                        return;
+                    }
+                    seen.add(m.id());
                     messages.add(m);
                 }
             }
+            if (messages.size() >= max && page.next().isPresent()) {
+                truncated = true; // more pages: at least one more message, or none left to list
+            }
+        }
+
+        /** True once the listing holds {@code max} messages and the folder has (or may have) more: stop paging. */
+        boolean full() {
+            return truncated;
         }
 
         int pages() {

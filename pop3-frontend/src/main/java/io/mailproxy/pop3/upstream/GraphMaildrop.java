@@ -20,6 +20,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Flow;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,8 +82,8 @@ final class GraphMaildrop implements Pop3Maildrop {
         this.onDelete = onDelete;
     }
 
-    static CompletableFuture<Pop3Maildrop> open(
-            CoreServices services, LocalLogin.Accepted login, Channel client, String sessionId) {
+    static CompletableFuture<Pop3Maildrop> open(CoreServices services, LocalLogin.Accepted login, Channel client,
+            int maxMessages, String sessionId) {
         Pop3Policy policy = login.client().pop3();
         AccountConfig account = login.account();
         GraphOnDelete onDelete;
@@ -93,12 +94,17 @@ final class GraphMaildrop implements Pop3Maildrop {
                     Pop3Response.err("[SYS/PERM] Misconfigured on-delete folder"), e.getMessage()));
         }
         GraphMail graph = services.graph();
-        GraphListing.Builder found = new GraphListing.Builder();
+        GraphListing.Builder found = new GraphListing.Builder(maxMessages);
         return pages(graph, account, policy, found, Optional.empty()).handle((ignored, error) -> {
             if (error != null) {
                 throw new CompletionException(listingFailed(policy, account, ImapUpstream.unwrap(error)));
             }
             GraphListing listing = found.build();
+            if (found.full()) {
+                log.warn("{} POP3 maildrop {} of account {} from Graph: more than {} messages; serving the oldest {}"
+                        + " (pop3.max-messages), the rest once those are deleted", sessionId, policy.folder(),
+                        account.name(), maxMessages, maxMessages);
+            }
             log.debug("{} POP3 maildrop {} of account {} from Graph: {} messages in {} pages", sessionId,
                     policy.folder(), account.name(), listing.pop3().size(), found.pages());
             return new GraphMaildrop(graph, account, client, policy, sessionId, listing, onDelete);
@@ -110,7 +116,7 @@ final class GraphMaildrop implements Pop3Maildrop {
             GraphListing.Builder found, Optional<String> next) {
         return graph.list(account, policy.folder(), policy.onlyUnseen(), next).thenCompose(page -> {
             found.add(page);
-            return page.next().isPresent() && !page.next().equals(next)
+            return page.next().isPresent() && !page.next().equals(next) && !found.full()
                     ? pages(graph, account, policy, found, page.next())
                     : CompletableFuture.completedFuture(null);
         });
@@ -187,7 +193,7 @@ final class GraphMaildrop implements Pop3Maildrop {
         } catch (RuntimeException e) {
             body = CompletableFuture.failedFuture(e);
         }
-        body.whenComplete((publisher, error) -> client.eventLoop().execute(() -> {
+        body.whenComplete((publisher, error) -> onLoop(publisher, () -> {
             if (ended) {
                 if (publisher != null) {
                     publisher.subscribe(CANCEL); // the session is over: release the response at once
@@ -207,6 +213,20 @@ final class GraphMaildrop implements Pop3Maildrop {
             streaming = stream;
             publisher.subscribe(stream);
         }));
+    }
+
+    /**
+     * Runs {@code task} on the client's loop; when the loop no longer takes tasks (shut down), a body that arrived is
+     * cancelled at once rather than left to the Graph client's reply-timeout.
+     */
+    private void onLoop(Flow.Publisher<List<ByteBuffer>> publisher, Runnable task) {
+        try {
+            client.eventLoop().execute(task);
+        } catch (RejectedExecutionException e) {
+            if (publisher != null) {
+                publisher.subscribe(CANCEL);
+            }
+        }
     }
 
     /** The download did not start: gone since the listing (plain -ERR), or a temporary failure; the session goes on. */

@@ -59,12 +59,27 @@ final class ImapListing {
         private final long[] found;
         private final long[] sizesByUid;
 
+        /** The number of UIDs SEARCH found, before {@code max}. */
+        private final int searchedCount;
+
         /** @param searched the SEARCH result as the server sent it (any order, repeats, zero) */
         Builder(long uidValidity, long[] searched) {
+            this(uidValidity, searched, Integer.MAX_VALUE);
+        }
+
+        /** A listing of at most {@code max} messages: the lowest UIDs (the oldest). */
+        Builder(long uidValidity, long[] searched, int max) {
             this.uidValidity = uidValidity;
-            this.found = Arrays.stream(searched).filter(n -> n > 0).sorted().distinct().toArray();
+            long[] all = Arrays.stream(searched).filter(n -> n > 0).sorted().distinct().toArray();
+            this.searchedCount = all.length;
+            this.found = all.length > max ? Arrays.copyOf(all, max) : all;
             this.sizesByUid = new long[found.length];
             Arrays.fill(sizesByUid, -1);
+        }
+
+        /** How many messages SEARCH found beyond {@code max} (0 when none were left out). */
+        int leftOut() {
+            return searchedCount - found.length;
         }
 
         /** True when SEARCH found nothing: no FETCH is needed. */

@@ -154,7 +154,14 @@ final class ImapMaildrop implements Pop3Maildrop {
                 }, loop)
                 .thenComposeAsync(c -> {
                     expectOk(c, "UID SEARCH");
-                    ImapListing.Builder found = new ImapListing.Builder(listing.uidValidity(), ImapMailboxData.searchResult(c));
+                    ImapListing.Builder found = new ImapListing.Builder(listing.uidValidity(),
+                            ImapMailboxData.searchResult(c), settings.maxMessages());
+                    if (found.leftOut() > 0) {
+                        log.warn("{} POP3 maildrop {} of account {}: {} messages, more than {}; serving the oldest {}"
+                                + " (pop3.max-messages), the rest once those are deleted", sessionId, policy.folder(),
+                                account, settings.maxMessages() + found.leftOut(), settings.maxMessages(),
+                                settings.maxMessages());
+                    }
                     if (found.isEmpty()) {
                         return CompletableFuture.completedFuture(null);
                     }

@@ -27,7 +27,7 @@ public final class Pop3Maildrops {
                     .thenApply(session -> PassThroughBridge.attach(client, session, sessionId, account));
         }
         if (policy.source() == Pop3Policy.Source.GRAPH) {
-            return GraphMaildrop.open(services, login, client, sessionId);
+            return GraphMaildrop.open(services, login, client, settings.maxMessages(), sessionId);
         }
         return ImapMaildrop.open(services, login, client, settings, sessionId);
     }

@@ -93,6 +93,26 @@ class GraphMaildropTest {
     }
 
     @Test
+    void aFolderOverMaxMessagesServesTheOldestAndStopsPaging() throws Exception {
+        // memory per session is bounded by configuration (about 200 bytes a message): pop3.max-messages
+        proxy.core.configure("pop3 { max-messages = 4 }");
+        graph.pageSize = 3;
+        List<String> ids = new ArrayList<>();
+        for (int i = 1; i <= 10; i++) {
+            ids.add(graph.add("inbox", message("m" + i, i)));
+        }
+        try (Pop3Client c = login()) {
+            assertThat(c.command("STAT")).startsWith("+OK 4 ");
+            assertThat(c.command("RETR 4")).startsWith("+OK");
+            assertThat(new String(c.body(), StandardCharsets.ISO_8859_1)).isEqualTo(message("m4", 4));
+            assertThat(c.command("RETR 5")).startsWith("-ERR");
+            assertThat(c.command("QUIT")).startsWith("+OK");
+        }
+        assertThat(graph.calls).filteredOn(s -> s.startsWith("list "))
+                .containsExactly("list inbox unread=false from=0", "list inbox unread=false from=3");
+    }
+
+    @Test
     void uidlIsShortPrintableAndStableAcrossSessionsAndMoves() throws Exception {
         String first = graph.add("inbox", message("a", 1));
         graph.add("inbox", message("b", 1));

@@ -154,6 +154,22 @@ class Pop3OverImapTest {
     }
 
     @Test
+    void aFolderOverMaxMessagesServesTheOldest() throws Exception {
+        proxy.core.configure("pop3 { max-messages = 2 }");
+        policy(imap("keep"));
+        direct.append("INBOX", message("a", 500, true));
+        direct.append("INBOX", message("b", 700, true));
+        direct.append("INBOX", message("c", 900, true));
+        List<Long> uids = uids("INBOX");
+        try (Pop3Client c = login()) {
+            assertThat(c.command("PASS secret")).startsWith("+OK maildrop has 2 messages (");
+            assertThat(c.command("UIDL 2")).endsWith("." + uids.get(1));
+            assertThat(c.command("LIST 3")).startsWith("-ERR");
+            assertThat(c.command("QUIT")).startsWith("+OK");
+        }
+    }
+
+    @Test
     void statListAndUidlShowTheFolderAsItStoodAtLogin() throws Exception {
         policy(imap("keep"));
         direct.append("INBOX", message("a", 500, true));

@@ -1,5 +1,6 @@
 package io.mailproxy.core.config;
 
+import io.mailproxy.core.AdminCommand;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.identity.PasswordHasher;
 import java.util.HashSet;
@@ -19,13 +20,13 @@ final class ClientBinder {
 
     static ClientConfig bind(Node n, String login) {
         n.checkAddress("", login);
-        Optional<String> hash = n.optString("password", "an Argon2id hash from ./mailproxy hash-password");
+        Optional<String> hash = n.optString("password", "an Argon2id hash from " + AdminCommand.of("hash-password"));
         if (hash.isPresent()) {
             try {
                 PasswordHasher.memoryKiB(hash.get());
             } catch (IllegalArgumentException e) {
                 // never echo the value: it may be a plaintext password put here by mistake
-                throw n.error("password", "expected an Argon2id hash from ./mailproxy hash-password "
+                throw n.error("password", "expected an Argon2id hash from " + AdminCommand.of("hash-password") + " "
                         + "($argon2id$v=19$m=...,t=...,p=...$salt$hash); " + e.getMessage());
             }
         }

@@ -2,6 +2,7 @@ package io.mailproxy.core.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigObject;
+import io.mailproxy.core.AdminCommand;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.identity.PasswordHasher;
 import java.net.InetAddress;
@@ -98,7 +99,7 @@ final class ReferenceCheck {
         for (ClientConfig c : clients.values()) {
             Node n = entryNode("clients", c.login());
             if (c.passwordHash().isEmpty() && !fixedClients.contains(c.login())) {
-                errors.add(n.missing("password", "an Argon2id hash from ./mailproxy hash-password (only a "
+                errors.add(n.missing("password", "an Argon2id hash from " + AdminCommand.of("hash-password") + " (only a "
                         + "listener's fixed client may have none)"));
             }
             if (c.passwordHash().isPresent()) {

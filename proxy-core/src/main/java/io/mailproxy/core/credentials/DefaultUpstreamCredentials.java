@@ -1,5 +1,6 @@
 package io.mailproxy.core.credentials;
 
+import io.mailproxy.core.AdminCommand;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.config.AuthConfig;
@@ -93,7 +94,7 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
             return secrets.resolve(ref);
         } catch (SecretResolver.Unavailable e) {
             String message = e.storeFailure().map(SecretStoreException::getMessage).orElseGet(() -> "the " + what
-                    + " secret '" + e.name() + "' is not stored; run ./mailproxy secret set " + e.name());
+                    + " secret '" + e.name() + "' is not stored; run " + AdminCommand.of("secret set " + e.name()));
             throw new CompletionException(new UpstreamException(UpstreamException.Kind.CREDENTIALS_UNAVAILABLE,
                     "account " + account.name() + ": " + message));
         }
@@ -124,7 +125,7 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
                     "account " + account.name() + ": OAuth 2.0 provider '" + auth.provider() + "' is not configured"));
         }
         return tokens.token(provider, auth.grant(), principal(account, auth),
-                        GraphScopes.forAccount(graphBase, account, auth), auth.password())
+                        GraphScopes.forAccount(provider, account, auth), auth.password())
                 .handle((token, failure) -> {
                     if (failure == null) {
                         return token;
@@ -144,7 +145,7 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
             OAuth2ProviderConfig provider = providers.get().get(auth.provider());
             if (provider != null) {
                 tokens.invalidate(TokenService.key(provider.name(), auth.grant(), principal(account, auth),
-                        GraphScopes.forAccount(graphBase, account, auth)));
+                        GraphScopes.forAccount(provider, account, auth)));
             }
         }
     }
@@ -180,14 +181,15 @@ public final class DefaultUpstreamCredentials implements UpstreamCredentials {
         String prefix = "account " + account.name() + ": ";
         String advice = SignInAdvice.forCodes(e.errorCodes()).map(a -> " — " + a).orElse("");
         String hint = !advice.isEmpty() ? advice : switch (e.reason()) {
-            case REFRESH_TOKEN_MISSING -> "; run ./mailproxy login " + account.name();
+            case REFRESH_TOKEN_MISSING -> "; run " + AdminCommand.of("login " + account.name());
             case REJECTED -> {
                 if ("invalid_grant".equals(e.error().orElse(""))
                         && account.auth() instanceof AuthConfig.OAuth2 o && o.grant() == AuthConfig.Grant.REFRESH_TOKEN) {
-                    yield "; run ./mailproxy login " + account.name();
+                    yield "; run " + AdminCommand.of("login " + account.name());
                 }
                 if ("invalid_client".equals(e.error().orElse(""))) {
-                    yield "; check the provider's client secret or certificate (./mailproxy secret set NAME)";
+                    yield "; check the provider's client secret or certificate (" + AdminCommand.of("secret set NAME")
+                            + ")";
                 }
                 yield "";
             }

@@ -1,5 +1,6 @@
 package io.mailproxy.core.credentials;
 
+import io.mailproxy.core.AdminCommand;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -301,7 +302,8 @@ public final class FileSecretStore implements SecretStore {
     TreeMap<String, String> decrypt(byte[] content) {
         if (content.length < HEADER_LENGTH + TAG_BITS / 8 || !Arrays.equals(content, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
             throw new SecretStoreException("secret store " + file + " is not a mailproxy secret store (bad header);"
-                    + " restore it from a backup, or move it away and store the secrets again with ./mailproxy secret set");
+                    + " restore it from a backup, or move it away and store the secrets again with "
+                    + AdminCommand.of("secret set"));
         }
         if (content[MAGIC.length] != VERSION) {
             throw new SecretStoreException("secret store " + file + " has format version " + content[MAGIC.length]

@@ -2,13 +2,14 @@ package io.mailproxy.core.credentials;
 
 import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.config.AuthConfig;
+import io.mailproxy.core.config.OAuth2ProviderConfig;
 import java.net.URI;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * The OAuth 2.0 scopes of a Microsoft Graph token. The audience is the Graph host of the upstream's {@code graph}
- * URL, so each national cloud gets its own ({@code https://graph.microsoft.us/.default}: "Access tokens acquired for
+ * The OAuth 2.0 scopes of a Microsoft Graph token, as the provider's {@code scopes.graph*} lists give them. The
+ * presets name the Graph host of their cloud, so each national cloud gets its own ({@code https://graph.microsoft.us/.default}: "Access tokens acquired for
  * a national cloud deployment are not interchangeable", microsoft-graph-docs-contrib concepts/deployments.md;
  * docs/research/graph-evidence.md section 9).
  *
@@ -32,14 +33,15 @@ public final class GraphScopes {
         return graphBase.getScheme().toLowerCase(Locale.ROOT) + "://" + graphBase.getRawAuthority();
     }
 
-    /** The scopes of the token the account uses for Graph. */
-    public static List<String> forAccount(URI graphBase, AccountConfig account, AuthConfig.OAuth2 auth) {
-        String host = audience(graphBase);
-        if (auth.grant() == AuthConfig.Grant.CLIENT_CREDENTIALS) {
-            return List.of(host + "/.default");
-        }
-        boolean shared = !DefaultUpstreamCredentials.principal(account, auth).equalsIgnoreCase(account.mailbox());
-        return delegated(host, shared);
+    /**
+     * The scopes of the token the account uses for Graph: the provider's configured ones
+     * ({@link OAuth2ProviderConfig#graphScopes}: {@code scopes.graph-app}, {@code scopes.graph} or
+     * {@code scopes.graph-shared}), so an administrator's override takes effect; the presets give the lists above.
+     * The config loader refuses an account reached through Graph whose list is empty.
+     */
+    public static List<String> forAccount(OAuth2ProviderConfig provider, AccountConfig account,
+                                          AuthConfig.OAuth2 auth) {
+        return provider.graphScopes(auth.grant(), account.delegate());
     }
 
     /**
@@ -50,10 +52,5 @@ public final class GraphScopes {
         String host = audience(graphBase);
         return List.of(host + "/Mail.Send", host + "/Mail.ReadWrite", host + "/Mail.Send.Shared",
                 host + "/Mail.ReadWrite.Shared", TokenService.OFFLINE_ACCESS);
-    }
-
-    private static List<String> delegated(String host, boolean shared) {
-        String suffix = shared ? ".Shared" : "";
-        return List.of(host + "/Mail.Send" + suffix, host + "/Mail.ReadWrite" + suffix, TokenService.OFFLINE_ACCESS);
     }
 }

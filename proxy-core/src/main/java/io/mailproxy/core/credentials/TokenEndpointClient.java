@@ -15,6 +15,7 @@ import com.nimbusds.oauth2.sdk.auth.Secret;
 import com.nimbusds.oauth2.sdk.http.HTTPRequest;
 import com.nimbusds.oauth2.sdk.http.HTTPResponse;
 import com.nimbusds.oauth2.sdk.id.ClientID;
+import io.mailproxy.core.AdminCommand;
 import io.mailproxy.core.config.OAuth2ProviderConfig;
 import io.mailproxy.core.config.SecretRef;
 import java.io.IOException;
@@ -103,7 +104,7 @@ final class TokenEndpointClient {
                     .map(f -> new TokenException(TokenException.Reason.SECRET_MISSING, "cannot read secret '" + name
                             + "' (" + what + "): " + f.getMessage(), null, List.of(), f))
                     .orElseGet(() -> new TokenException(TokenException.Reason.SECRET_MISSING, "secret '" + name
-                            + "' (" + what + ") is not stored: run ./mailproxy secret set " + name));
+                            + "' (" + what + ") is not stored: run " + AdminCommand.of("secret set " + name)));
         }
     }
 

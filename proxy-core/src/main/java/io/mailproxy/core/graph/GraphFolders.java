@@ -92,7 +92,9 @@ final class GraphFolders {
             if (loose == null && more != null && !more.isNull()) {
                 URI graph = http.upstream(account).graph().orElseThrow();
                 URI link = URI.create(more.asText());
-                if (graph.getRawAuthority().equalsIgnoreCase(link.getRawAuthority())) {
+                // only to the Graph host over https, as a message listing's next link: our token goes nowhere else
+                if ("https".equalsIgnoreCase(link.getScheme())
+                        && graph.getRawAuthority().equalsIgnoreCase(link.getRawAuthority())) {
                     return child(account, parent, name, sofar, Optional.of(more.asText()));
                 }
             }

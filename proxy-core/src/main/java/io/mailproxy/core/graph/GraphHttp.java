@@ -35,7 +35,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
@@ -226,7 +225,11 @@ final class GraphHttp {
             if (contains(ok, response.statusCode())) {
                 record(call, "ok", sample);
                 if (full.stream() != null) {
-                    return new Reply(full.status(), releasing(full.stream(), release), "", response);
+                    // the slot goes back when the body ends, fails or is cancelled, or after reply-timeout when
+                    // nobody reads it or it stalls: the JDK's request timeout stops at the headers
+                    return new Reply(full.status(), GraphDownload.start(full.stream(), release, scheduler, clock,
+                            upstream.replyTimeout(), "Graph " + call.op().metricName + " for "
+                                    + call.account().mailbox()), "", response);
                 }
                 release.run();
                 return full;
@@ -359,50 +362,6 @@ final class GraphHttp {
             }
         }
         return false;
-    }
-
-    /** The body's publisher, releasing the mailbox's permit when the body ends, fails, or its reader cancels. */
-    private static Flow.Publisher<List<ByteBuffer>> releasing(Flow.Publisher<List<ByteBuffer>> body, Runnable release) {
-        AtomicBoolean done = new AtomicBoolean();
-        Runnable once = () -> {
-            if (done.compareAndSet(false, true)) {
-                release.run();
-            }
-        };
-        return subscriber -> body.subscribe(new Flow.Subscriber<>() {
-            @Override
-            public void onSubscribe(Flow.Subscription s) {
-                subscriber.onSubscribe(new Flow.Subscription() {
-                    @Override
-                    public void request(long n) {
-                        s.request(n);
-                    }
-
-                    @Override
-                    public void cancel() {
-                        once.run();
-                        s.cancel();
-                    }
-                });
-            }
-
-            @Override
-            public void onNext(List<ByteBuffer> item) {
-                subscriber.onNext(item);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                once.run();
-                subscriber.onError(t);
-            }
-
-            @Override
-            public void onComplete() {
-                once.run();
-                subscriber.onComplete();
-            }
-        });
     }
 
     void close() {

@@ -71,7 +71,10 @@ public interface GraphMail {
     /**
      * {@code GET /users/{mailbox}/messages/{id}/$value}: the message's MIME, streamed. Completes once Graph answered
      * {@code 200} with the publisher of the body (subscribe once; request buffers as the reader can take them: the
-     * body is never read ahead of demand beyond a bounded buffer); fails with kind {@code NOT_FOUND} on 404.
+     * body is never read ahead of demand beyond a bounded buffer); fails with kind {@code NOT_FOUND} on 404. The body
+     * holds one of the mailbox's request slots until it ends or its subscriber cancels: subscribe, or subscribe and
+     * cancel. A body nobody subscribes to within the upstream's {@code reply-timeout} is cancelled; one that delivers
+     * nothing asked for within it fails its subscriber with kind {@code UNAVAILABLE}.
      */
     CompletableFuture<Flow.Publisher<List<ByteBuffer>>> download(AccountConfig account, String id);
 

@@ -189,6 +189,20 @@ class GraphClientTest {
     }
 
     @Test
+    void aDownloadNobodyReadsGivesTheMailboxSlotBackAfterTheReplyTimeout() throws Exception {
+        // a POP3 session may end between the download's headers and its subscription: the slot must not stay taken
+        String id = f.graph.mailbox(GraphFixture.MAILBOX).deliver(mime("a@b.com", "unread")).id();
+        Flow.Publisher<List<ByteBuffer>> body = get(f.client.download(f.account, id));
+        assertThat(f.client.http().gate(f.account).inFlight()).isEqualTo(1);
+        f.timers.advance(Duration.ofSeconds(19));
+        assertThat(f.client.http().gate(f.account).inFlight()).as("not before reply-timeout").isEqualTo(1);
+        f.timers.advance(Duration.ofSeconds(2));
+        assertThat(f.client.http().gate(f.account).inFlight()).as("the slot came back").isZero();
+        Throwable late = catchThrowable(() -> read(body));
+        assertThat(GraphHttp.unwrap(late).kind()).isEqualTo(Kind.UNAVAILABLE);
+    }
+
+    @Test
     void a401GetsOneFreshTokenAndOneRetry() throws Exception {
         f.graph.failNext("POST", "sendMail", 1, GraphFault.of(401, "InvalidAuthenticationToken",
                 "Access token has expired or is not yet valid."));
@@ -286,6 +300,19 @@ class GraphClientTest {
         GraphException e = failure(f.client.sendMime(f.account, GraphFixture.bytes(mime("a@b.com", "down"))));
         assertThat(e.kind()).isEqualTo(Kind.UNAVAILABLE);
         assertThat(f.graph.requests()).isEmpty();
+    }
+
+    @Test
+    void theProvidersConfiguredGraphScopesAreTheOnesRequested() throws Exception {
+        // oauth2.X.scopes.graph-app overridden: the token request asks for the override, not a scope made from the
+        // Graph host (an app registered in another cloud, or a resource URI the administrator chose)
+        String override = "api://contoso-graph-proxy/.default";
+        var credentials = new io.mailproxy.core.credentials.DefaultUpstreamCredentials(
+                java.util.Map.of("contoso", f.provider(List.of(override))), f.store, f.tokens, f.tokenExecutor,
+                f.clock);
+        credentials.graphToken(f.account, f.graph.baseUrl()).get(30, TimeUnit.SECONDS);
+        assertThat(f.idp.tokenRequests()).last().satisfies(r -> assertThat(r.form().get("scope"))
+                .isEqualTo(override));
     }
 
     @Test

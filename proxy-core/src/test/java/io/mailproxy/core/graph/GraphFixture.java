@@ -59,10 +59,8 @@ final class GraphFixture implements AutoCloseable {
         store.put("contoso-app", SECRET);
         tokens = TokenService.builder(store).executor(tokenExecutor).scheduler(Scheduler.of(timers)).clock(clock)
                 .build();
-        OAuth2ProviderConfig provider = new OAuth2ProviderConfig("contoso", Optional.of(TENANT),
-                idp.tokenEndpoint(TENANT), idp.deviceCodeEndpoint(TENANT), idp.authorizeEndpoint(TENANT), "app",
-                Optional.of(SecretRef.parse("secret:contoso-app")), Optional.empty(), Optional.empty(),
-                Optional.empty(), List.of(), List.of(), List.of(), List.of("https://outlook.office365.com/.default"));
+        OAuth2ProviderConfig provider = provider(List.of(
+                io.mailproxy.core.credentials.GraphScopes.audience(graph.baseUrl()) + "/.default"));
         UpstreamConfig upstream = new UpstreamConfig("graph", Optional.empty(), Map.of(),
                 Optional.of(graph.baseUrl()), UpstreamConfig.Sending.GRAPH, Optional.of(graph.caPem()),
                 Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(20));
@@ -79,6 +77,15 @@ final class GraphFixture implements AutoCloseable {
                 tokens, tokenExecutor, clock);
         client = GraphClient.create(() -> config, credentials, meters, clock, Scheduler.of(timers),
                 u -> GraphSettings.DEFAULTS);
+    }
+
+    /** The test tenant's app registration, asking these scopes for app-only Graph tokens ({@code scopes.graph-app}). */
+    OAuth2ProviderConfig provider(List<String> graphAppScopes) {
+        return new OAuth2ProviderConfig("contoso", Optional.of(TENANT),
+                idp.tokenEndpoint(TENANT), idp.deviceCodeEndpoint(TENANT), idp.authorizeEndpoint(TENANT), "app",
+                Optional.of(SecretRef.parse("secret:contoso-app")), Optional.empty(), Optional.empty(),
+                Optional.empty(), List.of(), List.of(), List.of(), List.of("https://outlook.office365.com/.default"),
+                Optional.empty(), List.of(), List.of(), graphAppScopes);
     }
 
     double requests(String operation, String outcome) {

@@ -130,8 +130,7 @@ class GraphPartsTest {
     }
 
     @Test
-    void graphScopesComeFromTheGraphHostAndTheGrant() {
-        URI graph = URI.create("https://graph.microsoft.us/v1.0");
+    void graphScopesComeFromTheProvidersListsForTheGrantAndTheDelegate() {
         AccountConfig own = new AccountConfig("a@x.us", "a@x.us", "g", new AuthConfig.OAuth2("p",
                 AuthConfig.Grant.REFRESH_TOKEN, Optional.empty(), Optional.empty(), Optional.empty()), "a@x.us", Map.of());
         AccountConfig shared = new AccountConfig("s@x.us", "s@x.us", "g", new AuthConfig.OAuth2("p",
@@ -140,11 +139,20 @@ class GraphPartsTest {
         AccountConfig app = new AccountConfig("b@x.us", "b@x.us", "g", new AuthConfig.OAuth2("p",
                 AuthConfig.Grant.CLIENT_CREDENTIALS, Optional.empty(), Optional.empty(), Optional.empty()), "b@x.us",
                 Map.of());
-        assertThat(GraphScopes.forAccount(graph, app, (AuthConfig.OAuth2) app.auth()))
+        URI token = URI.create("https://login.microsoftonline.us/t/oauth2/v2.0/token");
+        io.mailproxy.core.config.OAuth2ProviderConfig provider = new io.mailproxy.core.config.OAuth2ProviderConfig(
+                "p", Optional.of("t"), token, token, token, "app", Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.empty(), List.of(), List.of(), List.of(), List.of(), Optional.empty(),
+                List.of("https://graph.microsoft.us/Mail.Send", "https://graph.microsoft.us/Mail.ReadWrite",
+                        "offline_access"),
+                List.of("https://graph.microsoft.us/Mail.Send.Shared", "https://graph.microsoft.us/Mail.ReadWrite.Shared",
+                        "offline_access"),
+                List.of("https://graph.microsoft.us/.default"));
+        assertThat(GraphScopes.forAccount(provider, app, (AuthConfig.OAuth2) app.auth()))
                 .containsExactly("https://graph.microsoft.us/.default");
-        assertThat(GraphScopes.forAccount(graph, own, (AuthConfig.OAuth2) own.auth())).containsExactly(
+        assertThat(GraphScopes.forAccount(provider, own, (AuthConfig.OAuth2) own.auth())).containsExactly(
                 "https://graph.microsoft.us/Mail.Send", "https://graph.microsoft.us/Mail.ReadWrite", "offline_access");
-        assertThat(GraphScopes.forAccount(graph, shared, (AuthConfig.OAuth2) shared.auth())).containsExactly(
+        assertThat(GraphScopes.forAccount(provider, shared, (AuthConfig.OAuth2) shared.auth())).containsExactly(
                 "https://graph.microsoft.us/Mail.Send.Shared", "https://graph.microsoft.us/Mail.ReadWrite.Shared",
                 "offline_access");
     }

@@ -1,5 +1,6 @@
 package io.mailproxy.daemon.check;
 
+import io.mailproxy.core.AdminCommand;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.config.AuthConfig;
@@ -41,7 +42,7 @@ public final class GraphCheck {
     /** The draft the SMTP probe creates and deletes at once; it has no recipient, so it can never go out. */
     private static final byte[] PROBE_DRAFT = ("Subject: mailproxy check (draft, deleted at once)\r\n"
             + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-            + "Created by ./mailproxy check to test the Graph permission; deleted at once.\r\n")
+            + "Created by mailproxy check to test the Graph permission; deleted at once.\r\n")
             .getBytes(StandardCharsets.US_ASCII);
 
     private final UpstreamCredentials credentials;
@@ -116,7 +117,7 @@ public final class GraphCheck {
         if (text.contains("AADSTS65001") || text.contains("consent_required")) {
             text += appOnly ? " — an administrator must grant admin consent to the application permissions"
                     + " (Mail.Send, Mail.ReadWrite) in Entra ID; see docs/OFFICE365.md"
-                    : " — Graph was not consented at sign-in: run ./mailproxy login " + account.name();
+                    : " — Graph was not consented at sign-in: run " + AdminCommand.of("login " + account.name());
         } else if (text.contains("AADSTS7000215") || text.contains("AADSTS700016")) {
             text += " — check the app registration's client id and secret or certificate";
         }

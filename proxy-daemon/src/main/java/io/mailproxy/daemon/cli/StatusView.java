@@ -1,5 +1,6 @@
 package io.mailproxy.daemon.cli;
 
+import io.mailproxy.core.AdminCommand;
 import io.mailproxy.core.admin.Json;
 import io.mailproxy.daemon.control.ControlClient;
 import java.io.IOException;
@@ -27,7 +28,8 @@ final class StatusView {
         Path socket = ControlClient.socketPath(stateDir);
         if (!ControlClient.isRunning(stateDir)) {
             err.println("mailproxy status: no mailproxy daemon is running with state-dir " + stateDir + " (nothing"
-                    + " answers on " + socket + "); start it with ./mailproxy run or systemctl start mailproxy");
+                    + " answers on " + socket + "); start it with " + AdminCommand.of("run")
+                    + " or systemctl start mailproxy");
             err.flush();
             return ExitCodes.RUNTIME_FAILURE;
         }

@@ -107,6 +107,25 @@ class GraphCheckTest {
     }
 
     @Test
+    void theHintNamesTheCommandAsInstalled() {
+        // /usr/bin/mailproxy (the Debian package) and /usr/local/bin/mailproxy (install.sh) are run as `mailproxy`;
+        // their launcher says so with MAILPROXY_COMMAND, here the system property that stands for it
+        MailproxyConfig cfg = config("preset = office365, send-with = graph", "refresh-token",
+                "protocols = [smtp], pop3 { source = graph }");
+        System.setProperty("mailproxy.command", "mailproxy");
+        try {
+            List<UpstreamCheck.Row> rows = new GraphCheck(tokens(CompletableFuture.failedFuture(new UpstreamException(
+                    UpstreamException.Kind.CREDENTIALS_REJECTED, "provider contoso refused the refresh_token grant:"
+                    + " invalid_grant: AADSTS65001: The user or administrator has not consented"))),
+                    graph(call -> null)).run(cfg, Duration.ofSeconds(5));
+            assertThat(rows).isNotEmpty().allSatisfy(r -> assertThat(r.detail())
+                    .contains("run mailproxy login box@contoso.com").doesNotContain("./mailproxy"));
+        } finally {
+            System.clearProperty("mailproxy.command");
+        }
+    }
+
+    @Test
     void theTokenEndpointDownIsSaidSo() {
         MailproxyConfig cfg = config("preset = office365-graph", "client-credentials", "protocols = [smtp]");
         List<UpstreamCheck.Row> rows = new GraphCheck(tokens(CompletableFuture.failedFuture(new UpstreamException(

@@ -144,6 +144,7 @@ final class GraphSink implements MessageSink {
         }, blocking).thenCompose(message -> submission.submit(t.account, message, rcpts,
                 GraphSubmission.Drafts.none(), GraphSubmission.Mode.PASS_THROUGH, events.sid()))
                 .whenComplete((r, failure) -> {
+                    closeChannel(); // already closed, unless the last write failed (the file must not stay open)
                     removeFile();
                     events.onLoop(() -> {
                         SmtpReply answer;

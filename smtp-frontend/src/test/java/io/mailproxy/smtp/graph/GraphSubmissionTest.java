@@ -92,6 +92,18 @@ class GraphSubmissionTest {
     }
 
     @Test
+    void anAddressFieldThatCannotBeReadIsNeverSentAsItIs() throws Exception {
+        // Graph (Exchange's lenient MIME parser) may find x@evil.example in this Bcc; we cannot tell, so the draft's
+        // recipients are set to the envelope's instead of trusting the headers
+        Result r = submit(HEAD + "Bcc: \"unterminated <x@evil.example>\r\n",
+                List.of("boss@contoso.com", "ann@contoso.com"), GraphSubmission.Drafts.none(), Mode.PASS_THROUGH);
+        assertThat(r.failure()).isEmpty();
+        assertThat(graph.calls).containsExactly("createMimeDraft", "setRecipients", "sendDraft");
+        assertThat(graph.recipients.values()).containsExactly(new Recipients(List.of("boss@contoso.com"),
+                List.of("ann@contoso.com"), List.of()));
+    }
+
+    @Test
     void headerOnlyAddressesAreNotSentTo() throws Exception {
         Result r = submit(HEAD, List.of("ann@contoso.com"), GraphSubmission.Drafts.none(), Mode.PASS_THROUGH);
         assertThat(r.failure()).isEmpty();

@@ -48,6 +48,8 @@ final class Call {
     long requestBytes;
     String loggedPath = "";
     boolean authorization;
+    /** {@link GraphFault#dropAfterProcessing()}: the handler runs to its answer, which is then not sent. */
+    boolean loseAnswer;
     private boolean logged;
 
     /** Who called: the app, the signed-in user of a delegated token, and the Graph permissions the token carries. */
@@ -145,9 +147,13 @@ final class Call {
      * Sets the status and logs the request before the status line goes out, so that a test that has its answer also
      * finds it in {@link FakeGraph#requests()}.
      */
-    void commit(int status) {
-        this.status = status;
+    void commit(int status) throws IOException {
         drainRequest();
+        if (loseAnswer) {
+            log(); // status 0: nothing was answered
+            throw new GraphDispatcher.Drop();
+        }
+        this.status = status;
         log();
     }
 

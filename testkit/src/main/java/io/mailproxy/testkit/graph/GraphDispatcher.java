@@ -61,7 +61,9 @@ final class GraphDispatcher {
         try {
             Optional<GraphFault> fault = graph.takeFault(
                     new GraphRequest(call.method, logged, "", "", 0, "", 0, authorization));
-            if (fault.isPresent()) {
+            if (fault.isPresent() && fault.get().processed()) {
+                call.loseAnswer = true;
+            } else if (fault.isPresent()) {
                 drain(call);
                 GraphFault f = fault.get();
                 if (f.disconnect()) {
@@ -80,6 +82,10 @@ final class GraphDispatcher {
             drop = true;
             throw d;
         } catch (RuntimeException e) {
+            if (call.loseAnswer) {
+                drop = true;
+                throw new Drop();
+            }
             if (call.status == 0) {
                 call.error(500, "generalException", "fake Graph failed: " + e);
             }

@@ -11,9 +11,17 @@ import java.util.OptionalInt;
  * @param message     {@code error.message}
  * @param retryAfter  the {@code Retry-After} header in seconds, if any
  * @param disconnect  drop the connection without answering
+ * @param innerError  whether the error body carries {@code innerError}
+ * @param processed   handle the request fully first (send, move, delete ...), then drop the connection instead of
+ *                    answering (with {@code disconnect}; {@link #dropAfterProcessing()})
  */
 public record GraphFault(int status, String code, String message, OptionalInt retryAfter, boolean disconnect,
-                         boolean innerError) {
+                         boolean innerError, boolean processed) {
+
+    public GraphFault(int status, String code, String message, OptionalInt retryAfter, boolean disconnect,
+                      boolean innerError) {
+        this(status, code, message, retryAfter, disconnect, innerError, false);
+    }
 
     public GraphFault(int status, String code, String message, OptionalInt retryAfter, boolean disconnect) {
         this(status, code, message, retryAfter, disconnect, true);
@@ -51,8 +59,18 @@ public record GraphFault(int status, String code, String message, OptionalInt re
         return new GraphFault(0, "", "", OptionalInt.empty(), true);
     }
 
+    /**
+     * The request is handled completely (a send happens, a message moves) and then the connection is closed before
+     * the status line: a "lost 202", where Graph did the work and the client never hears it. What the client sees is
+     * what {@link #dropConnection()} gives; what the mailbox holds afterwards differs. The request is logged in
+     * {@link FakeGraph#requests()} with status 0.
+     */
+    public static GraphFault dropAfterProcessing() {
+        return new GraphFault(0, "", "", OptionalInt.empty(), true, true, true);
+    }
+
     public GraphFault withRetryAfter(int seconds) {
-        return new GraphFault(status, code, message, OptionalInt.of(seconds), disconnect, innerError);
+        return new GraphFault(status, code, message, OptionalInt.of(seconds), disconnect, innerError, processed);
     }
 
     /**
@@ -60,6 +78,6 @@ public record GraphFault(int status, String code, String message, OptionalInt re
      * captured by tools lack it), and concepts/errors.md calls it optional.
      */
     public GraphFault withoutInnerError() {
-        return new GraphFault(status, code, message, retryAfter, disconnect, false);
+        return new GraphFault(status, code, message, retryAfter, disconnect, false, processed);
     }
 }

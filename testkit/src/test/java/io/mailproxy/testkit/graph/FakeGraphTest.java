@@ -445,6 +445,18 @@ class FakeGraphTest {
         assertThat(graph.mailbox(MAILBOX).sent()).hasSize(1);
     }
 
+    @Test
+    void aLost202SendsAndThenDropsTheConnection() throws Exception {
+        graph.failNext("POST", "/sendMail", 1, GraphFault.dropAfterProcessing());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> postMime("/sendMail", mime("To: a@x.example\n", "x\n")))
+                .isInstanceOf(java.io.IOException.class);
+        assertThat(graph.mailbox(MAILBOX).sent()).as("processed before the drop").hasSize(1);
+        assertThat(graph.requests()).extracting(GraphRequest::status).containsExactly(0);
+        assertThat(postMime("/sendMail", mime("To: a@x.example\n", "x\n")).statusCode()).as("one request only")
+                .isEqualTo(202);
+        assertThat(graph.mailbox(MAILBOX).sent()).hasSize(2);
+    }
+
     /** message-move.md (201, immutable id kept), message-delete.md (204), message-update.md (isRead). */
     @Test
     void moveKeepsTheIdAndDeleteIsSoft() throws Exception {
