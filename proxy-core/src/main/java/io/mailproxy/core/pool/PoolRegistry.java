@@ -3,6 +3,7 @@ package io.mailproxy.core.pool;
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.config.MailproxyConfig;
+import io.mailproxy.core.config.UpstreamConfig;
 import io.mailproxy.core.upstream.UpstreamConnector;
 import io.mailproxy.core.upstream.UpstreamException;
 import io.mailproxy.core.upstream.UpstreamException.Kind;
@@ -150,7 +151,8 @@ public final class PoolRegistry implements UpstreamPools, AutoCloseable {
             });
             for (AccountConfig account : accounts.values()) {
                 for (Protocol p : new Protocol[] {Protocol.IMAP, Protocol.SMTP}) {
-                    if (account.pool(p).max() > 0 && account.pool(p).minIdle() > 0) {
+                    if (account.pool(p).max() > 0 && account.pool(p).minIdle() > 0
+                            && !elsewhere(current.upstreams().get(account.upstream()), p)) {
                         poolFor(account, p);
                     }
                 }
@@ -161,6 +163,16 @@ public final class PoolRegistry implements UpstreamPools, AutoCloseable {
         } catch (RuntimeException e) {
             log.warn("pool housekeeping failed", e);
         }
+    }
+
+    /**
+     * The account's upstream serves {@code p} some other way: it has no endpoint for it (an upstream with only Microsoft
+     * Graph), or it sends with Graph. Nothing to pre-warm then; pre-warming would fail and warn at every retry.
+     * An upstream missing from the configuration is the pool's to report.
+     */
+    private static boolean elsewhere(UpstreamConfig upstream, Protocol p) {
+        return upstream != null && (upstream.endpoint(p).isEmpty()
+                || (p == Protocol.SMTP && upstream.sending() == UpstreamConfig.Sending.GRAPH));
     }
 
     private static UpstreamException shuttingDown() {

@@ -6,6 +6,7 @@ import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AccountConfig;
 import io.mailproxy.core.config.AuthConfig;
 import io.mailproxy.core.config.MailproxyConfig;
+import io.mailproxy.core.config.UpstreamConfig;
 import io.mailproxy.core.config.PoolConfig;
 import io.mailproxy.core.config.SecretRef;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -72,10 +73,15 @@ final class PoolFixture implements AutoCloseable {
 
     /** The same, with this upstream password for the account (a reload that changes its credentials). */
     void configure(PoolConfig pool, String upstreamPassword) {
+        configure(pool, upstreamPassword, Map.of());
+    }
+
+    /** The same, with the account's upstream ({@code office365}) given; none by default. */
+    void configure(PoolConfig pool, String upstreamPassword, Map<String, UpstreamConfig> upstreams) {
         account = new AccountConfig(ACCOUNT, ACCOUNT, "office365",
                 new AuthConfig.Password(Optional.empty(), new SecretRef.Literal(upstreamPassword)), ACCOUNT,
                 Map.of(protocol, pool));
-        config.set(new MailproxyConfig("test", Path.of("state"), List.of(), Map.of(), Map.of(),
+        config.set(new MailproxyConfig("test", Path.of("state"), List.of(), upstreams, Map.of(),
                 Map.of(ACCOUNT, account), Map.of(), null, null, null));
     }
 

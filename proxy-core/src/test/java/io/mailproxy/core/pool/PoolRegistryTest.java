@@ -10,16 +10,20 @@ import static org.awaitility.Awaitility.await;
 
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.PoolConfig;
-import io.mailproxy.core.upstream.UpstreamException;
+import io.mailproxy.core.config.UpstreamConfig;
 import io.mailproxy.core.upstream.UpstreamException.Kind;
+import io.mailproxy.core.upstream.UpstreamException;
 import io.micrometer.core.instrument.search.RequiredSearch;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -474,6 +478,23 @@ class PoolRegistryTest {
         lease.release(false);
         await().atMost(5, TimeUnit.SECONDS).until(() -> f.idle() == 3);
         assertThat(f.connector.connects()).isEqualTo(3);
+    }
+
+    @Test
+    void anUpstreamThatOnlyHasMicrosoftGraphIsNeverPreWarmedOverImapOrSmtp() throws Exception {
+        // an account on a Graph-only upstream (preset office365-graph) keeps the template's min-idle = 1, but there is
+        // nothing to connect to: pre-warming would only fail and log a WARN at each retry
+        UpstreamConfig graphOnly = new UpstreamConfig("office365", Optional.empty(), Map.of(),
+                Optional.of(URI.create("https://graph.example.test/v1.0")), UpstreamConfig.Sending.GRAPH,
+                Optional.empty(), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5));
+        for (PoolFixture f : List.of(imap(IMAP_CAPS, pool(3, 2)), smtp(pool(3, 2)))) {
+            f.configure(pool(3, 2), "pw", Map.of("office365", graphOnly));
+            f.scheduler.runDue();
+            f.clock.advance(PoolRegistry.HOUSEKEEPING_PERIOD);
+            f.scheduler.runDue();
+            assertThat(f.connector.connects()).isZero();
+            assertThat(f.snapshot()).isNull();
+        }
     }
 
     @Test
