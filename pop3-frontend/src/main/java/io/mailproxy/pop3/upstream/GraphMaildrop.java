@@ -125,7 +125,8 @@ final class GraphMaildrop implements Pop3Maildrop {
     private static Exception listingFailed(Pop3Policy policy, AccountConfig account, Throwable cause) {
         String what = "Graph listing of folder " + policy.folder() + " of account " + account.name() + " failed: ";
         if (cause instanceof GraphException ge) {
-            String said = ge.status() + " " + ge.code() + " " + ge.getMessage();
+            String said = ge.status() + " " + ge.code() + " " + ge.getMessage()
+                    + (ge.requestIds().isEmpty() ? "" : " [" + ge.requestIds() + "]");
             return switch (ge.kind()) {
                 case NOT_FOUND -> new Pop3ReplyException(
                         Pop3Response.err("[SYS/PERM] Folder " + policy.folder() + " is not available upstream"),
@@ -216,8 +217,9 @@ final class GraphMaildrop implements Pop3Maildrop {
             return;
         }
         if (cause instanceof GraphException ge) {
-            log.warn("{} POP3 message {} of account {} not downloaded from Graph: {} {} {} {}", sessionId, number,
-                    account.name(), ge.kind(), ge.status(), ge.code(), ge.getMessage());
+            log.warn("{} POP3 message {} of account {} not downloaded from Graph: {} {} {} {}{}", sessionId, number,
+                    account.name(), ge.kind(), ge.status(), ge.code(), ge.getMessage(),
+                    ge.requestIds().isEmpty() ? "" : " [" + ge.requestIds() + "]");
         } else {
             log.error("{} POP3 message {} of account {} not downloaded from Graph", sessionId, number, account.name(),
                     cause);
