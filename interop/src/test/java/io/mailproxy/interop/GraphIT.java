@@ -1,5 +1,8 @@
 package io.mailproxy.interop;
 
+import static io.mailproxy.interop.ClientFiles.files;
+import static io.mailproxy.interop.ClientFiles.numberingMda;
+import static io.mailproxy.interop.ClientFiles.privateFile;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -13,7 +16,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -25,7 +27,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -364,32 +365,6 @@ class GraphIT {
                         "--pidfile", home.resolve("pid").toString()));
         assertThat(r.exit()).as(r.describe()).isZero();
         return files(out);
-    }
-
-    /** An MDA writing one file per message, numbered in delivery order. */
-    private static Path numberingMda(Path home, Path out) throws IOException {
-        Path mda = home.resolve("mda.sh");
-        Files.writeString(mda, "#!/bin/sh\nn=$(ls '" + out + "' | wc -l)\ncat > '" + out
-                + "'/$(printf %04d $n).eml\n");
-        Files.setPosixFilePermissions(mda, PosixFilePermissions.fromString("rwx------"));
-        return mda;
-    }
-
-    private static List<byte[]> files(Path dir) throws IOException {
-        List<byte[]> out = new ArrayList<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : files.sorted().toList()) {
-                out.add(Files.readAllBytes(p));
-            }
-        }
-        return out;
-    }
-
-    /** Config files with passwords in them: fetchmail and getmail refuse ones others can read. */
-    private static Path privateFile(Path file, String text) throws IOException {
-        Files.writeString(file, text);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-        return file;
     }
 
     private static byte[] returnPath(byte[] message) {

@@ -1,5 +1,8 @@
 package io.mailproxy.interop;
 
+import static io.mailproxy.interop.ClientFiles.files;
+import static io.mailproxy.interop.ClientFiles.numberingMda;
+import static io.mailproxy.interop.ClientFiles.privateFile;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -746,32 +749,6 @@ class MoreClientsIT {
     private static String sorted(String flags) {
         return flags.chars().mapToObj(ch -> String.valueOf((char) ch)).collect(Collectors.toCollection(TreeSet::new))
                 .stream().collect(Collectors.joining());
-    }
-
-    /** An MDA that writes each message it is given to {@code out}/0000.eml, 0001.eml, … in delivery order. */
-    private static Path numberingMda(Path home, Path out) throws IOException {
-        Path mda = home.resolve("mda.sh");
-        Files.writeString(mda, "#!/bin/sh\nn=$(ls '" + out + "' | wc -l)\ncat > '" + out
-                + "'/$(printf %04d $n).eml\n");
-        Files.setPosixFilePermissions(mda, PosixFilePermissions.fromString("rwx------"));
-        return mda;
-    }
-
-    private static List<byte[]> files(Path dir) throws IOException {
-        List<byte[]> out = new ArrayList<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : files.sorted().toList()) {
-                out.add(Files.readAllBytes(p));
-            }
-        }
-        return out;
-    }
-
-    /** Config files with passwords in them: mpop, msmtp and getmail refuse ones others can read. */
-    private static Path privateFile(Path file, String text) throws IOException {
-        Files.writeString(file, text);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-        return file;
     }
 
     private static void timing(String what, long t0) {

@@ -28,6 +28,10 @@ import io.mailproxy.testkit.graph.GraphMailbox;
 import io.mailproxy.testkit.graph.GraphRequest;
 import io.mailproxy.testkit.graph.SentMessage;
 import io.mailproxy.testkit.graph.StoredAttachment;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.net.URI;
@@ -59,6 +63,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * SMTP through Microsoft Graph end to end: a real SMTP client socket, the SMTP session, {@code GraphSink} or the queue's
@@ -277,6 +282,27 @@ class GraphEndToEndTest {
         assertThat(Duration.between(throttledAt.get(), sent.at())).isGreaterThanOrEqualTo(Duration.ofMillis(2900));
         assertThat(sendMails()).extracting(GraphRequest::status).containsExactly(429, 202);
         assertThat(sent.recipients()).containsExactly("boss@contoso.com", "ann@contoso.com");
+    }
+
+    @Test
+    void a403InPassThroughIsOneWarnLineWithTheAdviceAndGraphsRequestIds() throws Exception {
+        fake.restrictApplication(APP, "someone-else@contoso.com");
+        Logger logger = (Logger) LoggerFactory.getLogger("io.mailproxy");
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        logger.addAppender(log);
+        try (SmtpTestClient c = fx.client().login("g-app")) {
+            expect(send(c, PLAIN, "boss@contoso.com"), "454 4.7.0");
+        } finally {
+            logger.detachAppender(log);
+        }
+        List<String> warnings = List.copyOf(log.list).stream().filter(e -> e.getLevel() == Level.WARN)
+                .map(ILoggingEvent::getFormattedMessage).toList();
+        assertThat(warnings).hasSize(1);
+        assertThat(warnings.get(0)).contains("Microsoft Graph refused account graph-reports access")
+                .contains("403 ErrorAccessDenied").contains("the app needs the Mail.ReadWrite permission").contains("client-request-id ")
+                .contains(", request-id ");
+        assertThat(mailbox().sent()).isEmpty();
     }
 
     @Test

@@ -10,7 +10,6 @@ import io.mailproxy.core.identity.LocalLogin;
 import io.mailproxy.core.spi.CoreServices;
 import io.mailproxy.core.upstream.UpstreamException;
 import io.mailproxy.pop3.codec.Pop3Command;
-import io.mailproxy.pop3.codec.Pop3Data;
 import io.mailproxy.pop3.codec.Pop3Response;
 import io.netty.channel.Channel;
 import java.nio.ByteBuffer;
@@ -126,7 +125,8 @@ final class GraphMaildrop implements Pop3Maildrop {
     private static Exception listingFailed(Pop3Policy policy, AccountConfig account, Throwable cause) {
         String what = "Graph listing of folder " + policy.folder() + " of account " + account.name() + " failed: ";
         if (cause instanceof GraphException ge) {
-            String said = ge.status() + " " + ge.code() + " " + ge.getMessage();
+            String said = ge.status() + " " + ge.code() + " " + ge.getMessage()
+                    + (ge.requestIds().isEmpty() ? "" : " [" + ge.requestIds() + "]");
             return switch (ge.kind()) {
                 case NOT_FOUND -> new Pop3ReplyException(
                         Pop3Response.err("[SYS/PERM] Folder " + policy.folder() + " is not available upstream"),
@@ -160,28 +160,7 @@ final class GraphMaildrop implements Pop3Maildrop {
             done.run();
             return;
         }
-        Pop3Listing pop3 = listing.pop3();
-        switch (command.verb()) {
-            case LIST, UIDL -> {
-                if (command.message() == 0) {
-                    client.write(pop3.scanStatus());
-                    pop3.scan(command.verb(), piece -> client.write(Pop3Data.ascii(piece)));
-                    client.writeAndFlush(Pop3Data.END).addListener(f -> done.run());
-                } else {
-                    reply(pop3.answer(command), done);
-                }
-            }
-            case RETR, TOP -> {
-                int i = pop3.index(command.message());
-                if (i < 0) {
-                    reply(Pop3Listing.noSuchMessage(command.message()), done);
-                } else {
-                    download(command, listing.id(i), done);
-                }
-            }
-            case QUIT -> quit(done);
-            default -> reply(pop3.answer(command), done);
-        }
+        listing.pop3().execute(command, client, done, this, (c, i, d) -> download(c, listing.id(i), d));
     }
 
     // ---- RETR and TOP ---------------------------------------------------------------------------------------------
@@ -238,8 +217,9 @@ final class GraphMaildrop implements Pop3Maildrop {
             return;
         }
         if (cause instanceof GraphException ge) {
-            log.warn("{} POP3 message {} of account {} not downloaded from Graph: {} {} {} {}", sessionId, number,
-                    account.name(), ge.kind(), ge.status(), ge.code(), ge.getMessage());
+            log.warn("{} POP3 message {} of account {} not downloaded from Graph: {} {} {} {}{}", sessionId, number,
+                    account.name(), ge.kind(), ge.status(), ge.code(), ge.getMessage(),
+                    ge.requestIds().isEmpty() ? "" : " [" + ge.requestIds() + "]");
         } else {
             log.error("{} POP3 message {} of account {} not downloaded from Graph", sessionId, number, account.name(),
                     cause);
@@ -276,8 +256,7 @@ final class GraphMaildrop implements Pop3Maildrop {
                     log.info("{} POP3 QUIT: on-delete {} applied to {} messages of account {} through Graph",
                             sessionId, onDelete.describe(), count, account.name());
                 }
-                reply(Pop3Response.ok("mailproxy POP3 signing off"
-                        + (count == 0 ? "" : " (" + count + " messages " + onDelete.outcome() + ")")), done);
+                reply(OnDeletePlan.signingOff(policy.onDelete(), count), done);
                 return;
             }
             int failed = error == null ? failures.size() : count;
@@ -307,7 +286,7 @@ final class GraphMaildrop implements Pop3Maildrop {
     }
 
     private void reply(Pop3Response response, Runnable done) {
-        client.writeAndFlush(response).addListener(f -> done.run());
+        Pop3Listing.reply(client, response, done);
     }
 
     @Override

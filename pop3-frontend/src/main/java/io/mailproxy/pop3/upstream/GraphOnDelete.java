@@ -129,21 +129,10 @@ final class GraphOnDelete {
         });
     }
 
-    /** The policy as the log names it: {@code expunge}, {@code keep}, {@code seen}, {@code move:FOLDER}. */
+    /** The policy as the log names it ({@link OnDeletePlan#describe(OnDelete)}), with Graph's name of a special use. */
     String describe() {
-        return onDelete.kind() == OnDelete.Kind.MOVE
-                ? "move:" + onDelete.moveTo().orElse("") + (destination.equals(onDelete.moveTo().orElse(""))
-                        ? "" : " (" + destination + ")")
-                : onDelete.kind().name().toLowerCase(Locale.ROOT);
-    }
-
-    /** What happened to the messages, for the client's QUIT reply. */
-    String outcome() {
-        return switch (onDelete.kind()) {
-            case EXPUNGE -> "deleted";
-            case KEEP -> "kept";
-            case SEEN -> "marked read";
-            case MOVE -> "moved";
-        };
+        String named = OnDeletePlan.describe(onDelete);
+        return destination == null || destination.equals(onDelete.moveTo().orElse(""))
+                ? named : named + " (" + destination + ")";
     }
 }

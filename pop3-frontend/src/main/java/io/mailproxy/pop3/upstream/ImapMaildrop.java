@@ -224,32 +224,14 @@ final class ImapMaildrop implements Pop3Maildrop {
             done.run();
             return;
         }
-        Pop3Listing pop3 = listing.pop3();
-        switch (command.verb()) {
-            case LIST, UIDL -> {
-                if (command.message() == 0) {
-                    client.write(pop3.scanStatus());
-                    pop3.scan(command.verb(), piece -> client.write(Pop3Data.ascii(piece)));
-                    client.writeAndFlush(Pop3Data.END).addListener(f -> done.run());
-                } else {
-                    reply(pop3.answer(command), done);
-                }
+        listing.pop3().execute(command, client, done, this, (c, i, d) -> {
+            long uid = listing.uid(i);
+            if (c.verb() == Pop3Command.Verb.RETR) {
+                upstream.withUpstream(() -> retr(c.message(), uid, d));
+            } else {
+                upstream.withUpstream(() -> top(c.message(), uid, c.lines(), d));
             }
-            case RETR, TOP -> {
-                int i = pop3.index(command.message());
-                if (i < 0) {
-                    reply(Pop3Listing.noSuchMessage(command.message()), done);
-                } else if (command.verb() == Pop3Command.Verb.RETR) {
-                    long uid = listing.uid(i);
-                    upstream.withUpstream(() -> retr(command.message(), uid, done));
-                } else {
-                    long uid = listing.uid(i);
-                    upstream.withUpstream(() -> top(command.message(), uid, command.lines(), done));
-                }
-            }
-            case QUIT -> quit(done);
-            default -> reply(pop3.answer(command), done);
-        }
+        });
     }
 
     // ---- RETR and TOP ---------------------------------------------------------------------------------------------
@@ -345,9 +327,7 @@ final class ImapMaildrop implements Pop3Maildrop {
                     plan.describe(), count, account);
             upstream.release(false);
             upstream.end();
-            client.writeAndFlush(Pop3Response.ok("mailproxy POP3 signing off"
-                    + (count == 0 ? "" : " (" + count + " messages " + plan.outcome() + ")")))
-                    .addListener(f -> done.run());
+            reply(OnDeletePlan.signingOff(policy.onDelete(), count), done);
         }, done);
         if (commands.isEmpty()) {
             apply.run();
@@ -392,7 +372,7 @@ final class ImapMaildrop implements Pop3Maildrop {
     }
 
     private void reply(Pop3Response response, Runnable done) {
-        client.writeAndFlush(response).addListener(f -> done.run());
+        Pop3Listing.reply(client, response, done);
     }
 
     private static void expectOk(ImapCompletion c, String what) {

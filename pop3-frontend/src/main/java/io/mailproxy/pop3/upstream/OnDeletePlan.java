@@ -4,6 +4,7 @@ import io.mailproxy.core.config.ClientConfig.OnDelete;
 import io.mailproxy.core.imap.ImapResponse;
 import io.mailproxy.core.imap.ImapValue;
 import io.mailproxy.core.imap.ModifiedUtf7;
+import io.mailproxy.pop3.codec.Pop3Response;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -100,19 +101,35 @@ record OnDeletePlan(OnDelete onDelete, boolean hasMove, String moveTarget) {
 
     /** The policy as the log names it: {@code expunge}, {@code keep}, {@code seen}, {@code move:FOLDER}. */
     String describe() {
+        return describe(onDelete);
+    }
+
+    /** What happened to the messages, for the client's QUIT reply. */
+    String outcome() {
+        return outcome(onDelete);
+    }
+
+    /** {@link #describe()} of any source's policy (Graph's adds the folder it maps a special use to). */
+    static String describe(OnDelete onDelete) {
         return onDelete.kind() == OnDelete.Kind.MOVE
                 ? "move:" + onDelete.moveTo().orElse("")
                 : onDelete.kind().name().toLowerCase(Locale.ROOT);
     }
 
-    /** What happened to the messages, for the client's QUIT reply. */
-    String outcome() {
+    /** {@link #outcome()} of any source's policy. */
+    static String outcome(OnDelete onDelete) {
         return switch (onDelete.kind()) {
             case EXPUNGE -> "deleted";
             case KEEP -> "kept";
             case SEEN -> "marked read";
             case MOVE -> "moved";
         };
+    }
+
+    /** The reply to a QUIT whose on-delete went through for all {@code count} marked messages. */
+    static Pop3Response signingOff(OnDelete onDelete, int count) {
+        return Pop3Response.ok("mailproxy POP3 signing off"
+                + (count == 0 ? "" : " (" + count + " messages " + outcome(onDelete) + ")"));
     }
 
     /** UIDs (ascending) as sequence sets ({@code 1:5,7}), each at most MAX_SET_LENGTH characters. */

@@ -1,7 +1,9 @@
 package io.mailproxy.pop3.upstream;
 
 import io.mailproxy.pop3.codec.Pop3Command;
+import io.mailproxy.pop3.codec.Pop3Data;
 import io.mailproxy.pop3.codec.Pop3Response;
+import io.netty.channel.Channel;
 import java.util.BitSet;
 import java.util.function.Consumer;
 import java.util.function.IntFunction;
@@ -11,9 +13,16 @@ import java.util.function.IntFunction;
  * index {@code n - 1}, with the size the upstream reported and a unique-id (section 7, UIDL), and the DELE marks
  * that RSET clears and QUIT applies. It answers the commands that need no upstream (STAT, LIST, UIDL, DELE, RSET,
  * NOOP) and knows nothing of where messages live: each maildrop keeps its own ids by index (an IMAP folder its UIDs,
- * with unique-ids {@code <uidvalidity>.<uid>}). Plain Java; the session's event loop only.
+ * with unique-ids {@code <uidvalidity>.<uid>}). Plain Java but for {@link #execute}, which writes the replies of both
+ * maildrops; the session's event loop only.
  */
 final class Pop3Listing {
+    /** How a maildrop starts RETR or TOP of the message at an index that is there; it replies, then runs done. */
+    @FunctionalInterface
+    interface Fetch {
+        void start(Pop3Command command, int index, Runnable done);
+    }
+
     /** A multi-line listing goes out in pieces of about this many characters. */
     static final int CHUNK = 16 * 1024;
 
@@ -122,6 +131,40 @@ final class Pop3Listing {
         if (b.length() > 0) {
             piece.accept(b);
         }
+    }
+
+    /**
+     * Runs one command of {@code maildrop} ({@link Pop3Maildrop#execute}) on {@code client}: what the listing answers
+     * alone, a whole LIST or UIDL listing, {@code -ERR} for RETR or TOP of a message that is not there; RETR or TOP of
+     * one that is goes to {@code fetch}, QUIT to the maildrop's {@link Pop3Maildrop#quit}.
+     */
+    void execute(Pop3Command command, Channel client, Runnable done, Pop3Maildrop maildrop, Fetch fetch) {
+        switch (command.verb()) {
+            case LIST, UIDL -> {
+                if (command.message() == 0) {
+                    client.write(scanStatus());
+                    scan(command.verb(), piece -> client.write(Pop3Data.ascii(piece)));
+                    client.writeAndFlush(Pop3Data.END).addListener(f -> done.run());
+                } else {
+                    reply(client, answer(command), done);
+                }
+            }
+            case RETR, TOP -> {
+                int i = index(command.message());
+                if (i < 0) {
+                    reply(client, noSuchMessage(command.message()), done);
+                } else {
+                    fetch.start(command, i, done);
+                }
+            }
+            case QUIT -> maildrop.quit(done);
+            default -> reply(client, answer(command), done);
+        }
+    }
+
+    /** Writes {@code response}, then runs {@code done}. */
+    static void reply(Channel client, Pop3Response response, Runnable done) {
+        client.writeAndFlush(response).addListener(f -> done.run());
     }
 
     static Pop3Response noSuchMessage(int number) {

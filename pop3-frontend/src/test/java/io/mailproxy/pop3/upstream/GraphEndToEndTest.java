@@ -111,11 +111,7 @@ class GraphEndToEndTest {
     }
 
     private Pop3Client login() throws Exception {
-        Pop3Client c = new Pop3Client(proxy.port());
-        assertThat(c.line()).isEqualTo("+OK mailproxy POP3 ready");
-        assertThat(c.command("USER alice")).startsWith("+OK");
-        assertThat(c.command("PASS secret")).startsWith("+OK maildrop has");
-        return c;
+        return GraphMaildropTest.login(proxy.port());
     }
 
     private GraphMessage deliver(String subject, int lines) {

@@ -46,7 +46,12 @@ class GraphMaildropTest {
     }
 
     private Pop3Client login() throws Exception {
-        Pop3Client c = new Pop3Client(proxy.port());
+        return login(proxy.port());
+    }
+
+    /** alice logged in (secret) on the proxy at {@code port}, in TRANSACTION. */
+    static Pop3Client login(int port) throws Exception {
+        Pop3Client c = new Pop3Client(port);
         assertThat(c.line()).isEqualTo("+OK mailproxy POP3 ready");
         assertThat(c.command("USER alice")).startsWith("+OK");
         assertThat(c.command("PASS secret")).startsWith("+OK maildrop has");

@@ -31,6 +31,7 @@ public final class GraphException extends RuntimeException {
     private final int status;
     private final String code;
     private final transient Optional<Duration> retryAfter;
+    private final String requestIds;
 
     /**
      * @param status the HTTP status, 0 when no answer came
@@ -38,11 +39,23 @@ public final class GraphException extends RuntimeException {
      */
     public GraphException(Kind kind, int status, String code, String message, Optional<Duration> retryAfter,
                           Throwable cause) {
+        this(kind, status, code, message, retryAfter, cause, "");
+    }
+
+    /** @param requestIds {@link #requestIds()} */
+    public GraphException(Kind kind, int status, String code, String message, Optional<Duration> retryAfter,
+                          Throwable cause, String requestIds) {
         super(message, cause);
         this.kind = kind;
         this.status = status;
         this.code = code;
         this.retryAfter = retryAfter;
+        this.requestIds = requestIds;
+    }
+
+    /** The same answer with the ids of the request it came to. */
+    GraphException withRequestIds(String ids) {
+        return new GraphException(kind, status, code, getMessage(), retryAfter, getCause(), ids);
     }
 
     public Kind kind() {
@@ -59,5 +72,13 @@ public final class GraphException extends RuntimeException {
 
     public Optional<Duration> retryAfter() {
         return retryAfter;
+    }
+
+    /**
+     * {@code client-request-id …, request-id …} of the request Graph answered, for a log line an administrator may
+     * quote to Microsoft support; "" when no answer came.
+     */
+    public String requestIds() {
+        return requestIds;
     }
 }

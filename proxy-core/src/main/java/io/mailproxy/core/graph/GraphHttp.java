@@ -237,19 +237,21 @@ final class GraphHttp {
             release.run();
             GraphErrors.Body body = GraphErrors.Body.parse(reply.text());
             Optional<Duration> retryAfter = GraphErrors.retryAfter(response.headers().firstValue("Retry-After"), clock);
+            String graphId = response.headers().firstValue("request-id").orElse("-");
             GraphException e = GraphErrors.exception(call.op(), call.account().mailbox(), response.statusCode(), body,
-                    retryAfter);
+                    retryAfter).withRequestIds("client-request-id " + requestId + ", request-id " + graphId);
             if (e.kind() == Kind.THROTTLED) {
                 retryAfter.ifPresent(d -> gate(call.account()).hold(d));
             }
             record(call, e.kind().name(), sample);
-            String graphId = response.headers().firstValue("request-id").orElse("-");
             if (e.kind() == Kind.NOT_FOUND || e.status() == 401) {
-                LOG.debug("{} [client-request-id {}, request-id {}]", e.getMessage(), requestId, graphId);
-            } else if (e.kind() == Kind.THROTTLED) {
-                LOG.info("{} [client-request-id {}, request-id {}]", e.getMessage(), requestId, graphId);
+                LOG.debug("{} [{}]", e.getMessage(), e.requestIds());
+            } else if (e.kind() == Kind.THROTTLED || e.kind() == Kind.NOT_AUTHORISED || e.kind() == Kind.REJECTED) {
+                // every caller reports these itself, once, with its advice (SMTP's GraphSink and queue, the POP3
+                // maildrop and session, the check's rows; they quote requestIds()): a WARN here would be a second
+                LOG.info("{} [{}]", e.getMessage(), e.requestIds());
             } else {
-                LOG.warn("{} [client-request-id {}, request-id {}]", e.getMessage(), requestId, graphId);
+                LOG.warn("{} [{}]", e.getMessage(), e.requestIds());
             }
             throw new CompletionException(e);
         });

@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AuthConfig.Grant;
-import io.mailproxy.core.config.OAuth2ProviderConfig;
-import io.mailproxy.core.credentials.TestTime.ManualScheduler;
-import io.mailproxy.testkit.FakeIdentityPlatform;
-import io.mailproxy.testkit.MutableClock;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
@@ -15,50 +11,25 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code ./mailproxy login} for an account that uses Microsoft Graph (issue 16): one sign-in consents to the mail
  * protocols' and Graph's scopes, the tokens of the sign-in are for one resource, and the stored refresh token
  * redeems for Graph afterwards.
  */
-class GraphConsentLoginTest {
-    private static final String USER = "it-admin@contoso.com";
+class GraphConsentLoginTest extends LoginFixture {
     private static final String SEND = "https://graph.microsoft.com/Mail.Send";
     private static final String READ_WRITE = "https://graph.microsoft.com/Mail.ReadWrite";
     private static final List<String> GRAPH = List.of(SEND, READ_WRITE, "offline_access");
 
-    @TempDir
-    Path dir;
-
-    private final MutableClock clock = new MutableClock(Instant.parse("2026-12-07T20:00:00Z"));
-    private final ManualScheduler scheduler = new ManualScheduler(clock);
-    private FakeIdentityPlatform idp;
-    private FileSecretStore store;
-    private TokenService tokens;
-    private OAuth2ProviderConfig provider;
-
-    @BeforeEach
-    void setUp() {
-        idp = FakeIdentityPlatform.start().clock(clock).registerPublicClient("public");
-        store = Fixtures.store(dir);
-        tokens = TokenService.builder(store).executor(Runnable::run).scheduler(scheduler).clock(clock).build();
-        provider = Fixtures.publicClient(idp, "contoso", "public");
-    }
-
-    @AfterEach
-    void tearDown() {
-        tokens.close();
-        idp.close();
+    GraphConsentLoginTest() {
+        super(Instant.parse("2026-12-07T20:00:00Z"));
     }
 
     private LoginResult deviceCodeLogin(LoginConsent consent) throws Exception {

@@ -4,52 +4,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mailproxy.core.Protocol;
 import io.mailproxy.core.config.AuthConfig.Grant;
-import io.mailproxy.core.config.OAuth2ProviderConfig;
-import io.mailproxy.core.credentials.TestTime.ManualScheduler;
-import io.mailproxy.testkit.MutableClock;
 import io.mailproxy.testkit.FakeIdentityPlatform;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** {@code ./mailproxy login}'s library side: device code and authorization code with PKCE. */
-class InteractiveLoginTest {
-    private static final String USER = "it-admin@contoso.com";
-
-    @TempDir
-    Path dir;
-
-    private final MutableClock clock = new MutableClock(Instant.parse("2026-11-25T20:00:00Z"));
-    private final ManualScheduler scheduler = new ManualScheduler(clock);
-    private FakeIdentityPlatform idp;
-    private FileSecretStore store;
-    private TokenService tokens;
-    private OAuth2ProviderConfig provider;
-
-    @BeforeEach
-    void setUp() {
-        idp = FakeIdentityPlatform.start().clock(clock).registerPublicClient("public");
-        store = Fixtures.store(dir);
-        tokens = TokenService.builder(store).executor(Runnable::run).scheduler(scheduler).clock(clock).build();
-        provider = Fixtures.publicClient(idp, "contoso", "public");
-    }
-
-    @AfterEach
-    void tearDown() {
-        tokens.close();
-        idp.close();
+class InteractiveLoginTest extends LoginFixture {
+    InteractiveLoginTest() {
+        super(Instant.parse("2026-11-25T20:00:00Z"));
     }
 
     private static TokenException failure(CompletableFuture<?> f) throws Exception {

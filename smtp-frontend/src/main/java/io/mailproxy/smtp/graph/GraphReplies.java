@@ -50,7 +50,7 @@ public final class GraphReplies {
      * A failure as the client and the queue see it.
      *
      * @param reply  the SMTP reply (pass-through gives it to the client; the queue records it and bounces with it)
-     * @param detail Graph's status, code and message (or the failure), for the log; never a token
+     * @param detail Graph's status, code and message (or the failure) and the request's ids, for the log; never a token
      */
     public record GraphFailure(SmtpReply reply, Effect effect, Optional<Duration> retryAfter, String detail) {
 
@@ -82,7 +82,7 @@ public final class GraphReplies {
         }
         String code = g.code().isEmpty() ? "HTTP " + g.status() : g.code();
         String detail = "Graph " + (g.status() == 0 ? "gave no answer" : "answered " + g.status()) + " "
-                + g.code() + ": " + g.getMessage();
+                + g.code() + ": " + g.getMessage() + (g.requestIds().isEmpty() ? "" : " [" + g.requestIds() + "]");
         return switch (g.kind()) {
             case NOT_AUTHORISED -> new GraphFailure(SmtpReply.of(454, "4.7.0 Microsoft Graph refused access ("
                     + code + "); the administrator must grant the permission"), Effect.CONFIGURATION,

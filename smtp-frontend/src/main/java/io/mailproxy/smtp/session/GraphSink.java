@@ -24,13 +24,11 @@ import org.slf4j.LoggerFactory;
  * end the message goes through {@link GraphSubmission}. The client gets {@code 250} only after Graph's
  * {@code 202}, or the mapped failure. The temporary file is removed when the transaction ends, however it ends.
  */
-final class GraphSink implements MessageSink {
+final class GraphSink extends FileSink {
 
     private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
     static final SmtpReply ACCEPTED = SmtpReply.of(250, "2.0.0 Message accepted by Microsoft Graph for delivery");
 
-    private final Transaction t;
-    private final Events events;
     private final GraphSubmission submission;
     private final Path workDir;
     private final Executor blocking;
@@ -41,8 +39,7 @@ final class GraphSink implements MessageSink {
     private boolean finished;
 
     GraphSink(Transaction t, Events events, GraphSubmission submission, Path workDir, Executor blocking) {
-        this.t = t;
-        this.events = events;
+        super(t, events);
         this.submission = submission;
         this.workDir = workDir;
         this.blocking = blocking;
@@ -52,16 +49,6 @@ final class GraphSink implements MessageSink {
     public void mail(Consumer<SmtpReply> reply) {
         t.phase = Transaction.Phase.OPEN;
         reply.accept(SmtpReplies.SENDER_OK);
-    }
-
-    @Override
-    public void rcpt(String address, Consumer<SmtpReply> reply) {
-        reply.accept(SmtpReplies.RECIPIENT_OK);
-    }
-
-    @Override
-    public void inOrder(SmtpReply local, Consumer<SmtpReply> reply) {
-        reply.accept(local);
     }
 
     @Override
@@ -87,29 +74,13 @@ final class GraphSink implements MessageSink {
     }
 
     @Override
-    public void write(ByteBuf bytes) {
-        if (!bytes.isReadable()) {
-            bytes.release();
-            return;
-        }
-        t.backpressure = true;
-        events.pause();
-        append(bytes).whenComplete((v, failure) -> events.onLoop(() -> {
-            if (!events.current()) {
-                return;
-            }
-            t.backpressure = false;
-            if (failure != null) {
-                log.error("[{}] writing the message to {} failed: {}", events.sid(), workDir,
-                        SmtpSession.unwrap(failure).toString());
-                events.failed(SmtpReplies.NOT_QUEUED);
-            }
-            events.resume();
-        }));
+    String writeFailed() {
+        return "writing the message to " + workDir + " failed";
     }
 
     /** Appends {@code bytes} (ownership taken) after what is already queued for the file. */
-    private CompletableFuture<Void> append(ByteBuf bytes) {
+    @Override
+    CompletableFuture<Void> store(ByteBuf bytes) {
         tail = tail.whenCompleteAsync((v, e) -> {
             try {
                 if (e != null) {
@@ -131,7 +102,7 @@ final class GraphSink implements MessageSink {
     public void end(ByteBuf rest, long size, Consumer<SmtpReply> reply) {
         finished = true;
         if (rest != null) {
-            append(rest);
+            store(rest);
         }
         List<String> rcpts = List.copyOf(t.accepted);
         tail.thenApplyAsync(v -> {
@@ -190,16 +161,6 @@ final class GraphSink implements MessageSink {
     public void drop() {
         finished = true;
         discard();
-    }
-
-    @Override
-    public int outstanding() {
-        return 0;
-    }
-
-    @Override
-    public boolean pipelining() {
-        return true;
     }
 
     @Override

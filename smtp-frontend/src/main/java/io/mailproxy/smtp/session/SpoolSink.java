@@ -5,6 +5,7 @@ import io.mailproxy.smtp.queue.Spool;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,12 +16,10 @@ import org.slf4j.LoggerFactory;
  * fsync runs on the blocking executor), and the final reply, {@code 250 2.0.0 Queued as ID}, comes only once the
  * message and its envelope are fsynced (DESIGN rule 5).
  */
-final class SpoolSink implements MessageSink {
+final class SpoolSink extends FileSink {
 
     private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
 
-    private final Transaction t;
-    private final Events events;
     private final Spool spool;
     private final String client;
     private final boolean rewrite;
@@ -31,8 +30,7 @@ final class SpoolSink implements MessageSink {
      * @param rewrite the envelope sender becomes the account's address
      */
     SpoolSink(Transaction t, Events events, Spool spool, String client, boolean rewrite) {
-        this.t = t;
-        this.events = events;
+        super(t, events);
         this.spool = spool;
         this.client = client;
         this.rewrite = rewrite;
@@ -52,16 +50,6 @@ final class SpoolSink implements MessageSink {
     }
 
     @Override
-    public void rcpt(String address, Consumer<SmtpReply> reply) {
-        reply.accept(SmtpReplies.RECIPIENT_OK);
-    }
-
-    @Override
-    public void inOrder(SmtpReply local, Consumer<SmtpReply> reply) {
-        reply.accept(local);
-    }
-
-    @Override
     public void data(Consumer<SmtpReply> reply) {
         writer = spool.newMessage();
         reply.accept(SmtpReplies.START_INPUT);
@@ -72,30 +60,23 @@ final class SpoolSink implements MessageSink {
         return true;
     }
 
-    /** Appends to the spool file off the event loop; the client is not read while the write is pending. */
     @Override
-    public void write(ByteBuf bytes) {
-        if (!bytes.isReadable()) {
-            bytes.release();
-            return;
+    CompletableFuture<Void> store(ByteBuf bytes) {
+        return writer.write(bytes);
+    }
+
+    @Override
+    String writeFailed() {
+        return "writing to the spool failed";
+    }
+
+    @Override
+    SmtpReply stored() {
+        if (!writer.overflowed()) {
+            return null;
         }
-        t.backpressure = true;
-        events.pause();
-        writer.write(bytes).whenComplete((v, failure) -> events.onLoop(() -> {
-            if (!events.current()) {
-                return;
-            }
-            t.backpressure = false;
-            if (failure != null) {
-                log.error("[{}] writing to the spool failed: {}", events.sid(),
-                        SmtpSession.unwrap(failure).toString());
-                events.failed(SmtpReplies.NOT_QUEUED);
-            } else if (writer.overflowed()) {
-                log.warn("[{}] the spool filled up during DATA: message refused with 452 4.3.1", events.sid());
-                events.failed(SmtpReplies.SPOOL_FULL);
-            }
-            events.resume();
-        }));
+        log.warn("[{}] the spool filled up during DATA: message refused with 452 4.3.1", events.sid());
+        return SmtpReplies.SPOOL_FULL;
     }
 
     /**
@@ -146,16 +127,6 @@ final class SpoolSink implements MessageSink {
     @Override
     public void drop() {
         // the writer is aborted when the transaction ends: nothing of the message is committed
-    }
-
-    @Override
-    public int outstanding() {
-        return 0;
-    }
-
-    @Override
-    public boolean pipelining() {
-        return true;
     }
 
     @Override

@@ -141,6 +141,16 @@ final class Call {
         }
     }
 
+    /** The JSON body up to the fake's request limit, or null after answering: 413 over it, 400 for no JSON. */
+    JsonNode jsonBodyOrAnswer() throws IOException {
+        try {
+            return jsonBody(graph.maxRequestBytes);
+        } catch (TooLarge e) {
+            tooLarge();
+            return null;
+        }
+    }
+
     // ------------------------------------------------------------------------------------------- responses
 
     /**

@@ -80,13 +80,7 @@ final class MessagesApi {
             drainQuietly(c);
             return;
         }
-        JsonNode body;
-        try {
-            body = c.jsonBody(graph.maxRequestBytes);
-        } catch (Call.TooLarge e) {
-            c.tooLarge();
-            return;
-        }
+        JsonNode body = c.jsonBodyOrAnswer();
         if (body == null) {
             return;
         }
@@ -180,13 +174,7 @@ final class MessagesApi {
             drainQuietly(c);
             return;
         }
-        JsonNode body;
-        try {
-            body = c.jsonBody(graph.maxRequestBytes);
-        } catch (Call.TooLarge e) {
-            c.tooLarge();
-            return;
-        }
+        JsonNode body = c.jsonBodyOrAnswer();
         if (body == null) {
             return;
         }
@@ -247,13 +235,7 @@ final class MessagesApi {
             drainQuietly(c);
             return;
         }
-        JsonNode body;
-        try {
-            body = c.jsonBody(graph.maxRequestBytes);
-        } catch (Call.TooLarge e) {
-            c.tooLarge();
-            return;
-        }
+        JsonNode body = c.jsonBodyOrAnswer();
         if (body == null) {
             return;
         }

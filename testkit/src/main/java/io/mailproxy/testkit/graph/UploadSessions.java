@@ -84,13 +84,7 @@ final class UploadSessions implements AutoCloseable {
     void create(Call c) throws IOException {
         String messageId = c.segments.get(1);
         Optional<GraphMessage> message = c.mailbox.message(messageId);
-        JsonNode body;
-        try {
-            body = c.jsonBody(graph.maxRequestBytes);
-        } catch (Call.TooLarge e) {
-            c.tooLarge();
-            return;
-        }
+        JsonNode body = c.jsonBodyOrAnswer();
         if (body == null) {
             return;
         }
