@@ -181,6 +181,9 @@ class GraphEndToEndTest {
             expect(c.command("RCPT TO:<" + r + ">"), "250");
         }
         expect(c.command("DATA"), "354");
+        // in pass-through the reply to the final dot waits for Graph: a 10 MB message is split and uploaded over TLS
+        // first, which took 17 s on a loaded 2-core machine (SmtpTestClient's 10 s read timeout failed the test)
+        c.readTimeout(Duration.ofSeconds(60));
         return c.command(message.replace("\r\n.", "\r\n..") + ".");
     }
 
@@ -261,7 +264,8 @@ class GraphEndToEndTest {
         queueOne("boss@contoso.com", "ann@contoso.com");
         await().atMost(Duration.ofSeconds(15)).until(() -> mailbox().sent().size() == 1);
         assertThat(mailbox().sent().get(0).recipients()).containsExactly("boss@contoso.com", "ann@contoso.com");
-        await().atMost(Duration.ofSeconds(5)).until(() -> worker.list().isEmpty());
+        // the worker forgets the message once the 202 is back over TLS, after the fake recorded the send
+        await().atMost(Duration.ofSeconds(15)).until(() -> worker.list().isEmpty());
     }
 
     @Test
@@ -275,9 +279,13 @@ class GraphEndToEndTest {
             return send;
         }, 1, GraphFault.throttled(3));
         queueOne("boss@contoso.com", "ann@contoso.com");
-        await().atMost(Duration.ofSeconds(5)).until(() -> worker.status().heldAccounts().values().stream()
+        // the first attempt (token, TLS handshake, 429) can take seconds on a loaded machine; the hold then stays 3 s
+        await().atMost(Duration.ofSeconds(15)).until(() -> worker.status().heldAccounts().values().stream()
                 .anyMatch(why -> why.contains("throttled by Microsoft Graph")));
         await().atMost(Duration.ofSeconds(15)).until(() -> mailbox().sent().size() == 1);
+        // the fake logs a request (with its status) after it has sent the message and just before it answers: the
+        // 202 is in requests() once the worker has it, that is once the queue is empty
+        await().atMost(Duration.ofSeconds(15)).until(() -> worker.list().isEmpty());
         SentMessage sent = mailbox().sent().get(0);
         assertThat(Duration.between(throttledAt.get(), sent.at())).isGreaterThanOrEqualTo(Duration.ofMillis(2900));
         assertThat(sendMails()).extracting(GraphRequest::status).containsExactly(429, 202);
@@ -322,6 +330,9 @@ class GraphEndToEndTest {
         assertThat(mailbox().sent()).isEmpty();
         fake.restrictApplication(APP, MAILBOX); // the administrator fixes the policy
         await().atMost(Duration.ofSeconds(15)).until(() -> mailbox().sent().size() == 1);
+        // sent() has the message before requests() has its 202 (logged just before the answer): wait for the worker
+        // to have the answer (seen on a loaded machine: statuses [403, 403] right after sent() had the message)
+        await().atMost(Duration.ofSeconds(15)).until(() -> worker.list().isEmpty());
         assertThat(mailbox().sent().get(0).recipients()).containsExactly("boss@contoso.com", "ann@contoso.com");
         assertThat(sendMails()).extracting(GraphRequest::status).contains(403).endsWith(202);
     }

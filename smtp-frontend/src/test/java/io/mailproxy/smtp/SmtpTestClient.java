@@ -23,6 +23,12 @@ final class SmtpTestClient implements AutoCloseable {
         out = socket.getOutputStream();
     }
 
+    /** How long a read waits for the server before it fails (10 s unless set). */
+    SmtpTestClient readTimeout(java.time.Duration timeout) throws IOException {
+        socket.setSoTimeout(Math.toIntExact(timeout.toMillis()));
+        return this;
+    }
+
     /** Sends text as it is (ISO-8859-1, so any octet can be written). */
     SmtpTestClient send(String text) throws IOException {
         out.write(text.getBytes(StandardCharsets.ISO_8859_1));

@@ -282,7 +282,7 @@ class GraphClientTest {
             calls.add(f.client.sendMime(f.account, GraphFixture.bytes(mime("a@b.com", "c" + i))));
         }
         assertThat(hold.awaitHeld(4, 20, TimeUnit.SECONDS)).isTrue();
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
                 .until(() -> f.client.http().gate(f.account).waiting() == 1);
         assertThat(hold.held()).isEqualTo(4);
         hold.release();

@@ -63,7 +63,7 @@ class GraphSubmissionTest {
         Path f = Files.createTempFile(dir, "m", ".msg");
         Files.writeString(f, headers + "\r\nbody\r\n..stuffed\r\n", StandardCharsets.ISO_8859_1);
         GraphSubmission s = new GraphSubmission(() -> graph, ForkJoinPool.commonPool(), splitter, dir, 4096);
-        return s.submit(ACCOUNT, MessageFile.of(f), rcpts, drafts, mode, "test").get(5, TimeUnit.SECONDS);
+        return s.submit(ACCOUNT, MessageFile.of(f), rcpts, drafts, mode, "test").get(30, TimeUnit.SECONDS);
     }
 
     private static final String HEAD = "From: app@legacy.example\r\nTo: Boss <boss@contoso.com>\r\nCc: ann@Contoso.com\r\n";
