@@ -157,8 +157,19 @@ final class Call {
      * Sets the status and logs the request before the status line goes out, so that a test that has its answer also
      * finds it in {@link FakeGraph#requests()}.
      */
+    /**
+     * Run once, just before the answer's status line is written (the dispatcher frees the request's concurrency slot
+     * there): a client that has its answer must find the slot free for its next request.
+     */
+    Runnable beforeAnswer;
+
     void commit(int status) throws IOException {
         drainRequest();
+        Runnable done = beforeAnswer;
+        beforeAnswer = null;
+        if (done != null) {
+            done.run(); // the request is over before its answer leaves, as a server's own accounting is
+        }
         if (loseAnswer) {
             log(); // status 0: nothing was answered
             throw new GraphDispatcher.Drop();

@@ -158,6 +158,15 @@ final class GraphDispatcher {
         AtomicInteger inFlight = call.mailbox.inFlightByApp.computeIfAbsent(call.principal.appId(),
                 k -> new AtomicInteger());
         int now = inFlight.incrementAndGet();
+        java.util.concurrent.atomic.AtomicBoolean freed = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable free = () -> {
+            if (freed.compareAndSet(false, true)) {
+                inFlight.decrementAndGet();
+            }
+        };
+        // freed when the answer is committed (not after it was sent: the client could otherwise send its next
+        // request into a slot the fake still counts, and get a 429 no server would give), or at the end
+        call.beforeAnswer = free;
         try {
             if (now > graph.maxConcurrent) {
                 // MGDC concepts/throttling-limits.md, "Outlook service limits": 4 concurrent requests per app ID and
@@ -192,7 +201,8 @@ final class GraphDispatcher {
             }
             route.handler().handle(call);
         } finally {
-            inFlight.decrementAndGet();
+            call.beforeAnswer = null;
+            free.run();
         }
     }
 
