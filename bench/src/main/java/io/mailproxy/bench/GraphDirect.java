@@ -115,7 +115,11 @@ final class GraphDirect implements AutoCloseable {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         String token = in.readLine();
         Client c = new Client(http, base, token);
-        ExecutorService pool = Executors.newCachedThreadPool();
+        ExecutorService pool = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "graph-direct");
+            t.setDaemon(true);
+            return t;
+        });
         for (String line; (line = in.readLine()) != null && !line.equals("quit"); ) {
             String[] a = line.split(" ");
             try {
@@ -130,13 +134,12 @@ final class GraphDirect implements AutoCloseable {
                 };
                 System.out.println(out);
             } catch (Exception e) {
-                e.printStackTrace();
+                // the parent prints this line as the run's failure; the stack adds nothing it can use
                 System.out.println("error " + e.toString().replace('\n', ' '));
             }
             System.out.flush();
         }
-        pool.shutdownNow();
-        System.exit(0);
+        pool.shutdownNow(); // its threads and the HttpClient's are daemons: the JVM ends when main returns
     }
 
     private record Client(HttpClient http, URI base, String token) {

@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -158,7 +159,7 @@ final class GraphDispatcher {
         AtomicInteger inFlight = call.mailbox.inFlightByApp.computeIfAbsent(call.principal.appId(),
                 k -> new AtomicInteger());
         int now = inFlight.incrementAndGet();
-        java.util.concurrent.atomic.AtomicBoolean freed = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean freed = new AtomicBoolean();
         Runnable free = () -> {
             if (freed.compareAndSet(false, true)) {
                 inFlight.decrementAndGet();
